@@ -1,0 +1,195 @@
+// Package migrations holds hmperf's schema as embedded SQL migrations and a
+// thin wrapper over golang-migrate that applies them.
+package migrations
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"github.com/golang-migrate/migrate/v4"
+	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// FS holds the migration files, NNNN_title.up.sql and NNNN_title.down.sql.
+//
+//go:embed *.sql
+var FS embed.FS
+
+// Migration is one numbered migration and whether it is applied.
+type Migration struct {
+	Version uint   `json:"version"`
+	Name    string `json:"name"`
+	Applied bool   `json:"applied"`
+}
+
+// Status describes the schema's migration state.
+type Status struct {
+	// Version is the current version; 0 with HasVersion false when nothing
+	// has been applied.
+	Version    uint        `json:"version"`
+	HasVersion bool        `json:"has_version"`
+	Dirty      bool        `json:"dirty"`
+	Pending    int         `json:"pending"`
+	Migrations []Migration `json:"migrations"`
+}
+
+// Migrator applies migrations on its own short-lived connection, separate
+// from any application pool.
+type Migrator struct {
+	m     *migrate.Migrate
+	db    *sql.DB
+	files []Migration
+}
+
+// New opens a Migrator for the database named by dsn (a URL or keyword/value
+// string; libpq environment variables fill in what it leaves out). src is the
+// migration source; nil means the embedded FS.
+func New(dsn string, src fs.FS) (*Migrator, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return NewWithConfig(context.Background(), cfg, src)
+}
+
+// NewWithConfig is New for an already parsed connection configuration.
+func NewWithConfig(ctx context.Context, cfg *pgx.ConnConfig, src fs.FS) (*Migrator, error) {
+	if src == nil {
+		src = FS
+	}
+	files, err := List(src)
+	if err != nil {
+		return nil, err
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(2)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	driver, err := migratepgx.WithInstance(db, &migratepgx.Config{})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	source, err := iofs.New(src, ".")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	m, err := migrate.NewWithInstance("iofs", source, "pgx5", driver)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Migrator{m: m, db: db, files: files}, nil
+}
+
+// Close releases the connection.
+func (g *Migrator) Close() error {
+	srcErr, dbErr := g.m.Close()
+	closeErr := g.db.Close()
+	return errors.Join(srcErr, dbErr, closeErr)
+}
+
+// Status reports the current version, the dirty flag and every migration.
+func (g *Migrator) Status() (Status, error) {
+	v, dirty, err := g.m.Version()
+	st := Status{Version: v, Dirty: dirty, HasVersion: err == nil}
+	if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
+		return st, err
+	}
+	for _, f := range g.files {
+		f.Applied = st.HasVersion && f.Version <= v && !(dirty && f.Version == v)
+		if !f.Applied {
+			st.Pending++
+		}
+		st.Migrations = append(st.Migrations, f)
+	}
+	return st, nil
+}
+
+// Up applies every pending migration. Nothing to do is not an error.
+func (g *Migrator) Up() error { return ignoreNoChange(g.m.Up()) }
+
+// Down reverts the last n applied migrations.
+func (g *Migrator) Down(n int) error {
+	if n <= 0 {
+		return fmt.Errorf("down needs a positive number of steps, got %d", n)
+	}
+	return ignoreNoChange(g.m.Steps(-n))
+}
+
+// DownAll reverts every applied migration.
+func (g *Migrator) DownAll() error { return ignoreNoChange(g.m.Down()) }
+
+// Goto migrates up or down to version v.
+func (g *Migrator) Goto(v uint) error {
+	if !g.known(v) {
+		return fmt.Errorf("no migration with version %d", v)
+	}
+	return ignoreNoChange(g.m.Migrate(v))
+}
+
+// Force sets the recorded version without running anything and clears the
+// dirty flag; -1 records that nothing is applied.
+func (g *Migrator) Force(v int) error {
+	if v != -1 && (v < 0 || !g.known(uint(v))) {
+		return fmt.Errorf("no migration with version %d", v)
+	}
+	return g.m.Force(v)
+}
+
+func (g *Migrator) known(v uint) bool {
+	for _, f := range g.files {
+		if f.Version == v {
+			return true
+		}
+	}
+	return false
+}
+
+func ignoreNoChange(err error) error {
+	if errors.Is(err, migrate.ErrNoChange) {
+		return nil
+	}
+	return err
+}
+
+var fileName = regexp.MustCompile(`^(\d+)_(.+)\.(up|down)\.sql$`)
+
+// List returns the migrations found in src, by version, all marked pending.
+func List(src fs.FS) ([]Migration, error) {
+	entries, err := fs.ReadDir(src, ".")
+	if err != nil {
+		return nil, err
+	}
+	byVersion := map[uint]string{}
+	for _, e := range entries {
+		m := fileName.FindStringSubmatch(e.Name())
+		if m == nil || m[3] != "up" {
+			continue
+		}
+		v, err := strconv.ParseUint(m[1], 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: bad version: %w", e.Name(), err)
+		}
+		byVersion[uint(v)] = m[2]
+	}
+	out := make([]Migration, 0, len(byVersion))
+	for v, name := range byVersion {
+		out = append(out, Migration{Version: v, Name: name})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}

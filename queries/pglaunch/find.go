@@ -1,0 +1,89 @@
+// Package pglaunch starts a throwaway local PostgreSQL cluster: hmperf's
+// embedded database when no connection is configured, and the test suite's
+// database server.
+package pglaunch
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// ErrNoBinaries is returned when no PostgreSQL server binaries can be found.
+var ErrNoBinaries = errors.New("no PostgreSQL server binaries found (initdb and postgres): " +
+	"install PostgreSQL's server package (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql) " +
+	"or connect to an existing server with --dsn")
+
+// FindBinDir returns the directory holding initdb and postgres. It tries, in
+// order: the directory named by HMPERF_PG_BINDIR, PATH, `pg_config --bindir`,
+// and the usual install locations, newest major version first.
+func FindBinDir() (string, error) {
+	var candidates []string
+	if d := os.Getenv("HMPERF_PG_BINDIR"); d != "" {
+		candidates = append(candidates, d)
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		candidates = append(candidates, resolvedDir(p))
+	}
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		candidates = append(candidates, strings.TrimSpace(string(out)))
+	}
+	for _, pattern := range []string{
+		"/usr/lib/postgresql/*/bin",
+		"/usr/pgsql-*/bin",
+		"/usr/local/pgsql/bin",
+		"/opt/homebrew/opt/postgresql*/bin",
+		"/usr/local/opt/postgresql*/bin",
+	} {
+		candidates = append(candidates, newestFirst(pattern)...)
+	}
+	for _, dir := range candidates {
+		if hasServer(dir) {
+			return dir, nil
+		}
+	}
+	return "", ErrNoBinaries
+}
+
+// resolvedDir follows symlinks so that a /usr/local/bin/initdb link leads to
+// the directory where postgres itself lives.
+func resolvedDir(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		p = r
+	}
+	return filepath.Dir(p)
+}
+
+func hasServer(dir string) bool {
+	for _, name := range []string{"initdb", "postgres"} {
+		st, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// newestFirst globs pattern and orders the matches by the highest number in
+// their path, so PostgreSQL 17 is preferred to 15.
+func newestFirst(pattern string) []string {
+	matches, _ := filepath.Glob(pattern)
+	sort.SliceStable(matches, func(i, j int) bool {
+		return versionOf(matches[i]) > versionOf(matches[j])
+	})
+	return matches
+}
+
+func versionOf(path string) int {
+	best := 0
+	for _, part := range strings.FieldsFunc(path, func(r rune) bool { return r < '0' || r > '9' }) {
+		if n, err := strconv.Atoi(part); err == nil && n > best {
+			best = n
+		}
+	}
+	return best
+}
