@@ -1,0 +1,168 @@
+// Package constraints is the constraint-performance panel: per-table
+// constraint overhead over time, from the real_time_constraint_performance
+// view, with the rows beneath in a table.
+package constraints
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/NimbleMarkets/ntcharts/linechart/timeserieslinechart"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"hmperf/tui/datatable"
+	"hmperf/tui/format"
+	"hmperf/tui/source"
+	"hmperf/tui/theme"
+)
+
+// maxBuckets bounds the chart's window: the time-series buffer grows without
+// limit otherwise, and a day of hourly buckets is what a DBA looks at.
+const maxBuckets = 48
+
+// Model is the constraints panel.
+type Model struct {
+	st     theme.Styles
+	rows   []source.ConstraintRow
+	tables []string // series names, sorted
+	chart  timeserieslinechart.Model
+	table  datatable.Model
+	w, h   int
+}
+
+// New returns an empty constraints panel.
+func New(st theme.Styles) Model {
+	m := Model{st: st, table: datatable.New(columns(), st.Table)}
+	m.SetSize(80, 20)
+	return m
+}
+
+func columns() []datatable.Column {
+	return []datatable.Column{
+		{Title: "Table", Width: 14, Flex: true},
+		{Title: "Hour", Width: 11},
+		{Title: "Rows", Width: 9},
+		{Title: "Rows/s", Width: 8},
+		{Title: "ms/1k", Width: 6},
+		{Title: "Overhead", Width: 8},
+		{Title: "Fails", Width: 5},
+	}
+}
+
+// SetData shows new rows.
+func (m *Model) SetData(rows []source.ConstraintRow) {
+	m.rows = window(rows)
+	m.tables = tableNames(m.rows)
+	m.table.SetRows(tableRows(m.rows))
+	m.redraw()
+}
+
+// window keeps the rows of the latest maxBuckets hour buckets, oldest first.
+func window(rows []source.ConstraintRow) []source.ConstraintRow {
+	out := append([]source.ConstraintRow(nil), rows...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].HourBucket.Before(out[j].HourBucket) })
+	if len(out) == 0 {
+		return out
+	}
+	cut := out[len(out)-1].HourBucket.Add(-time.Duration(maxBuckets-1) * time.Hour)
+	i := sort.Search(len(out), func(i int) bool { return !out[i].HourBucket.Before(cut) })
+	return out[i:]
+}
+
+func tableNames(rows []source.ConstraintRow) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, r := range rows {
+		if !seen[r.Table] {
+			seen[r.Table] = true
+			names = append(names, r.Table)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// tableRows lists the newest rows first: that is what the table is read for.
+func tableRows(rows []source.ConstraintRow) [][]string {
+	out := make([][]string, 0, len(rows))
+	for i := len(rows) - 1; i >= 0; i-- {
+		r := rows[i]
+		out = append(out, []string{
+			r.Table, format.Stamp(r.HourBucket), format.Int(r.Rows), format.Rate(r.RowsPerSec),
+			format.Float(r.MsPer1000Rows, 1), format.Pct(r.OverheadPct), format.Int(r.Failures),
+		})
+	}
+	return out
+}
+
+// SetSize fits the panel into w×h cells: the chart takes about half the
+// height, the table the rest.
+func (m *Model) SetSize(w, h int) {
+	m.w, m.h = max(w, 1), max(h, 1)
+	m.table.SetSize(m.w, max(m.h-m.chartHeight()-2, 2))
+	m.redraw()
+}
+
+func (m *Model) chartHeight() int { return max(m.h/2, 5) }
+
+// redraw rebuilds the chart from the rows. The time range comes from the
+// data, never from the clock, so the same rows always draw the same chart.
+func (m *Model) redraw() {
+	lo, hi, top := m.ranges()
+	m.chart = timeserieslinechart.New(m.w, m.chartHeight(),
+		timeserieslinechart.WithTimeRange(lo, hi),
+		timeserieslinechart.WithYRange(0, top),
+		timeserieslinechart.WithXLabelFormatter(hourLabel(lo.Location())),
+		timeserieslinechart.WithAxesStyles(m.st.Muted, m.st.Muted),
+	)
+	for i, name := range m.tables {
+		m.chart.SetDataSetStyle(name, m.st.SeriesStyle(i))
+	}
+	for _, r := range m.rows {
+		m.chart.PushDataSet(r.Table, timeserieslinechart.TimePoint{Time: r.HourBucket, Value: r.OverheadPct})
+	}
+	m.chart.DrawAll()
+}
+
+// ranges returns the time range and the top of the value axis of the rows.
+func (m *Model) ranges() (lo, hi time.Time, top float64) {
+	if len(m.rows) == 0 {
+		epoch := time.Unix(0, 0).UTC()
+		return epoch, epoch.Add(time.Hour), 100
+	}
+	lo, hi = m.rows[0].HourBucket, m.rows[len(m.rows)-1].HourBucket
+	if !hi.After(lo) {
+		hi = lo.Add(time.Hour)
+	}
+	top = 10
+	for _, r := range m.rows {
+		top = max(top, r.OverheadPct*1.1)
+	}
+	return lo, hi, top
+}
+
+func hourLabel(loc *time.Location) func(int, float64) string {
+	return func(_ int, v float64) string {
+		return time.Unix(int64(v), 0).In(loc).Format("15:04")
+	}
+}
+
+// Update moves the table cursor.
+func (m *Model) Update(msg tea.Msg) tea.Cmd { return m.table.Update(msg) }
+
+// Table returns the panel's table for filtering and export.
+func (m *Model) Table() *datatable.Model { return &m.table }
+
+// View renders the panel.
+func (m *Model) View() string {
+	var legend []string
+	for i, name := range m.tables {
+		legend = append(legend, m.st.SeriesStyle(i).Render("── "+name))
+	}
+	title := m.st.Title.Render("Constraint overhead % per table, hourly")
+	if len(m.rows) == 0 {
+		return title + "\n" + m.st.Muted.Render("no constraint performance rows yet")
+	}
+	return title + "  " + strings.Join(legend, "  ") + "\n" + m.chart.View() + "\n" + m.table.View()
+}

@@ -1,0 +1,163 @@
+// Package overview is the first panel: the server, the schema, the alerts
+// count, the ingest rate and the latest benchmark verdicts on one screen.
+package overview
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/NimbleMarkets/ntcharts/sparkline"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"hmperf/tui/datatable"
+	"hmperf/tui/format"
+	"hmperf/tui/source"
+	"hmperf/tui/theme"
+)
+
+// wideAt is the width from which the summary and the sparkline sit side by
+// side; narrower terminals stack them.
+const wideAt = 100
+
+// verdictFixed is the width of a verdict line without its claim text.
+const verdictFixed = 64
+
+// sparkHeight is the sparkline's height in lines.
+const sparkHeight = 4
+
+// Model is the overview panel.
+type Model struct {
+	st    theme.Styles
+	data  source.Overview
+	spark sparkline.Model
+	w, h  int
+}
+
+// New returns an empty overview panel.
+func New(st theme.Styles) Model {
+	m := Model{st: st}
+	m.SetSize(80, 20)
+	return m
+}
+
+// SetData shows a new overview.
+func (m *Model) SetData(d source.Overview) {
+	m.data = d
+	m.redraw()
+}
+
+// SetSize fits the panel into w×h cells.
+func (m *Model) SetSize(w, h int) {
+	m.w, m.h = max(w, 1), max(h, 1)
+	m.redraw()
+}
+
+// sparkWidth is the sparkline's width: half the panel when wide.
+func (m *Model) sparkWidth() int {
+	if m.w >= wideAt {
+		return max(m.w/2-2, 1)
+	}
+	return max(m.w-2, 1)
+}
+
+// redraw rebuilds the sparkline so that View only prints it.
+func (m *Model) redraw() {
+	m.spark = sparkline.New(m.sparkWidth(), sparkHeight, sparkline.WithStyle(m.st.Accent))
+	for _, p := range m.data.IngestRate {
+		m.spark.Push(p.RowsPerSec)
+	}
+	m.spark.Draw()
+}
+
+// Update does nothing: the overview has no cursor.
+func (m *Model) Update(tea.Msg) tea.Cmd { return nil }
+
+// Table returns nil: the overview has no table to filter or export.
+func (m *Model) Table() *datatable.Model { return nil }
+
+// View renders the panel.
+func (m *Model) View() string {
+	summary, rate := m.summaryView(), m.rateView()
+	var top string
+	if m.w >= wideAt {
+		left := lipgloss.NewStyle().Width(m.w / 2).Render(summary)
+		top = lipgloss.JoinHorizontal(lipgloss.Top, left, rate)
+	} else {
+		top = summary + "\n\n" + rate
+	}
+	return top + "\n\n" + m.verdictsView()
+}
+
+func (m *Model) summaryView() string {
+	d, st := m.data, m.st
+	schema := st.OK.Render("clean")
+	if d.Dirty {
+		schema = st.Crit.Render("DIRTY")
+	}
+	pending := st.OK.Render("none")
+	if d.PendingMigrations > 0 {
+		pending = st.Warn.Render(fmt.Sprintf("%d pending", d.PendingMigrations))
+	}
+	rows := [][2]string{
+		{"Server", d.Server},
+		{"Version", d.ServerVersion},
+		{"Schema", fmt.Sprintf("version %d, %s", d.SchemaVersion, schema)},
+		{"Migrations", pending},
+		{"Alerts", m.alertsLine()},
+	}
+	var b strings.Builder
+	b.WriteString(st.Title.Render("Database") + "\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%s %s\n", st.Muted.Render(fmt.Sprintf("%-11s", r[0])), r[1])
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func (m *Model) alertsLine() string {
+	d, st := m.data, m.st
+	if d.CriticalAlerts == 0 && d.WarningAlerts == 0 {
+		return st.OK.Render("OK, none firing")
+	}
+	return fmt.Sprintf("%s %d   %s %d",
+		st.Severity(source.Critical), d.CriticalAlerts,
+		st.Severity(source.Warning), d.WarningAlerts)
+}
+
+func (m *Model) rateView() string {
+	pts := m.data.IngestRate
+	title := m.st.Title.Render("Ingest rate")
+	if len(pts) == 0 {
+		return title + "\n" + m.st.Muted.Render("no ingest batches yet")
+	}
+	last, peak := pts[len(pts)-1], 0.0
+	for _, p := range pts {
+		peak = max(peak, p.RowsPerSec)
+	}
+	caption := fmt.Sprintf("latest %s rows/s, peak %s, %d samples to %s",
+		format.Rate(last.RowsPerSec), format.Rate(peak), len(pts), format.Clock(last.At))
+	return title + "\n" + m.spark.View() + "\n" + m.st.Muted.Render(caption)
+}
+
+func (m *Model) verdictsView() string {
+	title := m.st.Title.Render("Latest benchmark: claimed against measured")
+	if len(m.data.Verdicts) == 0 {
+		return title + "\n" + m.st.Muted.Render("no benchmark run yet (panel 5, b)")
+	}
+	lines := []string{title}
+	for _, v := range m.data.Verdicts {
+		lines = append(lines, m.verdictLine(v))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) verdictLine(v source.Verdict) string {
+	verdict := m.st.OK.Render("[ok] holds")
+	if !v.Holds {
+		verdict = m.st.Crit.Render("[x] does not hold")
+	}
+	// The fixed columns take verdictFixed cells; the claim gets the rest.
+	cw := min(max(m.w-verdictFixed, 10), 40)
+	return fmt.Sprintf("%-10s %-*s claimed %7s  measured %7s  %s",
+		v.Table, cw, format.Truncate(v.Claim, cw), format.SignedPct(v.Claimed), format.SignedPct(v.Measured), verdict)
+}

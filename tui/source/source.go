@@ -1,0 +1,49 @@
+// Package source defines what the dashboard reads and writes, as plain data
+// types and two small interfaces. It knows nothing about PostgreSQL: the real
+// implementation lives with the command that wires the database in, and the
+// tests use a fake.
+package source
+
+import "context"
+
+// Poller reads the data one panel shows. Every method is called with a
+// context that carries a timeout; an implementation should honour it and
+// return promptly once the context is done.
+type Poller interface {
+	Overview(ctx context.Context) (Overview, error)
+	Constraints(ctx context.Context) ([]ConstraintRow, error)
+	Alerts(ctx context.Context) ([]Alert, error)
+	Indexes(ctx context.Context) ([]IndexJob, error)
+	Benchmarks(ctx context.Context) (BenchHistory, error)
+	Ingest(ctx context.Context) (IngestStats, error)
+	Migrations(ctx context.Context) (MigrationStatus, error)
+}
+
+// Actions are the writes the dashboard can start. ReadOnly reports whether
+// they are all disabled (the --read-only flag); the dashboard then never calls
+// the other methods.
+type Actions interface {
+	ReadOnly() bool
+	// RunBenchmark runs the benchmark for one table ("nutrition", "symptoms",
+	// "activity") or for all of them (table == "all"), calling progress from
+	// its own goroutine as the run advances. Cancelling ctx stops the run.
+	RunBenchmark(ctx context.Context, table string, progress func(BenchProgress)) error
+	// StartIngest starts a sample ingest in the background and returns once
+	// it is running; StopIngest stops it.
+	StartIngest(ctx context.Context) error
+	StopIngest() error
+	// ProcessIndexes builds the queued deferred indexes and returns when the
+	// queue has been worked through.
+	ProcessIndexes(ctx context.Context) error
+	MigrateUp(ctx context.Context) error
+	MigrateDown(ctx context.Context, n int) error
+	// Force records version as the schema version and clears the dirty flag,
+	// without running any migration.
+	Force(ctx context.Context, version int) error
+}
+
+// Source is everything the dashboard needs from the outside world.
+type Source interface {
+	Poller
+	Actions
+}

@@ -1,0 +1,196 @@
+package source
+
+import "time"
+
+// Severity is an alert's level, spelt as check_constraint_performance_alerts()
+// returns it.
+type Severity string
+
+// The two alert severities.
+const (
+	Warning  Severity = "WARNING"
+	Critical Severity = "CRITICAL"
+)
+
+// Overview is the summary on the first panel.
+type Overview struct {
+	Server            string // host:port/database; never a password
+	ServerVersion     string
+	SchemaVersion     int
+	Dirty             bool
+	PendingMigrations int
+	CriticalAlerts    int
+	WarningAlerts     int
+	IngestRate        []RatePoint // oldest first
+	Verdicts          []Verdict   // from the latest benchmark run
+}
+
+// RatePoint is the ingest throughput of one batch (or one minute).
+type RatePoint struct {
+	At         time.Time
+	RowsPerSec float64
+}
+
+// Verdict sets one of the report's claims against what was measured.
+type Verdict struct {
+	Table    string
+	Claim    string  // the report's wording, e.g. "constraint overhead -40%"
+	Claimed  float64 // claimed improvement, percent
+	Measured float64 // measured improvement, percent
+	Holds    bool
+}
+
+// ConstraintRow is one row of the real_time_constraint_performance view.
+type ConstraintRow struct {
+	Table         string
+	HourBucket    time.Time
+	Rows          int64
+	RowsPerSec    float64
+	MsPer1000Rows float64
+	OverheadPct   float64
+	Failures      int64
+}
+
+// Alert is one firing alert from check_constraint_performance_alerts().
+type Alert struct {
+	Name        string
+	Severity    Severity
+	Table       string
+	Observed    float64
+	Threshold   float64
+	FiringSince time.Time
+	Message     string
+}
+
+// IndexStatus is where a deferred index build stands.
+type IndexStatus string
+
+// The states of a deferred index job.
+const (
+	IndexPending IndexStatus = "pending"
+	IndexRunning IndexStatus = "running"
+	IndexDone    IndexStatus = "done"
+	IndexFailed  IndexStatus = "failed"
+)
+
+// IndexJob is one row of the deferred-index queue. Zero times mean "not yet".
+// Phase, BlocksDone and BlocksTotal come from pg_stat_progress_create_index
+// while the build runs.
+type IndexJob struct {
+	ID          int64
+	Table       string
+	Index       string
+	Kind        string // btree, brin, gin, ...
+	Strategy    string
+	Status      IndexStatus
+	ScheduledAt time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time
+	Attempts    int
+	Error       string
+	Phase       string
+	BlocksDone  int64
+	BlocksTotal int64
+}
+
+// Variant is one of the three tables a benchmark inserts into.
+type Variant string
+
+// The benchmark variants.
+const (
+	Original      Variant = "original"
+	Optimized     Variant = "optimized"
+	Unconstrained Variant = "unconstrained"
+)
+
+// BenchHistory is the stored benchmark runs, newest first, with the detail of
+// the latest one.
+type BenchHistory struct {
+	Runs        []BenchRun
+	Results     []VariantResult // of Runs[0]
+	Comparisons []Comparison    // of Runs[0]
+}
+
+// BenchRun describes one stored benchmark run.
+type BenchRun struct {
+	ID            int64
+	At            time.Time
+	Table         string // a table name or "all"
+	Rows          int    // N rows per repetition
+	Reps          int    // K repetitions
+	ServerVersion string
+}
+
+// VariantResult is the throughput of one variant of one table.
+type VariantResult struct {
+	Table     string
+	Variant   Variant
+	MedianRPS float64 // rows per second
+	MinRPS    float64
+	MaxRPS    float64
+	// OverheadPct is (t - t_unconstrained) / t, in percent.
+	OverheadPct float64
+}
+
+// Comparison is optimized against original for one table, beside the
+// report's claim.
+type Comparison struct {
+	Pair        string // e.g. "nutrition optimized/original"
+	RatioMedian float64
+	RatioMin    float64
+	RatioMax    float64
+	ClaimedPct  float64
+	MeasuredPct float64
+	Verdict     string // e.g. "holds", "does not hold", "worse"
+}
+
+// BenchProgress is reported while a benchmark runs.
+type BenchProgress struct {
+	Table   string
+	Variant Variant
+	Rep     int // 1-based repetition being run
+	Reps    int
+	Step    int // steps done of Steps, over the whole run
+	Steps   int
+}
+
+// IngestStats is the recent ingest activity, from the batch stats table.
+type IngestStats struct {
+	Batches     []IngestBatch // newest first
+	Rejects     []ReasonCount
+	CacheHits   int64
+	CacheMisses int64
+}
+
+// IngestBatch is one batch's accounting: Received = Inserted + Duplicates +
+// Rejected + Unsupported.
+type IngestBatch struct {
+	At          time.Time
+	Table       string
+	Received    int64
+	Inserted    int64
+	Duplicates  int64
+	Rejected    int64
+	Unsupported int64
+	RowsPerSec  float64
+}
+
+// ReasonCount is how many records were rejected for one reason.
+type ReasonCount struct {
+	Reason string
+	Count  int64
+}
+
+// MigrationStatus is the schema version and the known migrations.
+type MigrationStatus struct {
+	Current    int // 0 when nothing is applied
+	Dirty      bool
+	Migrations []Migration // ascending by version
+}
+
+// Migration is one migration file and whether it is applied.
+type Migration struct {
+	Version int
+	Name    string
+	Applied bool
+}
