@@ -1,5 +1,158 @@
 // Command hmperf is a terminal dashboard and CLI for the PostgreSQL database
-// of a health-metrics ingestion service.
+// of a health-metrics ingestion service: it manages the schema, ingests
+// batches through a validation/dedup engine, benchmarks original against
+// optimized tables and watches constraint performance, alerts and the
+// deferred-index queue.
 package main
 
-func main() {}
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// exitError carries a specific exit status (alerts uses 1–3 as monitoring
+// plugins do).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// errUsage marks a command-line mistake (exit status 2).
+var errUsage = errors.New("usage")
+
+// env is what a command needs from the process, so tests can run commands
+// in-process with their own streams.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	isTerminal     func() bool
+}
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, e env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"dashboard", "open the live dashboard (the default)", runDashboard},
+		{"migrate", "show or change the schema version: status|up|down [N|--all]|goto V|force V", runMigrate},
+		{"ingest", "validate, dedup and insert generated samples or a payload file", runIngest},
+		{"bench", "benchmark original, optimized and unconstrained tables", runBench},
+		{"alerts", "print firing alerts; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", runAlerts},
+		{"indexes", "show or process the deferred-index queue: status|process", runIndexes},
+		{"local", "run the embedded PostgreSQL with the schema applied until ^C; prints its connection string", runLocal},
+		{"version", "print hmperf's version", runVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	e := env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, isTerminal: stdinIsTerminal}
+	code := run(ctx, e, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit status.
+func run(ctx context.Context, e env, args []string) int {
+	name := "dashboard"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if name == "help" {
+		usage(e.stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != name {
+			continue
+		}
+		err := c.run(ctx, e, args)
+		return report(e.stderr, err)
+	}
+	fmt.Fprintf(e.stderr, "hmperf: unknown command %q (try `hmperf help`)\n", name)
+	return 2
+}
+
+func report(stderr io.Writer, err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	code := 1
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	} else if errors.Is(err, errUsage) {
+		code = 2
+	}
+	if msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": "); msg != "" {
+		fmt.Fprintf(stderr, "hmperf: %s\n", strings.ReplaceAll(msg, "\n", " "))
+	}
+	return code
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: hmperf [command] [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nEvery command takes --dsn, --connect-timeout and --read-only; `hmperf <command> -h` lists its flags.")
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(e env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("hmperf "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// parseFlags parses args, allowing flags after positional arguments
+// (`migrate down 2 --yes`), and returns the positional ones. A negative number
+// is a positional argument (`migrate force -1`).
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if len(args) > 0 && negativeNumber.MatchString(args[0]) {
+			pos, args = append(pos, args[0]), args[1:]
+			continue
+		}
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		if args = fs.Args(); len(args) == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+}
+
+var negativeNumber = regexp.MustCompile(`^-\d+$`)
+
+func runVersion(_ context.Context, e env, args []string) error {
+	fmt.Fprintf(e.stdout, "hmperf %s\n", version)
+	return nil
+}
+
+func stdinIsTerminal() bool {
+	st, err := os.Stdin.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hmperf/migrations"
+	"hmperf/queries/pglaunch"
+)
+
+// connFlags are the connection flags every subcommand accepts.
+type connFlags struct {
+	dsn            string
+	connectTimeout time.Duration
+	readOnly       bool
+}
+
+func (c *connFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.dsn, "dsn", "", "PostgreSQL connection string (URL or key=value); default $DATABASE_URL, then the libpq PG* environment, then an embedded local server")
+	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "how long to wait for the server to accept a connection")
+	fs.BoolVar(&c.readOnly, "read-only", false, "never write: every session is read-only and write commands are refused")
+}
+
+// libpqEnv lists the variables whose presence means "the user configured a
+// server through the libpq environment".
+var libpqEnv = []string{"PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE", "PGSERVICEFILE", "PGSSLMODE", "PGPASSFILE"}
+
+// target is a resolved database: its configuration and, in embedded mode,
+// the cluster hmperf started and must stop.
+type target struct {
+	cfg      *pgx.ConnConfig
+	cluster  *pglaunch.Cluster
+	readOnly bool
+}
+
+// Embedded reports whether hmperf runs its own throwaway server.
+func (t *target) Embedded() bool { return t.cluster != nil }
+
+// Describe names the server without its password, for status lines.
+func (t *target) Describe() string {
+	if t.cluster != nil {
+		return fmt.Sprintf("embedded PostgreSQL on 127.0.0.1:%d", t.cluster.Port())
+	}
+	return fmt.Sprintf("%s@%s:%d/%s", t.cfg.User, t.cfg.Host, t.cfg.Port, t.cfg.Database)
+}
+
+// Close stops the embedded server, if any.
+func (t *target) Close() {
+	if t.cluster != nil {
+		if err := t.cluster.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "hmperf: stopping the embedded PostgreSQL: %v\n", err)
+		}
+	}
+}
+
+// resolveTarget picks the database: --dsn, else DATABASE_URL, else the libpq
+// environment, else an embedded local server (started here).
+func resolveTarget(ctx context.Context, cf connFlags, stderr io.Writer) (*target, error) {
+	dsn, configured := cf.dsn, cf.dsn != ""
+	if !configured {
+		dsn, configured = os.LookupEnv("DATABASE_URL")
+	}
+	if !configured {
+		for _, name := range libpqEnv {
+			if _, ok := os.LookupEnv(name); ok {
+				configured = true
+				break
+			}
+		}
+	}
+	if !configured {
+		return startEmbedded(ctx, cf, stderr)
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("invalid connection string: %s", redactDSN(err.Error(), dsn))
+	}
+	applyConnFlags(cfg, cf)
+	return &target{cfg: cfg, readOnly: cf.readOnly}, nil
+}
+
+func startEmbedded(ctx context.Context, cf connFlags, stderr io.Writer) (*target, error) {
+	fmt.Fprintln(stderr, "hmperf: no database configured (--dsn, DATABASE_URL or PG* variables); starting a throwaway embedded PostgreSQL, discarded on exit")
+	c, err := pglaunch.Start(ctx, pglaunch.Options{})
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := pgx.ParseConfig(c.DSN("postgres"))
+	if err != nil {
+		c.Stop()
+		return nil, err
+	}
+	applyConnFlags(cfg, cf)
+	return &target{cfg: cfg, cluster: c, readOnly: cf.readOnly}, nil
+}
+
+func applyConnFlags(cfg *pgx.ConnConfig, cf connFlags) {
+	if cf.connectTimeout > 0 {
+		cfg.ConnectTimeout = cf.connectTimeout
+	}
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["application_name"] = "hmperf"
+	if cf.readOnly {
+		// The server enforces it: every transaction of every session is
+		// read-only, whatever the role could otherwise do.
+		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	}
+}
+
+// connect opens one connection and checks it answers.
+func (t *target) connect(ctx context.Context) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, t.cfg)
+	if err != nil {
+		return nil, t.connError(err)
+	}
+	return conn, nil
+}
+
+// pool opens a connection pool of at most size connections.
+func (t *target) pool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig("")
+	if err != nil {
+		return nil, err
+	}
+	pcfg.ConnConfig = t.cfg.Copy()
+	pcfg.MaxConns = size
+	p, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, t.connError(err)
+	}
+	if err := p.Ping(ctx); err != nil {
+		p.Close()
+		return nil, t.connError(err)
+	}
+	return p, nil
+}
+
+// migrator opens golang-migrate on its own connection.
+func (t *target) migrator(ctx context.Context) (*migrations.Migrator, error) {
+	cfg := t.cfg.Copy()
+	delete(cfg.RuntimeParams, "default_transaction_read_only")
+	m, err := migrations.NewWithConfig(ctx, cfg, nil)
+	if err != nil {
+		return nil, t.connError(err)
+	}
+	return m, nil
+}
+
+// connError turns a connection failure into one line that names the server
+// and never the password.
+func (t *target) connError(err error) error {
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	if t.cfg.Password != "" {
+		msg = strings.ReplaceAll(msg, t.cfg.Password, "****")
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		msg += fmt.Sprintf(" (no answer within %s)", t.cfg.ConnectTimeout)
+	}
+	return fmt.Errorf("cannot connect to %s: %s", t.Describe(), msg)
+}
+
+var (
+	urlPassword = regexp.MustCompile(`(://[^:/@\s]*:)[^@\s]*@`)
+	kvPassword  = regexp.MustCompile(`(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+)
+
+// redactDSN removes the password of dsn from msg, whatever form it takes.
+func redactDSN(msg, dsn string) string {
+	for _, re := range []*regexp.Regexp{urlPassword, kvPassword} {
+		for _, m := range re.FindAllStringSubmatch(dsn, -1) {
+			if secret := strings.TrimPrefix(m[0], m[1]); len(secret) > 1 {
+				msg = strings.ReplaceAll(msg, strings.TrimSuffix(secret, "@"), "****")
+			}
+		}
+	}
+	msg = urlPassword.ReplaceAllString(msg, "${1}****@")
+	return kvPassword.ReplaceAllString(msg, "${1}****")
+}

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"hmperf/migrations"
+)
+
+// migrateOpts are the flags of `hmperf migrate`.
+type migrateOpts struct {
+	conn    connFlags
+	json    bool
+	yes     bool
+	downAll bool
+}
+
+func runMigrate(ctx context.Context, e env, args []string) error {
+	var o migrateOpts
+	fs := newFlagSet(e, "migrate")
+	o.conn.register(fs)
+	fs.BoolVar(&o.json, "json", false, "print status as one JSON document")
+	fs.BoolVar(&o.yes, "yes", false, "answer yes to the confirmation (for scripts)")
+	fs.BoolVar(&o.downAll, "all", false, "with down: revert every migration")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) == 0 {
+		return fmt.Errorf("%w: migrate needs an action: status, up, down [N|--all], goto V or force V", errUsage)
+	}
+	action, err := parseMigrateAction(rest, o.downAll)
+	if err != nil {
+		return err
+	}
+	if action.writes && o.conn.readOnly {
+		return fmt.Errorf("migrate %s changes the schema and --read-only is set", action.name)
+	}
+	t, err := resolveTarget(ctx, o.conn, e.stderr)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	m, err := t.migrator(ctx)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if !action.writes {
+		return printStatus(e.stdout, m, o.json)
+	}
+	if err := confirm(e, o.yes, action.describe(t)); err != nil {
+		return err
+	}
+	if err := action.apply(m); err != nil {
+		return migrateFailure(m, action.name, err)
+	}
+	st, err := m.Status()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "migrate %s: done; schema version %s\n", action.name, versionText(st))
+	return nil
+}
+
+type migrateAction struct {
+	name   string
+	writes bool
+	n      int
+	v      int
+	all    bool
+}
+
+func parseMigrateAction(rest []string, all bool) (migrateAction, error) {
+	a := migrateAction{name: rest[0], writes: rest[0] != "status", all: all}
+	argc := map[string]int{"status": 0, "up": 0, "down": 1, "goto": 1, "force": 1}
+	want, ok := argc[a.name]
+	if !ok {
+		return a, fmt.Errorf("%w: unknown migrate action %q (status, up, down, goto, force)", errUsage, a.name)
+	}
+	if a.name == "down" && all {
+		want = 0
+	}
+	if len(rest)-1 != want {
+		return a, fmt.Errorf("%w: migrate %s takes %d argument(s), got %d", errUsage, a.name, want, len(rest)-1)
+	}
+	if want == 1 {
+		n, err := strconv.Atoi(rest[1])
+		if err != nil {
+			return a, fmt.Errorf("%w: migrate %s: %q is not a number", errUsage, a.name, rest[1])
+		}
+		a.n, a.v = n, n
+	}
+	return a, nil
+}
+
+func (a migrateAction) describe(t *target) string {
+	switch {
+	case a.name == "up":
+		return fmt.Sprintf("apply every pending migration to %s", t.Describe())
+	case a.name == "down" && a.all:
+		return fmt.Sprintf("revert EVERY migration of %s (drops all hmperf tables and their data)", t.Describe())
+	case a.name == "down":
+		return fmt.Sprintf("revert the last %d migration(s) of %s (drops their objects and data)", a.n, t.Describe())
+	case a.name == "goto":
+		return fmt.Sprintf("migrate %s to version %d", t.Describe(), a.v)
+	default:
+		return fmt.Sprintf("record version %d on %s without running any migration", a.v, t.Describe())
+	}
+}
+
+func (a migrateAction) apply(m *migrations.Migrator) error {
+	switch {
+	case a.name == "up":
+		return m.Up()
+	case a.name == "down" && a.all:
+		return m.DownAll()
+	case a.name == "down":
+		return m.Down(a.n)
+	case a.name == "goto":
+		if a.v < 0 {
+			return fmt.Errorf("goto needs a version ≥ 0, got %d", a.v)
+		}
+		return m.Goto(uint(a.v))
+	default:
+		return m.Force(a.v)
+	}
+}
+
+// confirm asks on a terminal; --yes answers for scripts; with neither it
+// refuses, because a schema change must never happen by accident.
+func confirm(e env, yes bool, what string) error {
+	if yes {
+		return nil
+	}
+	if !e.isTerminal() {
+		return errors.New("refusing to change the schema without confirmation: stdin is not a terminal; pass --yes")
+	}
+	fmt.Fprintf(e.stderr, "About to %s. Continue? [y/N] ", what)
+	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return nil
+	}
+	return errors.New("cancelled: nothing changed")
+}
+
+// migrateFailure explains a failed migration, with the recovery command when
+// the database is now dirty.
+func migrateFailure(m *migrations.Migrator, action string, cause error) error {
+	st, err := m.Status()
+	if err != nil || !st.Dirty {
+		return fmt.Errorf("migrate %s failed: %v", action, cause)
+	}
+	return fmt.Errorf("migrate %s failed: %v; %s", action, cause, dirtyAdvice(st))
+}
+
+// dirtyAdvice tells how to recover from a dirty version. hmperf's migrations
+// are transactional, so a failed one left nothing behind and the previous
+// version is the truth.
+func dirtyAdvice(st migrations.Status) string {
+	prev := -1
+	for _, mg := range st.Migrations {
+		if mg.Version < st.Version {
+			prev = int(mg.Version)
+		}
+	}
+	return fmt.Sprintf("the database is dirty at version %d: its migration failed and was rolled back; "+
+		"fix the cause, run `hmperf migrate force %d`, then `hmperf migrate up`", st.Version, prev)
+}
+
+func versionText(st migrations.Status) string {
+	if !st.HasVersion {
+		return "none (empty)"
+	}
+	s := strconv.FormatUint(uint64(st.Version), 10)
+	if st.Dirty {
+		s += " (DIRTY)"
+	}
+	return s
+}
+
+func printStatus(w io.Writer, m *migrations.Migrator, asJSON bool) error {
+	st, err := m.Status()
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	fmt.Fprintf(w, "schema version: %s; %d applied, %d pending\n", versionText(st), len(st.Migrations)-st.Pending, st.Pending)
+	if st.Dirty {
+		fmt.Fprintln(w, dirtyAdvice(st))
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tNAME\tSTATE")
+	for _, mg := range st.Migrations {
+		state := "pending"
+		if mg.Applied {
+			state = "applied"
+		} else if st.Dirty && mg.Version == st.Version {
+			state = "FAILED (dirty)"
+		}
+		fmt.Fprintf(tw, "%04d\t%s\t%s\n", mg.Version, mg.Name, state)
+	}
+	return tw.Flush()
+}
