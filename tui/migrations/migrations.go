@@ -1,0 +1,100 @@
+// Package migrations is the schema panel: the current version, the dirty
+// flag with the failing migration, and every migration applied or pending.
+package migrations
+
+import (
+	"fmt"
+	"strconv"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"hmperf/tui/datatable"
+	"hmperf/tui/source"
+	"hmperf/tui/theme"
+)
+
+// Model is the migrations panel.
+type Model struct {
+	st    theme.Styles
+	data  source.MigrationStatus
+	table datatable.Model
+	w, h  int
+}
+
+// New returns an empty migrations panel.
+func New(st theme.Styles) Model {
+	m := Model{st: st, table: datatable.New(columns(), st.Table)}
+	m.SetSize(80, 20)
+	return m
+}
+
+func columns() []datatable.Column {
+	return []datatable.Column{
+		{Title: "Version", Width: 7},
+		{Title: "Name", Width: 30, Flex: true},
+		{Title: "State", Width: 14},
+	}
+}
+
+// SetData shows a new migration status.
+func (m *Model) SetData(d source.MigrationStatus) {
+	m.data = d
+	rows := make([][]string, len(d.Migrations))
+	for i, mg := range d.Migrations {
+		rows[i] = []string{strconv.Itoa(mg.Version), mg.Name, state(d, mg)}
+	}
+	m.table.SetRows(rows)
+}
+
+// state names a migration's state. The migration at the current version of
+// a dirty database is the one that failed.
+func state(d source.MigrationStatus, mg source.Migration) string {
+	switch {
+	case d.Dirty && mg.Version == d.Current:
+		return "FAILED (dirty)"
+	case mg.Applied:
+		return "applied"
+	}
+	return "pending"
+}
+
+// Status returns the status last shown, for the confirmations.
+func (m *Model) Status() source.MigrationStatus { return m.data }
+
+// SetSize fits the panel into w×h cells.
+func (m *Model) SetSize(w, h int) {
+	m.w, m.h = max(w, 1), max(h, 1)
+	m.table.SetSize(m.w, max(m.h-3, 2))
+}
+
+// Update moves the table cursor.
+func (m *Model) Update(msg tea.Msg) tea.Cmd { return m.table.Update(msg) }
+
+// Table returns the migration table for filtering and export.
+func (m *Model) Table() *datatable.Model { return &m.table }
+
+// View renders the panel.
+func (m *Model) View() string {
+	return m.header() + "\n" + m.hint() + "\n" + m.table.View()
+}
+
+func (m *Model) header() string {
+	pending := 0
+	for _, mg := range m.data.Migrations {
+		if !mg.Applied {
+			pending++
+		}
+	}
+	head := m.st.Title.Render("Schema") + fmt.Sprintf("  version %d, %d pending", m.data.Current, pending)
+	if m.data.Dirty {
+		return head + "  " + m.st.Crit.Render(fmt.Sprintf("DIRTY: migration %d failed", m.data.Current))
+	}
+	return head + "  " + m.st.OK.Render("clean")
+}
+
+func (m *Model) hint() string {
+	if m.data.Dirty {
+		return m.st.Warn.Render("Fix the cause, then f records the version that is really applied (no migration runs).")
+	}
+	return m.st.Muted.Render("u applies all pending, d reverts the latest; both ask you to type a confirmation.")
+}
