@@ -1,0 +1,51 @@
+// Package queries holds the SQL hmperf runs, as typed functions over DBTX.
+// Sub-packages group it by job: ingest writing, benchmarks, monitoring and
+// alerts, the deferred-index worker, and the dashboard's reads.
+package queries
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// DBTX is what a pool, a connection and a transaction have in common, so the
+// same query code runs inside a test transaction or on a pool.
+type DBTX interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
+}
+
+// ServerInfo describes the server a measurement ran on.
+type ServerInfo struct {
+	Version  string            `json:"server_version"`
+	Settings map[string]string `json:"settings"`
+}
+
+// settingsThatMatter are the server settings that change insert throughput;
+// every stored benchmark records them.
+var settingsThatMatter = []string{"synchronous_commit", "shared_buffers", "wal_level", "fsync", "full_page_writes", "max_wal_size", "work_mem"}
+
+// Server reads the server version and the settings that matter.
+func Server(ctx context.Context, db DBTX) (ServerInfo, error) {
+	info := ServerInfo{Settings: map[string]string{}}
+	if err := db.QueryRow(ctx, "SELECT version()").Scan(&info.Version); err != nil {
+		return info, err
+	}
+	rows, err := db.Query(ctx, "SELECT name, setting || coalesce(' ' || unit, '') FROM pg_settings WHERE name = ANY($1)", settingsThatMatter)
+	if err != nil {
+		return info, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, value string
+		if err := rows.Scan(&name, &value); err != nil {
+			return info, err
+		}
+		info.Settings[name] = value
+	}
+	return info, rows.Err()
+}
