@@ -161,3 +161,6 @@ func (m *Model) verdictLine(v source.Verdict) string {
 	return fmt.Sprintf("%-10s %-*s claimed %7s  measured %7s  %s",
 		v.Table, cw, format.Truncate(v.Claim, cw), format.SignedPct(v.Claimed), format.SignedPct(v.Measured), verdict)
 }
+
+// Data returns the overview last shown, for the header.
+func (m *Model) Data() source.Overview { return m.data }

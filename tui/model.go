@@ -1,0 +1,208 @@
+// Package tui is hmperf's terminal dashboard: a bubbletea root model over
+// one sub-model per panel, fed by a source.Source. It never talks to the
+// database itself.
+package tui
+
+import (
+	"context"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"hmperf/tui/alerts"
+	"hmperf/tui/benchmarks"
+	"hmperf/tui/constraints"
+	"hmperf/tui/indexes"
+	"hmperf/tui/ingest"
+	"hmperf/tui/migrations"
+	"hmperf/tui/overview"
+	"hmperf/tui/source"
+	"hmperf/tui/theme"
+	"hmperf/tui/widget"
+)
+
+// Model is the root model: the panels, the polling state, running jobs and
+// the modal states (help, filter, confirmation).
+type Model struct {
+	// ctx is the parent of every query and job. A bubbletea model has no
+	// other way to receive the program's context.
+	ctx    context.Context
+	src    source.Source
+	opts   Options
+	keys   KeyMap
+	styles theme.Styles
+	help   help.Model
+
+	width, height int
+	active        Panel
+
+	overview    overview.Model
+	constraints constraints.Model
+	alerts      alerts.Model
+	indexes     indexes.Model
+	benchmarks  benchmarks.Model
+	ingest      ingest.Model
+	migrations  migrations.Model
+
+	polls  [panelCount]pollState
+	ticker ticker
+	jobs   jobs
+
+	showHelp  bool
+	filtering bool
+	filter    widget.Input
+	confirm   *confirmation
+	status    string // the last action's outcome, shown in the status bar
+}
+
+// New returns the dashboard over src.
+func New(src source.Source, opts Options) Model {
+	opts = opts.withDefaults()
+	st := theme.NewStyles(theme.Default())
+	m := Model{
+		ctx:         context.Background(),
+		src:         src,
+		opts:        opts,
+		keys:        NewKeyMap(),
+		styles:      st,
+		help:        help.New(),
+		width:       80,
+		height:      24,
+		active:      opts.Panel,
+		overview:    overview.New(st),
+		constraints: constraints.New(st),
+		alerts:      alerts.New(st),
+		indexes:     indexes.New(st),
+		benchmarks:  benchmarks.New(st),
+		ingest:      ingest.New(st),
+		migrations:  migrations.New(st),
+		ticker:      ticker{interval: opts.Interval},
+		filter:      widget.Input{Prompt: "/", CharLimit: 64},
+	}
+	m.resize(m.width, m.height)
+	m.configureKeys()
+	return m
+}
+
+// Init polls the first panel and starts the refresh ticker.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(m.fetch(m.active), m.ticker.schedule())
+}
+
+// Update dispatches a message to the handler of its kind.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.resize(msg.Width, msg.Height)
+	case tea.KeyMsg:
+		cmd = m.handleKey(msg)
+	case tickMsg:
+		cmd = m.handleTick(msg)
+	case dataMsg:
+		cmd = m.handleData(msg)
+	case benchMsg:
+		cmd = m.handleBench(msg)
+	case jobDoneMsg:
+		cmd = m.handleJobDone(msg)
+	case exportedMsg:
+		m.handleExported(msg)
+	default:
+		cmd = m.panel(m.active).Update(msg)
+	}
+	m.configureKeys()
+	return m, cmd
+}
+
+// configureKeys enables the bindings that fit the current state.
+func (m *Model) configureKeys() {
+	m.keys.configure(keyState{
+		panel:        m.active,
+		readOnly:     m.src.ReadOnly(),
+		hasTable:     m.panel(m.active).Table() != nil,
+		dirty:        m.migrations.Status().Dirty,
+		benchRunning: m.jobs.bench != nil,
+	})
+}
+
+// handleKey routes a key to the modal that has focus, else to the global
+// bindings, else to the panel.
+func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
+	switch {
+	case m.confirm != nil:
+		return m.confirmKey(msg)
+	case m.filtering:
+		return m.filterKey(msg)
+	case m.showHelp && !key.Matches(msg, m.keys.Quit):
+		m.showHelp = false // any key closes help
+		return nil
+	}
+	if cmd, ok := m.globalKey(msg); ok {
+		return cmd
+	}
+	if cmd, ok := m.actionKey(msg); ok {
+		return cmd
+	}
+	return m.panel(m.active).Update(msg)
+}
+
+// globalKey handles the bindings every panel shares.
+func (m *Model) globalKey(msg tea.KeyMsg) (tea.Cmd, bool) {
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.requestQuit(), true
+	case key.Matches(msg, k.Help):
+		m.showHelp = true
+	case key.Matches(msg, k.NextPanel):
+		return m.switchTo((m.active + 1) % panelCount), true
+	case key.Matches(msg, k.PrevPanel):
+		return m.switchTo((m.active + panelCount - 1) % panelCount), true
+	case key.Matches(msg, k.Panel):
+		return m.switchTo(Panel(msg.String()[0] - '1')), true
+	case key.Matches(msg, k.Pause):
+		return m.togglePause(), true
+	case key.Matches(msg, k.Faster):
+		return m.changeInterval(-1), true
+	case key.Matches(msg, k.Slower):
+		return m.changeInterval(+1), true
+	case key.Matches(msg, k.Refresh):
+		return m.fetch(m.active), true
+	case key.Matches(msg, k.Filter):
+		m.openFilter()
+	case key.Matches(msg, k.Export):
+		return m.export(), true
+	default:
+		return nil, false
+	}
+	return nil, true
+}
+
+// switchTo shows panel p and polls it at once, so a panel is never shown
+// with data older than one interval.
+func (m *Model) switchTo(p Panel) tea.Cmd {
+	if p == m.active {
+		return nil
+	}
+	m.active = p
+	m.status = ""
+	m.configureKeys()
+	return m.fetch(p)
+}
+
+// resize hands the new terminal size down: header and tabs take two lines,
+// the status bar and the footer one each.
+func (m *Model) resize(w, h int) {
+	m.width, m.height = max(w, 1), max(h, 1)
+	m.help.Width = m.width
+	bodyH := m.bodyHeight()
+	for p := range panelCount {
+		m.panel(p).SetSize(m.width, bodyH)
+	}
+}
+
+// chromeLines is the height of everything around the panel.
+const chromeLines = 4
+
+func (m *Model) bodyHeight() int { return max(m.height-chromeLines, 1) }

@@ -1,0 +1,50 @@
+package tui
+
+import "time"
+
+// Limits and defaults of the refresh interval and the query timeout.
+const (
+	MinInterval     = 500 * time.Millisecond
+	MaxInterval     = 10 * time.Second
+	DefaultInterval = 2 * time.Second
+	DefaultTimeout  = 5 * time.Second
+	// MaxBackoff caps the delay between polls while the source fails.
+	MaxBackoff = 30 * time.Second
+)
+
+// Options configure the dashboard. The zero value is usable.
+type Options struct {
+	// Clock tells the time for "stale since", export file names and query
+	// durations; tests fix it. Default time.Now.
+	Clock func() time.Time
+	// Interval is the initial refresh interval, clamped to
+	// [MinInterval, MaxInterval]. Default DefaultInterval.
+	Interval time.Duration
+	// QueryTimeout bounds every poll. Default DefaultTimeout.
+	QueryTimeout time.Duration
+	// ExportDir is where e writes CSV files. Default the working directory.
+	ExportDir string
+	// Panel is the panel shown first. Default Overview.
+	Panel Panel
+}
+
+// withDefaults fills in what o leaves zero.
+func (o Options) withDefaults() Options {
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Interval == 0 {
+		o.Interval = DefaultInterval
+	}
+	o.Interval = min(max(o.Interval, MinInterval), MaxInterval)
+	if o.QueryTimeout <= 0 {
+		o.QueryTimeout = DefaultTimeout
+	}
+	if o.ExportDir == "" {
+		o.ExportDir = "."
+	}
+	if o.Panel < 0 || o.Panel >= panelCount {
+		o.Panel = Overview
+	}
+	return o
+}

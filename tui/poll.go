@@ -1,0 +1,219 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"hmperf/tui/format"
+	"hmperf/tui/source"
+)
+
+// pollState is the polling bookkeeping of one panel.
+type pollState struct {
+	gen        uint64    // id of the latest request; answers to older ones are dropped
+	inFlight   bool      // a request with id gen has not answered yet
+	sentAt     time.Time // when it was sent
+	loaded     bool      // some data has arrived
+	err        error     // the last request's error, nil after a success
+	staleSince time.Time // first failure since the last success
+}
+
+// ticker drives the refresh. Each (re)start bumps gen, so the ticks of a
+// superseded schedule are ignored instead of piling up.
+type ticker struct {
+	gen       int
+	interval  time.Duration
+	paused    bool
+	failures  int           // consecutive failed polls
+	lastQuery time.Duration // duration of the last answered poll
+}
+
+// tickMsg asks for a poll of the visible panel.
+type tickMsg struct{ gen int }
+
+// dataMsg is the answer to a poll.
+type dataMsg struct {
+	panel Panel
+	gen   uint64
+	data  any
+	err   error
+	took  time.Duration
+}
+
+// delay is the time to the next poll: the interval, doubled for each
+// consecutive failure, up to MaxBackoff.
+func (t ticker) delay() time.Duration {
+	d := t.interval
+	for range t.failures {
+		if d >= MaxBackoff {
+			break
+		}
+		d *= 2
+	}
+	return min(d, MaxBackoff)
+}
+
+// schedule returns the command for the next tick, or nil when paused.
+func (t ticker) schedule() tea.Cmd {
+	if t.paused {
+		return nil
+	}
+	gen := t.gen
+	return tea.Tick(t.delay(), func(time.Time) tea.Msg { return tickMsg{gen: gen} })
+}
+
+// restart supersedes the pending tick and schedules a new one.
+func (t *ticker) restart() tea.Cmd {
+	t.gen++
+	return t.schedule()
+}
+
+func (m *Model) handleTick(msg tickMsg) tea.Cmd {
+	if msg.gen != m.ticker.gen || m.ticker.paused {
+		return nil
+	}
+	return tea.Batch(m.fetch(m.active), m.ticker.schedule())
+}
+
+// fetch polls panel p unless a request for it is still in flight. A request
+// older than the query timeout is given up on (its late answer will be
+// dropped), so a source that ignores its context cannot stall a panel.
+func (m *Model) fetch(p Panel) tea.Cmd {
+	ps := &m.polls[p]
+	now := m.opts.Clock()
+	if ps.inFlight && now.Sub(ps.sentAt) < m.opts.QueryTimeout {
+		return nil
+	}
+	ps.gen++
+	ps.inFlight, ps.sentAt = true, now
+	// Copy what the command needs: it runs on another goroutine and must
+	// not read the model.
+	ctx, src, gen, timeout, clock := m.ctx, m.src, ps.gen, m.opts.QueryTimeout, m.opts.Clock
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		start := clock()
+		data, err := query(ctx, src, p)
+		return dataMsg{panel: p, gen: gen, data: data, err: err, took: clock().Sub(start)}
+	}
+}
+
+// query runs the poll of panel p.
+func query(ctx context.Context, src source.Poller, p Panel) (any, error) {
+	switch p {
+	case Constraints:
+		return src.Constraints(ctx)
+	case Alerts:
+		return src.Alerts(ctx)
+	case Indexes:
+		return src.Indexes(ctx)
+	case Benchmarks:
+		return src.Benchmarks(ctx)
+	case Ingest:
+		return src.Ingest(ctx)
+	case Migrations:
+		return src.Migrations(ctx)
+	}
+	return src.Overview(ctx)
+}
+
+// handleData applies an answer. On failure the panel keeps its data, marked
+// stale, and polling backs off; the first success resets both.
+func (m *Model) handleData(msg dataMsg) tea.Cmd {
+	ps := &m.polls[msg.panel]
+	if msg.gen != ps.gen {
+		return nil
+	}
+	ps.inFlight = false
+	m.ticker.lastQuery = msg.took
+	if msg.err != nil {
+		ps.err = msg.err
+		if ps.staleSince.IsZero() {
+			ps.staleSince = m.opts.Clock()
+		}
+		m.ticker.failures++
+		return m.ticker.restart()
+	}
+	ps.err, ps.staleSince, ps.loaded = nil, time.Time{}, true
+	m.apply(msg.data)
+	if m.ticker.failures == 0 {
+		return nil
+	}
+	m.ticker.failures = 0
+	return m.ticker.restart()
+}
+
+// apply hands data to the panel that shows it.
+func (m *Model) apply(data any) {
+	switch d := data.(type) {
+	case source.Overview:
+		m.overview.SetData(d)
+	case []source.ConstraintRow:
+		m.constraints.SetData(d)
+	case []source.Alert:
+		m.alerts.SetData(d)
+	case []source.IndexJob:
+		m.indexes.SetData(d)
+	case source.BenchHistory:
+		m.benchmarks.SetData(d)
+	case source.IngestStats:
+		m.ingest.SetData(d)
+	case source.MigrationStatus:
+		m.migrations.SetData(d)
+	}
+}
+
+// togglePause stops or restarts polling; resuming polls at once.
+func (m *Model) togglePause() tea.Cmd {
+	m.ticker.paused = !m.ticker.paused
+	if m.ticker.paused {
+		m.ticker.gen++ // drop the tick already scheduled
+		return nil
+	}
+	return tea.Batch(m.fetch(m.active), m.ticker.restart())
+}
+
+// intervalSteps are the refresh intervals + and - step through.
+func intervalSteps() []time.Duration {
+	return []time.Duration{
+		500 * time.Millisecond, time.Second, 2 * time.Second,
+		5 * time.Second, 10 * time.Second,
+	}
+}
+
+// changeInterval moves the refresh interval one step shorter (dir < 0) or
+// longer (dir > 0).
+func (m *Model) changeInterval(dir int) tea.Cmd {
+	steps := intervalSteps()
+	cur := m.ticker.interval
+	next := cur
+	if dir < 0 {
+		for i := len(steps) - 1; i >= 0; i-- {
+			if steps[i] < cur {
+				next = steps[i]
+				break
+			}
+		}
+	} else {
+		for _, s := range steps {
+			if s > cur {
+				next = s
+				break
+			}
+		}
+	}
+	m.ticker.interval = next
+	m.status = "refresh every " + interval(next)
+	return m.ticker.restart()
+}
+
+// interval renders a refresh interval: "500ms", "2s".
+func interval(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return format.Float(d.Seconds(), 0) + "s"
+}

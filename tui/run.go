@@ -1,0 +1,18 @@
+package tui
+
+import (
+	"context"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"hmperf/tui/source"
+)
+
+// Run shows the dashboard over src in the terminal's alternate screen until
+// the user quits or ctx is done. Queries and jobs run under ctx.
+func Run(ctx context.Context, src source.Source, opts Options) error {
+	m := New(src, opts)
+	m.ctx = ctx
+	_, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx)).Run()
+	return err
+}

@@ -1,0 +1,131 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+
+	"hmperf/tui/format"
+)
+
+// View renders the whole screen: header, tabs, panel, status bar, footer.
+func (m Model) View() string {
+	return strings.Join([]string{m.headerView(), m.tabsView(), m.bodyView(), m.statusView(), m.footerView()}, "\n")
+}
+
+func (m *Model) headerView() string {
+	line := m.styles.Title.Render("hmperf")
+	if d := m.overview.Data(); d.Server != "" {
+		line += "  " + d.Server + "  " + m.styles.Muted.Render(d.ServerVersion)
+	}
+	return ansi.Truncate(line, m.width, "…")
+}
+
+// tabsView lists the panels; only the active one is bracketed, so that all
+// seven fit in 80 columns.
+func (m *Model) tabsView() string {
+	tabs := make([]string, 0, panelCount)
+	for p := range panelCount {
+		label := fmt.Sprintf("%d:%s", p+1, p)
+		if p == m.active {
+			tabs = append(tabs, m.styles.ActiveTab.Render("["+label+"]"))
+		} else {
+			tabs = append(tabs, m.styles.Tab.Render(label))
+		}
+	}
+	return ansi.Truncate(strings.Join(tabs, " "), m.width, "…")
+}
+
+// bodyView is the panel, or the modal over it, cut and padded to exactly
+// the body's size so that the status bar stays at the bottom.
+func (m *Model) bodyView() string {
+	var body string
+	switch {
+	case m.confirm != nil:
+		body = m.confirmView()
+	case m.showHelp:
+		body = m.helpView()
+	default:
+		body = m.panelView()
+	}
+	h := m.bodyHeight()
+	return lipgloss.NewStyle().Height(h).MaxHeight(h).MaxWidth(m.width).Render(body)
+}
+
+// panelView shows loading and error states until the first data arrives,
+// and stale data dimmed after a failure.
+func (m *Model) panelView() string {
+	ps := m.polls[m.active]
+	switch {
+	case !ps.loaded && ps.err != nil:
+		return m.styles.Crit.Render("ERROR: could not load "+m.active.String()+": "+ps.err.Error()) +
+			"\n" + m.styles.Muted.Render("retrying in "+interval(m.ticker.delay()))
+	case !ps.loaded:
+		return m.styles.Muted.Render("Loading " + m.active.String() + "…")
+	case !ps.staleSince.IsZero():
+		return m.styles.Stale.Render(ansi.Strip(m.panel(m.active).View()))
+	}
+	return m.panel(m.active).View()
+}
+
+func (m *Model) confirmView() string {
+	c := m.confirm
+	w := min(m.width-4, 70)
+	text := lipgloss.NewStyle().Width(w).Render(c.prompt)
+	if c.typed() {
+		text += "\n\n" + c.input.View()
+		if c.err != "" {
+			text += "\n" + m.styles.Warn.Render(c.err)
+		}
+		text += "\n" + m.styles.Muted.Render("enter confirms, esc cancels")
+	} else {
+		text += "\n\n" + m.styles.Muted.Render("y confirms, n or esc cancels")
+	}
+	box := m.styles.Modal.Render(m.styles.Title.Render("Confirm") + "\n" + text)
+	return lipgloss.Place(m.width, m.bodyHeight(), lipgloss.Center, lipgloss.Center, box)
+}
+
+// helpView is the ? overlay. Help hides disabled bindings, so the write keys
+// read-only mode disables are listed apart, marked as such.
+func (m *Model) helpView() string {
+	parts := []string{m.styles.Title.Render("Keys"), m.help.FullHelpView(m.keys.FullHelp()),
+		m.styles.Muted.Render("↑/↓ j/k move in tables, pgup/pgdn page, g/G top and bottom; any key closes help")}
+	if m.src.ReadOnly() {
+		var ro []string
+		for _, b := range m.keys.writeKeys() {
+			ro = append(ro, b.Help().Key+" "+b.Help().Desc)
+		}
+		parts = append(parts, m.styles.Warn.Render("(read-only) disabled: "+strings.Join(ro, ", ")))
+	}
+	return m.styles.Modal.Render(strings.Join(parts, "\n\n"))
+}
+
+// statusView is the status bar: what happened last on the left, the
+// dashboard's own state on the right.
+func (m *Model) statusView() string {
+	right := fmt.Sprintf("query %dms · every %s", m.ticker.lastQuery.Milliseconds(), interval(m.ticker.interval))
+	if m.ticker.paused {
+		right += " · PAUSED"
+	}
+	if m.src.ReadOnly() {
+		right += " · READ-ONLY"
+	}
+	left := m.status
+	if ps := m.polls[m.active]; !ps.staleSince.IsZero() && ps.loaded {
+		left = m.styles.Warn.Render(fmt.Sprintf("STALE since %s: %v; retry in %s",
+			format.Clock(ps.staleSince), ps.err, interval(m.ticker.delay())))
+	}
+	room := max(m.width-lipgloss.Width(right)-1, 0)
+	left = ansi.Truncate(left, room, "…")
+	gap := strings.Repeat(" ", max(m.width-lipgloss.Width(left)-lipgloss.Width(right), 1))
+	return left + gap + m.styles.StatusBar.Render(right)
+}
+
+func (m *Model) footerView() string {
+	if m.filtering {
+		return m.filter.View() + m.styles.Muted.Render("  enter keeps, esc clears")
+	}
+	return m.help.ShortHelpView(m.keys.ShortHelp())
+}
