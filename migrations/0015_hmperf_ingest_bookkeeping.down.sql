@@ -1,0 +1,4 @@
+BEGIN;
+DROP TABLE IF EXISTS ingest_rejections;
+DROP TABLE IF EXISTS ingest_batch_stats;
+COMMIT;

@@ -1,0 +1,4 @@
+BEGIN;
+DROP TABLE IF EXISTS benchmark_results;
+DROP TABLE IF EXISTS benchmark_runs;
+COMMIT;
