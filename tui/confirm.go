@@ -193,4 +193,3 @@ func (m *Model) execute(c confirmation, version int) tea.Cmd {
 	}
 	return nil
 }
-

@@ -127,5 +127,6 @@ func (m *Model) footerView() string {
 	if m.filtering {
 		return m.filter.View() + m.styles.Muted.Render("  enter keeps, esc clears")
 	}
-	return m.help.ShortHelpView(m.keys.ShortHelp())
+	// help only cuts the line when its ellipsis fits, so cut it here too.
+	return ansi.Truncate(m.help.ShortHelpView(m.keys.ShortHelp()), m.width, "…")
 }

@@ -37,7 +37,7 @@ func columns() []datatable.Column {
 		{Title: "Alert", Width: 16, Flex: true},
 		{Title: "Table", Width: 14},
 		{Title: "Observed", Width: 8},
-		{Title: "Limit", Width: 6},
+		{Title: "Limit", Width: 6, Optional: true},
 		{Title: "Since", Width: 11},
 	}
 }

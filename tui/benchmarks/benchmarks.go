@@ -106,6 +106,9 @@ func (m *Model) redraw() {
 		barchart.WithStyles(m.st.Muted, m.st.Muted),
 		barchart.WithDataSet(m.bars()),
 	)
+	// Resize recomputes the label margin, which New worked out before the
+	// labels were pushed.
+	m.chart.Resize(l.chartW, l.chartH)
 	m.chart.Draw()
 }
 
@@ -180,7 +183,7 @@ func (m *Model) selectorView() string {
 		if i == m.sel {
 			b.WriteString(m.st.ActiveTab.Render("[" + c + "]"))
 		} else {
-			b.WriteString(m.st.Tab.Render(c))
+			b.WriteString(m.st.Tab.Render(" " + c + " "))
 		}
 	}
 	return b.String()

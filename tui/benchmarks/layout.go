@@ -76,8 +76,8 @@ func resultColumns() []datatable.Column {
 		{Title: "Table", Width: 9, Flex: true},
 		{Title: "Variant", Width: 13},
 		{Title: "Median/s", Width: 9},
-		{Title: "Min/s", Width: 9},
-		{Title: "Max/s", Width: 9},
+		{Title: "Min/s", Width: 9, Optional: true},
+		{Title: "Max/s", Width: 9, Optional: true},
 		{Title: "Overhead", Width: 8},
 	}
 }

@@ -44,7 +44,7 @@ func columns() []datatable.Column {
 		{Title: "Hour", Width: 11},
 		{Title: "Rows", Width: 9},
 		{Title: "Rows/s", Width: 8},
-		{Title: "ms/1k", Width: 6},
+		{Title: "ms/1k", Width: 6, Optional: true},
 		{Title: "Overhead", Width: 8},
 		{Title: "Fails", Width: 5},
 	}

@@ -19,6 +19,9 @@ type Column struct {
 	Title string
 	Width int
 	Flex  bool
+	// Optional columns are hidden, last first, when the table does not fit.
+	// Export still writes them.
+	Optional bool
 }
 
 // cellPadding is the horizontal padding the table styles put around a cell.
@@ -27,11 +30,12 @@ const cellPadding = 2
 // Model is a filterable table. All rows are kept; the filter picks which are
 // shown and exported.
 type Model struct {
-	table  table.Model
-	cols   []Column
-	all    [][]string
-	shown  [][]string
-	filter string
+	table     table.Model
+	cols      []Column
+	shownCols []int // indexes of the columns on screen
+	all       [][]string
+	shown     [][]string
+	filter    string
 }
 
 // New returns a table with the given columns and styles.
@@ -88,13 +92,9 @@ func (m *Model) apply() {
 			m.shown = append(m.shown, r)
 		}
 	}
-	rows := make([]table.Row, len(m.shown))
-	for i, r := range m.shown {
-		rows[i] = table.Row(r)
-	}
-	m.table.SetRows(rows)
-	if m.table.Cursor() >= len(rows) {
-		m.table.SetCursor(max(len(rows)-1, 0))
+	m.table.SetRows(m.project())
+	if m.table.Cursor() >= len(m.shown) {
+		m.table.SetCursor(max(len(m.shown)-1, 0))
 	}
 }
 
@@ -107,12 +107,60 @@ func rowContains(r []string, needle string) bool {
 	return false
 }
 
+// project cuts the shown rows down to the columns on screen.
+func (m *Model) project() []table.Row {
+	rows := make([]table.Row, len(m.shown))
+	for i, r := range m.shown {
+		row := make(table.Row, len(m.shownCols))
+		for j, c := range m.shownCols {
+			if c < len(r) {
+				row[j] = r[c]
+			}
+		}
+		rows[i] = row
+	}
+	return rows
+}
+
 // SetSize fits the columns into width w and the rows into height h (the
 // header takes one line).
 func (m *Model) SetSize(w, h int) {
-	m.table.SetColumns(fitColumns(m.cols, w))
+	m.shownCols = visibleColumns(m.cols, w)
+	cols := make([]Column, len(m.shownCols))
+	for i, c := range m.shownCols {
+		cols[i] = m.cols[c]
+	}
+	// Rows first: the table redraws with the new columns and must find
+	// rows of the same width.
+	m.table.SetRows(nil)
+	m.table.SetColumns(fitColumns(cols, w))
+	m.table.SetRows(m.project())
+	m.table.SetCursor(max(m.table.Cursor(), 0))
 	m.table.SetWidth(max(w, 1))
 	m.table.SetHeight(max(h, 2))
+}
+
+// visibleColumns drops optional columns, from the right, until the rest
+// fit into w.
+func visibleColumns(cols []Column, w int) []int {
+	need := 0
+	for _, c := range cols {
+		need += c.Width + cellPadding
+	}
+	drop := map[int]bool{}
+	for i := len(cols) - 1; i >= 0 && need > w; i-- {
+		if cols[i].Optional {
+			drop[i] = true
+			need -= cols[i].Width + cellPadding
+		}
+	}
+	out := make([]int, 0, len(cols))
+	for i := range cols {
+		if !drop[i] {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // fitColumns hands the spare width to the flexible columns or, when the
@@ -186,5 +234,5 @@ func (m *Model) SelectedRow() []string {
 	if len(m.shown) == 0 {
 		return nil
 	}
-	return m.shown[min(m.table.Cursor(), len(m.shown)-1)]
+	return m.shown[min(max(m.table.Cursor(), 0), len(m.shown)-1)]
 }

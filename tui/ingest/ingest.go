@@ -41,11 +41,11 @@ func columns() []datatable.Column {
 	return []datatable.Column{
 		{Title: "When", Width: 11},
 		{Title: "Table", Width: 14, Flex: true},
-		{Title: "Received", Width: 8},
+		{Title: "Received", Width: 8, Optional: true},
 		{Title: "Inserted", Width: 8},
 		{Title: "Dups", Width: 6},
 		{Title: "Rejected", Width: 8},
-		{Title: "Unsupp", Width: 6},
+		{Title: "Unsupp", Width: 6, Optional: true},
 		{Title: "Rows/s", Width: 8},
 	}
 }

@@ -1,0 +1,208 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"hmperf/tui/source"
+)
+
+// t0 is the fixed "now" of the tests.
+var t0 = time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
+
+func fixedClock() time.Time { return t0 }
+
+// errConn is what the fake returns while "disconnected".
+var errConn = errors.New("connection refused")
+
+// fakeSource is a Source with fixed data. Failing makes every poll fail;
+// block makes every poll wait until the context ends.
+type fakeSource struct {
+	mu       sync.Mutex
+	failing  bool
+	block    bool
+	readOnly bool
+	calls    map[string]int
+	benchCtx chan context.Context // receives the context of RunBenchmark
+	actions  []string
+}
+
+func newFake() *fakeSource {
+	return &fakeSource{calls: map[string]int{}, benchCtx: make(chan context.Context, 1)}
+}
+
+func (f *fakeSource) setFailing(v bool) { f.mu.Lock(); f.failing = v; f.mu.Unlock() }
+
+func (f *fakeSource) poll(ctx context.Context, name string) error {
+	f.mu.Lock()
+	f.calls[name]++
+	failing, block := f.failing, f.block
+	f.mu.Unlock()
+	if block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if failing {
+		return errConn
+	}
+	return nil
+}
+
+func (f *fakeSource) record(a string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.actions = append(f.actions, a)
+	return nil
+}
+
+func (f *fakeSource) Overview(ctx context.Context) (source.Overview, error) {
+	return fakeOverview(), f.poll(ctx, "overview")
+}
+
+func (f *fakeSource) Constraints(ctx context.Context) ([]source.ConstraintRow, error) {
+	return fakeConstraints(), f.poll(ctx, "constraints")
+}
+
+func (f *fakeSource) Alerts(ctx context.Context) ([]source.Alert, error) {
+	return fakeAlerts(), f.poll(ctx, "alerts")
+}
+
+func (f *fakeSource) Indexes(ctx context.Context) ([]source.IndexJob, error) {
+	return fakeIndexes(), f.poll(ctx, "indexes")
+}
+
+func (f *fakeSource) Benchmarks(ctx context.Context) (source.BenchHistory, error) {
+	return fakeBench(), f.poll(ctx, "benchmarks")
+}
+
+func (f *fakeSource) Ingest(ctx context.Context) (source.IngestStats, error) {
+	return fakeIngest(), f.poll(ctx, "ingest")
+}
+
+func (f *fakeSource) Migrations(ctx context.Context) (source.MigrationStatus, error) {
+	return fakeMigrations(false), f.poll(ctx, "migrations")
+}
+
+func (f *fakeSource) ReadOnly() bool { return f.readOnly }
+
+// RunBenchmark reports one progress step, then waits for cancellation.
+func (f *fakeSource) RunBenchmark(ctx context.Context, table string, progress func(source.BenchProgress)) error {
+	f.benchCtx <- ctx
+	progress(source.BenchProgress{Table: "nutrition", Variant: source.Optimized, Rep: 1, Reps: 3, Step: 2, Steps: 9})
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (f *fakeSource) StartIngest(context.Context) error    { return f.record("start ingest") }
+func (f *fakeSource) StopIngest() error                    { return f.record("stop ingest") }
+func (f *fakeSource) ProcessIndexes(context.Context) error { return f.record("process indexes") }
+func (f *fakeSource) MigrateUp(context.Context) error      { return f.record("up") }
+func (f *fakeSource) MigrateDown(_ context.Context, n int) error {
+	return f.record(fmt.Sprintf("down %d", n))
+}
+func (f *fakeSource) Force(_ context.Context, v int) error {
+	return f.record(fmt.Sprintf("force %d", v))
+}
+
+func fakeOverview() source.Overview {
+	rate := make([]source.RatePoint, 40)
+	for i := range rate {
+		rate[i] = source.RatePoint{At: t0.Add(time.Duration(i-39) * time.Minute), RowsPerSec: float64(8000 + (i*737)%5000)}
+	}
+	return source.Overview{
+		Server: "db.local:5432/health", ServerVersion: "PostgreSQL 15.6",
+		SchemaVersion: 22, PendingMigrations: 1, CriticalAlerts: 1, WarningAlerts: 2,
+		IngestRate: rate,
+		Verdicts: []source.Verdict{
+			{Table: "nutrition", Claim: "domains cut constraint overhead", Claimed: 40, Measured: -3.2},
+			{Table: "symptoms", Claim: "enum type faster than CHECK", Claimed: 25, Measured: 31.5, Holds: true},
+			{Table: "activity", Claim: "validation function speeds inserts", Claimed: 30, Measured: -11.8},
+		},
+	}
+}
+
+func fakeConstraints() []source.ConstraintRow {
+	var rows []source.ConstraintRow
+	for h := range 24 {
+		for i, t := range []string{"activity_metrics_v2", "nutrition_metrics", "symptoms"} {
+			rows = append(rows, source.ConstraintRow{
+				Table: t, HourBucket: t0.Add(time.Duration(h-23) * time.Hour),
+				Rows: int64(10000 + h*100 + i), RowsPerSec: float64(9000 - i*1500 + h*10),
+				MsPer1000Rows: 110 + float64(i*20+h%5), OverheadPct: float64(15+i*12) + float64((h*7)%9),
+				Failures: int64((h + i) % 7),
+			})
+		}
+	}
+	return rows
+}
+
+func fakeAlerts() []source.Alert {
+	return []source.Alert{
+		{Name: "constraint_overhead", Severity: source.Warning, Table: "nutrition_metrics", Observed: 38.5,
+			Threshold: 30, FiringSince: t0.Add(-2 * time.Hour), Message: "constraint overhead 38.5% is above 30%"},
+		{Name: "constraint_overhead", Severity: source.Critical, Table: "symptoms", Observed: 52.1,
+			Threshold: 50, FiringSince: t0.Add(-30 * time.Minute), Message: "constraint overhead 52.1% is above 50%"},
+		{Name: "cache_hit_rate", Severity: source.Warning, Table: "activity_metrics_v2", Observed: 41,
+			Threshold: 60, FiringSince: t0.Add(-3 * time.Hour), Message: "validation cache hit rate 41% is below 60%"},
+	}
+}
+
+func fakeIndexes() []source.IndexJob {
+	return []source.IndexJob{
+		{ID: 1, Table: "activity_metrics_v2", Index: "idx_activity_recorded_brin", Kind: "brin", Strategy: "deferred",
+			Status: source.IndexDone, ScheduledAt: t0.Add(-3 * time.Hour), StartedAt: t0.Add(-2 * time.Hour),
+			FinishedAt: t0.Add(-time.Hour), Attempts: 1},
+		{ID: 2, Table: "nutrition_metrics", Index: "idx_nutrition_user_date", Kind: "btree", Strategy: "deferred",
+			Status: source.IndexRunning, ScheduledAt: t0.Add(-time.Hour), StartedAt: t0.Add(-5 * time.Minute),
+			Attempts: 1, Phase: "building index: scanning table", BlocksDone: 4500, BlocksTotal: 10000},
+		{ID: 3, Table: "symptoms", Index: "idx_symptoms_tags_gin", Kind: "gin", Strategy: "off-peak",
+			Status: source.IndexFailed, ScheduledAt: t0.Add(-time.Hour), StartedAt: t0.Add(-50 * time.Minute),
+			FinishedAt: t0.Add(-49 * time.Minute), Attempts: 2, Error: "index left INVALID"},
+		{ID: 4, Table: "symptoms", Index: "idx_symptoms_user_time", Kind: "btree", Strategy: "deferred",
+			Status: source.IndexPending, ScheduledAt: t0.Add(time.Hour)},
+	}
+}
+
+func fakeBench() source.BenchHistory {
+	h := source.BenchHistory{
+		Runs: []source.BenchRun{
+			{ID: 7, At: t0.Add(-time.Hour), Table: "all", Rows: 100000, Reps: 5, ServerVersion: "15.6"},
+			{ID: 6, At: t0.Add(-26 * time.Hour), Table: "nutrition", Rows: 50000, Reps: 3, ServerVersion: "15.6"},
+		},
+	}
+	for i, t := range []string{"nutrition", "symptoms", "activity"} {
+		base := float64(20000 - i*3000)
+		h.Results = append(h.Results,
+			source.VariantResult{Table: t, Variant: source.Original, MedianRPS: base, MinRPS: base * 0.9, MaxRPS: base * 1.1, OverheadPct: 35},
+			source.VariantResult{Table: t, Variant: source.Optimized, MedianRPS: base * 0.97, MinRPS: base * 0.9, MaxRPS: base * 1.05, OverheadPct: 37},
+			source.VariantResult{Table: t, Variant: source.Unconstrained, MedianRPS: base * 1.5, MinRPS: base * 1.4, MaxRPS: base * 1.6},
+		)
+		h.Comparisons = append(h.Comparisons, source.Comparison{Pair: t, RatioMedian: 0.97, RatioMin: 0.9,
+			RatioMax: 1.04, ClaimedPct: 40, MeasuredPct: -3, Verdict: "does not hold"})
+	}
+	return h
+}
+
+func fakeIngest() source.IngestStats {
+	var b []source.IngestBatch
+	for i := range 12 {
+		b = append(b, source.IngestBatch{At: t0.Add(-time.Duration(i) * time.Minute), Table: "heart_rate_metrics",
+			Received: 1000, Inserted: 940, Duplicates: 40, Rejected: 15, Unsupported: 5, RowsPerSec: float64(9000 + i*50)})
+	}
+	return source.IngestStats{Batches: b, CacheHits: 8200, CacheMisses: 1800, Rejects: []source.ReasonCount{
+		{Reason: "heart_rate out of range [15,300]", Count: 120}, {Reason: "missing recorded_at", Count: 45},
+	}}
+}
+
+func fakeMigrations(dirty bool) source.MigrationStatus {
+	s := source.MigrationStatus{Current: 22, Dirty: dirty}
+	names := map[int]string{1: "users", 2: "core_tables", 10: "partitioned_tables", 20: "optimize_nutrition_constraints",
+		21: "optimize_symptoms_enum", 22: "optimize_brin_index_creation", 23: "activity_metrics_constraint_monitoring"}
+	for _, v := range []int{1, 2, 10, 20, 21, 22, 23} {
+		s.Migrations = append(s.Migrations, source.Migration{Version: v, Name: names[v], Applied: v <= 22})
+	}
+	return s
+}
