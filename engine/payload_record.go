@@ -1,0 +1,348 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// field is one member of a record object. val is string, json.Number,
+// bool, nil, []string, or one of the markers below for shapes no column
+// takes.
+type field struct {
+	key string
+	val any
+}
+
+type (
+	objectValue struct{}
+	mixedArray  struct{}
+)
+
+// record reads one array element. Syntax errors end the file; anything
+// else rejects only this record.
+func (p *parser) record(array string, pos int, implied string) error {
+	rerr := &RecordError{Index: p.index, Array: array, Pos: pos, Type: implied}
+	tok, err := p.dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != json.Delim('{') {
+		if d, ok := tok.(json.Delim); ok {
+			if err := p.skipNested(d); err != nil {
+				return err
+			}
+		}
+		rerr.Msg = "want an object, got " + describe(tok)
+		return p.emit(Decoded{Index: rerr.Index, Err: rerr})
+	}
+	if err := p.readFields(); err != nil {
+		return err
+	}
+	typ := implied
+	if typ == "" {
+		var msg string
+		typ, msg = p.typeTag()
+		if msg != "" {
+			rerr.Field, rerr.Msg = "type", msg
+			return p.emit(Decoded{Index: rerr.Index, Err: rerr})
+		}
+		rerr.Type = typ
+	}
+	kind, err := ParseKind(typ)
+	if err != nil || kind.PayloadType() != typ {
+		p.unsupported(typ)
+		return nil
+	}
+	fr := fieldReader{fields: p.fields, defaultUser: p.opts.DefaultUser}
+	rec := buildRecord(kind, &fr)
+	if fr.err != nil {
+		rerr.Field, rerr.Msg = fr.errField, fr.err.Error()
+		return p.emit(Decoded{Index: rerr.Index, Type: typ, Err: rerr})
+	}
+	return p.emit(Decoded{Index: rerr.Index, Type: typ, Record: rec})
+}
+
+// readFields collects the members of the current object into p.fields.
+func (p *parser) readFields() error {
+	p.fields = p.fields[:0]
+	for p.dec.More() {
+		key, err := p.key()
+		if err != nil {
+			return err
+		}
+		val, err := p.value()
+		if err != nil {
+			return err
+		}
+		p.fields = append(p.fields, field{key, val})
+	}
+	_, err := p.dec.Token() // '}'
+	return err
+}
+
+func (p *parser) value() (any, error) {
+	tok, err := p.dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		return objectValue{}, p.skipNested('{')
+	case json.Delim('['):
+		return p.stringArray()
+	}
+	return tok, nil
+}
+
+// stringArray reads an array, keeping it only if every element is a string.
+func (p *parser) stringArray() (any, error) {
+	out := []string{}
+	for p.dec.More() {
+		tok, err := p.dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		s, ok := tok.(string)
+		if !ok {
+			if d, isDelim := tok.(json.Delim); isDelim {
+				if err := p.skipNested(d); err != nil {
+					return nil, err
+				}
+			}
+			for p.dec.More() {
+				if err := p.skip(); err != nil {
+					return nil, err
+				}
+			}
+			_, err = p.dec.Token()
+			return mixedArray{}, err
+		}
+		out = append(out, s)
+	}
+	_, err := p.dec.Token()
+	return out, err
+}
+
+func (p *parser) typeTag() (string, string) {
+	for _, f := range p.fields {
+		if f.key == "type" {
+			s, ok := f.val.(string)
+			switch {
+			case !ok:
+				return "", "want a string type tag, got " + describeVal(f.val)
+			case s == "":
+				return "", "empty type tag"
+			case len(s) > 256:
+				return "", fmt.Sprintf("type tag of %d bytes", len(s))
+			}
+			return s, ""
+		}
+	}
+	return "", "missing type tag"
+}
+
+func describeVal(v any) string {
+	switch v.(type) {
+	case objectValue:
+		return "object"
+	case []string, mixedArray:
+		return "array"
+	}
+	return describe(v)
+}
+
+// fieldReader extracts typed columns from a record's fields, keeping the
+// first error.
+type fieldReader struct {
+	fields      []field
+	defaultUser UUID
+	err         error
+	errField    string
+}
+
+func (fr *fieldReader) fail(name string, err error) {
+	if fr.err == nil {
+		fr.err, fr.errField = err, name
+	}
+}
+
+// lookup returns the first present field among names (aliases).
+func (fr *fieldReader) lookup(names ...string) (string, any, bool) {
+	for _, n := range names {
+		for _, f := range fr.fields {
+			if f.key == n {
+				return n, f.val, true
+			}
+		}
+	}
+	return names[0], nil, false
+}
+
+func (fr *fieldReader) user() UUID {
+	name, v, ok := fr.lookup("user_id")
+	if !ok || v == nil {
+		if fr.defaultUser.IsZero() {
+			fr.fail(name, errMissing)
+		}
+		return fr.defaultUser
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		fr.fail(name, fmt.Errorf("want a UUID string, got %s", describeVal(v)))
+		return UUID{}
+	}
+	u, err := ParseUUID(s)
+	if err != nil {
+		fr.fail(name, err)
+	}
+	return u
+}
+
+// Accepted timestamp layouts: RFC 3339 with any offset and optional
+// fractional seconds, and the Apple Health export style.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05 -0700"}
+
+func (fr *fieldReader) time(required bool, names ...string) time.Time {
+	name, v, ok := fr.lookup(names...)
+	if !ok || v == nil {
+		if required {
+			fr.fail(name, errMissing)
+		}
+		return time.Time{}
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		fr.fail(name, fmt.Errorf("want a timestamp string, got %s", describeVal(v)))
+		return time.Time{}
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t
+		}
+	}
+	fr.fail(name, fmt.Errorf("unrecognized timestamp %q (want RFC 3339 like 2025-09-09T05:06:07Z or 2025-09-09 05:06:07 -0700)", truncate(s, 64)))
+	return time.Time{}
+}
+
+// number parses a JSON number. Overflow (1e400) is an error, not ±Inf, and
+// -0 becomes 0 since NUMERIC has no negative zero.
+func (fr *fieldReader) number(name string, v any) (float64, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		fr.fail(name, fmt.Errorf("want a number, got %s%s", describeVal(v), quoted(v)))
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || math.IsInf(f, 0) {
+		fr.fail(name, fmt.Errorf("number %s out of range", truncate(string(n), 32)))
+		return 0, false
+	}
+	if f == 0 {
+		f = 0
+	}
+	return f, true
+}
+
+func quoted(v any) string {
+	if s, ok := v.(string); ok {
+		return " " + strconv.Quote(truncate(s, 32))
+	}
+	return ""
+}
+
+func (fr *fieldReader) float(names ...string) Opt[float64] {
+	name, v, ok := fr.lookup(names...)
+	if !ok || v == nil {
+		return Opt[float64]{}
+	}
+	f, ok := fr.number(name, v)
+	if !ok {
+		return Opt[float64]{}
+	}
+	return Some(f)
+}
+
+// int parses an INTEGER column: whole numbers within int32 only, so a huge
+// value never wraps into a valid one.
+func (fr *fieldReader) int(names ...string) Opt[int32] {
+	name, v, ok := fr.lookup(names...)
+	if !ok || v == nil {
+		return Opt[int32]{}
+	}
+	f, ok := fr.number(name, v)
+	switch {
+	case !ok:
+		return Opt[int32]{}
+	case f != math.Trunc(f):
+		fr.fail(name, fmt.Errorf("want a whole number, got %s", v))
+		return Opt[int32]{}
+	case f < math.MinInt32 || f > math.MaxInt32:
+		fr.fail(name, fmt.Errorf("number %s out of range for an integer column", truncate(string(v.(json.Number)), 32)))
+		return Opt[int32]{}
+	}
+	return Some(int32(f))
+}
+
+func (fr *fieldReader) requiredInt(name string) int32 {
+	o := fr.int(name)
+	if !o.Valid && fr.err == nil {
+		fr.fail(name, errMissing)
+	}
+	return o.V
+}
+
+func (fr *fieldReader) str(names ...string) string {
+	name, v, ok := fr.lookup(names...)
+	if !ok || v == nil {
+		return ""
+	}
+	s, isStr := v.(string)
+	switch {
+	case !isStr:
+		fr.fail(name, fmt.Errorf("want a string, got %s", describeVal(v)))
+		return ""
+	case len(s) > MaxStringBytes:
+		fr.fail(name, fmt.Errorf("string of %d bytes exceeds the %d KiB limit", len(s), MaxStringBytes>>10))
+		return ""
+	}
+	return s
+}
+
+func (fr *fieldReader) bool(names ...string) bool {
+	name, v, ok := fr.lookup(names...)
+	if !ok || v == nil {
+		return false // the column default
+	}
+	b, isBool := v.(bool)
+	if !isBool {
+		fr.fail(name, fmt.Errorf("want true or false, got %s", describeVal(v)))
+	}
+	return b
+}
+
+func (fr *fieldReader) strings(name string) []string {
+	_, v, ok := fr.lookup(name)
+	if !ok || v == nil {
+		return nil
+	}
+	ss, isArr := v.([]string)
+	if !isArr {
+		fr.fail(name, fmt.Errorf("want an array of strings, got %s", describeVal(v)))
+		return nil
+	}
+	for _, s := range ss {
+		if len(s) > MaxStringBytes {
+			fr.fail(name, fmt.Errorf("element of %d bytes exceeds the %d KiB limit", len(s), MaxStringBytes>>10))
+			return nil
+		}
+	}
+	return ss
+}
+
+func (fr *fieldReader) source() string { return fr.str("source_device", "source") }
+
+var errMissing = errors.New("missing")
