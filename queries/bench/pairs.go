@@ -1,0 +1,80 @@
+// Package bench measures insert throughput of the original, optimized and
+// unconstrained tables of the report's three pairs (nutrition, symptoms,
+// activity), stores every run, and reads runs back for the CLI and the
+// dashboard.
+//
+// Method, in short: the same N rows from the engine's seeded sample
+// generator (Generate) are written with COPY (pgx CopyFrom, binary format)
+// into each variant's partitioned parent, K repetitions interleaved
+// original, optimized, unconstrained, after one small untimed warm-up COPY
+// per variant. Every COPY runs inside its own transaction that is rolled
+// back after timing, so every measurement starts from the same table
+// contents and the user's data is never touched (TRUNCATE of a scratch copy
+// would need an ACCESS EXCLUSIVE lock and could not reproduce the real
+// tables' triggers, domains and FKs). Aborted rows leave dead tuples until
+// autovacuum; the interleaving spreads that drift evenly over the variants.
+// The clock is the client's monotonic clock around the COPY statement only:
+// BEGIN, creating the row owners and ROLLBACK are outside it; row encoding
+// and the network are inside it, equally for every variant.
+package bench
+
+import "fmt"
+
+// Variant is one of the three tables of a pair.
+type Variant string
+
+// The variants, in the order a repetition runs them.
+const (
+	Original      Variant = "original"
+	Optimized     Variant = "optimized"
+	Unconstrained Variant = "unconstrained"
+)
+
+// Variants lists the variants in run order.
+var Variants = []Variant{Original, Optimized, Unconstrained}
+
+// Claim is what the report's "Expected results" table says about a pair
+// (seed-facts §6.5). None of it was measured; the benchmark checks it.
+type Claim struct {
+	ImprovementPct float64 `json:"improvement_pct"`
+	OpsPerSec      float64 `json:"ops_per_sec"`
+	OverheadPct    float64 `json:"overhead_pct"`
+}
+
+// Pair is one benchmarked table family.
+type Pair struct {
+	Name   string             // nutrition, symptoms, activity
+	Tables map[Variant]string // variant → table
+	Claim  Claim
+}
+
+// Pairs lists the three pairs in the report's order.
+var Pairs = []Pair{
+	{Name: "nutrition", Claim: Claim{65, 2850, 8}, Tables: map[Variant]string{
+		Original: "nutrition_metrics", Optimized: "nutrition_metrics_optimized", Unconstrained: "nutrition_metrics_unconstrained"}},
+	{Name: "symptoms", Claim: Claim{45, 1950, 12}, Tables: map[Variant]string{
+		Original: "symptoms", Optimized: "symptoms_optimized", Unconstrained: "symptoms_unconstrained"}},
+	{Name: "activity", Claim: Claim{42, 2100, 15}, Tables: map[Variant]string{
+		Original: "activity_metrics_v2", Optimized: "activity_metrics_v2_optimized", Unconstrained: "activity_metrics_v2_unconstrained"}},
+}
+
+// PairNamed returns the pair called name.
+func PairNamed(name string) (Pair, error) {
+	for _, p := range Pairs {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	return Pair{}, fmt.Errorf("unknown benchmark table %q (want nutrition, symptoms, activity or all)", name)
+}
+
+// ParseTables turns a --table value into pair names: "all" means every pair.
+func ParseTables(s string) ([]string, error) {
+	if s == "" || s == "all" {
+		return []string{"nutrition", "symptoms", "activity"}, nil
+	}
+	if _, err := PairNamed(s); err != nil {
+		return nil, err
+	}
+	return []string{s}, nil
+}
