@@ -80,7 +80,8 @@ type Rule struct {
 	src   fieldSource
 	slot  int
 	set   map[string]uint16
-	check func(r Record, rule *Rule) (ok bool, value string)
+	check func(r Record, rule *Rule) bool
+	show  func(r Record) string // the values a failed cross-field check shows
 }
 
 // Rules is the compiled rule set for every kind. It is immutable and safe
@@ -209,7 +210,12 @@ func (r Rule) Probes() []Probe {
 // roundStep removes the binary noise of lo−0.01 etc., so a probe is the
 // decimal a writer would send.
 func roundStep(v, step float64) float64 {
-	return math.Round(v/step) * step
+	inv := math.Round(1 / step) // dividing by 100 rounds correctly; multiplying by 0.01 does not
+	r := math.Round(v*inv) / inv
+	if r == 0 {
+		return 0 // no negative zero
+	}
+	return r
 }
 
 // Apply sets the rule's numeric field of rec to v (range rules only), for

@@ -31,10 +31,12 @@ func bloodPressureRules(c Config) []Rule {
 		rangeRule(cols[2], 0, c.SystolicMin, c.SystolicMax, "VALIDATION_SYSTOLIC_MIN", "VALIDATION_SYSTOLIC_MAX"),
 		rangeRule(cols[3], 1, c.DiastolicMin, c.DiastolicMax, "VALIDATION_DIASTOLIC_MIN", "VALIDATION_DIASTOLIC_MAX"),
 		rangeRule(cols[4], 2, c.HeartRateMin, c.HeartRateMax, "VALIDATION_HEART_RATE_MIN", "VALIDATION_HEART_RATE_MAX"),
-		cross("systolic", "systolic > diastolic", 0, func(r Record, _ *Rule) (bool, string) {
-			bp := r.(*BloodPressure)
-			return bp.Systolic > bp.Diastolic, fmt.Sprintf("%d/%d", bp.Systolic, bp.Diastolic)
-		}),
+		cross("systolic", "systolic > diastolic", 0,
+			func(r Record, _ *Rule) bool { bp := r.(*BloodPressure); return bp.Systolic > bp.Diastolic },
+			func(r Record) string {
+				bp := r.(*BloodPressure)
+				return fmt.Sprintf("%d/%d", bp.Systolic, bp.Diastolic)
+			}),
 		maxLength("source", 0, 100),
 	}
 }
@@ -48,10 +50,10 @@ func sleepRules(c Config) []Rule {
 	return append(rules,
 		rangeRule(cols[8], 5, c.SleepEfficiencyMin, c.SleepEfficiencyMax,
 			"VALIDATION_SLEEP_EFFICIENCY_MIN", "VALIDATION_SLEEP_EFFICIENCY_MAX"),
-		cross("sleep_end", "sleep_end > sleep_start", 0, sleepOrdered),
-		cross("deep_sleep_minutes", "deep + rem + awake <= sleep_end - sleep_start", 0, sleepStagesFit),
+		cross("sleep_end", "sleep_end > sleep_start", 0, sleepOrdered, sleepSpan),
+		cross("deep_sleep_minutes", "deep + rem + awake <= sleep_end - sleep_start", 0, sleepStagesFit, showStages),
 		withEnv(cross("duration_minutes", fmt.Sprintf("duration within %g min of sleep_end - sleep_start",
-			c.SleepDurationToleranceMinutes), c.SleepDurationToleranceMinutes, sleepDurationFits),
+			c.SleepDurationToleranceMinutes), c.SleepDurationToleranceMinutes, sleepDurationFits, showDuration),
 			"VALIDATION_SLEEP_DURATION_TOLERANCE_MINUTES"),
 		maxLength("source", 0, 100),
 	)
@@ -69,9 +71,9 @@ func workoutRules(c Config) []Rule {
 		rangeRule(cols[5], 1, math.Inf(-1), c.DistanceMaxKM*1000, "VALIDATION_DISTANCE_MAX_KM"),
 		rangeRule(cols[6], 2, c.WorkoutHeartRateMin, c.WorkoutHeartRateMax, whr...),
 		rangeRule(cols[7], 3, c.WorkoutHeartRateMin, c.WorkoutHeartRateMax, whr...),
-		cross("ended_at", "ended_at > started_at", 0, workoutOrdered),
+		cross("ended_at", "ended_at > started_at", 0, workoutOrdered, workoutSpan),
 		withEnv(cross("ended_at", fmt.Sprintf("duration <= %g h", c.WorkoutMaxDurationHours),
-			c.WorkoutMaxDurationHours, workoutShortEnough), "VALIDATION_WORKOUT_MAX_DURATION_HOURS"),
+			c.WorkoutMaxDurationHours, workoutShortEnough, workoutSpan), "VALIDATION_WORKOUT_MAX_DURATION_HOURS"),
 		maxLength("source", 1, 100),
 	}
 }
@@ -185,60 +187,68 @@ func timeRule(field string, slot int, earliest time.Time, latest time.Duration) 
 		Nullable: true, Desc: desc, src: srcTime, slot: slot}
 }
 
-func cross(field, desc string, param float64, check func(Record, *Rule) (bool, string)) Rule {
-	return Rule{Field: field, Kind: RuleCrossField, Hi: param, Desc: desc, src: srcNone, check: check}
+func cross(field, desc string, param float64, check func(Record, *Rule) bool, show func(Record) string) Rule {
+	return Rule{Field: field, Kind: RuleCrossField, Hi: param, Desc: desc, src: srcNone, check: check, show: show}
 }
 
 func withEnv(r Rule, env ...string) Rule { r.Env = env; return r }
 
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-func sleepOrdered(r Record, _ *Rule) (bool, string) {
+func sleepOrdered(r Record, _ *Rule) bool {
 	s := r.(*Sleep)
-	if s.Start.IsZero() || s.End.IsZero() {
-		return true, "" // reported by the required rules
-	}
-	return s.End.After(s.Start), s.End.Sub(s.Start).String()
+	return s.Start.IsZero() || s.End.IsZero() || s.End.After(s.Start) // zero: reported by required
 }
 
-func sleepStagesFit(r Record, _ *Rule) (bool, string) {
+func sleepSpan(r Record) string {
 	s := r.(*Sleep)
-	if !s.End.After(s.Start) {
-		return true, ""
-	}
+	return fmt.Sprintf("%s to %s", s.Start.Format(time.RFC3339Nano), s.End.Format(time.RFC3339Nano))
+}
+
+func sleepStages(s *Sleep) int64 {
 	sum := int64(0)
-	for _, o := range []Opt[int32]{s.DeepMinutes, s.REMMinutes, s.Awake} {
+	for _, o := range [...]Opt[int32]{s.DeepMinutes, s.REMMinutes, s.Awake} {
 		if o.Valid {
 			sum += int64(o.V)
 		}
 	}
-	span := s.End.Sub(s.Start).Minutes()
-	return float64(sum) <= span, fmt.Sprintf("%d > %g", sum, span)
+	return sum
 }
 
-func sleepDurationFits(r Record, rule *Rule) (bool, string) {
+func sleepStagesFit(r Record, _ *Rule) bool {
+	s := r.(*Sleep)
+	return !s.End.After(s.Start) || float64(sleepStages(s)) <= s.End.Sub(s.Start).Minutes()
+}
+
+func showStages(r Record) string {
+	s := r.(*Sleep)
+	return fmt.Sprintf("%d > %g", sleepStages(s), s.End.Sub(s.Start).Minutes())
+}
+
+func sleepDurationFits(r Record, rule *Rule) bool {
 	s := r.(*Sleep)
 	if !s.DurationMinutes.Valid || !s.End.After(s.Start) {
-		return true, ""
+		return true
 	}
-	span := s.End.Sub(s.Start).Minutes()
-	d := float64(s.DurationMinutes.V)
-	return math.Abs(d-span) <= rule.Hi, fmt.Sprintf("%g vs %g", d, span)
+	return math.Abs(float64(s.DurationMinutes.V)-s.End.Sub(s.Start).Minutes()) <= rule.Hi
 }
 
-func workoutOrdered(r Record, _ *Rule) (bool, string) {
-	w := r.(*Workout)
-	if w.Start.IsZero() || w.End.IsZero() {
-		return true, ""
-	}
-	return w.End.After(w.Start), w.End.Sub(w.Start).String()
+func showDuration(r Record) string {
+	s := r.(*Sleep)
+	return fmt.Sprintf("%d vs %g", s.DurationMinutes.V, s.End.Sub(s.Start).Minutes())
 }
 
-func workoutShortEnough(r Record, rule *Rule) (bool, string) {
+func workoutOrdered(r Record, _ *Rule) bool {
 	w := r.(*Workout)
-	if !w.End.After(w.Start) {
-		return true, ""
-	}
-	d := w.End.Sub(w.Start)
-	return d.Hours() <= rule.Hi, d.String()
+	return w.Start.IsZero() || w.End.IsZero() || w.End.After(w.Start)
+}
+
+func workoutShortEnough(r Record, rule *Rule) bool {
+	w := r.(*Workout)
+	return !w.End.After(w.Start) || w.End.Sub(w.Start).Hours() <= rule.Hi
+}
+
+func workoutSpan(r Record) string {
+	w := r.(*Workout)
+	return w.End.Sub(w.Start).String()
 }
