@@ -198,3 +198,72 @@ func TestSummarize(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLFunctions checks the migrations' benchmark_* functions: they time
+// with clock_timestamp(), return each variant with its overhead against the
+// unconstrained floor, and leave no rows behind.
+func TestSQLFunctions(t *testing.T) {
+	pool := setup(t)
+	ctx := context.Background()
+	for _, p := range bench.Pairs {
+		t.Run(p.Name, func(t *testing.T) {
+			fn, _ := bench.SQLFunction(p.Name)
+			var body string
+			if err := pool.QueryRow(ctx, "SELECT pg_get_functiondef($1::regproc)", fn).Scan(&body); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(body, "benchmark_timed_insert(") {
+				// The timing lives in the shared helper it calls.
+				var helper string
+				if err := pool.QueryRow(ctx, "SELECT pg_get_functiondef('benchmark_timed_insert'::regproc)").Scan(&helper); err != nil {
+					t.Fatal(err)
+				}
+				body += helper
+			}
+			if !strings.Contains(body, "clock_timestamp()") {
+				t.Errorf("%s does not time with clock_timestamp()", fn)
+			}
+			res, err := bench.RunSQL(ctx, pool, p.Name, 500)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSQLResults(t, p, res)
+		})
+	}
+	if n := dataRows(t, pool); n != 0 {
+		t.Errorf("%d rows left behind by the SQL benchmark functions", n)
+	}
+}
+
+func checkSQLResults(t *testing.T, p bench.Pair, res []bench.SQLResult) {
+	t.Helper()
+	seen := map[bench.Variant]bool{}
+	for _, r := range res {
+		seen[r.Variant] = true
+		if r.Table != p.Tables[r.Variant] || r.Rows != 500 || r.Seconds <= 0 {
+			t.Errorf("%+v: want table %s, 500 rows, positive time", r, p.Tables[r.Variant])
+		}
+		if r.Variant == bench.Unconstrained {
+			if r.OverheadPct != nil {
+				t.Errorf("unconstrained overhead %v, want NULL", *r.OverheadPct)
+			}
+			continue
+		}
+		unc := res[slicesIndex(res, bench.Unconstrained)].Seconds
+		if r.OverheadPct == nil || math.Abs(*r.OverheadPct-bench.Overhead(r.Seconds, unc)) > 1e-6 {
+			t.Errorf("%s overhead %v, want (t - t_unconstrained)/t = %g", r.Variant, r.OverheadPct, bench.Overhead(r.Seconds, unc))
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("variants %v, want original, optimized and unconstrained", seen)
+	}
+}
+
+func slicesIndex(res []bench.SQLResult, v bench.Variant) int {
+	for i, r := range res {
+		if r.Variant == v {
+			return i
+		}
+	}
+	return 0
+}
