@@ -1,0 +1,229 @@
+package monitor_test
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hmperf/queries/bench"
+	"hmperf/queries/monitor"
+	"hmperf/queries/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func setup(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), pgtest.NewMigratedDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// inTx runs fn in a transaction rolled back afterwards: now() is fixed
+// inside it, so hour buckets and firing_since are exact.
+func inTx(t *testing.T, pool *pgxpool.Pool, fn func(tx pgx.Tx)) {
+	t.Helper()
+	tx, err := pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	fn(tx)
+}
+
+func exec(t *testing.T, tx pgx.Tx, sql string, args ...any) {
+	t.Helper()
+	if _, err := tx.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// benchmarkRows stores one benchmark repetition per hour ago in hoursAgo,
+// with the original taking secs and the unconstrained floor floor seconds:
+// overhead (secs - floor)/secs.
+func benchmarkRows(t *testing.T, tx pgx.Tx, secs, floor float64, hoursAgo ...int) {
+	t.Helper()
+	var run int64
+	err := tx.QueryRow(context.Background(), `INSERT INTO benchmark_runs (tables, rows, reps, server_version, status)
+		VALUES ('{nutrition_metrics}', 1000, 1, 'test', 'done') RETURNING id`).Scan(&run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range hoursAgo {
+		exec(t, tx, `INSERT INTO benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second, measured_at)
+			VALUES ($1, 'nutrition_metrics', 'original', $2, 1000, $3::float8, 1000 / $3::float8, now() - make_interval(hours => $4)),
+			       ($1, 'nutrition_metrics', 'unconstrained', $2, 1000, $5::float8, 1000 / $5::float8, now() - make_interval(hours => $4))`,
+			run, i+1, secs, h, floor)
+	}
+}
+
+// batchStats stores one ingest batch hoursAgo hours ago.
+func batchStats(t *testing.T, tx pgx.Tx, rejected, hits, misses int, hoursAgo int) {
+	t.Helper()
+	exec(t, tx, `INSERT INTO ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
+		rejected, unsupported, write_ms, cache_hits, cache_misses, recorded_at)
+		VALUES (gen_random_uuid(), 1, 'heart_rate_metrics', 'api', 100 + $1, 100, 0, $1, 0, 50, $2, $3,
+		        now() - make_interval(hours => $4))`, rejected, hits, misses, hoursAgo)
+}
+
+func TestAlertsFire(t *testing.T) {
+	pool := setup(t)
+	type want struct {
+		name     string
+		severity monitor.Severity
+		table    string
+		observed float64
+		since    int // hours before the current hour
+	}
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, tx pgx.Tx)
+		want  []want
+	}{
+		{"nothing", func(*testing.T, pgx.Tx) {}, nil},
+		{"healthy data", func(t *testing.T, tx pgx.Tx) {
+			benchmarkRows(t, tx, 1, 0.9, 0)
+			batchStats(t, tx, 1, 90, 10, 0)
+		}, nil},
+		{"overhead warning", func(t *testing.T, tx pgx.Tx) { benchmarkRows(t, tx, 1, 0.6, 2, 1, 0) },
+			[]want{{"constraint_overhead_warning", monitor.Warning, "nutrition_metrics", 40, 2}}},
+		{"overhead critical, run broken 3 hours ago", func(t *testing.T, tx pgx.Tx) {
+			benchmarkRows(t, tx, 1, 0.9, 3)
+			benchmarkRows(t, tx, 1, 0.4, 1, 0)
+		}, []want{
+			{"constraint_overhead_critical", monitor.Critical, "nutrition_metrics", 60, 1},
+			{"constraint_overhead_warning", monitor.Warning, "nutrition_metrics", 60, 1},
+		}},
+		{"failures", func(t *testing.T, tx pgx.Tx) { batchStats(t, tx, 6, 100, 0, 0) },
+			[]want{{"constraint_failures_warning", monitor.Warning, "heart_rate_metrics", 6, 0}}},
+		{"cache hit rate", func(t *testing.T, tx pgx.Tx) { batchStats(t, tx, 0, 50, 50, 1) },
+			[]want{{"cache_hit_rate_low", monitor.Warning, "heart_rate_metrics", 50, 1}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			inTx(t, pool, func(tx pgx.Tx) {
+				c.setup(t, tx)
+				got, err := monitor.Alerts(context.Background(), tx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var hour time.Time
+				if err := tx.QueryRow(context.Background(), "SELECT date_trunc('hour', now())").Scan(&hour); err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(c.want) {
+					t.Fatalf("got %d alerts %+v, want %d", len(got), got, len(c.want))
+				}
+				for i, w := range c.want {
+					a := got[i]
+					since := hour.Add(-time.Duration(w.since) * time.Hour)
+					if a.Name != w.name || a.Severity != w.severity || a.Table != w.table ||
+						math.Abs(a.Observed-w.observed) > 1e-9 || !a.FiringSince.Equal(since) || a.Message == "" {
+						t.Errorf("alert %d = %+v, want %+v firing since %s", i, a, w, since)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestWorst(t *testing.T) {
+	w, c := monitor.Alert{Severity: monitor.Warning}, monitor.Alert{Severity: monitor.Critical}
+	for _, tc := range []struct {
+		in   []monitor.Alert
+		want monitor.Severity
+	}{{nil, ""}, {[]monitor.Alert{w}, monitor.Warning}, {[]monitor.Alert{w, c, w}, monitor.Critical}} {
+		if got := monitor.Worst(tc.in); got != tc.want {
+			t.Errorf("Worst(%v) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestFeed proves constraint_performance_monitor is fed by inserts into
+// ingest_batch_stats and benchmark_results (and by nothing on the metric
+// tables), and that the hourly view reads it.
+func TestFeed(t *testing.T) {
+	pool := setup(t)
+	ctx := context.Background()
+	res, err := bench.Run(ctx, pool, bench.Options{Tables: []string{"activity"}, Rows: 200, Reps: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	var maxDiff float64
+	err = pool.QueryRow(ctx, `
+		SELECT count(*), coalesce(max(abs(m.constraint_overhead_pct - (b.seconds - u.seconds) / b.seconds * 100)), 0)
+		  FROM constraint_performance_monitor m
+		  JOIN benchmark_results b ON b.id = m.source_ref
+		  JOIN benchmark_results u ON u.run_id = b.run_id AND u.rep = b.rep AND u.variant = 'unconstrained'
+		 WHERE m.source = 'benchmark' AND b.run_id = $1`, res.ID).Scan(&n, &maxDiff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(len(res.Measurements)) || maxDiff > 1e-9 {
+		t.Errorf("%d benchmark monitor rows for %d measurements, overhead off by %g", n, len(res.Measurements), maxDiff)
+	}
+	inTx(t, pool, func(tx pgx.Tx) {
+		batchStats(t, tx, 2, 30, 10, 0)
+		hours, err := monitor.Recent(ctx, tx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found bool
+		for _, h := range hours {
+			if h.Table == "heart_rate_metrics" {
+				found = h.Rows == 102 && h.Failures == 2 && h.CacheHitRate != nil && *h.CacheHitRate == 75
+			}
+		}
+		if !found || len(hours) < 4 {
+			t.Errorf("hours %+v: want the 3 activity variants and heart_rate_metrics (102 rows, 2 failures, 75%% hits)", hours)
+		}
+	})
+}
+
+func TestThresholds(t *testing.T) {
+	th, err := monitor.Thresholds(context.Background(), setup(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(th) != 4 {
+		t.Errorf("thresholds %+v, want the report's 4", th)
+	}
+}
+
+// TestFeedOverhead runs the monitoring-overhead measurement at a small size
+// (the figure itself is reported by BenchmarkFeedOverhead and `hmperf bench
+// --monitoring-overhead`; no timing is asserted here).
+func TestFeedOverhead(t *testing.T) {
+	o, err := monitor.MeasureFeedOverhead(context.Background(), setup(t), monitor.OverheadOptions{Batches: 4, BatchSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Batches != 4 || o.MedianWithMs <= 0 || o.MedianNoneMs <= 0 || o.MinPct > o.OverheadPct || o.OverheadPct > o.MaxPct {
+		t.Errorf("overhead %+v", o)
+	}
+}
+
+// BenchmarkFeedOverhead reports what feeding constraint_performance_monitor
+// costs an ingest batch of 1000 activity rows, as the metric overhead-%:
+//
+//	go test ./queries/monitor -run '^$' -bench FeedOverhead -benchtime 1x
+func BenchmarkFeedOverhead(b *testing.B) {
+	pool := setup(b)
+	for b.Loop() {
+		o, err := monitor.MeasureFeedOverhead(context.Background(), pool, monitor.OverheadOptions{Batches: 100, BatchSize: 1000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(o.OverheadPct, "overhead-%")
+		b.ReportMetric(o.MedianNoneMs, "ms/batch")
+		b.ReportMetric(o.MedianWithMs, "ms/batch+feed")
+	}
+}

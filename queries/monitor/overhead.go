@@ -1,0 +1,160 @@
+package monitor
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hmperf/queries/bench"
+)
+
+// OverheadOptions configure MeasureFeedOverhead.
+type OverheadOptions struct {
+	Batches   int    // measured pairs (with, without); default 40
+	BatchSize int    // rows per batch; default 1000
+	Seed      uint64 // generator seed
+}
+
+// FeedOverhead is what feeding constraint_performance_monitor costs one
+// ingest batch.
+type FeedOverhead struct {
+	Batches      int     `json:"batches"`
+	BatchSize    int     `json:"batch_size"`
+	MedianWithMs float64 `json:"median_with_ms"`
+	MedianNoneMs float64 `json:"median_without_ms"`
+	// OverheadPct is the median over pairs of (t_with − t_without)/t_without
+	// in percent; MinPct and MaxPct are the extremes of the same values.
+	OverheadPct float64 `json:"overhead_pct"`
+	MinPct      float64 `json:"min_pct"`
+	MaxPct      float64 `json:"max_pct"`
+}
+
+// MeasureFeedOverhead measures the monitoring feed on the insert path. Each
+// pair inserts the same batch of activity rows into activity_metrics_v2 with
+// COPY twice: once alone, once followed by the batch's ingest_batch_stats
+// row (whose AFTER INSERT trigger writes constraint_performance_monitor),
+// the order alternating between pairs (ABBA) so drift cancels. Every batch
+// runs in a transaction that is rolled back, so nothing stays behind; the
+// commit is therefore excluded from both timings, which makes the
+// denominator smaller and the overhead figure an upper bound.
+func MeasureFeedOverhead(ctx context.Context, db bench.DB, o OverheadOptions) (FeedOverhead, error) {
+	o.Batches, o.BatchSize = cmp0(o.Batches, 40), cmp0(o.BatchSize, 1000)
+	ds, err := bench.Generate("activity", o.BatchSize*o.Batches, o.Seed, time.Now())
+	if err != nil {
+		return FeedOverhead{}, err
+	}
+	if err := checkFeed(ctx, db, ds); err != nil {
+		return FeedOverhead{}, err
+	}
+	var with, none, pct []float64
+	for i := range o.Batches {
+		batch := slice(ds, i*o.BatchSize, o.BatchSize)
+		order := []bool{true, false}
+		if i%2 == 1 {
+			order = []bool{false, true}
+		}
+		var t [2]float64
+		for _, feed := range order {
+			secs, err := timedBatch(ctx, db, batch, feed, i)
+			if err != nil {
+				return FeedOverhead{}, err
+			}
+			t[b2i(feed)] = secs
+		}
+		with, none = append(with, t[1]*1000), append(none, t[0]*1000)
+		pct = append(pct, (t[1]-t[0])/t[0]*100)
+	}
+	return FeedOverhead{Batches: o.Batches, BatchSize: o.BatchSize,
+		MedianWithMs: bench.Median(with), MedianNoneMs: bench.Median(none),
+		OverheadPct: bench.Median(pct), MinPct: slices.Min(pct), MaxPct: slices.Max(pct)}, nil
+}
+
+func cmp0(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// slice returns rows [from, from+n) of ds, with the users they need.
+func slice(ds bench.Dataset, from, n int) bench.Dataset {
+	out := ds
+	out.Rows = ds.Rows[from : from+n]
+	return out
+}
+
+// timedBatch runs one batch in a rolled-back transaction and times the COPY
+// and, when feed is set, the stats insert that follows it.
+func timedBatch(ctx context.Context, db bench.DB, ds bench.Dataset, feed bool, batchNo int) (float64, error) {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, "INSERT INTO users (id) SELECT unnest($1::uuid[]) ON CONFLICT (id) DO NOTHING", ds.Users); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{"activity_metrics_v2"}, ds.Columns, pgx.CopyFromRows(ds.Rows))
+	if err != nil {
+		return 0, fmt.Errorf("copy a batch into activity_metrics_v2: %w", err)
+	}
+	if feed {
+		if err := insertBatchStats(ctx, tx, batchNo, int(n), time.Since(start)); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start).Seconds(), nil
+}
+
+// insertBatchStats writes the row the ingest engine writes after each batch.
+func insertBatchStats(ctx context.Context, tx pgx.Tx, batchNo, rows int, took time.Duration) error {
+	var run [16]byte
+	_, _ = rand.Read(run[:])
+	run[6], run[8] = run[6]&0x0f|0x40, run[8]&0x3f|0x80
+	_, err := tx.Exec(ctx, `
+		INSERT INTO ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
+		                                rejected, unsupported, write_ms, cache_hits, cache_misses)
+		VALUES ($1, $2, 'activity_metrics_v2', 'bulk-import', $3::int, $3::int, 0, 0, 0, $4, $3::int, 0)`,
+		run, batchNo, rows, float64(took.Microseconds())/1000)
+	if err != nil {
+		return fmt.Errorf("insert ingest batch stats: %w", err)
+	}
+	return nil
+}
+
+// checkFeed proves the feed is wired before measuring it: one batch-stats
+// row must produce one constraint_performance_monitor row (rolled back).
+func checkFeed(ctx context.Context, db bench.DB, ds bench.Dataset) error {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var before, after int64
+	q := "SELECT count(*) FROM constraint_performance_monitor WHERE source = 'ingest'"
+	if err := tx.QueryRow(ctx, q).Scan(&before); err != nil {
+		return fmt.Errorf("read constraint_performance_monitor: %w", err)
+	}
+	if err := insertBatchStats(ctx, tx, 0, 1, time.Millisecond); err != nil {
+		return err
+	}
+	if err := tx.QueryRow(ctx, q).Scan(&after); err != nil {
+		return err
+	}
+	if after != before+1 {
+		return fmt.Errorf("monitor feed: one ingest_batch_stats row made %d constraint_performance_monitor rows, want 1", after-before)
+	}
+	return nil
+}
