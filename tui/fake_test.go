@@ -23,7 +23,7 @@ var errConn = errors.New("connection refused")
 type fakeSource struct {
 	mu       sync.Mutex
 	failing  bool
-	block    bool
+	block    chan struct{}
 	readOnly bool
 	calls    map[string]int
 	benchCtx chan context.Context // receives the context of RunBenchmark
@@ -41,9 +41,12 @@ func (f *fakeSource) poll(ctx context.Context, name string) error {
 	f.calls[name]++
 	failing, block := f.failing, f.block
 	f.mu.Unlock()
-	if block {
-		<-ctx.Done()
-		return ctx.Err()
+	if block != nil {
+		select {
+		case <-block:
+		case <-ctx.Done():
+		}
+		return errors.New("released")
 	}
 	if failing {
 		return errConn

@@ -85,9 +85,12 @@ func New(src source.Source, opts Options) Model {
 	return m
 }
 
-// Init polls the first panel and starts the refresh ticker.
+// Init asks for an immediate tick, which polls the first panel and starts
+// the ticker. Init cannot poll itself: it has a value receiver, so the
+// bookkeeping of the request would be lost.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.fetch(m.active), m.ticker.schedule())
+	gen := m.ticker.gen
+	return func() tea.Msg { return tickMsg{gen: gen} }
 }
 
 // Update dispatches a message to the handler of its kind.

@@ -90,14 +90,16 @@ func (m *Model) confirmView() string {
 // helpView is the ? overlay. Help hides disabled bindings, so the write keys
 // read-only mode disables are listed apart, marked as such.
 func (m *Model) helpView() string {
+	// The modal's border and padding take four columns.
+	wrap := lipgloss.NewStyle().Width(min(m.width-4, 100))
 	parts := []string{m.styles.Title.Render("Keys"), m.help.FullHelpView(m.keys.FullHelp()),
-		m.styles.Muted.Render("↑/↓ j/k move in tables, pgup/pgdn page, g/G top and bottom; any key closes help")}
+		wrap.Inherit(m.styles.Muted).Render("↑/↓ j/k move in tables, pgup/pgdn page, g/G top and bottom; any key closes help")}
 	if m.src.ReadOnly() {
 		var ro []string
 		for _, b := range m.keys.writeKeys() {
 			ro = append(ro, b.Help().Key+" "+b.Help().Desc)
 		}
-		parts = append(parts, m.styles.Warn.Render("(read-only) disabled: "+strings.Join(ro, ", ")))
+		parts = append(parts, wrap.Inherit(m.styles.Warn).Render("(read-only) disabled: "+strings.Join(ro, ", ")))
 	}
 	return m.styles.Modal.Render(strings.Join(parts, "\n\n"))
 }

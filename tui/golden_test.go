@@ -1,0 +1,114 @@
+package tui
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+)
+
+// TestMain fixes the colour profile and background so that golden files are
+// the same in a terminal and in CI.
+func TestMain(m *testing.M) {
+	lipgloss.SetColorProfile(termenv.Ascii)
+	lipgloss.SetHasDarkBackground(true)
+	os.Exit(m.Run())
+}
+
+// loadedMarker is text each panel shows only once its data is in.
+func loadedMarker(p Panel) string {
+	switch p {
+	case Overview:
+		return "Latest benchmark"
+	case Constraints:
+		return "Overhead"
+	case Alerts:
+		return "Firing alerts"
+	case Indexes:
+		return "Running builds"
+	case Benchmarks:
+		return "Run history"
+	case Ingest:
+		return "Recent batches"
+	}
+	return "activity_metrics_constraint_monitoring"
+}
+
+// goldenState drives a test program into one state: setup prepares the
+// fake before the program starts, drive sends keys once it runs, and want
+// is the text that shows the state has been reached.
+type goldenState struct {
+	name  string
+	setup func(f *fakeSource)
+	drive func(t *testing.T, tm *teatest.TestModel, f *fakeSource, p Panel)
+	want  func(p Panel) string
+}
+
+func goldenStates() []goldenState {
+	key := func(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
+	return []goldenState{
+		{name: "loading", setup: func(f *fakeSource) { f.block = make(chan struct{}) },
+			want: func(Panel) string { return "Loading" }},
+		{name: "loaded", want: loadedMarker},
+		{name: "error", setup: func(f *fakeSource) { f.failing = true },
+			want: func(Panel) string { return "ERROR" }},
+		{name: "stale", drive: func(t *testing.T, tm *teatest.TestModel, f *fakeSource, p Panel) {
+			waitFor(t, tm, loadedMarker(p))
+			f.setFailing(true)
+			tm.Send(key("r"))
+		}, want: func(Panel) string { return "STALE since" }},
+		{name: "help", drive: func(t *testing.T, tm *teatest.TestModel, f *fakeSource, p Panel) {
+			waitFor(t, tm, loadedMarker(p))
+			tm.Send(key("?"))
+		}, want: func(Panel) string { return "poll faster" }},
+	}
+}
+
+// waitFor waits until the program has printed s.
+func waitFor(t *testing.T, tm *teatest.TestModel, s string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(s)) },
+		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+}
+
+// TestGolden renders every panel in every state at 80×24 and 160×48.
+// WaitFor consumes the output it reads, so the golden is the final model's
+// View, not the program's output.
+func TestGolden(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {160, 48}} {
+		for p := range panelCount {
+			for _, st := range goldenStates() {
+				name := fmt.Sprintf("%s_%dx%d_%s", p, size[0], size[1], st.name)
+				t.Run(name, func(t *testing.T) { runGolden(t, p, size[0], size[1], st) })
+			}
+		}
+	}
+}
+
+func runGolden(t *testing.T, p Panel, w, h int, st goldenState) {
+	f := newFake()
+	if st.setup != nil {
+		st.setup(f)
+	}
+	if f.block != nil {
+		t.Cleanup(func() { close(f.block) })
+	}
+	m := New(f, Options{Clock: fixedClock, Panel: p, Interval: MaxInterval})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
+	if st.drive != nil {
+		st.drive(t, tm, f, p)
+	}
+	waitFor(t, tm, st.want(p))
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second))
+	golden.RequireEqual(t, []byte(final.View()))
+}
