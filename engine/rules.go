@@ -219,10 +219,14 @@ func roundStep(v, step float64) float64 {
 }
 
 // Apply sets the rule's numeric field of rec to v (range rules only), for
-// boundary walks and invalid-value injection.
+// boundary walks and invalid-value injection. Integer fields held as int32
+// refuse values they cannot hold (NaN, ±Inf, fractions, beyond int32).
 func (r Rule) Apply(rec Record, v float64) error {
 	if r.Kind != RuleRange || rec == nil {
 		return fmt.Errorf("rule %s %s does not take a number", r.Field, r.Kind)
+	}
+	if _, wide := rec.(*Activity); r.Integer && !wide && !(v == math.Trunc(v) && v >= math.MinInt32 && v <= math.MaxInt32) {
+		return fmt.Errorf("integer field %s cannot hold %v", r.Field, v)
 	}
 	rec.setNum(r.slot, v)
 	return nil

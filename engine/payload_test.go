@@ -1,0 +1,278 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type decodeResult struct {
+	sum   DecodeSummary
+	recs  []Record
+	errs  []string
+	ferr  error
+	calls int
+}
+
+func decodeString(t testing.TB, s string, opts DecodeOptions) decodeResult {
+	t.Helper()
+	var res decodeResult
+	res.sum, res.ferr = DecodePayload(strings.NewReader(s), opts, func(b []Decoded) error {
+		res.calls++
+		for _, d := range b {
+			if d.Err != nil {
+				res.errs = append(res.errs, d.Err.Error())
+			} else {
+				res.recs = append(res.recs, d.Record)
+			}
+		}
+		return nil
+	})
+	return res
+}
+
+const hrOK = `{"type":"HeartRate","user_id":"b479a3b9-9ef1-4a82-9771-adff57432e18","recorded_at":"2025-09-09T05:06:07Z","heart_rate":60,"source_device":"Watch"}`
+
+func payload(records ...string) string {
+	return `{"data":{"metrics":[` + strings.Join(records, ",") + `],"workouts":[]}}`
+}
+
+func hrWith(field, value string) string {
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal([]byte(hrOK), &m)
+	if value == "" {
+		delete(m, field)
+	} else {
+		m[field] = json.RawMessage(value)
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func TestDecodeRecordErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		record string
+		want   string // substring of the one-line error; "" means accepted
+	}{
+		{"ok", hrOK, ""},
+		{"missing recorded_at", hrWith("recorded_at", ""), "record 0 (metrics[0], HeartRate): recorded_at: missing"},
+		{"missing heart_rate", hrWith("heart_rate", ""), "heart_rate: missing"},
+		{"string for number", hrWith("heart_rate", `"60"`), `heart_rate: want a number, got string "60"`},
+		{"NaN string", hrWith("heart_rate_variability", `"NaN"`), `heart_rate_variability: want a number, got string "NaN"`},
+		{"object for number", hrWith("heart_rate", `{"v":1}`), "heart_rate: want a number, got object"},
+		{"fractional int", hrWith("heart_rate", `60.5`), "heart_rate: want a whole number, got 60.5"},
+		{"integral float ok", hrWith("heart_rate", `60.0`), ""},
+		{"1e308 int", hrWith("heart_rate", `1e308`), "out of range for an integer column"},
+		{"1e400 float", hrWith("heart_rate_variability", `1e400`), "heart_rate_variability: number 1e400 out of range"},
+		{"negative zero ok", hrWith("heart_rate_variability", `-0`), ""},
+		{"apple health time ok", hrWith("recorded_at", `"2025-09-09 05:06:07 -0700"`), ""},
+		{"rfc3339 offset fraction ok", hrWith("recorded_at", `"2025-09-09T05:06:07.123456+05:30"`), ""},
+		{"odd time", hrWith("recorded_at", `"09/09/2025 05:06"`), `recorded_at: unrecognized timestamp "09/09/2025 05:06"`},
+		{"time as number", hrWith("recorded_at", `1757394367`), "recorded_at: want a timestamp string, got number"},
+		{"bad uuid", hrWith("user_id", `"nope"`), `user_id: invalid uuid "nope"`},
+		{"missing user", hrWith("user_id", ""), "user_id: missing"},
+		{"huge source", hrWith("source_device", `"`+strings.Repeat("x", 10<<20)+`"`), "source_device: string of 10485760 bytes exceeds the 64 KiB limit"},
+		{"missing type", `{"heart_rate":60}`, "record 0 (metrics[0]): type: missing type tag"},
+		{"numeric type", `{"type":7}`, "type: want a string type tag, got number"},
+		{"not an object", `[1,2]`, "record 0 (metrics[0]): want an object, got array"},
+		{"null element", `null`, "want an object, got null"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := decodeString(t, payload(tt.record, hrWith("recorded_at", `"2025-09-10T00:00:00Z"`)), DecodeOptions{})
+			if res.ferr != nil {
+				t.Fatalf("file error: %v", res.ferr)
+			}
+			if res.sum.Received != 2 || res.sum.Received != res.sum.Decoded+res.sum.Rejected {
+				t.Fatalf("summary %+v", res.sum)
+			}
+			if tt.want == "" {
+				if len(res.errs) != 0 {
+					t.Fatalf("rejected: %v", res.errs)
+				}
+				return
+			}
+			// The bad record is rejected and the next one still decodes.
+			if len(res.errs) != 1 || !strings.Contains(res.errs[0], tt.want) || len(res.recs) != 1 {
+				t.Fatalf("errors %q, want one containing %q", res.errs, tt.want)
+			}
+			if strings.Contains(res.errs[0], "\n") || len(res.errs[0]) > 300 {
+				t.Errorf("error is not a short one-liner: %d bytes", len(res.errs[0]))
+			}
+		})
+	}
+}
+
+func TestDecodeFileErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       string
+		want     string
+		received int
+	}{
+		{"empty", "", "empty file", 0},
+		{"null", "null", "JSON null", 0},
+		{"array", "[]", "is a JSON array", 0},
+		{"no data", `{"other":1}`, `no "data" member`, 0},
+		{"truncated", payload(hrOK, hrOK)[:len(payload(hrOK, hrOK))-40], "at byte", 1},
+		{"truncated mid-record", `{"data":{"metrics":[` + hrOK + `,{"type":"Heart`, "unexpected EOF", 1},
+		{"syntax", `{"data":{"metrics":[` + hrOK + `,{"type" "x"}]}}`, "malformed JSON at byte", 1},
+		{"trailing", payload(hrOK) + `{}`, "trailing data", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := decodeString(t, tt.in, DecodeOptions{})
+			if res.ferr == nil || !strings.Contains(res.ferr.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", res.ferr, tt.want)
+			}
+			if len(res.recs) != tt.received {
+				t.Errorf("%d records yielded before the error, want %d", len(res.recs), tt.received)
+			}
+		})
+	}
+}
+
+func TestDecodeUnsupportedAndArrays(t *testing.T) {
+	in := `{"data":{"metrics":[` + hrOK + `,{"type":"BodyMeasurement"},{"type":"Environmental","x":[1,{"a":2}]},{"type":"BodyMeasurement"}],
+	"workouts":[{"user_id":"b479a3b9-9ef1-4a82-9771-adff57432e18","workout_type":"running","started_at":"2025-09-09T05:00:00Z","ended_at":"2025-09-09T06:00:00Z","distance_meters":1000}],
+	"symptom_metrics":[{"recorded_at":"2025-09-09T05:00:00Z","symptom_type":"fever","triggers":["heat"],"treatments":["rest",1]}],
+	"mobility_metrics":[{},{}]}}`
+	res := decodeString(t, in, DecodeOptions{DefaultUser: testUser})
+	if res.ferr != nil {
+		t.Fatal(res.ferr)
+	}
+	want := map[string]int{"BodyMeasurement": 2, "Environmental": 1, "mobility_metrics": 2}
+	for k, v := range want {
+		if res.sum.Unsupported[k] != v {
+			t.Errorf("unsupported %v, want %v", res.sum.Unsupported, want)
+		}
+	}
+	if res.sum.Received != 8 || res.sum.Decoded != 2 || res.sum.Rejected != 1 {
+		t.Errorf("summary %+v errors %v", res.sum, res.errs)
+	}
+	if len(res.errs) != 1 || !strings.Contains(res.errs[0], "treatments: want an array of strings") {
+		t.Errorf("errors %v", res.errs)
+	}
+}
+
+func TestDecodeBatchesAndCallbackError(t *testing.T) {
+	recs := make([]string, 25)
+	for i := range recs {
+		recs[i] = hrOK
+	}
+	res := decodeString(t, payload(recs...), DecodeOptions{BatchSize: 10})
+	if res.calls != 3 || len(res.recs) != 25 {
+		t.Errorf("%d calls %d records", res.calls, len(res.recs))
+	}
+	stop := errors.New("stop")
+	_, err := DecodePayload(strings.NewReader(payload(recs...)), DecodeOptions{BatchSize: 10}, func([]Decoded) error { return stop })
+	if !errors.Is(err, stop) {
+		t.Errorf("callback error %v", err)
+	}
+}
+
+// TestDecodeActivityFieldNames checks the service's Activity names map to
+// the activity_metrics_v2 columns.
+func TestDecodeActivityFieldNames(t *testing.T) {
+	in := payload(`{"type":"Activity","user_id":"b479a3b9-9ef1-4a82-9771-adff57432e18","recorded_at":"2025-09-09T12:00:00Z",
+	"step_count":1200,"distance_meters":900.5,"apple_exercise_time_minutes":10,"apple_stand_time_minutes":5,
+	"apple_move_time_minutes":12,"apple_stand_hour_achieved":true,"nike_fuel_points":42.5,"source_device":"Phone"}`)
+	res := decodeString(t, in, DecodeOptions{})
+	if len(res.recs) != 1 {
+		t.Fatal(res.errs, res.ferr)
+	}
+	a := res.recs[0].(*Activity)
+	checks := map[int]float64{ActStepCount: 1200, ActDistanceWalkingRunning: 900.5, ActExerciseTime: 10,
+		ActStandTime: 5, ActMoveTime: 12, ActNikeFuel: 42.5}
+	for i, want := range checks {
+		if v, ok := a.Get(i); !ok || v != want {
+			t.Errorf("%s = %v, %v; want %v", activityColumns[i].Name, v, ok, want)
+		}
+	}
+	if !a.StandHourAchieved || a.Source != "Phone" {
+		t.Errorf("stand %v source %q", a.StandHourAchieved, a.Source)
+	}
+	vals := a.AppendValues(nil)
+	if len(vals) != len(a.Columns()) || vals[len(vals)-2] != "hourly" {
+		t.Errorf("values %v", vals)
+	}
+}
+
+func fixturesDir() string {
+	if d := os.Getenv("HMPERF_SHARED"); d != "" {
+		return filepath.Join(d, "fixtures")
+	}
+	return filepath.Join("..", "..", "shared", "fixtures")
+}
+
+// TestDecodeFixtures decodes the service's real payloads: every record is
+// decoded, rejected or unsupported, and decoded records validate.
+func TestDecodeFixtures(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(fixturesDir(), "*.json"))
+	if len(files) == 0 {
+		t.Skip("fixtures folder absent: set HMPERF_SHARED")
+	}
+	rs := DefaultRules()
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Data map[string][]json.RawMessage `json:"data"`
+			}
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				t.Fatal(err)
+			}
+			total := 0
+			for _, arr := range doc.Data {
+				total += len(arr)
+			}
+			res := decodeString(t, string(raw), DecodeOptions{BatchSize: 7})
+			if res.ferr != nil || len(res.errs) != 0 {
+				t.Fatalf("file error %v, record errors %v", res.ferr, res.errs)
+			}
+			unsupported := 0
+			for _, n := range res.sum.Unsupported {
+				unsupported += n
+			}
+			if res.sum.Received != total || res.sum.Decoded+res.sum.Rejected+unsupported != total {
+				t.Errorf("summary %+v does not account for %d records", res.sum, total)
+			}
+			for _, r := range res.recs {
+				if vs := rs.Validate(r, nil); len(vs) != 0 {
+					t.Errorf("%s invalid: %v", r.Kind(), vs)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecode decodes a generated-style payload of 10,000 heart-rate
+// and activity records.
+func BenchmarkDecode(b *testing.B) {
+	recs := make([]string, 10000)
+	act := `{"type":"Activity","user_id":"b479a3b9-9ef1-4a82-9771-adff57432e18","recorded_at":"2025-09-09T12:04:33Z","step_count":120,"distance_meters":90.5,"flights_climbed":0,"source_device":"Phone"}`
+	for i := range recs {
+		recs[i] = hrOK
+		if i%2 == 1 {
+			recs[i] = act
+		}
+	}
+	in := payload(recs...)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		_, err := DecodePayload(strings.NewReader(in), DecodeOptions{}, func([]Decoded) error { return nil })
+		if err != nil && err != io.EOF {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
+}
