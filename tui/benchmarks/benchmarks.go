@@ -37,9 +37,12 @@ type Model struct {
 	running  bool
 	progress source.BenchProgress
 	chart    barchart.Model
-	results  datatable.Model
-	history  datatable.Model
-	w, h     int
+	// chartView is the chart rendered once per redraw: the canvas styles
+	// every cell, too slow to repeat on every frame.
+	chartView string
+	results   datatable.Model
+	history   datatable.Model
+	w, h      int
 }
 
 // New returns an empty benchmarks panel.
@@ -110,6 +113,7 @@ func (m *Model) redraw() {
 	// labels were pushed.
 	m.chart.Resize(l.chartW, l.chartH)
 	m.chart.Draw()
+	m.chartView = m.chart.View()
 }
 
 // bars are one bar per variant of each shown table, labelled with its

@@ -47,10 +47,10 @@ func (m *Model) layout() layout {
 func (m *Model) mainView(l layout) string {
 	side := m.verdictsView() + "\n" + m.results.View()
 	if l.wide {
-		chart := lipgloss.NewStyle().Width(l.chartW + 1).Render(m.chart.View())
+		chart := lipgloss.NewStyle().Width(l.chartW + 1).Render(m.chartView)
 		return lipgloss.JoinHorizontal(lipgloss.Top, chart, side)
 	}
-	return m.chart.View() + "\n" + side
+	return m.chartView + "\n" + side
 }
 
 func (m *Model) verdictsView() string {

@@ -27,8 +27,11 @@ type Model struct {
 	rows   []source.ConstraintRow
 	tables []string // series names, sorted
 	chart  timeserieslinechart.Model
-	table  datatable.Model
-	w, h   int
+	// chartView is the chart rendered once per redraw: the canvas styles
+	// every cell, too slow to repeat on every frame.
+	chartView string
+	table     datatable.Model
+	w, h      int
 }
 
 // New returns an empty constraints panel.
@@ -123,6 +126,7 @@ func (m *Model) redraw() {
 		m.chart.PushDataSet(r.Table, timeserieslinechart.TimePoint{Time: r.HourBucket, Value: r.OverheadPct})
 	}
 	m.chart.DrawAll()
+	m.chartView = m.chart.View()
 }
 
 // ranges returns the time range and the top of the value axis of the rows.
@@ -164,5 +168,5 @@ func (m *Model) View() string {
 	if len(m.rows) == 0 {
 		return title + "\n" + m.st.Muted.Render("no constraint performance rows yet")
 	}
-	return title + "  " + strings.Join(legend, "  ") + "\n" + m.chart.View() + "\n" + m.table.View()
+	return title + "  " + strings.Join(legend, "  ") + "\n" + m.chartView + "\n" + m.table.View()
 }

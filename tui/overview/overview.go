@@ -31,7 +31,10 @@ type Model struct {
 	st    theme.Styles
 	data  source.Overview
 	spark sparkline.Model
-	w, h  int
+	// sparkView is the sparkline rendered once per redraw: the canvas
+	// styles every cell, too slow to repeat on every frame.
+	sparkView string
+	w, h      int
 }
 
 // New returns an empty overview panel.
@@ -68,6 +71,7 @@ func (m *Model) redraw() {
 		m.spark.Push(p.RowsPerSec)
 	}
 	m.spark.Draw()
+	m.sparkView = m.spark.View()
 }
 
 // Update does nothing: the overview has no cursor.
@@ -136,7 +140,7 @@ func (m *Model) rateView() string {
 	}
 	caption := fmt.Sprintf("latest %s rows/s, peak %s, %d samples to %s",
 		format.Rate(last.RowsPerSec), format.Rate(peak), len(pts), format.Clock(last.At))
-	return title + "\n" + m.spark.View() + "\n" + m.st.Muted.Render(caption)
+	return title + "\n" + m.sparkView + "\n" + m.st.Muted.Render(caption)
 }
 
 func (m *Model) verdictsView() string {
