@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -9,10 +10,14 @@ import (
 )
 
 // Run shows the dashboard over src in the terminal's alternate screen until
-// the user quits or ctx is done. Queries and jobs run under ctx.
+// the user quits or ctx is done; both are a normal end and return nil.
+// Queries and jobs run under ctx.
 func Run(ctx context.Context, src source.Source, opts Options) error {
 	m := New(src, opts)
 	m.ctx = ctx
 	_, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx)).Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil
+	}
 	return err
 }
