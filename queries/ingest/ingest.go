@@ -1,0 +1,324 @@
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hmperf/engine"
+)
+
+// Item is one input record: a decoded record, a record rejected before it
+// could be decoded, or a record of a type without a table.
+type Item struct {
+	Index       int64  // position in the input, for rejections
+	Type        string // payload type tag or kind name, when known
+	Record      engine.Record
+	Reject      string // set when decoding failed: the reason, short
+	Detail      string // the decoder's full one-line message
+	Unsupported bool
+}
+
+// Options configures an Ingester.
+type Options struct {
+	Context   engine.Context
+	Validator *engine.Validator // required
+	Cache     *engine.Cache     // the validator's cache, for hit/miss counts; may be nil
+	// TrackKeys bounds the cross-batch dedup memory; 0 means 1<<20 keys.
+	TrackKeys int
+	// RunID identifies the run in the stats tables; random when zero.
+	RunID engine.UUID
+}
+
+// Ingester writes batches of items, one transaction per batch, keeping the
+// run's totals. Not safe for concurrent use.
+type Ingester struct {
+	pool    *pgxpool.Pool
+	opts    Options
+	batch   engine.BatchDeduper
+	tracker *engine.Tracker
+	users   map[engine.UUID]struct{}
+	batchNo int
+	totals  Totals
+	start   time.Time
+}
+
+// New returns an Ingester writing through pool.
+func New(pool *pgxpool.Pool, opts Options) (*Ingester, error) {
+	if opts.Validator == nil {
+		return nil, errors.New("ingest: a validator is required")
+	}
+	if opts.TrackKeys == 0 {
+		opts.TrackKeys = 1 << 20
+	}
+	if opts.RunID == (engine.UUID{}) {
+		_, _ = rand.Read(opts.RunID[:])
+	}
+	return &Ingester{
+		pool:    pool,
+		opts:    opts,
+		tracker: engine.NewTracker(opts.TrackKeys),
+		users:   map[engine.UUID]struct{}{},
+		totals:  newTotals(opts.RunID),
+		start:   time.Now(),
+	}, nil
+}
+
+// Totals returns the run's totals so far.
+func (in *Ingester) Totals() Totals {
+	t := in.totals.clone()
+	t.Duration = time.Since(in.start)
+	return t
+}
+
+// Write validates, deduplicates and stores one batch with its stats and
+// rejections in one transaction. On error nothing of the batch is stored and
+// the totals are unchanged.
+func (in *Ingester) Write(ctx context.Context, items []Item) error {
+	groups, pre := in.prepare(items)
+	newUsers := in.newUsers(groups)
+	tx, err := in.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("batch %d: %w", in.batchNo, err)
+	}
+	defer tx.Rollback(context.Background())
+	if err := insertUsers(ctx, tx, newUsers); err != nil {
+		return fmt.Errorf("batch %d: register users: %w", in.batchNo, err)
+	}
+	stats := pre
+	for _, g := range groups {
+		st, err := in.writeGroup(ctx, tx, g)
+		if err != nil {
+			return fmt.Errorf("batch %d: %w", in.batchNo, err)
+		}
+		stats = append(stats, st)
+	}
+	if err := storeBatch(ctx, tx, in.opts.RunID, in.batchNo, in.opts.Context, stats); err != nil {
+		return fmt.Errorf("batch %d: store stats: %w", in.batchNo, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("batch %d: commit: %w", in.batchNo, err)
+	}
+	for _, u := range newUsers {
+		in.users[u] = struct{}{}
+	}
+	in.totals.add(stats)
+	in.batchNo++
+	return nil
+}
+
+// group is the records of one kind in a batch, validated and deduplicated.
+type group struct {
+	kind     engine.Kind
+	received int
+	keep     []engine.Record
+	stats    TableStats
+}
+
+// prepare splits a batch by kind, validates and deduplicates it in Go, and
+// returns the per-kind groups plus the stats of items with no table
+// (unsupported types, undecodable records).
+func (in *Ingester) prepare(items []Item) ([]*group, []TableStats) {
+	var byKind [engine.NumKinds]*group
+	other := map[string]*TableStats{}
+	var order []string
+	for _, it := range items {
+		if it.Record == nil {
+			in.prepareOther(it, &byKind, other, &order)
+			continue
+		}
+		g := groupFor(&byKind, it.Record.Kind())
+		g.received++
+		g.keep = append(g.keep, it.Record)
+		g.stats.indexes = append(g.stats.indexes, it.Index)
+	}
+	var groups []*group
+	for _, g := range byKind {
+		if g != nil {
+			in.validate(g)
+			in.dedup(g)
+			groups = append(groups, g)
+		}
+	}
+	var pre []TableStats
+	for _, name := range order {
+		pre = append(pre, *other[name])
+	}
+	return groups, pre
+}
+
+func groupFor(byKind *[engine.NumKinds]*group, k engine.Kind) *group {
+	if byKind[k] == nil {
+		byKind[k] = &group{kind: k, stats: TableStats{Table: k.Table(), Reasons: map[string]int{}}}
+	}
+	return byKind[k]
+}
+
+// prepareOther accounts for an item that has no record: a decode failure is
+// rejected under its kind's table when the type is known, an unsupported type
+// is counted under its type tag.
+func (in *Ingester) prepareOther(it Item, byKind *[engine.NumKinds]*group, other map[string]*TableStats, order *[]string) {
+	if it.Reject != "" {
+		if k, err := engine.ParseKind(it.Type); err == nil {
+			g := groupFor(byKind, k)
+			g.received++
+			g.stats.reject(it.Index, []string{it.Reject}, it.Detail, nil)
+			return
+		}
+	}
+	name := "unsupported:" + it.Type
+	if it.Reject != "" {
+		name = "undecodable"
+	}
+	st, ok := other[name]
+	if !ok {
+		st = &TableStats{Table: name, Reasons: map[string]int{}}
+		other[name] = st
+		*order = append(*order, name)
+	}
+	st.Received++
+	if it.Reject != "" {
+		st.reject(it.Index, []string{it.Reject}, it.Detail, nil)
+	} else {
+		st.Unsupported++
+	}
+}
+
+// validate drops the group's invalid records into its rejections.
+func (in *Ingester) validate(g *group) {
+	start := time.Now()
+	before := in.cacheStats()
+	var viol []engine.Violation
+	kept, idx := g.keep[:0], g.stats.indexes[:0]
+	for i, r := range g.keep {
+		var out engine.Outcome
+		out, viol = in.opts.Validator.Check(r, in.opts.Context, viol[:0])
+		switch out {
+		case engine.Invalid:
+			g.stats.reject(g.stats.indexes[i], violationReasons(viol), "", r)
+			continue
+		case engine.Unvalidated:
+			g.stats.Unvalidated++
+		}
+		kept, idx = append(kept, r), append(idx, g.stats.indexes[i])
+	}
+	g.keep, g.stats.indexes = kept, idx
+	after := in.cacheStats()
+	g.stats.CacheHits, g.stats.CacheMisses = after.Hits-before.Hits, after.Misses-before.Misses
+	g.stats.ValidateMs = ms(time.Since(start))
+}
+
+// dedup drops repeats within the batch (first wins) and keys seen in earlier
+// batches of the run; the database's ON CONFLICT catches the rest.
+func (in *Ingester) dedup(g *group) {
+	start := time.Now()
+	n := len(g.keep)
+	g.keep = in.batch.Dedup(g.keep, nil)
+	g.keep = in.tracker.Filter(g.keep)
+	g.stats.Duplicates += n - len(g.keep)
+	g.stats.indexes = nil // indexes are only needed for rejections, done by now
+	g.stats.DedupMs = ms(time.Since(start))
+}
+
+func (in *Ingester) writeGroup(ctx context.Context, tx pgx.Tx, g *group) (TableStats, error) {
+	start := time.Now()
+	w, err := writeTable(ctx, tx, engine.TableOf(g.kind), g.keep)
+	if err != nil {
+		return TableStats{}, err
+	}
+	st := g.stats
+	st.Received = g.received
+	st.Inserted = w.Inserted
+	st.Duplicates += w.Duplicates
+	for _, rj := range w.Rejected {
+		st.reject(-1, []string{rj.Reason}, "", g.keep[rj.Index])
+	}
+	st.WriteMs = ms(time.Since(start))
+	return st, nil
+}
+
+func (in *Ingester) newUsers(groups []*group) []engine.UUID {
+	seen := map[engine.UUID]struct{}{}
+	var out []engine.UUID
+	for _, g := range groups {
+		for _, r := range g.keep {
+			u := r.UserID()
+			if _, known := in.users[u]; known {
+				continue
+			}
+			if _, dup := seen[u]; !dup {
+				seen[u] = struct{}{}
+				out = append(out, u)
+			}
+		}
+	}
+	return out
+}
+
+func (in *Ingester) cacheStats() engine.CacheStats {
+	if in.opts.Cache == nil {
+		return engine.CacheStats{}
+	}
+	return in.opts.Cache.Stats()
+}
+
+// insertUsers registers the batch's users, which the metric tables reference.
+func insertUsers(ctx context.Context, tx pgx.Tx, users []engine.UUID) error {
+	if len(users) == 0 {
+		return nil
+	}
+	ids := make([][16]byte, len(users))
+	for i, u := range users {
+		ids[i] = u
+	}
+	_, err := tx.Exec(ctx, "INSERT INTO users (id) SELECT unnest($1::uuid[]) ON CONFLICT (id) DO NOTHING", ids)
+	return err
+}
+
+func violationReasons(viol []engine.Violation) []string {
+	out := make([]string, len(viol))
+	for i, v := range viol {
+		out[i] = v.Field + ": " + v.Rule
+	}
+	return out
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// recordJSON renders a record as {column: value} for ingest_rejections.
+func recordJSON(r engine.Record) []byte {
+	if r == nil {
+		return nil
+	}
+	vals := r.AppendValues(nil)
+	m := make(map[string]any, len(vals))
+	for i, name := range r.Columns() {
+		switch v := vals[i].(type) {
+		case [16]byte:
+			m[name] = engine.UUID(v).String()
+		case float64:
+			m[name] = jsonNumber(v)
+		default:
+			m[name] = v
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// jsonNumber keeps NaN and infinities, which JSON cannot hold, as strings.
+func jsonNumber(v float64) any {
+	if v != v || v > 1.7976931348623157e308 || v < -1.7976931348623157e308 {
+		return fmt.Sprint(v)
+	}
+	return v
+}

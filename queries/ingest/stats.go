@@ -1,0 +1,178 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hmperf/engine"
+)
+
+// TableStats is one batch's accounting for one table (or for one unsupported
+// type, or for undecodable records): Received = Inserted + Duplicates +
+// Rejected + Unsupported.
+type TableStats struct {
+	Table                              string
+	Received, Inserted, Duplicates     int
+	Rejected, Unsupported, Unvalidated int
+	ValidateMs, DedupMs, WriteMs       float64
+	CacheHits, CacheMisses             uint64
+	Reasons                            map[string]int
+	rejections                         []rejection
+	indexes                            []int64
+}
+
+// rejection is one rejected record, as stored in ingest_rejections.
+type rejection struct {
+	index   int64
+	reasons []string
+	record  []byte
+}
+
+// reject counts a rejected record under its reasons and keeps it, with the
+// detail (the full messages) when there is one, for ingest_rejections.
+func (s *TableStats) reject(index int64, reasons []string, detail string, r engine.Record) {
+	s.Rejected++
+	for _, reason := range reasons {
+		s.Reasons[reason]++
+	}
+	stored := reasons
+	if detail != "" {
+		stored = []string{detail}
+	}
+	s.rejections = append(s.rejections, rejection{index: index, reasons: stored, record: recordJSON(r)})
+}
+
+// TypeTotals is the run's accounting for one table or type.
+type TypeTotals struct {
+	Received    int64 `json:"received"`
+	Inserted    int64 `json:"inserted"`
+	Duplicates  int64 `json:"duplicates"`
+	Rejected    int64 `json:"rejected"`
+	Unsupported int64 `json:"unsupported"`
+	Unvalidated int64 `json:"unvalidated"`
+}
+
+func (t *TypeTotals) add(s TableStats) {
+	t.Received += int64(s.Received)
+	t.Inserted += int64(s.Inserted)
+	t.Duplicates += int64(s.Duplicates)
+	t.Rejected += int64(s.Rejected)
+	t.Unsupported += int64(s.Unsupported)
+	t.Unvalidated += int64(s.Unvalidated)
+}
+
+// Totals is a run's accounting: Received = Inserted + Duplicates + Rejected
+// + Unsupported, overall and for every entry of ByType.
+type Totals struct {
+	RunID string `json:"run_id"`
+	TypeTotals
+	Batches         int                    `json:"batches"`
+	ByType          map[string]*TypeTotals `json:"by_type"`
+	RejectsByReason map[string]int64       `json:"rejects_by_reason"`
+	CacheHits       uint64                 `json:"cache_hits"`
+	CacheMisses     uint64                 `json:"cache_misses"`
+	Duration        time.Duration          `json:"-"`
+}
+
+func newTotals(run engine.UUID) Totals {
+	return Totals{RunID: run.String(), ByType: map[string]*TypeTotals{}, RejectsByReason: map[string]int64{}}
+}
+
+func (t *Totals) add(stats []TableStats) {
+	t.Batches++
+	for _, s := range stats {
+		t.TypeTotals.add(s)
+		bt, ok := t.ByType[s.Table]
+		if !ok {
+			bt = &TypeTotals{}
+			t.ByType[s.Table] = bt
+		}
+		bt.add(s)
+		for r, n := range s.Reasons {
+			t.RejectsByReason[r] += int64(n)
+		}
+		t.CacheHits += s.CacheHits
+		t.CacheMisses += s.CacheMisses
+	}
+}
+
+func (t Totals) clone() Totals {
+	c := t
+	c.ByType = make(map[string]*TypeTotals, len(t.ByType))
+	for k, v := range t.ByType {
+		vv := *v
+		c.ByType[k] = &vv
+	}
+	c.RejectsByReason = maps.Clone(t.RejectsByReason)
+	return c
+}
+
+// RowsPerSecond is received records per second of wall time.
+func (t Totals) RowsPerSecond() float64 {
+	if t.Duration <= 0 {
+		return 0
+	}
+	return float64(t.Received) / t.Duration.Seconds()
+}
+
+// storeBatch writes the batch's stats rows and its rejections.
+func storeBatch(ctx context.Context, tx pgx.Tx, run engine.UUID, batchNo int, c engine.Context, stats []TableStats) error {
+	rows := make([][]any, 0, len(stats))
+	var rejects [][]any
+	for _, s := range stats {
+		reasons, err := json.Marshal(s.Reasons)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, []any{[16]byte(run), batchNo, s.Table, c.String(), s.Received, s.Inserted, s.Duplicates,
+			s.Rejected, s.Unsupported, s.Unvalidated, s.ValidateMs, s.DedupMs, s.WriteMs,
+			int64(s.CacheHits), int64(s.CacheMisses), string(reasons)})
+		for _, rj := range s.rejections {
+			rejects = append(rejects, rejectionRow(run, batchNo, s.Table, rj))
+		}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ingest_batch_stats"}, statsColumns, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	if len(rejects) == 0 {
+		return nil
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"ingest_rejections"}, rejectionColumns, pgx.CopyFromRows(rejects))
+	return err
+}
+
+var (
+	statsColumns = []string{"run_id", "batch_no", "table_name", "context", "received", "inserted", "duplicates",
+		"rejected", "unsupported", "unvalidated", "validate_ms", "dedup_ms", "write_ms",
+		"cache_hits", "cache_misses", "rejects_by_reason"}
+	rejectionColumns = []string{"run_id", "batch_no", "table_name", "record_index", "reasons", "record"}
+)
+
+func rejectionRow(run engine.UUID, batchNo int, table string, rj rejection) []any {
+	reasons, _ := json.Marshal(rj.reasons)
+	var record any
+	if rj.record != nil {
+		record = string(rj.record)
+	}
+	return []any{[16]byte(run), batchNo, table, rj.index, string(reasons), record}
+}
+
+// SortedReasons returns the reasons by descending count, then name.
+func SortedReasons(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}

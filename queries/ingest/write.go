@@ -1,0 +1,183 @@
+// Package ingest writes batches of engine records into their tables: COPY
+// straight into the target when nothing conflicts, COPY into a staging table
+// and INSERT … ON CONFLICT when something does, and row by row only when the
+// database rejects a value the engine let through. Each batch, with its stats
+// and its rejections, is one transaction.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"hmperf/engine"
+)
+
+// DBRejection is a record the database refused, with its reason.
+type DBRejection struct {
+	Index  int // position in the slice given to writeTable
+	Reason string
+}
+
+// tableWrite is the outcome of writing one table's records of a batch.
+type tableWrite struct {
+	Inserted   int
+	Duplicates int // rows whose key already existed in the table
+	Rejected   []DBRejection
+}
+
+// writeTable inserts recs (all of one kind, already deduplicated within the
+// batch) into their table inside tx.
+func writeTable(ctx context.Context, tx pgx.Tx, tbl *engine.Table, recs []engine.Record) (tableWrite, error) {
+	if len(recs) == 0 {
+		return tableWrite{}, nil
+	}
+	n, err := inSavepoint(ctx, tx, func() (int64, error) {
+		return tx.CopyFrom(ctx, pgx.Identifier{tbl.Name}, tbl.ColumnNames(), recordSource(recs))
+	})
+	switch {
+	case err == nil:
+		return tableWrite{Inserted: int(n)}, nil
+	case sqlState(err) == "23505": // unique_violation: some keys exist already
+		return upsertViaStaging(ctx, tx, tbl, recs)
+	case isDataError(err):
+		return writeRowByRow(ctx, tx, tbl, recs)
+	default:
+		return tableWrite{}, fmt.Errorf("copy into %s: %w", tbl.Name, err)
+	}
+}
+
+// inSavepoint runs fn under a savepoint, rolling back to it when fn fails so
+// the transaction stays usable.
+func inSavepoint(ctx context.Context, tx pgx.Tx, fn func() (int64, error)) (int64, error) {
+	if _, err := tx.Exec(ctx, "SAVEPOINT hmperf_write"); err != nil {
+		return 0, err
+	}
+	n, err := fn()
+	if err != nil {
+		if _, rbErr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT hmperf_write"); rbErr != nil {
+			return 0, errors.Join(err, rbErr)
+		}
+		return 0, err
+	}
+	_, err = tx.Exec(ctx, "RELEASE SAVEPOINT hmperf_write")
+	return n, err
+}
+
+// upsertViaStaging copies recs into a session-private staging table and moves
+// them with ON CONFLICT DO NOTHING, so keys already stored count as
+// duplicates instead of failing the batch.
+func upsertViaStaging(ctx context.Context, tx pgx.Tx, tbl *engine.Table, recs []engine.Record) (tableWrite, error) {
+	stage := "hmperf_stage_" + tbl.Name
+	cols := columnList(tbl.ColumnNames())
+	create := fmt.Sprintf("CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS SELECT %s FROM %s WITH NO DATA",
+		pgx.Identifier{stage}.Sanitize(), cols, pgx.Identifier{tbl.Name}.Sanitize())
+	if _, err := tx.Exec(ctx, create); err != nil {
+		return tableWrite{}, fmt.Errorf("create staging table for %s: %w", tbl.Name, err)
+	}
+	if _, err := tx.Exec(ctx, "TRUNCATE "+pgx.Identifier{stage}.Sanitize()); err != nil {
+		return tableWrite{}, err
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{stage}, tbl.ColumnNames(), recordSource(recs)); err != nil {
+		return tableWrite{}, fmt.Errorf("copy into staging for %s: %w", tbl.Name, err)
+	}
+	move := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s ON CONFLICT (%s) DO NOTHING",
+		pgx.Identifier{tbl.Name}.Sanitize(), cols, cols, pgx.Identifier{stage}.Sanitize(), columnList(tbl.Key))
+	var tag pgconn.CommandTag
+	_, err := inSavepoint(ctx, tx, func() (int64, error) {
+		var err error
+		tag, err = tx.Exec(ctx, move)
+		return tag.RowsAffected(), err
+	})
+	if isDataError(err) {
+		return writeRowByRow(ctx, tx, tbl, recs)
+	}
+	if err != nil {
+		return tableWrite{}, fmt.Errorf("insert into %s: %w", tbl.Name, err)
+	}
+	inserted := int(tag.RowsAffected())
+	return tableWrite{Inserted: inserted, Duplicates: len(recs) - inserted}, nil
+}
+
+// writeRowByRow is the slow path for a batch holding a value the database
+// rejects (the engine's rules were skipped for the context, or they drifted
+// from the schema): each row under its own savepoint, each refusal kept with
+// the database's message.
+func writeRowByRow(ctx context.Context, tx pgx.Tx, tbl *engine.Table, recs []engine.Record) (tableWrite, error) {
+	names := tbl.ColumnNames()
+	placeholders := make([]string, len(names))
+	for i := range names {
+		placeholders[i] = fmt.Sprintf("$%d", i+1)
+	}
+	insert := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO NOTHING",
+		pgx.Identifier{tbl.Name}.Sanitize(), columnList(names), strings.Join(placeholders, ", "), columnList(tbl.Key))
+	var out tableWrite
+	var vals []any
+	for i, r := range recs {
+		vals = r.AppendValues(vals[:0])
+		n, err := inSavepoint(ctx, tx, func() (int64, error) {
+			tag, err := tx.Exec(ctx, insert, vals...)
+			return tag.RowsAffected(), err
+		})
+		switch {
+		case err == nil && n == 1:
+			out.Inserted++
+		case err == nil:
+			out.Duplicates++
+		case isDataError(err):
+			out.Rejected = append(out.Rejected, DBRejection{Index: i, Reason: dbReason(err)})
+		default:
+			return tableWrite{}, fmt.Errorf("insert into %s: %w", tbl.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// recordSource streams records to COPY without building all rows first.
+func recordSource(recs []engine.Record) pgx.CopyFromSource {
+	var buf []any
+	return pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+		buf = recs[i].AppendValues(buf[:0])
+		return buf, nil
+	})
+}
+
+func columnList(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = pgx.Identifier{n}.Sanitize()
+	}
+	return strings.Join(quoted, ", ")
+}
+
+func sqlState(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}
+
+// isDataError reports whether err is the database refusing a value: a CHECK,
+// a NOT NULL, a foreign key, or a malformed or out-of-range datum (class 22).
+func isDataError(err error) bool {
+	code := sqlState(err)
+	return code == "23514" || code == "23502" || code == "23503" || strings.HasPrefix(code, "22")
+}
+
+// dbReason is the reason stored for a database refusal: the constraint's
+// name when there is one, else the message.
+func dbReason(err error) string {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return err.Error()
+	}
+	if pgErr.ConstraintName != "" {
+		return "db:" + pgErr.ConstraintName
+	}
+	return "db:" + pgErr.Code + " " + pgErr.Message
+}
