@@ -10,8 +10,3 @@ func runDashboard(context.Context, env, []string) error {
 	return errors.New("the dashboard is not built yet")
 }
 func runIngest(context.Context, env, []string) error { return errors.New("ingest is not built yet") }
-func runBench(context.Context, env, []string) error  { return errors.New("bench is not built yet") }
-func runAlerts(context.Context, env, []string) error { return errors.New("alerts is not built yet") }
-func runIndexes(context.Context, env, []string) error {
-	return errors.New("indexes is not built yet")
-}
