@@ -62,6 +62,11 @@ func TestFailedMigrationLeavesDirty(t *testing.T) {
 	if err := m.Up(); err == nil {
 		t.Fatal("up with the failing migration succeeded")
 	}
+	// The same Migrator must still answer: the failure must not leave its
+	// connection in an aborted transaction.
+	if st, err := m.Status(); err != nil || !st.Dirty {
+		t.Errorf("status on the failed migrator = %+v, %v; want dirty", st, err)
+	}
 	_ = m.Close()
 
 	m = newMigrator(t, dsn, src)

@@ -49,6 +49,8 @@ type Migrator struct {
 	m     *migrate.Migrate
 	db    *sql.DB
 	files []Migration
+	cfg   *pgx.ConnConfig
+	src   fs.FS
 }
 
 // New opens a Migrator for the database named by dsn (a URL or keyword/value
@@ -71,28 +73,53 @@ func NewWithConfig(ctx context.Context, cfg *pgx.ConnConfig, src fs.FS) (*Migrat
 	if err != nil {
 		return nil, err
 	}
-	db := stdlib.OpenDB(*cfg)
+	g := &Migrator{files: files, cfg: cfg, src: src}
+	if err := g.open(ctx); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// open connects golang-migrate to the database.
+func (g *Migrator) open(ctx context.Context) error {
+	db := stdlib.OpenDB(*g.cfg)
 	db.SetMaxOpenConns(2)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return err
 	}
 	driver, err := migratepgx.WithInstance(db, &migratepgx.Config{})
 	if err != nil {
 		db.Close()
-		return nil, err
+		return err
 	}
-	source, err := iofs.New(src, ".")
+	source, err := iofs.New(g.src, ".")
 	if err != nil {
 		db.Close()
-		return nil, err
+		return err
 	}
 	m, err := migrate.NewWithInstance("iofs", source, "pgx5", driver)
 	if err != nil {
 		db.Close()
-		return nil, err
+		return err
 	}
-	return &Migrator{m: m, db: db, files: files}, nil
+	g.m, g.db = m, db
+	return nil
+}
+
+// afterChange reopens the connection when a migration failed: golang-migrate
+// keeps its one connection, and a failed BEGIN … COMMIT file leaves it in an
+// aborted transaction that would fail every later query (Status included).
+func (g *Migrator) afterChange(err error) error {
+	err = ignoreNoChange(err)
+	if err == nil {
+		return nil
+	}
+	_ = g.Close()
+	if reopenErr := g.open(context.Background()); reopenErr != nil {
+		return errors.Join(err, fmt.Errorf("reconnect after the failure: %w", reopenErr))
+	}
+	return err
 }
 
 // Close releases the connection.
@@ -120,25 +147,25 @@ func (g *Migrator) Status() (Status, error) {
 }
 
 // Up applies every pending migration. Nothing to do is not an error.
-func (g *Migrator) Up() error { return ignoreNoChange(g.m.Up()) }
+func (g *Migrator) Up() error { return g.afterChange(g.m.Up()) }
 
 // Down reverts the last n applied migrations.
 func (g *Migrator) Down(n int) error {
 	if n <= 0 {
 		return fmt.Errorf("down needs a positive number of steps, got %d", n)
 	}
-	return ignoreNoChange(g.m.Steps(-n))
+	return g.afterChange(g.m.Steps(-n))
 }
 
 // DownAll reverts every applied migration.
-func (g *Migrator) DownAll() error { return ignoreNoChange(g.m.Down()) }
+func (g *Migrator) DownAll() error { return g.afterChange(g.m.Down()) }
 
 // Goto migrates up or down to version v.
 func (g *Migrator) Goto(v uint) error {
 	if !g.known(v) {
 		return fmt.Errorf("no migration with version %d", v)
 	}
-	return ignoreNoChange(g.m.Migrate(v))
+	return g.afterChange(g.m.Migrate(v))
 }
 
 // Force sets the recorded version without running anything and clears the
