@@ -9,4 +9,3 @@ import (
 func runDashboard(context.Context, env, []string) error {
 	return errors.New("the dashboard is not built yet")
 }
-func runIngest(context.Context, env, []string) error { return errors.New("ingest is not built yet") }

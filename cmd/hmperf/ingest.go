@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"hmperf/engine"
+	"hmperf/queries/ingest"
+)
+
+// ingestOpts are the flags of `hmperf ingest`.
+type ingestOpts struct {
+	conn        connFlags
+	sample      int
+	seed        uint64
+	dupRate     float64
+	invalidRate float64
+	types       string
+	file        string
+	batchSize   int
+	context     string
+	skip        string
+	json        bool
+}
+
+func (o *ingestOpts) register(e env) *flag.FlagSet {
+	fs := newFlagSet(e, "ingest")
+	o.conn.register(fs)
+	fs.IntVar(&o.sample, "sample", 0, "ingest N generated records")
+	fs.Uint64Var(&o.seed, "seed", 1, "generator seed: the same seed gives the same records")
+	fs.Float64Var(&o.dupRate, "dup-rate", engine.DefaultDupRate, "share of generated records that repeat an earlier one")
+	fs.Float64Var(&o.invalidRate, "invalid-rate", engine.DefaultInvalidRate, "share of generated records with one value out of range")
+	fs.StringVar(&o.types, "types", "", "comma-separated kinds to generate (heart_rate, blood_pressure, sleep, workout, activity, nutrition, symptom); default all")
+	fs.StringVar(&o.file, "file", "", "ingest a payload file in the service's JSON format ('-' for stdin)")
+	fs.IntVar(&o.batchSize, "batch-size", 5000, "records per batch (one transaction each)")
+	fs.StringVar(&o.context, "context", "bulk-import", "validation context: api, user-input, bulk-import, migration, testing")
+	fs.StringVar(&o.skip, "skip-validation", "", "comma-separated contexts whose records skip Go validation (the database still checks them)")
+	fs.BoolVar(&o.json, "json", false, "print the totals as one JSON document")
+	return fs
+}
+
+func runIngest(ctx context.Context, e env, args []string) error {
+	var o ingestOpts
+	fs := o.register(e)
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	if o.conn.readOnly {
+		return errors.New("ingest writes rows and --read-only is set")
+	}
+	in, cleanup, err := o.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	progress := ingestProgress(e)
+	if o.file != "" {
+		err = o.ingestFile(ctx, in, progress)
+	} else {
+		err = o.ingestSample(ctx, in, progress)
+	}
+	totals := in.Totals()
+	if progress != nil {
+		fmt.Fprintln(e.stderr)
+	}
+	printTotals(e.stdout, totals, o.json)
+	return err
+}
+
+func (o *ingestOpts) check() error {
+	switch {
+	case (o.sample > 0) == (o.file != ""):
+		return fmt.Errorf("%w: give either --sample N or --file F", errUsage)
+	case o.sample < 0:
+		return fmt.Errorf("%w: --sample must be positive", errUsage)
+	case o.batchSize <= 0:
+		return fmt.Errorf("%w: --batch-size must be positive", errUsage)
+	case o.dupRate < 0 || o.dupRate >= 1 || o.invalidRate < 0 || o.invalidRate > 1:
+		return fmt.Errorf("%w: --dup-rate must be in [0, 1) and --invalid-rate in [0, 1]", errUsage)
+	}
+	return nil
+}
+
+// open connects, applies migrations on an embedded server, and builds the
+// ingester with the rules from the VALIDATION_* environment.
+func (o *ingestOpts) open(ctx context.Context, e env) (*ingest.Ingester, func(), error) {
+	vctx, err := engine.ParseContext(o.context)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	policy, err := engine.ParsePolicy(o.skip)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	cfg, err := engine.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	rules, err := engine.NewRules(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	cache, err := engine.NewCache(10000, time.Hour, time.Now)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := resolveTarget(ctx, o.conn, e.stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.Embedded() {
+		if err := migrateEmbedded(ctx, t); err != nil {
+			t.Close()
+			return nil, nil, err
+		}
+	}
+	pool, err := t.pool(ctx, 2)
+	if err != nil {
+		t.Close()
+		return nil, nil, err
+	}
+	in, err := ingest.New(pool, ingest.Options{Context: vctx, Validator: engine.NewValidator(rules, policy, cache), Cache: cache})
+	if err != nil {
+		pool.Close()
+		t.Close()
+		return nil, nil, err
+	}
+	return in, func() { pool.Close(); t.Close() }, nil
+}
+
+func (o *ingestOpts) ingestSample(ctx context.Context, in *ingest.Ingester, progress ingest.Progress) error {
+	cfg := engine.GenConfig{Seed: o.seed, DupRate: o.dupRate, InvalidRate: o.invalidRate}
+	if o.types != "" {
+		for _, name := range strings.Split(o.types, ",") {
+			k, err := engine.ParseKind(strings.TrimSpace(name))
+			if err != nil {
+				return fmt.Errorf("%w: --types: %v", errUsage, err)
+			}
+			cfg.Types = append(cfg.Types, k)
+		}
+	}
+	g, err := engine.NewGenerator(cfg)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return ingest.RunSample(ctx, in, g, o.sample, o.batchSize, progress)
+}
+
+func (o *ingestOpts) ingestFile(ctx context.Context, in *ingest.Ingester, progress ingest.Progress) error {
+	var r io.Reader = os.Stdin
+	if o.file != "-" {
+		f, err := os.Open(o.file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	if err := ingest.RunFile(ctx, in, r, o.batchSize, progress); err != nil {
+		return fmt.Errorf("%s: %w", o.file, err)
+	}
+	return nil
+}
+
+// ingestProgress returns a progress callback that rewrites one stderr line,
+// or nil when stderr is not a terminal (scripts get clean output).
+func ingestProgress(e env) ingest.Progress {
+	if !isTerminal(e.stderr) {
+		return nil
+	}
+	return func(t ingest.Totals) {
+		fmt.Fprintf(e.stderr, "\r%d received, %d inserted, %d duplicates, %d rejected, %.0f rows/s ",
+			t.Received, t.Inserted, t.Duplicates, t.Rejected, t.RowsPerSecond())
+	}
+}
+
+// ingestReport is the JSON document `hmperf ingest --json` prints.
+type ingestReport struct {
+	ingest.Totals
+	DurationMs    float64 `json:"duration_ms"`
+	RowsPerSecond float64 `json:"rows_per_second"`
+}
+
+func printTotals(w io.Writer, t ingest.Totals, asJSON bool) {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(ingestReport{Totals: t, DurationMs: ms(t.Duration), RowsPerSecond: t.RowsPerSecond()})
+		return
+	}
+	fmt.Fprintf(w, "received %d: inserted %d, duplicates %d, rejected %d, unsupported %d (unvalidated %d) in %.0f ms, %.0f rows/s\n",
+		t.Received, t.Inserted, t.Duplicates, t.Rejected, t.Unsupported, t.Unvalidated, ms(t.Duration), t.RowsPerSecond())
+	for _, reason := range ingest.SortedReasons(t.RejectsByReason) {
+		fmt.Fprintf(w, "  rejected %6d  %s\n", t.RejectsByReason[reason], reason)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
