@@ -206,7 +206,7 @@ func TestFeedOverhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Batches != 4 || o.MedianWithMs <= 0 || o.MedianNoneMs <= 0 || o.MinPct > o.OverheadPct || o.OverheadPct > o.MaxPct {
+	if o.Batches != 4 || o.MedianWithMs <= 0 || o.MedianNoneMs <= 0 || o.MinPct > o.OverheadPct || o.OverheadPct > o.MaxPct || o.FeedMs <= 0 {
 		t.Errorf("overhead %+v", o)
 	}
 }
@@ -223,6 +223,7 @@ func BenchmarkFeedOverhead(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(o.OverheadPct, "overhead-%")
+		b.ReportMetric(o.FeedPct, "feed-%")
 		b.ReportMetric(o.MedianNoneMs, "ms/batch")
 		b.ReportMetric(o.MedianWithMs, "ms/batch+feed")
 	}
