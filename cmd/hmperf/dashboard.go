@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hmperf/engine"
+	"hmperf/queries/ingest"
+	"hmperf/tui"
+)
+
+// dashboardOpts are the flags of the dashboard.
+type dashboardOpts struct {
+	conn       connFlags
+	interval   time.Duration
+	exportDir  string
+	benchRows  int
+	benchReps  int
+	sampleRate int
+	autoIngest bool
+}
+
+func runDashboard(ctx context.Context, e env, args []string) error {
+	var o dashboardOpts
+	fs := newFlagSet(e, "dashboard")
+	o.conn.register(fs)
+	fs.DurationVar(&o.interval, "interval", 2*time.Second, "refresh interval (0.5s–10s; + and - change it)")
+	fs.StringVar(&o.exportDir, "export-dir", ".", "where e writes CSV exports")
+	fs.IntVar(&o.benchRows, "bench-rows", 5000, "rows per COPY for a benchmark started with b")
+	fs.IntVar(&o.benchReps, "bench-reps", 3, "interleaved repetitions for a benchmark started with b")
+	fs.IntVar(&o.sampleRate, "sample-rate", 1000, "records per second of the sample ingest started with i")
+	fs.BoolVar(&o.autoIngest, "sample-ingest", false, "start a sample ingest at once (always on with the embedded server)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	t, err := resolveTarget(ctx, o.conn, e.stderr)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	if t.Embedded() {
+		if err := migrateEmbedded(ctx, t); err != nil {
+			return err
+		}
+	}
+	pool, err := t.pool(ctx, 8)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	src := newDBSource(t, pool, o)
+	defer src.StopIngest()
+	if (t.Embedded() || o.autoIngest) && !t.readOnly {
+		if err := src.StartIngest(ctx); err != nil {
+			return err
+		}
+	}
+	return tui.Run(ctx, src, tui.Options{Interval: o.interval, ExportDir: o.exportDir})
+}
+
+// startSampleIngest runs a paced sample ingest until ctx is cancelled:
+// rate records per second, in one batch a second, so a first-time user sees
+// the charts move without the ingest taking the machine.
+func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) error {
+	rules := engine.DefaultRules()
+	cache, err := engine.NewCache(10000, time.Hour, time.Now)
+	if err != nil {
+		return err
+	}
+	in, err := ingest.New(pool, ingest.Options{Context: engine.ContextAPI, Validator: engine.NewValidator(rules, engine.DefaultPolicy(), cache), Cache: cache})
+	if err != nil {
+		return err
+	}
+	g, err := engine.NewGenerator(engine.DefaultGenConfig(uint64(time.Now().UnixNano())))
+	if err != nil {
+		return err
+	}
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			// A failed batch (a lost connection) is not the end: the
+			// dashboard shows the outage, and the next tick tries again.
+			_ = ingest.RunSample(ctx, in, g, rate, rate, nil)
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return nil
+}
+
+var errReadOnly = errors.New("read-only: writes are disabled")

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hmperf/migrations"
+	"hmperf/queries/bench"
+	"hmperf/queries/dash"
+	"hmperf/queries/indexq"
+	"hmperf/queries/monitor"
+	"hmperf/tui/source"
+)
+
+// dbSource is the dashboard's data source over PostgreSQL: each Poller
+// method reads only what its panel shows, and maps the query types to the
+// dashboard's plain ones.
+type dbSource struct {
+	t    *target
+	pool *pgxpool.Pool
+	opts dashboardOpts
+
+	mu         sync.Mutex
+	stopIngest context.CancelFunc
+}
+
+var _ source.Source = (*dbSource)(nil)
+
+func newDBSource(t *target, pool *pgxpool.Pool, o dashboardOpts) *dbSource {
+	return &dbSource{t: t, pool: pool, opts: o}
+}
+
+func (s *dbSource) Overview(ctx context.Context) (source.Overview, error) {
+	var o source.Overview
+	o.Server = s.t.Describe()
+	var err error
+	if o.ServerVersion, err = dash.ServerVersion(ctx, s.pool); err != nil {
+		return o, err
+	}
+	ms, err := s.Migrations(ctx)
+	if err != nil {
+		return o, err
+	}
+	o.SchemaVersion, o.Dirty = ms.Current, ms.Dirty
+	for _, m := range ms.Migrations {
+		if !m.Applied {
+			o.PendingMigrations++
+		}
+	}
+	if !schemaHas(ms, monitoringVersion) {
+		return o, nil // alerts, ingest stats and benchmarks come with the schema
+	}
+	if err := s.overviewData(ctx, &o); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
+	alerts, err := monitor.Alerts(ctx, s.pool)
+	if err != nil {
+		return err
+	}
+	for _, a := range alerts {
+		if a.Severity == monitor.Critical {
+			o.CriticalAlerts++
+		} else {
+			o.WarningAlerts++
+		}
+	}
+	rate, err := dash.IngestRate(ctx, s.pool, 5*time.Minute, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	for _, p := range rate {
+		o.IngestRate = append(o.IngestRate, source.RatePoint{At: p.At, RowsPerSec: p.RowsPerSec})
+	}
+	last, err := bench.Latest(ctx, s.pool)
+	if errors.Is(err, bench.ErrNoRuns) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, c := range last.Comparisons {
+		for _, v := range c.Verdicts {
+			o.Verdicts = append(o.Verdicts, source.Verdict{Table: c.Pair, Claim: v.Claim, Claimed: v.Claimed, Measured: v.Measured, Holds: v.Holds})
+		}
+	}
+	return nil
+}
+
+// monitoringVersion is the migration that creates the last of what the
+// overview reads (alerts and the constraint monitor).
+const monitoringVersion = 23
+
+// schemaHas reports whether migration v is applied and not half-done.
+func schemaHas(ms source.MigrationStatus, v int) bool {
+	return ms.Current > v || ms.Current == v && !ms.Dirty
+}
+
+func (s *dbSource) Constraints(ctx context.Context) ([]source.ConstraintRow, error) {
+	hours, err := monitor.Recent(ctx, s.pool, 48*8)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]source.ConstraintRow, len(hours))
+	for i, h := range hours {
+		out[i] = source.ConstraintRow{Table: h.Table, HourBucket: h.HourBucket, Rows: h.Rows,
+			RowsPerSec: orZero(h.RowsPerSec), MsPer1000Rows: orZero(h.MsPer1000Rows), OverheadPct: orZero(h.OverheadPct), Failures: h.Failures}
+	}
+	return out, nil
+}
+
+func orZero(p *float64) float64 {
+	if p == nil || math.IsNaN(*p) {
+		return 0
+	}
+	return *p
+}
+
+func (s *dbSource) Alerts(ctx context.Context) ([]source.Alert, error) {
+	alerts, err := monitor.Alerts(ctx, s.pool)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]source.Alert, len(alerts))
+	for i, a := range alerts {
+		out[i] = source.Alert{Name: a.Name, Severity: source.Severity(a.Severity), Table: a.Table,
+			Observed: a.Observed, Threshold: a.Threshold, FiringSince: a.FiringSince, Message: a.Message}
+	}
+	return out, nil
+}
+
+func (s *dbSource) Indexes(ctx context.Context) ([]source.IndexJob, error) {
+	jobs, err := indexq.Status(ctx, s.pool)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]source.IndexJob, len(jobs))
+	for i, j := range jobs {
+		out[i] = source.IndexJob{ID: j.ID, Table: j.Table, Index: j.Index, Kind: j.Method, Strategy: j.Strategy,
+			Status: source.IndexStatus(j.Status), ScheduledAt: j.ScheduledAt, StartedAt: j.StartedAt,
+			FinishedAt: j.FinishedAt, Attempts: j.Attempts, Error: j.Error}
+		if p := j.Progress; p != nil {
+			out[i].Phase, out[i].BlocksDone, out[i].BlocksTotal = p.Phase, p.BlocksDone, p.BlocksTotal
+		}
+	}
+	return out, nil
+}
+
+func (s *dbSource) Benchmarks(ctx context.Context) (source.BenchHistory, error) {
+	var h source.BenchHistory
+	runs, err := bench.History(ctx, s.pool, 20)
+	if err != nil || len(runs) == 0 {
+		return h, err
+	}
+	for _, r := range runs {
+		table := "all"
+		if len(r.Tables) == 1 {
+			table = r.Tables[0]
+		}
+		h.Runs = append(h.Runs, source.BenchRun{ID: r.ID, At: r.StartedAt, Table: table, Rows: r.Rows, Reps: r.Reps, ServerVersion: r.Server.Version})
+	}
+	latest, err := bench.ByID(ctx, s.pool, runs[0].ID)
+	if err != nil {
+		return h, err
+	}
+	for _, v := range latest.Results {
+		h.Results = append(h.Results, source.VariantResult{Table: v.Table, Variant: source.Variant(v.Variant),
+			MedianRPS: v.MedianRPS, MinRPS: v.MinRPS, MaxRPS: v.MaxRPS, OverheadPct: v.OverheadPct})
+	}
+	for _, c := range latest.Comparisons {
+		h.Comparisons = append(h.Comparisons, source.Comparison{Pair: c.Pair, RatioMedian: c.RatioMedian, RatioMin: c.RatioMin,
+			RatioMax: c.RatioMax, ClaimedPct: c.ClaimedImprovementPct, MeasuredPct: c.MeasuredImprovementPct, Verdict: c.Verdict})
+	}
+	return h, nil
+}
+
+func (s *dbSource) Ingest(ctx context.Context) (source.IngestStats, error) {
+	var st source.IngestStats
+	batches, err := dash.RecentBatches(ctx, s.pool, 100)
+	if err != nil {
+		return st, err
+	}
+	for _, b := range batches {
+		st.Batches = append(st.Batches, source.IngestBatch{At: b.At, Table: b.Table, Received: b.Received, Inserted: b.Inserted,
+			Duplicates: b.Duplicates, Rejected: b.Rejected, Unsupported: b.Unsupported, RowsPerSec: b.RowsPerSec})
+	}
+	sum, err := dash.Summary(ctx, s.pool, time.Now().Add(-time.Hour), 20)
+	if err != nil {
+		return st, err
+	}
+	for _, r := range sum.Reasons {
+		st.Rejects = append(st.Rejects, source.ReasonCount{Reason: r.Reason, Count: r.Count})
+	}
+	st.CacheHits, st.CacheMisses = sum.CacheHits, sum.CacheMisses
+	return st, nil
+}
+
+func (s *dbSource) Migrations(ctx context.Context) (source.MigrationStatus, error) {
+	st, err := dash.Schema(ctx, s.pool)
+	if err != nil {
+		return source.MigrationStatus{}, err
+	}
+	files, err := migrations.List(migrations.FS)
+	if err != nil {
+		return source.MigrationStatus{}, err
+	}
+	out := source.MigrationStatus{Current: st.Version, Dirty: st.Dirty}
+	for _, f := range files {
+		ok := st.HasVersion && int(f.Version) <= st.Version && !(st.Dirty && int(f.Version) == st.Version)
+		out.Migrations = append(out.Migrations, source.Migration{Version: int(f.Version), Name: f.Name, Applied: ok})
+	}
+	return out, nil
+}
+
+// ReadOnly reports the --read-only flag.
+func (s *dbSource) ReadOnly() bool { return s.t.readOnly }
+
+func (s *dbSource) RunBenchmark(ctx context.Context, table string, progress func(source.BenchProgress)) error {
+	if s.ReadOnly() {
+		return errReadOnly
+	}
+	tables, err := bench.ParseTables(table)
+	if err != nil {
+		return err
+	}
+	_, err = bench.Run(ctx, s.pool, bench.Options{Tables: tables, Rows: s.opts.benchRows, Reps: s.opts.benchReps, Seed: 1,
+		Progress: func(p bench.Progress) {
+			progress(source.BenchProgress{Table: p.Table, Variant: source.Variant(p.Variant), Rep: p.Rep, Reps: p.Reps, Step: p.Step, Steps: p.Steps})
+		}})
+	return err
+}
+
+func (s *dbSource) StartIngest(ctx context.Context) error {
+	if s.ReadOnly() {
+		return errReadOnly
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopIngest != nil {
+		return nil
+	}
+	// The ingest outlives the key press that started it: it stops with
+	// StopIngest or when the dashboard's own context ends.
+	ictx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if err := startSampleIngest(ictx, s.pool, s.opts.sampleRate); err != nil {
+		cancel()
+		return err
+	}
+	s.stopIngest = cancel
+	return nil
+}
+
+func (s *dbSource) StopIngest() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopIngest != nil {
+		s.stopIngest()
+		s.stopIngest = nil
+	}
+	return nil
+}
+
+func (s *dbSource) ProcessIndexes(ctx context.Context) error {
+	if s.ReadOnly() {
+		return errReadOnly
+	}
+	_, err := indexq.Process(ctx, s.pool, indexq.DefaultWorkerID(), 0)
+	return err
+}
+
+func (s *dbSource) withMigrator(ctx context.Context, action string, fn func(*migrations.Migrator) error) error {
+	if s.ReadOnly() {
+		return errReadOnly
+	}
+	m, err := s.t.migrator(ctx)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := fn(m); err != nil {
+		return migrateFailure(m, action, err)
+	}
+	return nil
+}
+
+func (s *dbSource) MigrateUp(ctx context.Context) error {
+	return s.withMigrator(ctx, "up", func(m *migrations.Migrator) error { return m.Up() })
+}
+
+func (s *dbSource) MigrateDown(ctx context.Context, n int) error {
+	return s.withMigrator(ctx, "down", func(m *migrations.Migrator) error { return m.Down(n) })
+}
+
+func (s *dbSource) Force(ctx context.Context, version int) error {
+	return s.withMigrator(ctx, "force", func(m *migrations.Migrator) error { return m.Force(version) })
+}

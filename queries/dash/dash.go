@@ -1,0 +1,135 @@
+// Package dash holds the dashboard's own reads: the schema state without
+// golang-migrate (which would write its version table), and the ingest
+// activity from the batch stats. Every query reads a bounded, indexed time
+// range so a poll stays cheap however large the stats tables grow.
+package dash
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hmperf/queries"
+)
+
+// SchemaState is the recorded migration version.
+type SchemaState struct {
+	Version    int
+	HasVersion bool
+	Dirty      bool
+}
+
+// Schema reads schema_migrations; a database without that table has no
+// version. It never writes, so it works on a read-only session.
+func Schema(ctx context.Context, db queries.DBTX) (SchemaState, error) {
+	var exists bool
+	if err := db.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+		return SchemaState{}, fmt.Errorf("read schema version: %w", err)
+	}
+	if !exists {
+		return SchemaState{}, nil
+	}
+	var st SchemaState
+	err := db.QueryRow(ctx, "SELECT version, dirty FROM schema_migrations LIMIT 1").Scan(&st.Version, &st.Dirty)
+	switch {
+	case err == pgx.ErrNoRows:
+		return SchemaState{}, nil
+	case err != nil:
+		return SchemaState{}, fmt.Errorf("read schema version: %w", err)
+	}
+	st.HasVersion = true
+	return st, nil
+}
+
+// ServerVersion returns the short server version, e.g. "15.18".
+func ServerVersion(ctx context.Context, db queries.DBTX) (string, error) {
+	var v string
+	err := db.QueryRow(ctx, "SHOW server_version").Scan(&v)
+	return v, err
+}
+
+// RatePoint is the ingest rate over one time bucket.
+type RatePoint struct {
+	At         time.Time
+	RowsPerSec float64
+}
+
+// IngestRate returns received records per second of wall time in buckets of
+// width over the last span, oldest first, with empty buckets as zero.
+func IngestRate(ctx context.Context, db queries.DBTX, span, width time.Duration) ([]RatePoint, error) {
+	rows, err := db.Query(ctx, `
+		SELECT b.at, coalesce(sum(s.received), 0)::float8 / $2
+		  FROM generate_series(to_timestamp(floor(extract(epoch FROM now()) / $2) * $2) - make_interval(secs => $1),
+		                       to_timestamp(floor(extract(epoch FROM now()) / $2) * $2),
+		                       make_interval(secs => $2)) AS b(at)
+		  LEFT JOIN ingest_batch_stats s
+		    ON s.recorded_at >= b.at AND s.recorded_at < b.at + make_interval(secs => $2)
+		   AND s.recorded_at >= now() - make_interval(secs => $1 + $2)
+		 GROUP BY b.at ORDER BY b.at`, span.Seconds(), width.Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("read ingest rate: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[RatePoint])
+}
+
+// Batch is one batch's accounting for one table.
+type Batch struct {
+	At          time.Time
+	Table       string
+	Received    int64
+	Inserted    int64
+	Duplicates  int64
+	Rejected    int64
+	Unsupported int64
+	// RowsPerSec is received records per second of the batch's own work
+	// (validation, dedup and write).
+	RowsPerSec float64
+}
+
+// RecentBatches returns the newest limit batch-table rows.
+func RecentBatches(ctx context.Context, db queries.DBTX, limit int) ([]Batch, error) {
+	rows, err := db.Query(ctx, `
+		SELECT recorded_at, table_name, received, inserted, duplicates, rejected, unsupported,
+		       CASE WHEN validate_ms + dedup_ms + write_ms > 0
+		            THEN received * 1000.0 / (validate_ms + dedup_ms + write_ms) ELSE 0 END
+		  FROM ingest_batch_stats ORDER BY recorded_at DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read ingest batches: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Batch])
+}
+
+// ReasonCount is how many records were rejected for one reason.
+type ReasonCount struct {
+	Reason string
+	Count  int64
+}
+
+// IngestSummary is the rejections by reason and the validation cache's hits
+// and misses over a recent window.
+type IngestSummary struct {
+	Reasons             []ReasonCount
+	CacheHits, CacheMisses int64
+}
+
+// Summary reads rejections by reason and cache counters since since.
+func Summary(ctx context.Context, db queries.DBTX, since time.Time, topReasons int) (IngestSummary, error) {
+	var out IngestSummary
+	err := db.QueryRow(ctx, `SELECT coalesce(sum(cache_hits), 0)::bigint, coalesce(sum(cache_misses), 0)::bigint
+		  FROM ingest_batch_stats WHERE recorded_at >= $1`, since).Scan(&out.CacheHits, &out.CacheMisses)
+	if err != nil {
+		return out, fmt.Errorf("read cache counters: %w", err)
+	}
+	rows, err := db.Query(ctx, `
+		SELECT r.key, sum(r.value::bigint)::bigint
+		  FROM ingest_batch_stats s, jsonb_each_text(s.rejects_by_reason) r
+		 WHERE s.recorded_at >= $1 AND s.rejected > 0
+		 GROUP BY r.key ORDER BY 2 DESC, 1 LIMIT $2`, since, topReasons)
+	if err != nil {
+		return out, fmt.Errorf("read rejects by reason: %w", err)
+	}
+	out.Reasons, err = pgx.CollectRows(rows, pgx.RowToStructByPos[ReasonCount])
+	return out, err
+}
