@@ -205,6 +205,18 @@ $$;
 COMMENT ON FUNCTION enqueue_partition_indexes(regclass) IS
     'Applies the index_creation_strategy rows of the partition''s parent to one partition: builds immediate indexes now, queues lazy/deferred ones in deferred_index_creation; skips an index the partition already has (same method and key columns, e.g. from the parent). Returns the number built or queued.';
 
+-- safe_regclass is to_regclass that answers NULL instead of raising on text
+-- that is not a valid name at all (a quote, a semicolon, a space…): one such
+-- queued job must make only itself fail, not the whole view or worker loop.
+CREATE FUNCTION safe_regclass(name text) RETURNS regclass
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN to_regclass(name);
+EXCEPTION WHEN invalid_name OR syntax_error OR invalid_parameter_value THEN
+    RETURN NULL;
+END;
+$$;
+
 CREATE FUNCTION auto_process_deferred_indexes() RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -226,7 +238,7 @@ BEGIN
                 FOR UPDATE SKIP LOCKED
     LOOP
         v_err := NULL;
-        v_rel := to_regclass(j.table_name);
+        v_rel := safe_regclass(j.table_name);
 
         -- Validate before building anything from the job's text.
         IF v_rel IS NULL THEN
@@ -331,7 +343,7 @@ SELECT d.id,
           FROM pg_class c
          WHERE c.relname = d.index_name
            AND c.relkind IN ('i', 'I')
-           AND c.relnamespace = (SELECT t.relnamespace FROM pg_class t WHERE t.oid = to_regclass(d.table_name))
+           AND c.relnamespace = (SELECT t.relnamespace FROM pg_class t WHERE t.oid = safe_regclass(d.table_name))
        ) ix ON true;
 
 COMMENT ON VIEW index_creation_performance IS

@@ -18,12 +18,10 @@ package indexq
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"hmperf/queries"
 )
@@ -231,30 +229,11 @@ type Perf struct {
 const perfColumns = `id, table_name, index_name, method, strategy, status, attempts, scheduled_at,
 	coalesce(started_at, 'epoch'), coalesce(finished_at, 'epoch'), duration_seconds, index_size_bytes, coalesce(error, '')`
 
-// perfFallback computes the view's columns without to_regclass: on
-// PostgreSQL 15 the view's to_regclass(table_name) raises "invalid name
-// syntax" for a queued table name like `x; drop table t; --`, which makes
-// the whole view unreadable. The index is looked up by name in the current
-// schema instead.
-const perfFallback = `
-	SELECT d.id, d.table_name, d.index_name, d.method, d.strategy, d.status, d.attempts, d.scheduled_at,
-	       d.started_at, d.finished_at,
-	       extract(epoch FROM d.finished_at - d.started_at)::double precision AS duration_seconds,
-	       coalesce((SELECT pg_relation_size(c.oid) FROM pg_class c
-	                  WHERE c.relname = d.index_name AND c.relkind IN ('i', 'I')
-	                    AND c.relnamespace = current_schema()::regnamespace), d.index_size_bytes) AS index_size_bytes,
-	       d.error
-	  FROM deferred_index_creation d`
-
 // Performance reads index_creation_performance (build duration and size of
-// every job), falling back to an equivalent query when the view fails on a
-// malformed queued name.
+// every job). The view survives a malformed queued name: it resolves names
+// with safe_regclass, which answers NULL where to_regclass would raise.
 func Performance(ctx context.Context, db queries.DBTX) ([]Perf, error) {
 	out, err := readPerf(ctx, db, "index_creation_performance")
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "42602" { // invalid_name
-		out, err = readPerf(ctx, db, "("+perfFallback+") AS v")
-	}
 	if err != nil {
 		return nil, fmt.Errorf("read index_creation_performance: %w", err)
 	}

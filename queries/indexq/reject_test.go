@@ -65,10 +65,44 @@ func TestRejectsBadJobs(t *testing.T) {
 	if err := b.pool.QueryRow(context.Background(), "SELECT count(*) FROM pg_indexes WHERE tablename = 'idxq_items'").Scan(&idx); err != nil || idx != 0 {
 		t.Errorf("idxq_items has %d indexes (%v), want none", idx, err)
 	}
-	// The status read must survive the malformed names (the view's
-	// to_regclass raises on them; Performance falls back).
+	// The status read must survive the malformed names (the view resolves
+	// them with safe_regclass; plain to_regclass raises on them).
 	if perf, err := indexq.Performance(context.Background(), b.pool); err != nil || len(perf) != len(cases) {
 		t.Errorf("Performance: %d rows, %v", len(perf), err)
+	}
+}
+
+// TestSQLWorkerRejectsBadJobs: the report's blocking SQL worker also fails
+// a malformed job alone, without raising and without executing anything.
+func TestSQLWorkerRejectsBadJobs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.items(t, 10)
+	b.exec(t, "CREATE TABLE idxq_canary (x int)")
+	bad := []indexq.Spec{
+		{Table: "idxq_items; DROP TABLE idxq_canary; --", Index: "idxq_sql1", Method: "btree", Columns: []string{"a"}},
+		{Table: `idxq_items"`, Index: "idxq_sql2", Method: "btree", Columns: []string{"a"}},
+		{Table: "idxq items", Index: "idxq_sql3", Method: "btree", Columns: []string{"a"}},
+	}
+	ids := make([]int64, len(bad))
+	for i, spec := range bad {
+		ids[i] = b.enqueue(t, spec)
+	}
+	good := b.enqueue(t, indexq.Spec{Table: "idxq_items", Index: "idxq_sql_ok", Method: "btree", Columns: []string{"a"}})
+	var built int
+	if err := b.pool.QueryRow(context.Background(), "SELECT auto_process_deferred_indexes()").Scan(&built); err != nil {
+		t.Fatalf("auto_process_deferred_indexes raised: %v", err)
+	}
+	if built != 1 || b.job(t, good).Status != indexq.Done {
+		t.Errorf("built %d, good job %+v: want the valid job built", built, b.job(t, good))
+	}
+	for i, id := range ids {
+		if j := b.job(t, id); j.Status != indexq.Failed || j.Error == "" {
+			t.Errorf("job %q: %+v, want failed with an error", bad[i].Table, j)
+		}
+	}
+	if n, _ := b.relations(t, "idxq_canary"); n != 1 {
+		t.Error("the canary table is gone")
 	}
 }
 
