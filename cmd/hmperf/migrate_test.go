@@ -75,6 +75,20 @@ func TestEmbeddedStopsOnSIGTERM(t *testing.T) {
 	}
 }
 
+func TestNoServerBinariesOneSentence(t *testing.T) {
+	r := runBin(t, cleanEnv("HMPERF_PG_BINDIR="+t.TempDir()), "", "migrate", "status")
+	if r.code == 0 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 1 {
+		// Two lines: the notice that an embedded server is starting, then the error.
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	last := r.stderr[strings.LastIndex(strings.TrimSpace(r.stderr), "\n")+1:]
+	for _, want := range []string{"install PostgreSQL", "--dsn"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("error line %q does not say %q", last, want)
+		}
+	}
+}
+
 func TestClosedPortFailsFastWithoutPassword(t *testing.T) {
 	const secret = "s3cr3t-Pa55"
 	for _, dsn := range []string{

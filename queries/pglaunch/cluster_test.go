@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -49,10 +50,15 @@ func TestNoBinaries(t *testing.T) {
 	}
 }
 
-func TestFindBinDirMessage(t *testing.T) {
-	t.Setenv("PATH", t.TempDir())
-	t.Setenv("HMPERF_PG_BINDIR", "")
-	if _, err := pglaunch.FindBinDir(); err != nil && !errors.Is(err, pglaunch.ErrNoBinaries) {
-		t.Fatalf("unexpected error: %v", err)
+func TestFindBinDirPinned(t *testing.T) {
+	t.Setenv("HMPERF_PG_BINDIR", t.TempDir())
+	_, err := pglaunch.FindBinDir()
+	if !errors.Is(err, pglaunch.ErrNoBinaries) {
+		t.Fatalf("a pinned directory without binaries: %v, want ErrNoBinaries", err)
+	}
+	for _, want := range []string{"install PostgreSQL", "--dsn"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ package pglaunch
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,14 +19,18 @@ var ErrNoBinaries = errors.New("no PostgreSQL server binaries found (initdb and 
 	"install PostgreSQL's server package (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql) " +
 	"or connect to an existing server with --dsn")
 
-// FindBinDir returns the directory holding initdb and postgres. It tries, in
-// order: the directory named by HMPERF_PG_BINDIR, PATH, `pg_config --bindir`,
-// and the usual install locations, newest major version first.
+// FindBinDir returns the directory holding initdb and postgres: the one
+// named by HMPERF_PG_BINDIR when it is set (and only that one, so a user can
+// pin a version), else the first found on PATH, by `pg_config --bindir`, or
+// in the usual install locations, newest major version first.
 func FindBinDir() (string, error) {
-	var candidates []string
 	if d := os.Getenv("HMPERF_PG_BINDIR"); d != "" {
-		candidates = append(candidates, d)
+		if hasServer(d) {
+			return d, nil
+		}
+		return "", fmt.Errorf("HMPERF_PG_BINDIR=%s holds no initdb and postgres: %w", d, ErrNoBinaries)
 	}
+	var candidates []string
 	if p, err := exec.LookPath("initdb"); err == nil {
 		candidates = append(candidates, resolvedDir(p))
 	}
