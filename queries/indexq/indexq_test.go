@@ -255,3 +255,36 @@ func waitForProgress(t *testing.T, pool *pgxpool.Pool, id int64) indexq.JobStatu
 	t.Fatal("no build progress seen within 30s")
 	return indexq.JobStatus{}
 }
+
+// TestReclaimVanishedWorker: a job left running by a worker that died is put
+// back and built; a running job whose worker still holds its table's build
+// lock is left alone.
+func TestReclaimVanishedWorker(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.items(t, 100)
+	b.exec(t, "CREATE TABLE idxq_other (a int)")
+	dead := b.enqueue(t, indexq.Spec{Table: "idxq_items", Index: "idxq_reclaimed", Method: "btree", Columns: []string{"a"}})
+	live := b.enqueue(t, indexq.Spec{Table: "idxq_other", Index: "idxq_live", Method: "btree", Columns: []string{"a"}})
+	b.exec(t, `UPDATE deferred_index_creation SET status = 'running', attempts = 1, worker = 'gone:1',
+	           started_at = now() - interval '2 minutes' WHERE id = ANY($1)`, []int64{dead, live})
+	ctx := context.Background()
+	holder, err := b.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Release()
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock(hashtext('hmperf.indexq'), hashtext('idxq_other'))"); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Exec(ctx, "SELECT pg_advisory_unlock_all()")
+	if _, err := indexq.Process(ctx, b.pool, "test", 0); err != nil {
+		t.Fatal(err)
+	}
+	if j := b.job(t, dead); j.Status != indexq.Done || j.Attempts != 2 {
+		t.Errorf("vanished worker's job: %+v, want done on attempt 2", j)
+	}
+	if j := b.job(t, live); j.Status != indexq.Running {
+		t.Errorf("live worker's job: %+v, want still running", j)
+	}
+}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hmperf/queries"
 )
 
 // DefaultBackoff is the wait before the first retry; each further retry
@@ -80,6 +82,9 @@ func Process(ctx context.Context, pool *pgxpool.Pool, workerID string, limit int
 func (w *Worker) Process(ctx context.Context, limit int) (Summary, error) {
 	var sum Summary
 	var retrying []int64
+	if _, err := Reclaim(ctx, w.Pool, reclaimGrace); err != nil {
+		return sum, err
+	}
 	for limit <= 0 || len(sum.Outcomes) < limit {
 		job, ok, err := w.claim(ctx)
 		if err != nil {
@@ -234,6 +239,32 @@ func (w *Worker) build(ctx context.Context, j Job) (int64, error) {
 	var size int64
 	err = conn.QueryRow(ctx, "SELECT pg_relation_size($1::regclass)", pgx.Identifier{j.Index}.Sanitize()).Scan(&size)
 	return size, err
+}
+
+// reclaimGrace covers the short gap between claiming a job and taking its
+// table's advisory lock, when a live worker holds no lock yet.
+const reclaimGrace = time.Minute
+
+// Reclaim puts back to pending the running jobs whose worker is gone: older
+// than grace and with nobody holding their table's build lock (a session
+// advisory lock dies with its session, so a crashed or killed worker leaves
+// none). Without this such a job would stay running forever and block its
+// table. It returns how many jobs it put back; an INVALID index the dead
+// build left is dropped when the job runs again.
+func Reclaim(ctx context.Context, db queries.DBTX, grace time.Duration) (int, error) {
+	tag, err := db.Exec(ctx, `
+		UPDATE deferred_index_creation d
+		   SET status = 'pending', next_attempt_at = now(),
+		       error = 'reclaimed: worker ' || coalesce(d.worker, '?') || ' vanished during attempt ' || d.attempts
+		 WHERE d.status = 'running' AND d.started_at < now() - make_interval(secs => $1)
+		   AND NOT EXISTS (SELECT 1 FROM pg_locks l
+		                    WHERE l.locktype = 'advisory' AND l.objsubid = 2
+		                      AND l.classid = hashtext('hmperf.indexq')::oid
+		                      AND l.objid = hashtext(d.table_name)::oid)`, grace.Seconds())
+	if err != nil {
+		return 0, fmt.Errorf("reclaim index jobs of vanished workers: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // busyRetry is how soon a job whose table was busy is looked at again.
