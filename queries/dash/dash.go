@@ -110,7 +110,7 @@ type ReasonCount struct {
 // IngestSummary is the rejections by reason and the validation cache's hits
 // and misses over a recent window.
 type IngestSummary struct {
-	Reasons             []ReasonCount
+	Reasons                []ReasonCount
 	CacheHits, CacheMisses int64
 }
 
