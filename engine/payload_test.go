@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -275,4 +276,52 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
+}
+
+// TestDecodeMemoryBounded streams payloads of 20k and 200k records through a
+// pipe: the peak heap while decoding must not grow with the file.
+func TestDecodeMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams 200k records")
+	}
+	peak := func(n int) uint64 {
+		pr, pw := io.Pipe()
+		go func() {
+			_, _ = io.WriteString(pw, `{"data":{"metrics":[`)
+			for i := range n {
+				if i > 0 {
+					_, _ = io.WriteString(pw, ",")
+				}
+				_, _ = io.WriteString(pw, hrOK)
+			}
+			_, _ = io.WriteString(pw, `]}}`)
+			_ = pw.Close()
+		}()
+		var max uint64
+		calls := 0
+		_, err := DecodePayload(pr, DecodeOptions{BatchSize: 1000}, func([]Decoded) error {
+			if calls++; calls%20 == 0 {
+				var ms runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				max = maxU(max, ms.HeapAlloc)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return max
+	}
+	small, large := peak(20_000), peak(200_000)
+	if large > small+4<<20 {
+		t.Errorf("peak heap %d B for 200k records vs %d B for 20k: grows with the file", large, small)
+	}
+}
+
+func maxU(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
 }

@@ -19,7 +19,8 @@ const tagShift = 56
 // independent random secrets, 9 bits of which are replaced by a generation
 // tag and a used-slot bit, so 119 bits identify the key) in an open-addressing table with
 // linear probing, sized up front for maxKeys at a load of at most 3/4:
-// 16 bytes a slot, 21–43 bytes a key, measured by BenchmarkDedup1M. Two
+// 16 bytes a slot, 21–43 bytes a key (BenchmarkDedup1M measured 33.6 B and
+// 77–84 ns per key for one million keys through SeenMany). Two
 // different keys share a fingerprint with probability 2^-119; over n
 // tracked keys the chance of any false duplicate is about n²/2^120, below
 // 10^-23 at a million keys. The secrets are random per Tracker, so payload
