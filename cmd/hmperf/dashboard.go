@@ -46,7 +46,7 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	pool, err := t.pool(ctx, 8)
+	pool, err := dashboardPool(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -59,6 +59,18 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 		}
 	}
 	return tui.Run(ctx, src, tui.Options{Interval: o.interval, ExportDir: o.exportDir})
+}
+
+// dashboardPool opens the dashboard's pool, with JIT compilation off: the
+// polls are small reads over bounded time ranges, run every few seconds, and
+// the planner's row estimate for the alert check's cross join (thresholds x
+// hourly buckets) is far above jit_above_cost, so every poll paid ~50 ms of
+// LLVM compilation for a query that runs in under 10 ms (see
+// BenchmarkPollCycle). Nothing else on this pool gains from JIT: benchmarks
+// and the sample ingest write with COPY and small batches.
+func dashboardPool(ctx context.Context, t *target) (*pgxpool.Pool, error) {
+	t.cfg.RuntimeParams["jit"] = "off"
+	return t.pool(ctx, 8)
 }
 
 // startSampleIngest runs a paced sample ingest until ctx is cancelled:

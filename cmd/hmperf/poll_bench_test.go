@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hmperf/queries/pgtest"
+)
+
+// pollMethods are the dashboard's polls, one per panel, in tab order. A full
+// poll cycle calls each once: what the dashboard does when a user visits
+// every panel.
+var pollMethods = []struct {
+	name string
+	poll func(ctx context.Context, s *dbSource) error
+}{
+	{"Overview", func(ctx context.Context, s *dbSource) error { _, err := s.Overview(ctx); return err }},
+	{"Constraints", func(ctx context.Context, s *dbSource) error { _, err := s.Constraints(ctx); return err }},
+	{"Alerts", func(ctx context.Context, s *dbSource) error { _, err := s.Alerts(ctx); return err }},
+	{"Indexes", func(ctx context.Context, s *dbSource) error { _, err := s.Indexes(ctx); return err }},
+	{"Benchmarks", func(ctx context.Context, s *dbSource) error { _, err := s.Benchmarks(ctx); return err }},
+	{"Ingest", func(ctx context.Context, s *dbSource) error { _, err := s.Ingest(ctx); return err }},
+	{"Migrations", func(ctx context.Context, s *dbSource) error { _, err := s.Migrations(ctx); return err }},
+}
+
+// pollCycle runs every poll once and adds each one's duration to spent.
+func pollCycle(ctx context.Context, s *dbSource, spent []time.Duration) error {
+	for i, m := range pollMethods {
+		start := time.Now()
+		if err := m.poll(ctx, s); err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+		spent[i] += time.Since(start)
+	}
+	return nil
+}
+
+// seedPollData fills ingest_batch_stats with rows batches, in time order as
+// the ingest writes them: all but rows/500 spread evenly over the past year
+// (older than an hour), the rest in the last hour. The statement trigger
+// copies each into constraint_performance_monitor; the function checks it
+// did, then adds a stored benchmark run and a queued index job so that
+// every panel has something to read, and analyzes.
+func seedPollData(tb testing.TB, dsn string, rows int) {
+	tb.Helper()
+	recent := max(rows/500, 1)
+	old := rows - recent
+	dbExec(tb, dsn, `
+		INSERT INTO ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
+		       rejected, unsupported, validate_ms, dedup_ms, write_ms, cache_hits, cache_misses, rejects_by_reason, recorded_at)
+		SELECT md5((g / 1000)::text)::uuid, g % 1000,
+		       (ARRAY['heart_rate_metrics', 'blood_pressure_metrics', 'sleep_metrics', 'workouts',
+		              'activity_metrics_v2', 'nutrition_metrics', 'symptoms'])[1 + g % 7],
+		       'api', 1000, 1000 - g % 13 - g % 5, g % 13, g % 5, 0,
+		       1 + g % 7, 0.5, 5 + g % 11, 800 + g % 200, 200 - g % 200,
+		       CASE WHEN g % 5 > 0 THEN jsonb_build_object('heart_rate: range [15, 300]', g % 5,
+		                                                   'pulse: range [15, 300]', g % 3)
+		            ELSE '{}' END,
+		       CASE WHEN g <= $1::int THEN now() - interval '1 hour' - interval '365 days' * ($1 - g) / $1
+		            ELSE now() - interval '1 hour' * ($1::int + $2::int - g) / $2::int END
+		  FROM generate_series(1, $1::int + $2::int) g`, old, recent)
+	var monitored int64
+	dbQueryRow(tb, dsn, "SELECT count(*) FROM constraint_performance_monitor WHERE source = 'ingest'", &monitored)
+	if monitored != int64(rows) {
+		tb.Fatalf("constraint_performance_monitor got %d rows from %d ingest batches", monitored, rows)
+	}
+	if r := runCmd(context.Background(), "", "bench", "--dsn", dsn, "--table", "symptoms", "--rows", "50", "--reps", "1"); r.code != 0 {
+		tb.Fatalf("seed bench: exit %d: %s", r.code, r.stderr)
+	}
+	dbExec(tb, dsn, `CREATE TABLE poll_items AS SELECT g AS a FROM generate_series(1, 100) g;
+		INSERT INTO deferred_index_creation (table_name, index_name, method, columns, strategy)
+		VALUES ('poll_items', 'poll_items_a', 'btree', '{a}', 'lazy');
+		ANALYZE`)
+}
+
+// pollSource opens the dashboard's data source on dsn the way runDashboard
+// does (same pool settings).
+func pollSource(tb testing.TB, dsn string) *dbSource {
+	tb.Helper()
+	ctx := context.Background()
+	tg, err := resolveTarget(ctx, connFlags{dsn: dsn, connectTimeout: 10 * time.Second}, io.Discard)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pool, err := dashboardPool(ctx, tg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pool.Close)
+	return newDBSource(tg, pool, dashboardOpts{benchRows: 50, benchReps: 1, sampleRate: 10})
+}
+
+// TestPollCycle runs one full poll cycle on a small seeded database, so the
+// code path BenchmarkPollCycle measures stays covered by `go test`, and
+// checks that every panel gets the seeded data.
+func TestPollCycle(t *testing.T) {
+	dsn := pgtest.NewMigratedDB(t)
+	seedPollData(t, dsn, 2000)
+	src := pollSource(t, dsn)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	spent := make([]time.Duration, len(pollMethods))
+	if err := pollCycle(ctx, src, spent); err != nil {
+		t.Fatal(err)
+	}
+	ov, err := src.Overview(ctx)
+	if err != nil || len(ov.Verdicts) == 0 || ov.PendingMigrations != 0 {
+		t.Errorf("Overview: %+v, %v", ov, err)
+	}
+	var received float64
+	for _, p := range ov.IngestRate {
+		received += p.RowsPerSec
+	}
+	if received == 0 {
+		t.Errorf("Overview ingest rate is all zero with batches in the last five minutes: %+v", ov.IngestRate)
+	}
+	if rows, err := src.Constraints(ctx); err != nil || len(rows) == 0 {
+		t.Errorf("Constraints: %d rows, %v", len(rows), err)
+	}
+	st, err := src.Ingest(ctx)
+	if err != nil || len(st.Batches) != 100 || len(st.Rejects) != 2 || st.CacheHits == 0 {
+		t.Errorf("Ingest: %d batches, rejects %+v, cache hits %d, %v", len(st.Batches), st.Rejects, st.CacheHits, err)
+	}
+	if jobs, err := src.Indexes(ctx); err != nil || len(jobs) != 1 {
+		t.Errorf("Indexes: %+v, %v", jobs, err)
+	}
+	// JIT off is what keeps the alert check cheap (see dashboardPool).
+	var jit string
+	if err := src.pool.QueryRow(ctx, "SHOW jit").Scan(&jit); err != nil || jit != "off" {
+		t.Errorf("the dashboard pool's jit = %q, %v; want off", jit, err)
+	}
+}
+
+// BenchmarkPollCycle measures the database time of one full poll cycle
+// (every panel's poll once) with 1,000,000 ingest batches (and as many
+// constraint-monitor rows) spread over a year, 2,000 of them in the last
+// hour; HMPERF_POLL_ROWS changes the count. Seeding takes about half a
+// minute. Target: 20 ms per cycle. It reports ms/cycle and each poll's ns.
+//
+//	go test ./cmd/hmperf -run '^$' -bench BenchmarkPollCycle -benchtime 50x
+func BenchmarkPollCycle(b *testing.B) {
+	rows := 1_000_000
+	if v := os.Getenv("HMPERF_POLL_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("HMPERF_POLL_ROWS=%q: want a positive number", v)
+		}
+		rows = n
+	}
+	dsn := pgtest.NewMigratedDB(b)
+	seedPollData(b, dsn, rows)
+	src := pollSource(b, dsn)
+	ctx := context.Background()
+	spent := make([]time.Duration, len(pollMethods))
+	// One warm-up cycle: the first fills the pool and the plan caches.
+	if err := pollCycle(ctx, src, spent); err != nil {
+		b.Fatal(err)
+	}
+	clear(spent)
+	cycles := 0
+	start := time.Now()
+	for b.Loop() {
+		if err := pollCycle(ctx, src, spent); err != nil {
+			b.Fatal(err)
+		}
+		cycles++
+	}
+	elapsed := time.Since(start)
+	for i, m := range pollMethods {
+		b.ReportMetric(float64(spent[i].Nanoseconds())/float64(cycles), m.name+"-ns/op")
+	}
+	b.ReportMetric(float64(elapsed.Microseconds())/1000/float64(cycles), "ms/cycle")
+}
+
+// dbExec and dbQueryRow are execSQL and queryRow for benchmarks too.
+func dbExec(tb testing.TB, dsn, sql string, args ...any) {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func dbQueryRow(tb testing.TB, dsn, sql string, dst ...any) {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, sql).Scan(dst...); err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+}
