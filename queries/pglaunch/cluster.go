@@ -45,8 +45,13 @@ type Cluster struct {
 	sockDir string
 	port    int
 	cmd     *exec.Cmd
-	exited  chan struct{}
+	exited  chan struct{} // closed when the server process of cmd has exited
 	logPath string
+
+	// What launch needs, kept for StartServer.
+	binDir   string
+	owner    *syscall.Credential
+	settings map[string]string
 
 	stopOnce sync.Once
 	stopErr  error
@@ -82,7 +87,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create cluster directory: %w", err)
 	}
-	c := &Cluster{dir: dir, sockDir: filepath.Join(dir, "sock"), logPath: filepath.Join(dir, "server.log"), exited: make(chan struct{})}
+	c := &Cluster{dir: dir, sockDir: filepath.Join(dir, "sock"), logPath: filepath.Join(dir, "server.log"),
+		binDir: binDir, owner: owner, settings: opts.Settings}
 	if err := c.start(ctx, binDir, owner, opts.Settings); err != nil {
 		c.Stop()
 		return nil, err
@@ -147,9 +153,43 @@ func (c *Cluster) launch(binDir string, owner *syscall.Credential, settings map[
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start postgres: %w", err)
 	}
-	c.cmd = cmd
-	go func() { _ = cmd.Wait(); close(c.exited) }()
+	exited := make(chan struct{})
+	c.cmd, c.exited = cmd, exited
+	go func() { _ = cmd.Wait(); close(exited) }()
 	return nil
+}
+
+// StopServer shuts the server down as Stop does but keeps the cluster's
+// directory, so that StartServer can bring the same data back on the same
+// port and socket: how a test makes its database go away for a while.
+// Stop still has to be called.
+func (c *Cluster) StopServer() error {
+	err := c.stopServer()
+	// SweepStale (run by every Start) removes directories older than a
+	// minute whose postmaster is gone, which this one now is: make it young
+	// again. A stop longer than a minute can still lose it.
+	now := time.Now()
+	_ = os.Chtimes(c.dir, now, now)
+	return err
+}
+
+// StartServer starts the server of a cluster stopped with StopServer again,
+// on the same port, socket and data directory, and waits until it accepts
+// connections (at most a minute). It fails if the port was taken meanwhile.
+func (c *Cluster) StartServer(ctx context.Context) error {
+	if c.cmd != nil {
+		select {
+		case <-c.exited:
+		default:
+			return errors.New("pglaunch: the server is already running")
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := c.launch(c.binDir, c.owner, c.settings); err != nil {
+		return err
+	}
+	return c.waitReady(ctx)
 }
 
 func (c *Cluster) waitReady(ctx context.Context) error {
