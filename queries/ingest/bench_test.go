@@ -117,26 +117,31 @@ func resetTables(b *testing.B, pool *pgxpool.Pool) {
 	}
 }
 
-const benchBatch = 50_000
+const benchBatch = 10_000
 
 func ingestAll(ctx context.Context, pool *pgxpool.Pool, recs []engine.Record) error {
 	cache, err := engine.NewCache(10000, time.Hour, time.Now)
 	if err != nil {
 		return err
 	}
-	in, err := ingest.New(pool, ingest.Options{Context: engine.ContextBulkImport, Validator: engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), cache), Cache: cache})
+	in, err := ingest.New(pool, ingest.Options{Context: engine.ContextBulkImport, Validator: engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), cache), Cache: cache, Writers: benchWriters()})
 	if err != nil {
 		return err
 	}
-	items := make([]ingest.Item, 0, benchBatch)
-	for off := 0; off < len(recs); off += benchBatch {
-		items = items[:0]
-		for i, r := range recs[off:min(off+benchBatch, len(recs))] {
-			items = append(items, ingest.Item{Index: int64(off + i), Record: r})
+	batches := func(yield func([]ingest.Item) bool) {
+		items := make([]ingest.Item, 0, benchBatch)
+		for off := 0; off < len(recs); off += benchBatch {
+			items = items[:0]
+			for i, r := range recs[off:min(off+benchBatch, len(recs))] {
+				items = append(items, ingest.Item{Index: int64(off + i), Record: r})
+			}
+			if !yield(items) {
+				return
+			}
 		}
-		if err := in.Write(ctx, items); err != nil {
-			return err
-		}
+	}
+	if err := ingest.RunBatches(ctx, in, batches, nil); err != nil {
+		return err
 	}
 	if tot := in.Totals(); tot.Inserted != int64(len(recs)) {
 		return fmt.Errorf("ingest inserted %d of %d", tot.Inserted, len(recs))
@@ -238,4 +243,11 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// benchWriters is the ingest's concurrent writers; HMPERF_BENCH_WRITERS
+// overrides the default.
+func benchWriters() int {
+	n, _ := strconv.Atoi(os.Getenv("HMPERF_BENCH_WRITERS"))
+	return n
 }

@@ -1,11 +1,14 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,19 +37,33 @@ type Options struct {
 	TrackKeys int
 	// RunID identifies the run in the stats tables; random when zero.
 	RunID engine.UUID
+	// Writers is how many batches commit at once, each in its own
+	// transaction; 0 means 2.
+	Writers int
 }
 
 // Ingester writes batches of items, one transaction per batch, keeping the
-// run's totals. Not safe for concurrent use.
+// run's totals. Prepare is serial (it owns the dedup state); Commit may run
+// for several prepared batches at once.
 type Ingester struct {
 	pool    *pgxpool.Pool
 	opts    Options
 	batch   engine.BatchDeduper
 	tracker *engine.Tracker
-	users   map[engine.UUID]struct{}
 	batchNo int
-	totals  Totals
 	start   time.Time
+
+	mu     sync.Mutex // guards users and totals, which Commit updates
+	users  map[engine.UUID]struct{}
+	totals Totals
+}
+
+// Prepared is a batch validated and deduplicated in Go, ready to commit.
+type Prepared struct {
+	no     int
+	groups []*group
+	pre    []TableStats
+	users  []engine.UUID
 }
 
 // New returns an Ingester writing through pool.
@@ -56,6 +73,9 @@ func New(pool *pgxpool.Pool, opts Options) (*Ingester, error) {
 	}
 	if opts.TrackKeys == 0 {
 		opts.TrackKeys = 1 << 20
+	}
+	if opts.Writers <= 0 {
+		opts.Writers = 2
 	}
 	if opts.RunID == (engine.UUID{}) {
 		_, _ = rand.Read(opts.RunID[:])
@@ -72,7 +92,9 @@ func New(pool *pgxpool.Pool, opts Options) (*Ingester, error) {
 
 // Totals returns the run's totals so far.
 func (in *Ingester) Totals() Totals {
+	in.mu.Lock()
 	t := in.totals.clone()
+	in.mu.Unlock()
 	t.Duration = time.Since(in.start)
 	return t
 }
@@ -81,36 +103,63 @@ func (in *Ingester) Totals() Totals {
 // rejections in one transaction. On error nothing of the batch is stored and
 // the totals are unchanged.
 func (in *Ingester) Write(ctx context.Context, items []Item) error {
-	groups, pre := in.prepare(items)
-	newUsers := in.newUsers(groups)
-	tx, err := in.pool.Begin(ctx)
+	return in.Commit(ctx, in.Prepare(items))
+}
+
+// Prepare validates and deduplicates a batch in Go. Batches must be
+// prepared in input order, one at a time; items may be reused afterwards.
+func (in *Ingester) Prepare(items []Item) *Prepared {
+	p := &Prepared{no: in.batchNo}
+	in.batchNo++
+	p.groups, p.pre = in.prepare(items)
+	p.users = in.newUsers(p.groups)
+	return p
+}
+
+// Commit stores a prepared batch, its stats and its rejections in one
+// transaction. Several batches may commit at once; on error nothing of the
+// batch is stored and the totals are unchanged.
+func (in *Ingester) Commit(ctx context.Context, p *Prepared) error {
+	stats, err := in.commit(ctx, p)
+	for try := 1; try < 3 && sqlState(err) == "40P01"; try++ {
+		// Two concurrent batches can deadlock on keys the cross-batch
+		// tracker had forgotten; PostgreSQL aborts one, which rolled back
+		// whole, so running it again is safe.
+		stats, err = in.commit(ctx, p)
+	}
 	if err != nil {
-		return fmt.Errorf("batch %d: %w", in.batchNo, err)
+		return fmt.Errorf("batch %d: %w", p.no, err)
 	}
-	defer tx.Rollback(context.Background())
-	if err := insertUsers(ctx, tx, newUsers); err != nil {
-		return fmt.Errorf("batch %d: register users: %w", in.batchNo, err)
-	}
-	stats := pre
-	for _, g := range groups {
-		st, err := in.writeGroup(ctx, tx, g)
-		if err != nil {
-			return fmt.Errorf("batch %d: %w", in.batchNo, err)
-		}
-		stats = append(stats, st)
-	}
-	if err := storeBatch(ctx, tx, in.opts.RunID, in.batchNo, in.opts.Context, stats); err != nil {
-		return fmt.Errorf("batch %d: store stats: %w", in.batchNo, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("batch %d: commit: %w", in.batchNo, err)
-	}
-	for _, u := range newUsers {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, u := range p.users {
 		in.users[u] = struct{}{}
 	}
 	in.totals.add(stats)
-	in.batchNo++
 	return nil
+}
+
+func (in *Ingester) commit(ctx context.Context, p *Prepared) ([]TableStats, error) {
+	tx, err := in.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(context.Background())
+	if err := insertUsers(ctx, tx, p.users); err != nil {
+		return nil, fmt.Errorf("register users: %w", err)
+	}
+	stats := p.pre
+	for _, g := range p.groups {
+		st, err := in.writeGroup(ctx, tx, g)
+		if err != nil {
+			return nil, err
+		}
+		stats = append(stats, st)
+	}
+	if err := storeBatch(ctx, tx, in.opts.RunID, p.no, in.opts.Context, stats); err != nil {
+		return nil, fmt.Errorf("store stats: %w", err)
+	}
+	return stats, tx.Commit(ctx)
 }
 
 // group is the records of one kind in a batch, validated and deduplicated.
@@ -243,9 +292,14 @@ func (in *Ingester) writeGroup(ctx context.Context, tx pgx.Tx, g *group) (TableS
 	return st, nil
 }
 
+// newUsers lists the batch's users not yet known to be stored, sorted, so
+// that concurrent batches registering the same users lock them in the same
+// order and cannot deadlock.
 func (in *Ingester) newUsers(groups []*group) []engine.UUID {
 	seen := map[engine.UUID]struct{}{}
 	var out []engine.UUID
+	in.mu.Lock()
+	defer in.mu.Unlock()
 	for _, g := range groups {
 		for _, r := range g.keep {
 			u := r.UserID()
@@ -258,6 +312,7 @@ func (in *Ingester) newUsers(groups []*group) []engine.UUID {
 			}
 		}
 	}
+	slices.SortFunc(out, func(a, b engine.UUID) int { return bytes.Compare(a[:], b[:]) })
 	return out
 }
 
