@@ -258,7 +258,8 @@ func Reclaim(ctx context.Context, db queries.DBTX, grace time.Duration) (int, er
 		       error = 'reclaimed: worker ' || coalesce(d.worker, '?') || ' vanished during attempt ' || d.attempts
 		 WHERE d.status = 'running' AND d.started_at < now() - make_interval(secs => $1)
 		   AND NOT EXISTS (SELECT 1 FROM pg_locks l
-		                    WHERE l.locktype = 'advisory' AND l.objsubid = 2
+		                    WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted
+		                      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 		                      AND l.classid = hashtext('hmperf.indexq')::oid
 		                      AND l.objid = hashtext(d.table_name)::oid)`, grace.Seconds())
 	if err != nil {
