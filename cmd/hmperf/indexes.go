@@ -60,6 +60,15 @@ func runIndexes(ctx context.Context, e env, args []string) error {
 	if rest[0] == "status" {
 		return indexesStatus(ctx, e.stdout, pool, o.json)
 	}
+	// Partition maintenance first: it creates the months ahead and queues
+	// the deferred indexes their strategies call for, which this run builds.
+	created, err := indexq.MaintainPartitions(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if !o.json {
+		fmt.Fprintf(e.stdout, "partitions: %d created ahead\n", created)
+	}
 	w := indexq.Worker{Pool: pool, ID: o.worker, Backoff: o.backoff}
 	sum, err := w.Process(ctx, o.limit)
 	if perr := printProcess(e.stdout, sum, o.json); err == nil {
