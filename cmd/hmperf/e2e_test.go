@@ -46,7 +46,17 @@ func startTmux(tb testing.TB, env []string, width, height int, argv ...string) *
 	if out, err := p.run(args...); err != nil {
 		tb.Fatalf("tmux new-session: %v: %s", err, out)
 	}
-	tb.Cleanup(func() { _, _ = p.run("kill-server") })
+	// The server leaves its socket file behind when killed.
+	sock, err := p.run("display-message", "-p", "#{socket_path}")
+	tb.Cleanup(func() {
+		_, _ = p.run("kill-server")
+		if err == nil {
+			_ = os.Remove(strings.TrimSpace(sock))
+		}
+	})
+	if err != nil {
+		tb.Fatalf("tmux socket path: %v: %s", err, sock)
+	}
 	return p
 }
 
