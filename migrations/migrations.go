@@ -132,18 +132,59 @@ func (g *Migrator) Close() error {
 // Status reports the current version, the dirty flag and every migration.
 func (g *Migrator) Status() (Status, error) {
 	v, dirty, err := g.m.Version()
-	st := Status{Version: v, Dirty: dirty, HasVersion: err == nil}
 	if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
-		return st, err
+		return Status{}, err
 	}
-	for _, f := range g.files {
-		f.Applied = st.HasVersion && f.Version <= v && !(dirty && f.Version == v)
+	return statusOf(g.files, v, err == nil, dirty), nil
+}
+
+// Querier is what ReadStatus needs: a pool, a connection or a transaction.
+type Querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// ReadStatus reads the recorded version from schema_migrations directly.
+// Unlike a Migrator, which creates that table when it is missing, it never
+// writes, so it works on a read-only session. src nil means the embedded FS.
+func ReadStatus(ctx context.Context, db Querier, src fs.FS) (Status, error) {
+	if src == nil {
+		src = FS
+	}
+	files, err := List(src)
+	if err != nil {
+		return Status{}, err
+	}
+	// Asked first, so a missing table never aborts the caller's transaction.
+	var exists bool
+	if err := db.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+		return Status{}, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	if !exists {
+		return statusOf(files, 0, false, false), nil
+	}
+	var v int64
+	var dirty bool
+	err = db.QueryRow(ctx, "SELECT version, dirty FROM schema_migrations LIMIT 1").Scan(&v, &dirty)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return statusOf(files, 0, false, false), nil
+	case err != nil:
+		return Status{}, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	return statusOf(files, uint(v), true, dirty), nil
+}
+
+// statusOf marks files applied up to version v; a dirty v is not applied.
+func statusOf(files []Migration, v uint, has, dirty bool) Status {
+	st := Status{Version: v, HasVersion: has, Dirty: dirty}
+	for _, f := range files {
+		f.Applied = has && f.Version <= v && !(dirty && f.Version == v)
 		if !f.Applied {
 			st.Pending++
 		}
 		st.Migrations = append(st.Migrations, f)
 	}
-	return st, nil
+	return st
 }
 
 // Up applies every pending migration. Nothing to do is not an error.

@@ -204,18 +204,13 @@ func (s *dbSource) Ingest(ctx context.Context) (source.IngestStats, error) {
 }
 
 func (s *dbSource) Migrations(ctx context.Context) (source.MigrationStatus, error) {
-	st, err := dash.Schema(ctx, s.pool)
+	st, err := migrations.ReadStatus(ctx, s.pool, nil)
 	if err != nil {
 		return source.MigrationStatus{}, err
 	}
-	files, err := migrations.List(migrations.FS)
-	if err != nil {
-		return source.MigrationStatus{}, err
-	}
-	out := source.MigrationStatus{Current: st.Version, Dirty: st.Dirty}
-	for _, f := range files {
-		ok := st.HasVersion && int(f.Version) <= st.Version && !(st.Dirty && int(f.Version) == st.Version)
-		out.Migrations = append(out.Migrations, source.Migration{Version: int(f.Version), Name: f.Name, Applied: ok})
+	out := source.MigrationStatus{Current: int(st.Version), Dirty: st.Dirty}
+	for _, m := range st.Migrations {
+		out.Migrations = append(out.Migrations, source.Migration{Version: int(m.Version), Name: m.Name, Applied: m.Applied})
 	}
 	return out, nil
 }

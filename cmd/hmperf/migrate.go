@@ -48,14 +48,14 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer t.Close()
+	if !action.writes {
+		return showStatus(ctx, e.stdout, t, o.json)
+	}
 	m, err := t.migrator(ctx)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if !action.writes {
-		return printStatus(e.stdout, m, o.json)
-	}
 	if err := confirm(e, o.yes, action.describe(t)); err != nil {
 		return err
 	}
@@ -187,11 +187,23 @@ func versionText(st migrations.Status) string {
 	return s
 }
 
-func printStatus(w io.Writer, m *migrations.Migrator, asJSON bool) error {
-	st, err := m.Status()
+// showStatus reads the schema state on a plain connection: status writes
+// nothing (golang-migrate would create its version table), so it also works
+// with --read-only and for a role that may only read.
+func showStatus(ctx context.Context, w io.Writer, t *target, asJSON bool) error {
+	conn, err := t.connect(ctx)
 	if err != nil {
 		return err
 	}
+	defer conn.Close(context.Background())
+	st, err := migrations.ReadStatus(ctx, conn, nil)
+	if err != nil {
+		return err
+	}
+	return printStatus(w, st, asJSON)
+}
+
+func printStatus(w io.Writer, st migrations.Status, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

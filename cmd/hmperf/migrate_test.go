@@ -120,6 +120,23 @@ func TestBadDSNDoesNotEchoPassword(t *testing.T) {
 	}
 }
 
+// TestStatusWritesNothing: status on an empty database must not create
+// golang-migrate's version table, with or without --read-only.
+func TestStatusWritesNothing(t *testing.T) {
+	dsn := pgtest.NewDB(t)
+	for _, extra := range [][]string{nil, {"--read-only"}} {
+		args := append([]string{"migrate", "status", "--json", "--dsn", dsn}, extra...)
+		if r := runCmd(context.Background(), "", args...); r.code != 0 {
+			t.Fatalf("%v: exit %d, %s", args, r.code, r.stderr)
+		}
+		var exists bool
+		queryRow(t, dsn, "SELECT to_regclass('schema_migrations') IS NOT NULL", &exists)
+		if exists {
+			t.Fatalf("%v created schema_migrations", args)
+		}
+	}
+}
+
 func TestMigrateNeedsConfirmation(t *testing.T) {
 	dsn := pgtest.NewDB(t)
 	ctx := context.Background()

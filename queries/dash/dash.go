@@ -1,6 +1,5 @@
-// Package dash holds the dashboard's own reads: the schema state without
-// golang-migrate (which would write its version table), and the ingest
-// activity from the batch stats. Every query reads a bounded, indexed time
+// Package dash holds the dashboard's own reads: the server version and the
+// ingest activity from the batch stats. Every query reads a bounded, indexed time
 // range so a poll stays cheap however large the stats tables grow.
 package dash
 
@@ -13,35 +12,6 @@ import (
 
 	"hmperf/queries"
 )
-
-// SchemaState is the recorded migration version.
-type SchemaState struct {
-	Version    int
-	HasVersion bool
-	Dirty      bool
-}
-
-// Schema reads schema_migrations; a database without that table has no
-// version. It never writes, so it works on a read-only session.
-func Schema(ctx context.Context, db queries.DBTX) (SchemaState, error) {
-	var exists bool
-	if err := db.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
-		return SchemaState{}, fmt.Errorf("read schema version: %w", err)
-	}
-	if !exists {
-		return SchemaState{}, nil
-	}
-	var st SchemaState
-	err := db.QueryRow(ctx, "SELECT version, dirty FROM schema_migrations LIMIT 1").Scan(&st.Version, &st.Dirty)
-	switch {
-	case err == pgx.ErrNoRows:
-		return SchemaState{}, nil
-	case err != nil:
-		return SchemaState{}, fmt.Errorf("read schema version: %w", err)
-	}
-	st.HasVersion = true
-	return st, nil
-}
 
 // ServerVersion returns the short server version, e.g. "15.18".
 func ServerVersion(ctx context.Context, db queries.DBTX) (string, error) {
