@@ -346,6 +346,11 @@ func TestNoMonitoringOnInsertPath(t *testing.T) {
 		"activity_metrics_v2_optimized: validate_activity_metrics_v2_optimized",
 		"benchmark_results: monitor_benchmark_results",
 		"blood_pressure_metrics: update_blood_pressure_metrics_updated_at",
+		// The hourly rollup (0024) sits on the monitor table, one statement
+		// trigger per kind of change, far from the metric tables.
+		"constraint_performance_monitor: constraint_performance_rollup_delete",
+		"constraint_performance_monitor: constraint_performance_rollup_insert",
+		"constraint_performance_monitor: constraint_performance_rollup_update",
 		"heart_rate_metrics: update_heart_rate_metrics_updated_at",
 		"ingest_batch_stats: monitor_ingest_batch_stats",
 		"nutrition_metrics_optimized: validate_nutrition_metrics_optimized",

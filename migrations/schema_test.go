@@ -26,6 +26,7 @@ var (
 		"activity_metrics_v2_optimized", "activity_metrics_v2_optimized_default",
 		"activity_metrics_v2_unconstrained", "activity_metrics_v2_unconstrained_default",
 		"constraint_performance_monitor", "constraint_alert_thresholds",
+		"constraint_performance_hourly",
 	}
 	namedViews = []string{
 		"activity_metrics_v2_daily_summary", "nutrition_metrics_daily_summary",

@@ -81,7 +81,7 @@ func seedPollData(tb testing.TB, dsn string, rows int) {
 	dbExec(tb, dsn, `CREATE TABLE poll_items AS SELECT g AS a FROM generate_series(1, 100) g;
 		INSERT INTO deferred_index_creation (table_name, index_name, method, columns, strategy)
 		VALUES ('poll_items', 'poll_items_a', 'btree', '{a}', 'lazy');
-		ANALYZE ingest_batch_stats, constraint_performance_monitor, benchmark_runs, benchmark_results`)
+		ANALYZE ingest_batch_stats, constraint_performance_monitor, constraint_performance_hourly, benchmark_runs, benchmark_results`)
 }
 
 // pollSource opens the dashboard's data source on dsn the way runDashboard
