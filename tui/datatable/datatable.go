@@ -93,9 +93,10 @@ func (m *Model) apply() {
 		}
 	}
 	m.table.SetRows(m.project())
-	if m.table.Cursor() >= len(m.shown) {
-		m.table.SetCursor(max(len(m.shown)-1, 0))
-	}
+	// The table leaves its cursor at -1 after it held no rows, and then
+	// shows one row fewer than it has room for; whether rows or the first
+	// size arrived first must not change the screen.
+	m.table.SetCursor(min(max(m.table.Cursor(), 0), max(len(m.shown)-1, 0)))
 }
 
 func rowContains(r []string, needle string) bool {

@@ -2,6 +2,7 @@ package datatable
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -70,5 +71,24 @@ func TestWriteCSVWritesFilteredRowsWithAllColumns(t *testing.T) {
 	want := "Name,Note,N\nalpha,\"first, with a comma\",1\nbeta,second,2\nGamma,third,3\n"
 	if n != 3 || buf.String() != want {
 		t.Fatalf("wrote %d rows:\n%s\nwant:\n%s", n, buf.String(), want)
+	}
+}
+
+// TestRowsBeforeOrAfterSize: a table sized before its first rows arrive
+// shows as many rows as one that got its rows first.
+func TestRowsBeforeOrAfterSize(t *testing.T) {
+	cols := []Column{{Title: "n", Width: 4}}
+	var rows [][]string
+	for i := range 20 {
+		rows = append(rows, []string{strconv.Itoa(i)})
+	}
+	sizedFirst := New(cols, table.DefaultStyles())
+	sizedFirst.SetSize(20, 8)
+	sizedFirst.SetRows(rows)
+	rowsFirst := New(cols, table.DefaultStyles())
+	rowsFirst.SetRows(rows)
+	rowsFirst.SetSize(20, 8)
+	if a, b := sizedFirst.View(), rowsFirst.View(); a != b {
+		t.Errorf("sized first:\n%s\nrows first:\n%s", a, b)
 	}
 }
