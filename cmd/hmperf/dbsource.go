@@ -89,10 +89,19 @@ func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
 	}
 	for _, c := range last.Comparisons {
 		for _, v := range c.Verdicts {
-			o.Verdicts = append(o.Verdicts, source.Verdict{Table: c.Pair, Claim: v.Claim, Claimed: v.Claimed, Measured: v.Measured, Holds: v.Holds})
+			o.Verdicts = append(o.Verdicts, source.Verdict{Table: c.Pair, Claim: claimWording[v.Claim], Claimed: v.Claimed,
+				Measured: v.Measured, Unit: claimUnit(v.Claim), Holds: v.Holds})
 		}
 	}
 	return nil
+}
+
+// claimUnit is the unit of a stored claim's figures.
+func claimUnit(name string) string {
+	if name == "ops_per_sec" {
+		return source.RowsPerSec
+	}
+	return "%"
 }
 
 // monitoringVersion is the migration that creates the last of what the

@@ -21,7 +21,7 @@ import (
 const wideAt = 100
 
 // verdictFixed is the width of a verdict line without its claim text.
-const verdictFixed = 64
+const verdictFixed = 52
 
 // sparkHeight is the sparkline's height in lines.
 const sparkHeight = 4
@@ -148,7 +148,8 @@ func (m *Model) verdictsView() string {
 	if len(m.data.Verdicts) == 0 {
 		return title + "\n" + m.st.Muted.Render("no benchmark run yet (panel 5, b)")
 	}
-	lines := []string{title}
+	lines := []string{title, m.st.Muted.Render(fmt.Sprintf("%-10s %-*s %10s %10s  %s",
+		"table", m.claimWidth(), "claim", "claimed", "measured", "verdict"))}
 	for _, v := range m.data.Verdicts {
 		lines = append(lines, m.verdictLine(v))
 	}
@@ -160,10 +161,22 @@ func (m *Model) verdictLine(v source.Verdict) string {
 	if !v.Holds {
 		verdict = m.st.Crit.Render("[x] does not hold")
 	}
-	// The fixed columns take verdictFixed cells; the claim gets the rest.
-	cw := min(max(m.w-verdictFixed, 10), 40)
-	return fmt.Sprintf("%-10s %-*s claimed %7s  measured %7s  %s",
-		v.Table, cw, format.Truncate(v.Claim, cw), format.SignedPct(v.Claimed), format.SignedPct(v.Measured), verdict)
+	cw := m.claimWidth()
+	return fmt.Sprintf("%-10s %-*s %10s %10s  %s",
+		v.Table, cw, format.Truncate(v.Claim, cw), figure(v.Claimed, v.Unit), figure(v.Measured, v.Unit), verdict)
+}
+
+// claimWidth is what a verdict line leaves for the claim: the fixed
+// columns take verdictFixed cells.
+func (m *Model) claimWidth() int { return min(max(m.w-verdictFixed, 10), 40) }
+
+// figure shows a claim's figure in its unit: throughput as a rate, the
+// rest as signed percentages.
+func figure(v float64, unit string) string {
+	if unit == source.RowsPerSec {
+		return format.Rate(v) + "/s"
+	}
+	return format.SignedPct(v)
 }
 
 // Data returns the overview last shown, for the header.

@@ -34,11 +34,15 @@ type RatePoint struct {
 // Verdict sets one of the report's claims against what was measured.
 type Verdict struct {
 	Table    string
-	Claim    string  // the report's wording, e.g. "constraint overhead -40%"
-	Claimed  float64 // claimed improvement, percent
-	Measured float64 // measured improvement, percent
+	Claim    string  // what the report claims, e.g. "improvement over original"
+	Claimed  float64 // the claimed figure, in Unit
+	Measured float64 // the measured figure, in Unit
+	Unit     string  // "%" or "rows/s"
 	Holds    bool
 }
+
+// RowsPerSec is the Unit of a throughput claim.
+const RowsPerSec = "rows/s"
 
 // ConstraintRow is one row of the real_time_constraint_performance view.
 type ConstraintRow struct {
