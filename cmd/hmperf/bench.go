@@ -31,7 +31,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "bench")
 	o.conn.register(fs)
 	fs.StringVar(&o.table, "table", "all", "pair to benchmark: nutrition, symptoms, activity or all")
-	fs.IntVar(&o.rows, "rows", 5000, "N rows per COPY (with --monitoring-overhead: rows per batch, default 1000)")
+	fs.IntVar(&o.rows, "rows", 5000, "N rows per COPY (with --monitoring-overhead: rows per batch, default 5000 as hmperf ingest)")
 	fs.IntVar(&o.reps, "reps", 5, "K interleaved repetitions (with --monitoring-overhead: batch pairs, default 40)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated rows")
 	fs.BoolVar(&o.json, "json", false, "print one JSON document")
@@ -65,7 +65,7 @@ func setMonitoringDefaults(fs *flag.FlagSet, o *benchOpts) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !set["rows"] {
-		o.rows = 1000
+		o.rows = monitor.DefaultFeedBatch
 	}
 	if !set["reps"] {
 		o.reps = 40

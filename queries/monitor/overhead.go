@@ -15,7 +15,7 @@ import (
 // OverheadOptions configure MeasureFeedOverhead.
 type OverheadOptions struct {
 	Batches   int    // measured pairs (with, without); default 40
-	BatchSize int    // rows per batch; default 1000
+	BatchSize int    // rows per batch; default DefaultFeedBatch
 	Seed      uint64 // generator seed
 }
 
@@ -39,6 +39,11 @@ type FeedOverhead struct {
 	FeedPct float64 `json:"feed_pct"`
 }
 
+// DefaultFeedBatch is the batch the feed is measured against: the batch
+// size of \`hmperf ingest\`, since the feed costs the same per batch however
+// many rows the batch holds.
+const DefaultFeedBatch = 5000
+
 // MeasureFeedOverhead measures the monitoring feed on the insert path. Each
 // pair inserts the same batch of activity rows into activity_metrics_v2 with
 // COPY twice: once alone, once followed by the batch's ingest_batch_stats
@@ -48,7 +53,7 @@ type FeedOverhead struct {
 // commit is therefore excluded from both timings, which makes the
 // denominator smaller and the overhead figure an upper bound.
 func MeasureFeedOverhead(ctx context.Context, db bench.DB, o OverheadOptions) (FeedOverhead, error) {
-	o.Batches, o.BatchSize = cmp0(o.Batches, 40), cmp0(o.BatchSize, 1000)
+	o.Batches, o.BatchSize = cmp0(o.Batches, 40), cmp0(o.BatchSize, DefaultFeedBatch)
 	ds, err := bench.Generate("activity", o.BatchSize*o.Batches, o.Seed, time.Now())
 	if err != nil {
 		return FeedOverhead{}, err
