@@ -40,7 +40,7 @@ type FeedOverhead struct {
 }
 
 // DefaultFeedBatch is the batch the feed is measured against: the batch
-// size of \`hmperf ingest\`, since the feed costs the same per batch however
+// size of `hmperf ingest`, since the feed costs the same per batch however
 // many rows the batch holds.
 const DefaultFeedBatch = 5000
 
