@@ -37,6 +37,15 @@ type FamilyStats struct {
 	MemoryUsageBytes    uint64 // 0 when not measured
 }
 
+// ByName returns the per-family counts keyed by family name, for reports.
+func (f FamilyStats) ByName() map[string]uint64 {
+	out := make(map[string]uint64, NumFamilies)
+	for fam, n := range f.MetricDuplicates {
+		out[MetricTypeFamily(fam).String()] = n
+	}
+	return out
+}
+
 // Duplicates returns the count for family f.
 func (f FamilyStats) Duplicates(fam MetricTypeFamily) uint64 { return f.MetricDuplicates[fam] }
 
@@ -54,19 +63,19 @@ func (s DedupStats) Families() FamilyStats {
 // table's duplicates (heart rate and blood pressure are not both given the
 // cardiovascular total). The four kinds without a table here are always 0.
 type LegacyStats struct {
-	HeartRateDuplicates          uint64
-	BloodPressureDuplicates      uint64
-	SleepDuplicates              uint64
-	ActivityDuplicates           uint64
-	WorkoutDuplicates            uint64
-	NutritionDuplicates          uint64
-	SymptomDuplicates            uint64
-	ReproductiveHealthDuplicates uint64
-	EnvironmentalDuplicates      uint64
-	MentalHealthDuplicates       uint64
-	MobilityDuplicates           uint64
-	TotalDuplicates              uint64
-	DeduplicationTimeMs          uint64
+	HeartRateDuplicates          uint64 `json:"heart_rate_duplicates"`
+	BloodPressureDuplicates      uint64 `json:"blood_pressure_duplicates"`
+	SleepDuplicates              uint64 `json:"sleep_duplicates"`
+	ActivityDuplicates           uint64 `json:"activity_duplicates"`
+	WorkoutDuplicates            uint64 `json:"workout_duplicates"`
+	NutritionDuplicates          uint64 `json:"nutrition_duplicates"`
+	SymptomDuplicates            uint64 `json:"symptom_duplicates"`
+	ReproductiveHealthDuplicates uint64 `json:"reproductive_health_duplicates"`
+	EnvironmentalDuplicates      uint64 `json:"environmental_duplicates"`
+	MentalHealthDuplicates       uint64 `json:"mental_health_duplicates"`
+	MobilityDuplicates           uint64 `json:"mobility_duplicates"`
+	TotalDuplicates              uint64 `json:"total_duplicates"`
+	DeduplicationTimeMs          uint64 `json:"deduplication_time_ms"`
 }
 
 // Legacy returns the 13-field view.

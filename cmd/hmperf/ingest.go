@@ -187,15 +187,18 @@ func ingestProgress(e env) ingest.Progress {
 // ingestReport is the JSON document `hmperf ingest --json` prints.
 type ingestReport struct {
 	ingest.Totals
-	DurationMs    float64 `json:"duration_ms"`
-	RowsPerSecond float64 `json:"rows_per_second"`
+	DurationMs         float64            `json:"duration_ms"`
+	RowsPerSecond      float64            `json:"rows_per_second"`
+	DuplicatesByFamily map[string]uint64  `json:"duplicates_by_family"`
+	LegacyDedupStats   engine.LegacyStats `json:"legacy_dedup_stats"`
 }
 
 func printTotals(w io.Writer, t ingest.Totals, asJSON bool) {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(ingestReport{Totals: t, DurationMs: ms(t.Duration), RowsPerSecond: t.RowsPerSecond()})
+		_ = enc.Encode(ingestReport{Totals: t, DurationMs: ms(t.Duration), RowsPerSecond: t.RowsPerSecond(),
+			DuplicatesByFamily: t.Dedup.Families().ByName(), LegacyDedupStats: t.Dedup.Legacy()})
 		return
 	}
 	fmt.Fprintf(w, "received %d: inserted %d, duplicates %d, rejected %d, unsupported %d (unvalidated %d) in %.0f ms, %.0f rows/s\n",

@@ -28,6 +28,8 @@ type ingestJSON struct {
 	RejectsByReason map[string]int64            `json:"rejects_by_reason"`
 	DurationMs      *float64                    `json:"duration_ms"`
 	RowsPerSecond   *float64                    `json:"rows_per_second"`
+	ByFamily        map[string]int64            `json:"duplicates_by_family"`
+	Legacy          map[string]int64            `json:"legacy_dedup_stats"`
 }
 
 func decodeIngest(t *testing.T, r result) ingestJSON {
@@ -59,10 +61,36 @@ func TestIngestSampleJSON(t *testing.T) {
 	if got := tableRows(t, dsn); got != out.Inserted {
 		t.Errorf("rows in tables %d, inserted %d", got, out.Inserted)
 	}
+	checkDedupViews(t, out)
 	again := decodeIngest(t, runCmd(context.Background(), "", "ingest", "--dsn", dsn, "--sample", "3000", "--seed", "5",
 		"--dup-rate", "0.1", "--invalid-rate", "0.05", "--batch-size", "500", "--json"))
 	if again.Inserted != 0 || again.Duplicates != out.Inserted+out.Duplicates {
 		t.Errorf("second identical ingest: %+v", again)
+	}
+}
+
+// checkDedupViews: the per-family and legacy views count every duplicate
+// once: families sum to the total, and each legacy counter is its own
+// table's count (the legacy code gave heart rate and blood pressure both the
+// cardiovascular total).
+func checkDedupViews(t *testing.T, out ingestJSON) {
+	t.Helper()
+	var families int64
+	for _, n := range out.ByFamily {
+		families += n
+	}
+	if families != out.Duplicates || out.Legacy["total_duplicates"] != out.Duplicates {
+		t.Errorf("duplicates %d, by family %v (sum %d), legacy total %d", out.Duplicates, out.ByFamily, families, out.Legacy["total_duplicates"])
+	}
+	for legacy, table := range map[string]string{"heart_rate_duplicates": "heart_rate_metrics",
+		"blood_pressure_duplicates": "blood_pressure_metrics", "activity_duplicates": "activity_metrics_v2",
+		"workout_duplicates": "workouts", "nutrition_duplicates": "nutrition_metrics"} {
+		if got, want := out.Legacy[legacy], out.ByType[table]["duplicates"]; got != want {
+			t.Errorf("legacy %s = %d, table %s has %d duplicates", legacy, got, table, want)
+		}
+	}
+	if cv := out.ByFamily["cardiovascular"]; cv != out.Legacy["heart_rate_duplicates"]+out.Legacy["blood_pressure_duplicates"] {
+		t.Errorf("cardiovascular %d != heart rate + blood pressure", cv)
 	}
 }
 

@@ -204,7 +204,7 @@ func (in *Ingester) prepare(items []Item) ([]*group, []TableStats) {
 
 func groupFor(byKind *[engine.NumKinds]*group, k engine.Kind) *group {
 	if byKind[k] == nil {
-		byKind[k] = &group{kind: k, stats: TableStats{Table: k.Table(), Reasons: map[string]int{}}}
+		byKind[k] = &group{kind: k, stats: TableStats{Table: k.Table(), kind: k, metric: true, Reasons: map[string]int{}}}
 	}
 	return byKind[k]
 }

@@ -16,6 +16,8 @@ import (
 // type, or for undecodable records): Received = Inserted + Duplicates +
 // Rejected + Unsupported.
 type TableStats struct {
+	kind                               engine.Kind // the table's kind, when metric is set
+	metric                             bool        // false for unsupported types and undecodable records
 	Table                              string
 	Received, Inserted, Duplicates     int
 	Rejected, Unsupported, Unvalidated int
@@ -77,6 +79,10 @@ type Totals struct {
 	CacheHits       uint64                 `json:"cache_hits"`
 	CacheMisses     uint64                 `json:"cache_misses"`
 	Duration        time.Duration          `json:"-"`
+	// Dedup counts every duplicate (within a batch, across batches, or a
+	// key already in the table) under its kind, so that the per-family and
+	// the legacy 13-field views count each table once.
+	Dedup engine.DedupStats `json:"-"`
 }
 
 func newTotals(run engine.UUID) Totals {
@@ -98,6 +104,10 @@ func (t *Totals) add(stats []TableStats) {
 		}
 		t.CacheHits += s.CacheHits
 		t.CacheMisses += s.CacheMisses
+		if s.metric {
+			t.Dedup.ByKind[s.kind] += uint64(s.Duplicates)
+			t.Dedup.Elapsed += time.Duration(s.DedupMs * float64(time.Millisecond))
+		}
 	}
 }
 
