@@ -73,16 +73,11 @@ func setMonitoringDefaults(fs *flag.FlagSet, o *benchOpts) {
 }
 
 func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string) error {
-	t, err := resolveTarget(ctx, o.conn, e.stderr)
+	t, err := openSchema(ctx, o.conn, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	if t.Embedded() {
-		if err := migrateEmbedded(ctx, t); err != nil {
-			return err
-		}
-	}
 	pool, err := t.pool(ctx, 2)
 	if err != nil {
 		return err

@@ -89,6 +89,23 @@ func resolveTarget(ctx context.Context, cf connFlags, stderr io.Writer) (*target
 	return &target{cfg: cfg, readOnly: cf.readOnly}, nil
 }
 
+// openSchema resolves the target and, on hmperf's own embedded server,
+// applies the migrations first: nobody else's data lives there, so it needs
+// no confirmation. On a configured server the schema is left as it is.
+func openSchema(ctx context.Context, cf connFlags, stderr io.Writer) (*target, error) {
+	t, err := resolveTarget(ctx, cf, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if t.Embedded() {
+		if err := migrateEmbedded(ctx, t); err != nil {
+			t.Close()
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
 func startEmbedded(ctx context.Context, cf connFlags, stderr io.Writer) (*target, error) {
 	fmt.Fprintln(stderr, "hmperf: no database configured (--dsn, DATABASE_URL or PG* variables); starting a throwaway embedded PostgreSQL, discarded on exit")
 	c, err := pglaunch.Start(ctx, pglaunch.Options{})

@@ -36,16 +36,11 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	t, err := resolveTarget(ctx, o.conn, e.stderr)
+	t, err := openSchema(ctx, o.conn, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	if t.Embedded() {
-		if err := migrateEmbedded(ctx, t); err != nil {
-			return err
-		}
-	}
 	pool, err := dashboardPool(ctx, t)
 	if err != nil {
 		return err

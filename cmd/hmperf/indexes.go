@@ -40,16 +40,11 @@ func runIndexes(ctx context.Context, e env, args []string) error {
 	if rest[0] == "process" && o.conn.readOnly {
 		return errors.New("indexes process builds indexes and --read-only is set")
 	}
-	t, err := resolveTarget(ctx, o.conn, e.stderr)
+	t, err := openSchema(ctx, o.conn, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	if t.Embedded() {
-		if err := migrateEmbedded(ctx, t); err != nil {
-			return err
-		}
-	}
 	// Three connections: the claim and bookkeeping, the build, and the
 	// status reads.
 	pool, err := t.pool(ctx, 3)

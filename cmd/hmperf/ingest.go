@@ -114,15 +114,9 @@ func (o *ingestOpts) open(ctx context.Context, e env) (*ingest.Ingester, func(),
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := resolveTarget(ctx, o.conn, e.stderr)
+	t, err := openSchema(ctx, o.conn, e.stderr)
 	if err != nil {
 		return nil, nil, err
-	}
-	if t.Embedded() {
-		if err := migrateEmbedded(ctx, t); err != nil {
-			t.Close()
-			return nil, nil, err
-		}
 	}
 	pool, err := t.pool(ctx, 2)
 	if err != nil {

@@ -262,16 +262,3 @@ func batchCount(t *testing.T, dsn string) int64 {
 	queryRow(t, dsn, "SELECT count(DISTINCT batch_no) FROM ingest_batch_stats", &n)
 	return n
 }
-
-func queryRow(t *testing.T, dsn, sql string, dst ...any) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if err := conn.QueryRow(ctx, sql).Scan(dst...); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"hmperf/queries/pgtest"
 )
 
@@ -121,5 +123,33 @@ func assertNothingLeft(t *testing.T, tmp string) {
 	entries, _ := os.ReadDir(tmp)
 	for _, e := range entries {
 		t.Errorf("left behind in TMPDIR: %s", e.Name())
+	}
+}
+
+// dbExec runs one statement on its own connection to dsn.
+func dbExec(tb testing.TB, dsn, sql string, args ...any) {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// queryRow scans the one row sql returns into dst.
+func queryRow(tb testing.TB, dsn, sql string, dst ...any) {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, sql).Scan(dst...); err != nil {
+		tb.Fatalf("%s: %v", sql, err)
 	}
 }

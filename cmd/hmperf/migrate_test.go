@@ -180,7 +180,7 @@ func TestDirtyStatusAndForce(t *testing.T) {
 	ctx := context.Background()
 	files, _ := migrations.List(migrations.FS)
 	last, prev := files[len(files)-1].Version, files[len(files)-2].Version
-	execSQL(t, dsn, "UPDATE schema_migrations SET dirty = true")
+	dbExec(t, dsn, "UPDATE schema_migrations SET dirty = true")
 	r := runCmd(ctx, "", "migrate", "status", "--dsn", dsn)
 	wantAdvice := "hmperf migrate force " + strconv.Itoa(int(prev))
 	if r.code != 0 || !strings.Contains(r.stdout, "DIRTY") || !strings.Contains(r.stdout, wantAdvice) {
@@ -223,17 +223,4 @@ func schemaVersion(t *testing.T, dsn string) int {
 		t.Fatal(err)
 	}
 	return int(v)
-}
-
-func execSQL(t *testing.T, dsn, sql string, args ...any) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql, args...); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
 }

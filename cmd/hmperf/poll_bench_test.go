@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"hmperf/queries/pgtest"
 )
 
@@ -71,7 +69,7 @@ func seedPollData(tb testing.TB, dsn string, rows int) {
 		            ELSE now() - interval '1 hour' * ($1::int + $2::int - g) / $2::int END
 		  FROM generate_series(1, $1::int + $2::int) g`, old, recent)
 	var monitored int64
-	dbQueryRow(tb, dsn, "SELECT count(*) FROM constraint_performance_monitor WHERE source = 'ingest'", &monitored)
+	queryRow(tb, dsn, "SELECT count(*) FROM constraint_performance_monitor WHERE source = 'ingest'", &monitored)
 	if monitored != int64(rows) {
 		tb.Fatalf("constraint_performance_monitor got %d rows from %d ingest batches", monitored, rows)
 	}
@@ -181,31 +179,4 @@ func BenchmarkPollCycle(b *testing.B) {
 		b.ReportMetric(float64(spent[i].Nanoseconds())/float64(cycles), m.name+"-ns/op")
 	}
 	b.ReportMetric(float64(elapsed.Microseconds())/1000/float64(cycles), "ms/cycle")
-}
-
-// dbExec and dbQueryRow are execSQL and queryRow for benchmarks too.
-func dbExec(tb testing.TB, dsn, sql string, args ...any) {
-	tb.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql, args...); err != nil {
-		tb.Fatalf("%s: %v", sql, err)
-	}
-}
-
-func dbQueryRow(tb testing.TB, dsn, sql string, dst ...any) {
-	tb.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if err := conn.QueryRow(ctx, sql).Scan(dst...); err != nil {
-		tb.Fatalf("%s: %v", sql, err)
-	}
 }

@@ -31,7 +31,7 @@ func readOnlyRole(t *testing.T, dsn string) string {
 	}
 	role := "hmperf_ro_" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	ident, db := pgx.Identifier{role}.Sanitize(), pgx.Identifier{cfg.Database}.Sanitize()
-	execSQL(t, dsn, "CREATE ROLE "+ident+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
+	dbExec(t, dsn, "CREATE ROLE "+ident+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
 	t.Cleanup(func() {
 		ctx := context.Background()
 		conn, err := pgx.Connect(ctx, dsn)
@@ -48,11 +48,11 @@ func readOnlyRole(t *testing.T, dsn string) string {
 	})
 	// PUBLIC may create in schema public on servers before 15; take that away
 	// too, so the role really cannot create anything whatever the version.
-	execSQL(t, dsn, "REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-	execSQL(t, dsn, "REVOKE ALL ON DATABASE "+db+" FROM PUBLIC")
-	execSQL(t, dsn, "GRANT CONNECT ON DATABASE "+db+" TO "+ident)
-	execSQL(t, dsn, "GRANT USAGE ON SCHEMA public TO "+ident)
-	execSQL(t, dsn, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO "+ident)
+	dbExec(t, dsn, "REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+	dbExec(t, dsn, "REVOKE ALL ON DATABASE "+db+" FROM PUBLIC")
+	dbExec(t, dsn, "GRANT CONNECT ON DATABASE "+db+" TO "+ident)
+	dbExec(t, dsn, "GRANT USAGE ON SCHEMA public TO "+ident)
+	dbExec(t, dsn, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO "+ident)
 	cfg.User = role
 	cfg.Password = ""
 	return pgtest.DSN(cfg)
@@ -75,7 +75,7 @@ func TestReadOnlyRoleDashboardAndCLI(t *testing.T) {
 	if r := runCmd(ctx, "", "bench", "--dsn", dsn, "--table", "symptoms", "--rows", "50", "--reps", "1"); r.code != 0 {
 		t.Fatalf("seed bench: exit %d: %s", r.code, r.stderr)
 	}
-	execSQL(t, dsn, `CREATE TABLE ro_items AS SELECT g AS a FROM generate_series(1, 100) g;
+	dbExec(t, dsn, `CREATE TABLE ro_items AS SELECT g AS a FROM generate_series(1, 100) g;
 		INSERT INTO deferred_index_creation (table_name, index_name, method, columns, strategy)
 		VALUES ('ro_items', 'ro_items_a', 'btree', '{a}', 'lazy')`)
 	roDSN := readOnlyRole(t, dsn)
@@ -223,7 +223,7 @@ func TestReadOnlySuperuserCannotWrite(t *testing.T) {
 	}
 	// The same statement without --read-only succeeds: the refusal above
 	// came from the flag, not from the statement.
-	execSQL(t, dsn, "UPDATE constraint_alert_thresholds SET threshold = threshold")
+	dbExec(t, dsn, "UPDATE constraint_alert_thresholds SET threshold = threshold")
 }
 
 func isSQLState(err error, code string) bool {
