@@ -80,6 +80,10 @@ func New(src source.Source, opts Options) Model {
 		ticker:      ticker{interval: opts.Interval},
 		filter:      widget.Input{Prompt: "/", CharLimit: 64},
 	}
+	if opts.IngestRunning {
+		m.jobs.ingest = true
+		m.ingest.SetRunning(true)
+	}
 	m.resize(m.width, m.height)
 	m.configureKeys()
 	return m

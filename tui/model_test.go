@@ -344,6 +344,23 @@ func TestQuitConfirmWhileJobRuns(t *testing.T) {
 	}
 }
 
+// TestIngestStartedBeforeDashboard: an ingest the command started before
+// the dashboard (embedded mode) shows as running, quitting asks first, and i
+// stops it without asking.
+func TestIngestStartedBeforeDashboard(t *testing.T) {
+	f := newFake()
+	m := loadedModel(t, f, Ingest, Options{IngestRunning: true})
+	if !m.jobs.ingest {
+		t.Fatal("IngestRunning did not mark the ingest as running")
+	}
+	if m2, cmd := update(t, m, keyMsg("q")); cmd != nil || m2.confirm == nil || m2.confirm.act != actQuit {
+		t.Fatal("q while the pre-started ingest runs did not ask")
+	}
+	if m = press(t, m, "i"); m.jobs.ingest || m.confirm != nil {
+		t.Fatal("i did not stop the pre-started ingest at once")
+	}
+}
+
 func TestBenchmarkCancelWithEsc(t *testing.T) {
 	f := newFake()
 	m := loadedModel(t, f, Benchmarks, Options{})

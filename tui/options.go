@@ -26,6 +26,10 @@ type Options struct {
 	ExportDir string
 	// Panel is the panel shown first. Default Overview.
 	Panel Panel
+	// IngestRunning says a sample ingest was started before the dashboard
+	// (the embedded mode starts one), so the Ingest panel shows it running,
+	// i stops it, and quitting asks first.
+	IngestRunning bool
 }
 
 // withDefaults fills in what o leaves zero.

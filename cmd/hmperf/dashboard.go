@@ -48,12 +48,13 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	defer pool.Close()
 	src := newDBSource(t, pool, o)
 	defer src.StopIngest()
-	if (t.Embedded() || o.autoIngest) && !t.readOnly {
+	ingesting := (t.Embedded() || o.autoIngest) && !t.readOnly
+	if ingesting {
 		if err := src.StartIngest(ctx); err != nil {
 			return err
 		}
 	}
-	return tui.Run(ctx, src, tui.Options{Interval: o.interval, ExportDir: o.exportDir})
+	return tui.Run(ctx, src, tui.Options{Interval: o.interval, ExportDir: o.exportDir, IngestRunning: ingesting})
 }
 
 // dashboardPool opens the dashboard's pool, with JIT compilation off: the
