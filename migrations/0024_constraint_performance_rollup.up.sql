@@ -11,13 +11,13 @@ CREATE TABLE constraint_performance_hourly (
     table_name   text             NOT NULL,
     hour_bucket  timestamptz      NOT NULL,
     samples      bigint           NOT NULL,
-    rows         numeric          NOT NULL,
+    rows         bigint           NOT NULL,
     seconds      double precision NOT NULL,
     overhead_sum double precision NOT NULL,
     overhead_n   bigint           NOT NULL,
-    failures     numeric          NOT NULL,
-    cache_hits   numeric          NOT NULL,
-    cache_misses numeric          NOT NULL,
+    failures     bigint           NOT NULL,
+    cache_hits   bigint           NOT NULL,
+    cache_misses bigint           NOT NULL,
     PRIMARY KEY (hour_bucket, table_name)
 );
 
@@ -34,9 +34,9 @@ BEGIN
            (table_name, hour_bucket, samples, rows, seconds, overhead_sum, overhead_n,
             failures, cache_hits, cache_misses)
     SELECT m.table_name, date_trunc('hour', m.measured_at),
-           count(*), sum(m.rows), sum(m.seconds),
+           count(*), sum(m.rows)::bigint, sum(m.seconds),
            coalesce(sum(m.constraint_overhead_pct), 0), count(m.constraint_overhead_pct),
-           sum(m.failures), sum(m.cache_hits), sum(m.cache_misses)
+           sum(m.failures)::bigint, sum(m.cache_hits)::bigint, sum(m.cache_misses)::bigint
       FROM new_rows m
      GROUP BY 1, 2
     ON CONFLICT (hour_bucket, table_name) DO UPDATE
@@ -71,9 +71,9 @@ BEGIN
                    (table_name, hour_bucket, samples, rows, seconds, overhead_sum, overhead_n,
                     failures, cache_hits, cache_misses)
             SELECT m.table_name, date_trunc('hour', m.measured_at),
-                   %1$s * count(*), %1$s * sum(m.rows), %1$s * sum(m.seconds),
+                   %1$s * count(*), %1$s * sum(m.rows)::bigint, %1$s * sum(m.seconds),
                    %1$s * coalesce(sum(m.constraint_overhead_pct), 0), %1$s * count(m.constraint_overhead_pct),
-                   %1$s * sum(m.failures), %1$s * sum(m.cache_hits), %1$s * sum(m.cache_misses)
+                   %1$s * sum(m.failures)::bigint, %1$s * sum(m.cache_hits)::bigint, %1$s * sum(m.cache_misses)::bigint
               FROM %2$I m
              GROUP BY 1, 2
             ON CONFLICT (hour_bucket, table_name) DO UPDATE
@@ -106,9 +106,9 @@ CREATE TRIGGER constraint_performance_rollup_delete
     FOR EACH STATEMENT EXECUTE FUNCTION constraint_performance_rollup_change();
 
 INSERT INTO constraint_performance_hourly
-SELECT table_name, date_trunc('hour', measured_at), count(*), sum(rows), sum(seconds),
+SELECT table_name, date_trunc('hour', measured_at), count(*), sum(rows)::bigint, sum(seconds),
        coalesce(sum(constraint_overhead_pct), 0), count(constraint_overhead_pct),
-       sum(failures), sum(cache_hits), sum(cache_misses)
+       sum(failures)::bigint, sum(cache_hits)::bigint, sum(cache_misses)::bigint
   FROM constraint_performance_monitor
  GROUP BY 1, 2;
 
@@ -118,17 +118,16 @@ CREATE OR REPLACE VIEW real_time_constraint_performance AS
 SELECT h.table_name,
        h.hour_bucket,
        h.samples,
-       h.rows::bigint                                        AS rows,
+       h.rows,
        h.seconds,
-       CASE WHEN h.seconds > 0 THEN (h.rows / h.seconds::numeric)::double precision END
-                                                             AS rows_per_sec,
-       CASE WHEN h.rows > 0 THEN (h.seconds * 1000000.0 / h.rows)::double precision END
+       CASE WHEN h.seconds > 0 THEN h.rows / h.seconds END   AS rows_per_sec,
+       CASE WHEN h.rows > 0 THEN h.seconds * 1000000.0 / h.rows END
                                                              AS ms_per_1000_rows,
        CASE WHEN h.overhead_n > 0 THEN h.overhead_sum / h.overhead_n END
                                                              AS constraint_overhead_pct,
-       h.failures::bigint                                    AS failures,
+       h.failures,
        CASE WHEN h.cache_hits + h.cache_misses > 0
-            THEN (100.0 * h.cache_hits / (h.cache_hits + h.cache_misses))::double precision
+            THEN 100.0 * h.cache_hits / (h.cache_hits + h.cache_misses)::double precision
        END                                                   AS cache_hit_rate
   FROM constraint_performance_hourly h
  WHERE h.hour_bucket >= date_trunc('hour', now() - interval '48 hours');
