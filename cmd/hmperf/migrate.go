@@ -85,8 +85,13 @@ func parseMigrateAction(rest []string, all bool) (migrateAction, error) {
 	if !ok {
 		return a, fmt.Errorf("%w: unknown migrate action %q (status, up, down, goto, force)", errUsage, a.name)
 	}
-	if a.name == "down" && all {
+	switch {
+	case a.name == "down" && all:
 		want = 0
+	case a.name == "down" && len(rest) == 1:
+		// `migrate down` alone reverts one step, as design.md's
+		// `down [N]` has it.
+		rest = append(rest, "1")
 	}
 	if len(rest)-1 != want {
 		return a, fmt.Errorf("%w: migrate %s takes %d argument(s), got %d", errUsage, a.name, want, len(rest)-1)

@@ -158,11 +158,17 @@ func TestMigrateNeedsConfirmation(t *testing.T) {
 	if v := schemaVersion(t, dsn); v != last {
 		t.Fatalf("after up: version %d, want %d", v, last)
 	}
-	if r := runCmd(ctx, "", "migrate", "down", "1", "--yes", "--dsn", dsn); r.code != 0 {
-		t.Fatalf("down 1: exit %d, %s", r.code, r.stderr)
+	if r := runCmd(ctx, "", "migrate", "down", "--yes", "--dsn", dsn); r.code != 0 {
+		t.Fatalf("down (one step): exit %d, %s", r.code, r.stderr)
 	}
 	if v := schemaVersion(t, dsn); v != int(files[len(files)-2].Version) {
-		t.Fatalf("after down 1: version %d", v)
+		t.Fatalf("after down: version %d", v)
+	}
+	if r := runCmd(ctx, "", "migrate", "down", "2", "--yes", "--dsn", dsn); r.code != 0 {
+		t.Fatalf("down 2: exit %d, %s", r.code, r.stderr)
+	}
+	if v := schemaVersion(t, dsn); v != int(files[len(files)-4].Version) {
+		t.Fatalf("after down 2: version %d, want %d", v, files[len(files)-4].Version)
 	}
 	if r := runCmd(ctx, "", "migrate", "goto", "1", "--yes", "--dsn", dsn); r.code != 0 {
 		t.Fatalf("goto 1: exit %d, %s", r.code, r.stderr)
