@@ -31,8 +31,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build hmperf: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	defer os.RemoveAll(dir)
-	pgtest.Main(m)
+	code := pgtest.Run(m)
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // result is what a child hmperf did.

@@ -39,12 +39,16 @@ type server struct {
 
 var shared server
 
-// Main runs the tests of a package and stops its cluster afterwards. Call it
+// Main runs the tests of a package, stops its cluster and exits. Call it
 // from TestMain: `func TestMain(m *testing.M) { pgtest.Main(m) }`.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain with its own cleanup to do after the tests:
+// it runs them, stops the cluster and returns the exit code.
+func Run(m *testing.M) int {
 	code := m.Run()
 	shared.shutdown()
-	os.Exit(code)
+	return code
 }
 
 func (s *server) start() error {
