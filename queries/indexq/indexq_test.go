@@ -185,8 +185,8 @@ func TestWriterKeepsWritingDuringBuild(t *testing.T) {
 		done <- err
 	}()
 	st := waitForProgress(t, b.pool, id)
-	if st.Progress.Phase == "" || st.Progress.Index != "idxq_b_build" {
-		t.Errorf("progress %+v", st.Progress)
+	if !strings.HasPrefix(st.Progress.Phase, "waiting for writers") || st.Progress.Index != "idxq_b_build" {
+		t.Errorf("progress %+v, want the named index waiting for the held writer", st.Progress)
 	}
 	if err := holder.Commit(ctx); err != nil {
 		t.Fatal(err)
@@ -246,7 +246,10 @@ func waitForProgress(t *testing.T, pool *pgxpool.Pool, id int64) indexq.JobStatu
 			t.Fatal(err)
 		}
 		for _, st := range all {
-			if st.ID == id && st.Progress != nil {
+			// "initializing" comes before the index has a catalog entry
+			// (and so a name); the held writer keeps the build in the
+			// next phase long enough to read it.
+			if st.ID == id && st.Progress != nil && st.Progress.Phase != "initializing" {
 				return st
 			}
 		}
