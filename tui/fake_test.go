@@ -28,6 +28,7 @@ type fakeSource struct {
 	calls    map[string]int
 	benchCtx chan context.Context // receives the context of RunBenchmark
 	actions  []string
+	noAlerts bool // Alerts answers that none fires
 }
 
 func newFake() *fakeSource {
@@ -35,6 +36,9 @@ func newFake() *fakeSource {
 }
 
 func (f *fakeSource) setFailing(v bool) { f.mu.Lock(); f.failing = v; f.mu.Unlock() }
+
+// count returns how many times the poll name ran.
+func (f *fakeSource) count(name string) int { f.mu.Lock(); defer f.mu.Unlock(); return f.calls[name] }
 
 func (f *fakeSource) poll(ctx context.Context, name string) error {
 	f.mu.Lock()
@@ -70,6 +74,9 @@ func (f *fakeSource) Constraints(ctx context.Context) ([]source.ConstraintRow, e
 }
 
 func (f *fakeSource) Alerts(ctx context.Context) ([]source.Alert, error) {
+	if f.noAlerts {
+		return nil, f.poll(ctx, "alerts")
+	}
 	return fakeAlerts(), f.poll(ctx, "alerts")
 }
 

@@ -41,6 +41,10 @@ func loadedMarker(p Panel) string {
 	return "activity_metrics_constraint_monitoring"
 }
 
+// loaded is what shows panel p loaded: its marker, and the header's alert
+// badge, which another panel's background poll fills in.
+func loaded(p Panel) []string { return []string{loadedMarker(p), "▲ 1 CRITICAL"} }
+
 // goldenState drives a test program into one state: setup prepares the
 // fake before the program starts, drive sends keys once it runs, and want
 // is the text that shows the state has been reached.
@@ -48,33 +52,40 @@ type goldenState struct {
 	name  string
 	setup func(f *fakeSource)
 	drive func(t *testing.T, tm *teatest.TestModel, f *fakeSource, p Panel)
-	want  func(p Panel) string
+	want  func(p Panel) []string
 }
 
 func goldenStates() []goldenState {
 	key := func(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
 	return []goldenState{
 		{name: "loading", setup: func(f *fakeSource) { f.block = make(chan struct{}) },
-			want: func(Panel) string { return "Loading" }},
-		{name: "loaded", want: loadedMarker},
+			want: func(Panel) []string { return []string{"Loading", "alerts: ?"} }},
+		{name: "loaded", want: loaded},
 		{name: "error", setup: func(f *fakeSource) { f.failing = true },
-			want: func(Panel) string { return "ERROR" }},
+			want: func(Panel) []string { return []string{"ERROR", "alerts: ?"} }},
 		{name: "stale", drive: func(t *testing.T, tm *teatest.TestModel, f *fakeSource, p Panel) {
-			waitFor(t, tm, loadedMarker(p))
+			waitFor(t, tm, loaded(p)...)
 			f.setFailing(true)
 			tm.Send(key("r"))
-		}, want: func(Panel) string { return "STALE since" }},
+		}, want: func(Panel) []string { return []string{"STALE since"} }},
 		{name: "help", drive: func(t *testing.T, tm *teatest.TestModel, f *fakeSource, p Panel) {
-			waitFor(t, tm, loadedMarker(p))
+			waitFor(t, tm, loaded(p)...)
 			tm.Send(key("?"))
-		}, want: func(Panel) string { return "poll faster" }},
+		}, want: func(Panel) []string { return []string{"poll faster"} }},
 	}
 }
 
-// waitFor waits until the program has printed s.
-func waitFor(t *testing.T, tm *teatest.TestModel, s string) {
+// waitFor waits until the program has printed every one of want.
+func waitFor(t *testing.T, tm *teatest.TestModel, want ...string) {
 	t.Helper()
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(s)) },
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		for _, s := range want {
+			if !bytes.Contains(b, []byte(s)) {
+				return false
+			}
+		}
+		return true
+	},
 		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
 }
 
@@ -105,7 +116,7 @@ func runGolden(t *testing.T, p Panel, w, h int, st goldenState) {
 	if st.drive != nil {
 		st.drive(t, tm, f, p)
 	}
-	waitFor(t, tm, st.want(p))
+	waitFor(t, tm, st.want(p)...)
 	if err := tm.Quit(); err != nil {
 		t.Fatal(err)
 	}

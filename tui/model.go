@@ -47,6 +47,7 @@ type Model struct {
 
 	polls  [panelCount]pollState
 	ticker ticker
+	firing alertCounts // the header's badge
 	jobs   jobs
 
 	showHelp  bool

@@ -424,3 +424,64 @@ func TestResizeStacksOnNarrowTerminals(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderShowsAlertsOnEveryPanel: on a panel that does not carry the
+// alerts, each tick also polls them for the header's badge; that background
+// poll neither drives the backoff nor hides its failure.
+func TestHeaderShowsAlertsOnEveryPanel(t *testing.T) {
+	f := newFake()
+	m := loadedModel(t, f, Ingest, Options{})
+	if strings.Contains(m.headerView(), "CRITICAL") {
+		t.Fatal("header shows alert counts before any alert poll")
+	}
+	m, cmd := update(t, m, tickMsg{gen: m.ticker.gen})
+	m = runBatch(t, m, cmd)
+	if f.count("alerts") != 1 {
+		t.Fatalf("a tick on Ingest polled the alerts %d times, want 1", f.count("alerts"))
+	}
+	if h := m.headerView(); !strings.Contains(h, "▲ 1 CRITICAL") || !strings.Contains(h, "△ 2 WARNING") {
+		t.Fatalf("header lacks the alert counts: %q", h)
+	}
+	f.setFailing(true)
+	m, cmd = update(t, m, tickMsg{gen: m.ticker.gen})
+	m = runBatch(t, m, cmd)
+	if m.ticker.failures != 1 {
+		t.Fatalf("ticker failures = %d after one failed tick, want 1 (the background poll must not count)", m.ticker.failures)
+	}
+	if m.polls[Alerts].staleSince.IsZero() {
+		t.Fatal("the failed background poll did not mark the alert counts stale")
+	}
+
+	quiet := newFake()
+	quiet.noAlerts = true
+	m = loadedModel(t, quiet, Alerts, Options{})
+	if h := m.headerView(); !strings.Contains(h, "no alerts firing") {
+		t.Fatalf("header with no firing alert: %q", h)
+	}
+}
+
+// runBatch runs the commands of a tick (polls; the next tick is skipped, it
+// would sleep) and applies their answers.
+func runBatch(t *testing.T, m Model, cmd tea.Cmd) Model {
+	t.Helper()
+	msg := cmd()
+	batch, ok := msg.(tea.BatchMsg)
+	if !ok {
+		batch = tea.BatchMsg{func() tea.Msg { return msg }}
+	}
+	for _, c := range batch {
+		if c == nil {
+			continue
+		}
+		done := make(chan tea.Msg, 1)
+		go func() { done <- c() }()
+		select {
+		case msg := <-done:
+			if _, isData := msg.(dataMsg); isData {
+				m, _ = update(t, m, msg)
+			}
+		case <-time.After(100 * time.Millisecond): // the tick's timer
+		}
+	}
+	return m
+}

@@ -41,6 +41,10 @@ type dataMsg struct {
 	data  any
 	err   error
 	took  time.Duration
+	// background marks the header's poll of the alerts, made while another
+	// panel is visible: it neither sets the status bar's query time nor
+	// drives the backoff, which follow the visible panel.
+	background bool
 }
 
 // delay is the time to the next poll: the interval, doubled for each
@@ -75,13 +79,26 @@ func (m *Model) handleTick(msg tickMsg) tea.Cmd {
 	if msg.gen != m.ticker.gen || m.ticker.paused {
 		return nil
 	}
-	return tea.Batch(m.fetch(m.active), m.ticker.schedule())
+	return tea.Batch(m.fetch(m.active), m.fetchHeader(), m.ticker.schedule())
+}
+
+// fetchHeader polls the alerts behind the header's badge, so that firing
+// alerts show on every panel. Overview (its counts) and Alerts (its rows)
+// already carry them.
+func (m *Model) fetchHeader() tea.Cmd {
+	if m.active == Overview || m.active == Alerts {
+		return nil
+	}
+	return m.poll(Alerts, true)
 }
 
 // fetch polls panel p unless a request for it is still in flight. A request
 // older than the query timeout is given up on (its late answer will be
 // dropped), so a source that ignores its context cannot stall a panel.
-func (m *Model) fetch(p Panel) tea.Cmd {
+func (m *Model) fetch(p Panel) tea.Cmd { return m.poll(p, false) }
+
+// poll is fetch, for the visible panel or (background) for the header.
+func (m *Model) poll(p Panel, background bool) tea.Cmd {
 	ps := &m.polls[p]
 	now := m.opts.Clock()
 	if ps.inFlight && now.Sub(ps.sentAt) < m.opts.QueryTimeout {
@@ -97,7 +114,7 @@ func (m *Model) fetch(p Panel) tea.Cmd {
 		defer cancel()
 		start := clock()
 		data, err := query(ctx, src, p)
-		return dataMsg{panel: p, gen: gen, data: data, err: err, took: clock().Sub(start)}
+		return dataMsg{panel: p, gen: gen, data: data, err: err, took: clock().Sub(start), background: background}
 	}
 }
 
@@ -128,18 +145,24 @@ func (m *Model) handleData(msg dataMsg) tea.Cmd {
 		return nil
 	}
 	ps.inFlight = false
-	m.ticker.lastQuery = msg.took
 	if msg.err != nil {
 		ps.err = msg.err
 		if ps.staleSince.IsZero() {
 			ps.staleSince = m.opts.Clock()
 		}
+	} else {
+		ps.err, ps.staleSince, ps.loaded = nil, time.Time{}, true
+		m.apply(msg.data)
+	}
+	if msg.background {
+		return nil
+	}
+	m.ticker.lastQuery = msg.took
+	switch {
+	case msg.err != nil:
 		m.ticker.failures++
 		return m.ticker.restart()
-	}
-	ps.err, ps.staleSince, ps.loaded = nil, time.Time{}, true
-	m.apply(msg.data)
-	if m.ticker.failures == 0 {
+	case m.ticker.failures == 0:
 		return nil
 	}
 	m.ticker.failures = 0
@@ -151,10 +174,12 @@ func (m *Model) apply(data any) {
 	switch d := data.(type) {
 	case source.Overview:
 		m.overview.SetData(d)
+		m.firing = alertCounts{from: Overview, known: true, critical: d.CriticalAlerts, warning: d.WarningAlerts}
 	case []source.ConstraintRow:
 		m.constraints.SetData(d)
 	case []source.Alert:
 		m.alerts.SetData(d)
+		m.firing = countAlerts(d)
 	case []source.IndexJob:
 		m.indexes.SetData(d)
 	case source.BenchHistory:

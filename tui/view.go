@@ -15,14 +15,6 @@ func (m Model) View() string {
 	return strings.Join([]string{m.headerView(), m.tabsView(), m.bodyView(), m.statusView(), m.footerView()}, "\n")
 }
 
-func (m *Model) headerView() string {
-	line := m.styles.Title.Render("hmperf")
-	if d := m.overview.Data(); d.Server != "" {
-		line += "  " + d.Server + "  " + m.styles.Muted.Render(d.ServerVersion)
-	}
-	return ansi.Truncate(line, m.width, "…")
-}
-
 // tabsView lists the panels; only the active one is bracketed, so that all
 // seven fit in 80 columns.
 func (m *Model) tabsView() string {
