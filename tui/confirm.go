@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"hmperf/tui/widget"
 )
 
 // action is a write waiting for its confirmation.
@@ -34,7 +34,7 @@ type confirmation struct {
 	want    string // text to type; "" for y/n
 	version bool   // the typed text is the version to force
 	table   string // the benchmark's table
-	input   widget.Input
+	input   textinput.Model
 	err     string
 }
 
@@ -43,7 +43,7 @@ func (c *confirmation) typed() bool { return c.want != "" || c.version }
 // ask opens a confirmation.
 func (m *Model) ask(c confirmation) {
 	if c.typed() {
-		c.input = widget.Input{Prompt: "> ", CharLimit: 16}
+		c.input = newInput("> ", 16)
 		c.input.Focus()
 	}
 	m.confirm = &c
@@ -60,6 +60,9 @@ func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 		m.benchmarks.Select(-1)
 	case key.Matches(msg, k.NextTable):
 		m.benchmarks.Select(+1)
+	case key.Matches(msg, k.Metric):
+		m.constraints.NextMetric()
+		m.status = "chart: " + m.constraints.Metric().String()
 	case key.Matches(msg, k.Bench):
 		t := m.benchmarks.Selected()
 		m.ask(confirmation{act: actBench, table: t,
@@ -139,7 +142,9 @@ func (m *Model) confirmKey(msg tea.KeyMsg) tea.Cmd {
 	case msg.Type == tea.KeyEnter:
 		return m.submitTyped()
 	}
-	if c.input.Update(msg) {
+	before := c.input.Value()
+	c.input, _ = c.input.Update(msg)
+	if c.input.Value() != before {
 		c.err = ""
 	}
 	return nil

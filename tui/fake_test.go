@@ -141,7 +141,7 @@ func fakeConstraints() []source.ConstraintRow {
 			rows = append(rows, source.ConstraintRow{
 				Table: t, HourBucket: t0.Add(time.Duration(h-23) * time.Hour),
 				Rows: int64(10000 + h*100 + i), RowsPerSec: float64(9000 - i*1500 + h*10),
-				MsPer1000Rows: 110 + float64(i*20+h%5), OverheadPct: float64(15+i*12) + float64((h*7)%9),
+				MsPer1000Rows: 110 + float64(i*20+h%5), OverheadPct: ptr(float64(15+i*12) + float64((h*7)%9)),
 				Failures: int64((h + i) % 7),
 			})
 		}
@@ -216,3 +216,5 @@ func fakeMigrations(dirty bool) source.MigrationStatus {
 	}
 	return s
 }
+
+func ptr[T any](v T) *T { return &v }

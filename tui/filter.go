@@ -35,7 +35,7 @@ func (m *Model) filterKey(msg tea.KeyMsg) tea.Cmd {
 		m.filter.Blur()
 		m.filter.SetValue("")
 	default:
-		m.filter.Update(msg)
+		m.filter, _ = m.filter.Update(msg)
 	}
 	if t != nil {
 		t.SetFilter(m.filter.Value())

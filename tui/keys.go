@@ -22,6 +22,7 @@ type KeyMap struct {
 	Cancel      key.Binding
 	PrevTable   key.Binding
 	NextTable   key.Binding
+	Metric      key.Binding
 	Ingest      key.Binding
 	Process     key.Binding
 	MigrateUp   key.Binding
@@ -51,6 +52,7 @@ func NewKeyMap() KeyMap {
 		Cancel:      b("esc", "cancel benchmark", "esc"),
 		PrevTable:   b("←", "previous table", "left", "h"),
 		NextTable:   b("→", "next table", "right", "l"),
+		Metric:      b("m", "chart metric", "m"),
 		Ingest:      b("i", "start/stop ingest", "i"),
 		Process:     b("p", "build queued indexes", "p"),
 		MigrateUp:   b("u", "migrate up", "u"),
@@ -78,6 +80,7 @@ func (k *KeyMap) configure(s keyState) {
 	k.Cancel.SetEnabled(onBench && s.benchRunning)
 	k.PrevTable.SetEnabled(onBench)
 	k.NextTable.SetEnabled(onBench)
+	k.Metric.SetEnabled(s.panel == Constraints)
 	k.Ingest.SetEnabled(s.panel == Ingest && write)
 	k.Process.SetEnabled(s.panel == Indexes && write)
 	onMig := s.panel == Migrations && write
@@ -94,7 +97,7 @@ func (k KeyMap) writeKeys() []key.Binding {
 // ShortHelp is the footer: the panel's own keys first, then the common ones.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{
-		k.Bench, k.Cancel, k.NextTable, k.Ingest, k.Process, k.MigrateUp, k.MigrateDown, k.Force,
+		k.Bench, k.Cancel, k.NextTable, k.Metric, k.Ingest, k.Process, k.MigrateUp, k.MigrateDown, k.Force,
 		k.Panel, k.Filter, k.Export, k.Pause, k.Refresh, k.Help, k.Quit,
 	}
 }
@@ -104,6 +107,6 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.NextPanel, k.PrevPanel, k.Panel, k.Help, k.Quit},
 		{k.Pause, k.Faster, k.Slower, k.Refresh, k.Filter, k.Export},
-		{k.Bench, k.Cancel, k.PrevTable, k.NextTable, k.Ingest, k.Process, k.MigrateUp, k.MigrateDown, k.Force},
+		{k.Metric, k.Bench, k.Cancel, k.PrevTable, k.NextTable, k.Ingest, k.Process, k.MigrateUp, k.MigrateDown, k.Force},
 	}
 }

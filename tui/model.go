@@ -8,6 +8,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"hmperf/tui/alerts"
@@ -19,7 +20,6 @@ import (
 	"hmperf/tui/overview"
 	"hmperf/tui/source"
 	"hmperf/tui/theme"
-	"hmperf/tui/widget"
 )
 
 // Model is the root model: the panels, the polling state, running jobs and
@@ -52,7 +52,7 @@ type Model struct {
 
 	showHelp  bool
 	filtering bool
-	filter    widget.Input
+	filter    textinput.Model
 	confirm   *confirmation
 	status    string // the last action's outcome, shown in the status bar
 }
@@ -79,7 +79,7 @@ func New(src source.Source, opts Options) Model {
 		ingest:      ingest.New(st),
 		migrations:  migrations.New(st),
 		ticker:      ticker{interval: opts.Interval},
-		filter:      widget.Input{Prompt: "/", CharLimit: 64},
+		filter:      newInput("/", 64),
 	}
 	if opts.IngestRunning {
 		m.jobs.ingest = true

@@ -121,9 +121,17 @@ func (s *dbSource) Constraints(ctx context.Context) ([]source.ConstraintRow, err
 	out := make([]source.ConstraintRow, len(hours))
 	for i, h := range hours {
 		out[i] = source.ConstraintRow{Table: h.Table, HourBucket: h.HourBucket, Rows: h.Rows,
-			RowsPerSec: orZero(h.RowsPerSec), MsPer1000Rows: orZero(h.MsPer1000Rows), OverheadPct: orZero(h.OverheadPct), Failures: h.Failures}
+			RowsPerSec: orZero(h.RowsPerSec), MsPer1000Rows: orZero(h.MsPer1000Rows), OverheadPct: finite(h.OverheadPct), Failures: h.Failures}
 	}
 	return out, nil
+}
+
+// finite is p, or nil when p is nil or NaN.
+func finite(p *float64) *float64 {
+	if p == nil || math.IsNaN(*p) {
+		return nil
+	}
+	return p
 }
 
 func orZero(p *float64) float64 {

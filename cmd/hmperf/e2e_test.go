@@ -234,7 +234,8 @@ func TestDashboardEndToEnd(t *testing.T) {
 		key   string
 		texts []string
 	}{
-		{"2", []string{"[2:Constraints]", "Constraint overhead % per table, hourly"}},
+		{"2", []string{"[2:Constraints]", "Rows/s per table, hourly"}},
+		{"m", []string{"[2:Constraints]", "Constraint overhead % per table, hourly", "chart: Constraint overhead %"}},
 		{"3", []string{"[3:Alerts]", "Firing alerts  0 CRITICAL, 0 WARNING", "No alert is firing"}},
 		{"4", []string{"[4:Indexes]", "Deferred index queue  0 pending", "Running builds"}},
 		{"5", []string{"[5:Benchmarks]", "Benchmark  table: [all]", "no benchmark run stored yet"}},

@@ -15,7 +15,6 @@ import (
 	"hmperf/tui/format"
 	"hmperf/tui/source"
 	"hmperf/tui/theme"
-	"hmperf/tui/widget"
 )
 
 // All is the selector choice that benchmarks every table.
@@ -177,7 +176,7 @@ func (m *Model) progressView() string {
 	}
 	label := fmt.Sprintf("running %s %s rep %d/%d  ", p.Table, p.Variant, p.Rep, p.Reps)
 	hint := "  esc cancels"
-	return m.st.Accent.Render(label) + widget.Bar(max(m.w-len(label)-len(hint), 10), frac, m.st.Accent) + m.st.Muted.Render(hint)
+	return m.st.Accent.Render(label) + m.st.Bar(max(m.w-len(label)-len(hint), 10), frac) + m.st.Muted.Render(hint)
 }
 
 func (m *Model) selectorView() string {

@@ -1,15 +1,18 @@
-// Package constraints is the constraint-performance panel: per-table
-// constraint overhead over time, from the real_time_constraint_performance
-// view, with the rows beneath in a table.
+// Package constraints is the constraint-performance panel: one metric of
+// the real_time_constraint_performance view per table over time (rows/s,
+// overhead, ms per 1,000 rows or failures; m cycles), with the rows
+// beneath in a table.
 package constraints
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/NimbleMarkets/ntcharts/linechart/timeserieslinechart"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"hmperf/tui/datatable"
 	"hmperf/tui/format"
@@ -21,9 +24,52 @@ import (
 // limit otherwise, and a day of hourly buckets is what a DBA looks at.
 const maxBuckets = 48
 
+// Metric is what the chart plots.
+type Metric int
+
+// The chart's metrics, in the order m cycles through them. Rows/s comes
+// first because every source has it; overhead only benchmarks measure.
+const (
+	RowsPerSec Metric = iota
+	Overhead
+	MsPer1000Rows
+	Failures
+	metricCount
+)
+
+// String is the metric's name in the chart title.
+func (m Metric) String() string {
+	switch m {
+	case Overhead:
+		return "Constraint overhead %"
+	case MsPer1000Rows:
+		return "ms per 1,000 rows"
+	case Failures:
+		return "Constraint failures"
+	}
+	return "Rows/s"
+}
+
+// value is the metric of r, and false where r has none.
+func (m Metric) value(r source.ConstraintRow) (float64, bool) {
+	switch m {
+	case Overhead:
+		if r.OverheadPct == nil {
+			return 0, false
+		}
+		return *r.OverheadPct, true
+	case MsPer1000Rows:
+		return r.MsPer1000Rows, true
+	case Failures:
+		return float64(r.Failures), true
+	}
+	return r.RowsPerSec, true
+}
+
 // Model is the constraints panel.
 type Model struct {
 	st     theme.Styles
+	metric Metric
 	rows   []source.ConstraintRow
 	tables []string // series names, sorted
 	chart  timeserieslinechart.Model
@@ -93,10 +139,27 @@ func tableRows(rows []source.ConstraintRow) [][]string {
 		r := rows[i]
 		out = append(out, []string{
 			r.Table, format.Stamp(r.HourBucket), format.Int(r.Rows), format.Rate(r.RowsPerSec),
-			format.Float(r.MsPer1000Rows, 1), format.Pct(r.OverheadPct), format.Int(r.Failures),
+			format.Float(r.MsPer1000Rows, 1), overhead(r.OverheadPct), format.Int(r.Failures),
 		})
 	}
 	return out
+}
+
+// overhead renders an overhead, or a dash where nothing measured one.
+func overhead(p *float64) string {
+	if p == nil {
+		return "–"
+	}
+	return format.Pct(*p)
+}
+
+// Metric returns what the chart plots.
+func (m *Model) Metric() Metric { return m.metric }
+
+// NextMetric makes the chart plot the next metric.
+func (m *Model) NextMetric() {
+	m.metric = (m.metric + 1) % metricCount
+	m.redraw()
 }
 
 // SetSize fits the panel into w×h cells: the chart takes about half the
@@ -123,13 +186,17 @@ func (m *Model) redraw() {
 		m.chart.SetDataSetStyle(name, m.st.SeriesStyle(i))
 	}
 	for _, r := range m.rows {
-		m.chart.PushDataSet(r.Table, timeserieslinechart.TimePoint{Time: r.HourBucket, Value: r.OverheadPct})
+		if v, ok := m.metric.value(r); ok {
+			m.chart.PushDataSet(r.Table, timeserieslinechart.TimePoint{Time: r.HourBucket, Value: v})
+		}
 	}
 	m.chart.DrawAll()
 	m.chartView = m.chart.View()
 }
 
-// ranges returns the time range and the top of the value axis of the rows.
+// ranges returns the time range and the top of the value axis of the rows:
+// 10% above the largest value, at least 10 for overhead (a percentage) and
+// at least 1 otherwise, so that an all-zero series still draws.
 func (m *Model) ranges() (lo, hi time.Time, top float64) {
 	if len(m.rows) == 0 {
 		epoch := time.Unix(0, 0).UTC()
@@ -139,9 +206,14 @@ func (m *Model) ranges() (lo, hi time.Time, top float64) {
 	if !hi.After(lo) {
 		hi = lo.Add(time.Hour)
 	}
-	top = 10
+	top = 1
+	if m.metric == Overhead {
+		top = 10
+	}
 	for _, r := range m.rows {
-		top = max(top, r.OverheadPct*1.1)
+		if v, ok := m.metric.value(r); ok {
+			top = max(top, v*1.1)
+		}
 	}
 	return lo, hi, top
 }
@@ -164,9 +236,24 @@ func (m *Model) View() string {
 	for i, name := range m.tables {
 		legend = append(legend, m.st.SeriesStyle(i).Render("── "+name))
 	}
-	title := m.st.Title.Render("Constraint overhead % per table, hourly")
+	title := m.st.Title.Render(m.metric.String()+" per table, hourly") + m.st.Muted.Render(" (m: next metric)")
 	if len(m.rows) == 0 {
 		return title + "\n" + m.st.Muted.Render("no constraint performance rows yet")
 	}
-	return title + "  " + strings.Join(legend, "  ") + "\n" + m.chartView + "\n" + m.table.View()
+	chart := m.chartView
+	if !m.anyValue() {
+		chart = lipgloss.Place(m.w, m.chartHeight(), lipgloss.Center, lipgloss.Center,
+			m.st.Muted.Render(fmt.Sprintf("no %s measured in these hours: benchmarks measure overhead, ingest batches do not", m.metric)))
+	}
+	return title + "  " + strings.Join(legend, "  ") + "\n" + chart + "\n" + m.table.View()
+}
+
+// anyValue reports whether some row has a value of the chart's metric.
+func (m *Model) anyValue() bool {
+	for _, r := range m.rows {
+		if _, ok := m.metric.value(r); ok {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package constraints
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +13,7 @@ func hourly(n int) []source.ConstraintRow {
 	t0 := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
 	rows := make([]source.ConstraintRow, n)
 	for i := range rows {
-		rows[i] = source.ConstraintRow{Table: "t", HourBucket: t0.Add(time.Duration(i) * time.Hour), OverheadPct: float64(i % 40)}
+		rows[i] = source.ConstraintRow{Table: "t", HourBucket: t0.Add(time.Duration(i) * time.Hour), OverheadPct: ptr(float64(i % 40))}
 	}
 	return rows
 }
@@ -38,5 +39,47 @@ func TestChartDependsOnlyOnData(t *testing.T) {
 	m.SetData(hourly(30))
 	if m.View() != first {
 		t.Fatal("the chart changed with the wall clock")
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestMetrics: m cycles through every metric and back; each one's title
+// shows; a row without a measured overhead reads "–", is left out of the
+// overhead chart, and a chart with no value at all says why.
+func TestMetrics(t *testing.T) {
+	t0 := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
+	ingestOnly := []source.ConstraintRow{
+		{Table: "heart_rate_metrics", HourBucket: t0, Rows: 5000, RowsPerSec: 120000, MsPer1000Rows: 8.3, Failures: 2},
+		{Table: "heart_rate_metrics", HourBucket: t0.Add(time.Hour), Rows: 7000, RowsPerSec: 110000, MsPer1000Rows: 9.1},
+	}
+	m := New(theme.NewStyles(theme.Default()))
+	m.SetSize(100, 30)
+	m.SetData(ingestOnly)
+	tests := []struct {
+		metric Metric
+		title  string
+		empty  bool
+	}{
+		{RowsPerSec, "Rows/s per table", false},
+		{Overhead, "Constraint overhead % per table", true},
+		{MsPer1000Rows, "ms per 1,000 rows per table", false},
+		{Failures, "Constraint failures per table", false},
+		{RowsPerSec, "Rows/s per table", false},
+	}
+	for i, tt := range tests {
+		if i > 0 {
+			m.NextMetric()
+		}
+		v := m.View()
+		if m.Metric() != tt.metric || !strings.Contains(v, tt.title) {
+			t.Fatalf("step %d: metric %v, want %v titled %q:\n%s", i, m.Metric(), tt.metric, tt.title, v)
+		}
+		if got := strings.Contains(v, "no Constraint overhead % measured"); got != tt.empty {
+			t.Errorf("%v: empty-chart note shown %v, want %v", tt.metric, got, tt.empty)
+		}
+		if strings.Contains(v, "0.0%") || !strings.Contains(v, "–") {
+			t.Errorf("%v: an unmeasured overhead is shown as 0.0%%:\n%s", tt.metric, v)
+		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"hmperf/tui/format"
 	"hmperf/tui/source"
 	"hmperf/tui/theme"
-	"hmperf/tui/widget"
 )
 
 // maxBars is how many running builds get a progress bar; the rest are in
@@ -127,5 +126,5 @@ func (m *Model) bar(j source.IndexJob) string {
 	label := fmt.Sprintf("%-20s %-22s ", format.Truncate(j.Index, 20), format.Truncate(j.Phase, 22))
 	blocks := fmt.Sprintf(" %s/%s blocks", format.Int(j.BlocksDone), format.Int(j.BlocksTotal))
 	width := max(m.w-len(label)-len(blocks), 10)
-	return label + widget.Bar(width, frac, m.st.Accent) + blocks
+	return label + m.st.Bar(width, frac) + blocks
 }

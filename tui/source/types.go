@@ -51,8 +51,10 @@ type ConstraintRow struct {
 	Rows          int64
 	RowsPerSec    float64
 	MsPer1000Rows float64
-	OverheadPct   float64
-	Failures      int64
+	// OverheadPct is nil where nothing measured it: ingest batches have no
+	// unconstrained baseline, only benchmark runs do.
+	OverheadPct *float64
+	Failures    int64
 }
 
 // Alert is one firing alert from check_constraint_performance_alerts().

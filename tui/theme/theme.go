@@ -4,6 +4,7 @@
 package theme
 
 import (
+	"github.com/charmbracelet/bubbles/progress"
 	"github.com/charmbracelet/bubbles/table"
 	"github.com/charmbracelet/lipgloss"
 
@@ -87,6 +88,20 @@ func NewStyles(t Theme) Styles {
 		Selected: base.Bold(true).Foreground(t.Accent),
 	}
 	return s
+}
+
+// Bar renders a static progress bar, its percentage included, width cells
+// wide, for a fraction between 0 and 1. The dashboard redraws it on every
+// poll, so it is not animated. Its colour profile is lipgloss's, so that
+// NO_COLOR (and the golden tests' plain profile) apply to it too.
+func (s Styles) Bar(width int, fraction float64) string {
+	fill := s.Theme.Accent.Light
+	if lipgloss.HasDarkBackground() {
+		fill = s.Theme.Accent.Dark
+	}
+	bar := progress.New(progress.WithSolidFill(fill), progress.WithWidth(width),
+		progress.WithColorProfile(lipgloss.ColorProfile()))
+	return bar.ViewAs(min(max(fraction, 0), 1))
 }
 
 // SeverityLabel spells a severity with a symbol and a word, so that it reads
