@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/NimbleMarkets/ntcharts/barchart"
 	"github.com/NimbleMarkets/ntcharts/linechart/timeserieslinechart"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -64,6 +65,19 @@ func (m Metric) value(r source.ConstraintRow) (float64, bool) {
 		return float64(r.Failures), true
 	}
 	return r.RowsPerSec, true
+}
+
+// format renders a value of the metric.
+func (m Metric) format(v float64) string {
+	switch m {
+	case Overhead:
+		return format.Pct(v)
+	case MsPer1000Rows:
+		return format.Float(v, 1)
+	case Failures:
+		return format.Int(int64(v))
+	}
+	return format.Rate(v)
 }
 
 // Model is the constraints panel.
@@ -174,7 +188,13 @@ func (m *Model) chartHeight() int { return max(m.h/2, 5) }
 
 // redraw rebuilds the chart from the rows. The time range comes from the
 // data, never from the clock, so the same rows always draw the same chart.
+// A single hour bucket (the first hour after the monitor starts) makes no
+// line, so it is drawn as one bar per table instead.
 func (m *Model) redraw() {
+	if m.singleHour() {
+		m.chartView = m.hourBars()
+		return
+	}
 	lo, hi, top := m.ranges()
 	m.chart = timeserieslinechart.New(m.w, m.chartHeight(),
 		timeserieslinechart.WithTimeRange(lo, hi),
@@ -192,6 +212,46 @@ func (m *Model) redraw() {
 	}
 	m.chart.DrawAll()
 	m.chartView = m.chart.View()
+}
+
+// singleHour reports whether every row falls in the same hour bucket.
+func (m *Model) singleHour() bool {
+	return len(m.rows) > 0 && m.rows[0].HourBucket.Equal(m.rows[len(m.rows)-1].HourBucket)
+}
+
+// hourBars draws the metric of each table in the only hour there is, each
+// bar labelled with its value so that it reads without the table.
+func (m *Model) hourBars() string {
+	var data []barchart.BarData
+	for i, name := range m.tables {
+		for _, r := range m.rows {
+			v, ok := m.metric.value(r)
+			if r.Table != name || !ok {
+				continue
+			}
+			data = append(data, barchart.BarData{
+				Label:  fmt.Sprintf("%-*s %10s ", min(m.labelWidth(), 34), format.Truncate(name, 34), m.metric.format(v)),
+				Values: []barchart.BarValue{{Name: name, Value: v, Style: m.st.SeriesStyle(i)}},
+			})
+		}
+	}
+	h := min(m.chartHeight(), max(len(data), 1))
+	chart := barchart.New(m.w, h, barchart.WithHorizontalBars(), barchart.WithBarGap(0),
+		barchart.WithStyles(m.st.Muted, m.st.Muted), barchart.WithDataSet(data))
+	// Resize recomputes the label margin, which New worked out before the
+	// labels were pushed.
+	chart.Resize(m.w, h)
+	chart.Draw()
+	return m.st.Muted.Render("hour "+format.Stamp(m.rows[0].HourBucket)+" (a line needs two hours)") + "\n" + chart.View()
+}
+
+// labelWidth is the width of the longest table name.
+func (m *Model) labelWidth() int {
+	w := 0
+	for _, name := range m.tables {
+		w = max(w, len(name))
+	}
+	return w
 }
 
 // ranges returns the time range and the top of the value axis of the rows:

@@ -83,3 +83,26 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestSingleHourDrawsBars: one hour bucket makes no line; each table gets a
+// bar labelled with its value instead, and a second hour brings the line.
+func TestSingleHourDrawsBars(t *testing.T) {
+	t0 := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	rows := []source.ConstraintRow{
+		{Table: "heart_rate_metrics", HourBucket: t0, RowsPerSec: 49318},
+		{Table: "symptoms", HourBucket: t0, RowsPerSec: 35624},
+	}
+	m := New(theme.NewStyles(theme.Default()))
+	m.SetSize(100, 30)
+	m.SetData(rows)
+	v := m.View()
+	for _, want := range []string{"hour 03-14 09:00", "heart_rate_metrics     49,318 │", "symptoms               35,624 │", "█"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("single-hour view lacks %q:\n%s", want, v)
+		}
+	}
+	m.SetData(append(rows, source.ConstraintRow{Table: "symptoms", HourBucket: t0.Add(time.Hour), RowsPerSec: 30000}))
+	if v := m.View(); strings.Contains(v, "a line needs two hours") {
+		t.Errorf("two hours still drawn as bars:\n%s", v)
+	}
+}
