@@ -27,6 +27,7 @@ type ingestOpts struct {
 	batchSize   int
 	context     string
 	skip        string
+	rowFKChecks bool
 	json        bool
 }
 
@@ -42,6 +43,7 @@ func (o *ingestOpts) register(e env) *flag.FlagSet {
 	fs.IntVar(&o.batchSize, "batch-size", 5000, "records per batch (one transaction each)")
 	fs.StringVar(&o.context, "context", "bulk-import", "validation context: api, user-input, bulk-import, migration, testing")
 	fs.StringVar(&o.skip, "skip-validation", "", "comma-separated contexts whose records skip Go validation (the database still checks them)")
+	fs.BoolVar(&o.rowFKChecks, "row-fk-checks", false, "keep PostgreSQL's per-row foreign-key checks instead of one lock per user and batch")
 	fs.BoolVar(&o.json, "json", false, "print the totals as one JSON document")
 	return fs
 }
@@ -123,7 +125,8 @@ func (o *ingestOpts) open(ctx context.Context, e env) (*ingest.Ingester, func(),
 		t.Close()
 		return nil, nil, err
 	}
-	in, err := ingest.New(pool, ingest.Options{Context: vctx, Validator: engine.NewValidator(rules, policy, cache), Cache: cache})
+	in, err := ingest.New(pool, ingest.Options{Context: vctx, Validator: engine.NewValidator(rules, policy, cache), Cache: cache,
+		RowFKChecks: o.rowFKChecks})
 	if err != nil {
 		pool.Close()
 		t.Close()
@@ -199,6 +202,13 @@ func printTotals(w io.Writer, t ingest.Totals, asJSON bool) {
 		t.Received, t.Inserted, t.Duplicates, t.Rejected, t.Unsupported, t.Unvalidated, ms(t.Duration), t.RowsPerSecond())
 	for _, reason := range ingest.SortedReasons(t.RejectsByReason) {
 		fmt.Fprintf(w, "  rejected %6d  %s\n", t.RejectsByReason[reason], reason)
+	}
+	if fk := t.ForeignKeyCheck; len(fk.Batch) > 0 || fk.Reason != "" {
+		fmt.Fprintf(w, "foreign key to users checked once per user and batch on %d table(s)", len(fk.Batch))
+		if fk.Reason != "" {
+			fmt.Fprintf(w, "; per row elsewhere: %s", fk.Reason)
+		}
+		fmt.Fprintln(w)
 	}
 }
 

@@ -31,16 +31,19 @@ func benchRows(b *testing.B) int {
 }
 
 // BenchmarkIngestVsCopyVsInsert writes the same generated heart-rate rows
-// three ways, interleaved (A B C A B C A B C), each into an emptied table:
+// four ways, interleaved (A B C D A B C D A B C D), each into an emptied
+// table:
 //
-//   - ingest: hmperf's path (validation, dedup, COPY, stats) in batches;
+//   - ingest: hmperf's path (validation, dedup, COPY, stats) in batches,
+//     the users foreign key checked once per user and batch (fkcheck.go);
+//   - ingest_rowfk: the same with PostgreSQL's per-row foreign-key checks;
 //   - copy: one raw COPY of every row, no engine: the floor;
 //   - insert: parameter-chunked multi-row INSERT … ON CONFLICT DO NOTHING,
 //     what the original service did (chunks of 80% of the 65,535-parameter
 //     limit, one transaction per batch).
 //
-// It reports each method's median rows/s and the ratios ingest/copy and
-// ingest/insert, measured side by side in one run.
+// It reports each method's median rows/s and the ratios of both ingest
+// variants to copy and to insert, measured side by side in one run.
 //
 //	go test ./queries/ingest -run '^$' -bench IngestVsCopyVsInsert -benchtime 1x
 func BenchmarkIngestVsCopyVsInsert(b *testing.B) {
@@ -51,7 +54,8 @@ func BenchmarkIngestVsCopyVsInsert(b *testing.B) {
 		name string
 		run  func(ctx context.Context) error
 	}{
-		{"ingest", func(ctx context.Context) error { return ingestAll(ctx, pool, recs) }},
+		{"ingest", func(ctx context.Context) error { return ingestAll(ctx, pool, recs, false) }},
+		{"ingest_rowfk", func(ctx context.Context) error { return ingestAll(ctx, pool, recs, true) }},
 		{"copy", func(ctx context.Context) error { return copyAll(ctx, pool, recs) }},
 		{"insert", func(ctx context.Context) error { return insertChunked(ctx, pool, recs) }},
 	}
@@ -75,8 +79,10 @@ func BenchmarkIngestVsCopyVsInsert(b *testing.B) {
 		med[i] = median(rates[i])
 		b.ReportMetric(med[i], m.name+"_rows/s")
 	}
-	b.ReportMetric(med[0]/med[1], "ingest/copy")
-	b.ReportMetric(med[0]/med[2], "ingest/insert")
+	b.ReportMetric(med[0]/med[2], "ingest/copy")
+	b.ReportMetric(med[0]/med[3], "ingest/insert")
+	b.ReportMetric(med[1]/med[2], "ingest_rowfk/copy")
+	b.ReportMetric(med[1]/med[3], "ingest_rowfk/insert")
 }
 
 func newBenchPool(b *testing.B) *pgxpool.Pool {
@@ -119,12 +125,12 @@ func resetTables(b *testing.B, pool *pgxpool.Pool) {
 
 const benchBatch = 10_000
 
-func ingestAll(ctx context.Context, pool *pgxpool.Pool, recs []engine.Record) error {
+func ingestAll(ctx context.Context, pool *pgxpool.Pool, recs []engine.Record, rowFK bool) error {
 	cache, err := engine.NewCache(10000, time.Hour, time.Now)
 	if err != nil {
 		return err
 	}
-	in, err := ingest.New(pool, ingest.Options{Context: engine.ContextBulkImport, Validator: engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), cache), Cache: cache, Writers: benchWriters()})
+	in, err := ingest.New(pool, ingest.Options{Context: engine.ContextBulkImport, Validator: engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), cache), Cache: cache, Writers: benchWriters(), RowFKChecks: rowFK})
 	if err != nil {
 		return err
 	}

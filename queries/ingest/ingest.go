@@ -40,6 +40,9 @@ type Options struct {
 	// Writers is how many batches commit at once, each in its own
 	// transaction; 0 means 2.
 	Writers int
+	// RowFKChecks keeps PostgreSQL's per-row foreign-key checks on every
+	// table, even where the per-batch check (fkcheck.go) could replace them.
+	RowFKChecks bool
 }
 
 // Ingester writes batches of items, one transaction per batch, keeping the
@@ -52,6 +55,8 @@ type Ingester struct {
 	tracker *engine.Tracker
 	batchNo int
 	start   time.Time
+
+	fk fkPlan
 
 	mu     sync.Mutex // guards users and totals, which Commit updates
 	users  map[engine.UUID]struct{}
@@ -95,6 +100,7 @@ func (in *Ingester) Totals() Totals {
 	in.mu.Lock()
 	t := in.totals.clone()
 	in.mu.Unlock()
+	t.ForeignKeyCheck = in.fk.report()
 	t.Duration = time.Since(in.start)
 	return t
 }
@@ -140,6 +146,9 @@ func (in *Ingester) Commit(ctx context.Context, p *Prepared) error {
 }
 
 func (in *Ingester) commit(ctx context.Context, p *Prepared) ([]TableStats, error) {
+	if err := in.fk.decide(ctx, in.pool, in.opts.RowFKChecks); err != nil {
+		return nil, err
+	}
 	tx, err := in.pool.Begin(ctx)
 	if err != nil {
 		return nil, err
@@ -148,18 +157,82 @@ func (in *Ingester) commit(ctx context.Context, p *Prepared) ([]TableStats, erro
 	if err := insertUsers(ctx, tx, p.users); err != nil {
 		return nil, fmt.Errorf("register users: %w", err)
 	}
-	stats := p.pre
-	for _, g := range p.groups {
-		st, err := in.writeGroup(ctx, tx, g)
-		if err != nil {
-			return nil, err
-		}
-		stats = append(stats, st)
+	written, err := in.writeGroups(ctx, tx, p.groups)
+	if err != nil {
+		return nil, err
 	}
+	stats := append(p.pre, written...)
 	if err := storeBatch(ctx, tx, in.opts.RunID, p.no, in.opts.Context, stats); err != nil {
 		return nil, fmt.Errorf("store stats: %w", err)
 	}
 	return stats, tx.Commit(ctx)
+}
+
+// writeGroups writes the groups whose foreign key is checked per batch
+// first, with the per-row triggers off, then the others with them on. On
+// error the transaction rolls back, and the setting with it.
+func (in *Ingester) writeGroups(ctx context.Context, tx pgx.Tx, groups []*group) ([]TableStats, error) {
+	batch, err := in.batchChecked(ctx, tx, groups)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TableStats, len(groups))
+	if slices.Contains(batch, true) {
+		if err := setReplicationRole(ctx, tx, "replica"); err != nil {
+			return nil, err
+		}
+		if err := in.writeMarked(ctx, tx, groups, batch, true, out); err != nil {
+			return nil, err
+		}
+		if err := setReplicationRole(ctx, tx, "origin"); err != nil {
+			return nil, err
+		}
+	}
+	return out, in.writeMarked(ctx, tx, groups, batch, false, out)
+}
+
+// writeMarked writes the groups whose mark is want into out.
+func (in *Ingester) writeMarked(ctx context.Context, tx pgx.Tx, groups []*group, marks []bool, want bool, out []TableStats) error {
+	for i, g := range groups {
+		if marks[i] != want {
+			continue
+		}
+		st, err := in.writeGroup(ctx, tx, g)
+		if err != nil {
+			return err
+		}
+		out[i] = st
+	}
+	return nil
+}
+
+// batchChecked marks the groups whose foreign key this batch checks itself:
+// their tables allow it and every one of their users is locked.
+func (in *Ingester) batchChecked(ctx context.Context, tx pgx.Tx, groups []*group) ([]bool, error) {
+	marks := make([]bool, len(groups))
+	var eligible []*group
+	for i, g := range groups {
+		if in.fk.batch[g.kind] && len(g.keep) > 0 {
+			marks[i] = true
+			eligible = append(eligible, g)
+		}
+	}
+	if len(eligible) == 0 {
+		return marks, nil
+	}
+	all, err := lockUsers(ctx, tx, batchUsers(eligible))
+	if err != nil {
+		return nil, fmt.Errorf("lock the batch's users: %w", err)
+	}
+	if !all {
+		clear(marks) // a user went away: let the triggers reject its rows
+	}
+	return marks, nil
+}
+
+func setReplicationRole(ctx context.Context, tx pgx.Tx, role string) error {
+	_, err := tx.Exec(ctx, "SET LOCAL session_replication_role = "+role)
+	return err
 }
 
 // group is the records of one kind in a batch, validated and deduplicated.
@@ -312,9 +385,11 @@ func (in *Ingester) newUsers(groups []*group) []engine.UUID {
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b engine.UUID) int { return bytes.Compare(a[:], b[:]) })
+	slices.SortFunc(out, compareUUID)
 	return out
 }
+
+func compareUUID(a, b engine.UUID) int { return bytes.Compare(a[:], b[:]) }
 
 func (in *Ingester) cacheStats() engine.CacheStats {
 	if in.opts.Cache == nil {

@@ -78,6 +78,7 @@ type Totals struct {
 	RejectsByReason map[string]int64       `json:"rejects_by_reason"`
 	CacheHits       uint64                 `json:"cache_hits"`
 	CacheMisses     uint64                 `json:"cache_misses"`
+	ForeignKeyCheck FKCheck                `json:"foreign_key_check"`
 	Duration        time.Duration          `json:"-"`
 	// Dedup counts every duplicate (within a batch, across batches, or a
 	// key already in the table) under its kind, so that the per-family and

@@ -1,0 +1,162 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hmperf/engine"
+)
+
+// Foreign-key checking. Every metric table references users(id) through
+// user_id, and PostgreSQL checks that per row: an internal trigger runs
+// "SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE" for each inserted row,
+// with an executor start-up each time. Profiled during a heart-rate ingest,
+// that was about half of the server's CPU time.
+//
+// The per-batch check does the same work once per distinct user instead:
+// it locks the batch's users FOR KEY SHARE (the lock the trigger takes,
+// held to commit, so a concurrent DELETE waits and then cascades as it
+// would), checks that every one of them was found, and only then skips the
+// per-row triggers for the metric writes with
+// SET LOCAL session_replication_role = replica, switching back before
+// anything else is written. Where any condition fails it leaves PostgreSQL's
+// own checks in place:
+//   - the role may not set session_replication_role (superuser, or
+//     GRANT SET ON PARAMETER from PostgreSQL 15);
+//   - a table (or a partition of it) has a user trigger or rule that replica
+//     mode would skip or fire differently, or a foreign key other than
+//     user_id → users(id);
+//   - a user of the batch is missing when locked (deleted meanwhile): the
+//     batch then goes through the triggers, which reject those rows.
+
+// FKCheck says how an ingest run checked the metric rows' foreign key.
+type FKCheck struct {
+	// Batch lists the tables checked per batch; the others per row.
+	Batch []string `json:"per_batch_tables"`
+	// Reason says why some or all tables are checked per row, if any are.
+	Reason string `json:"per_row_reason,omitempty"`
+}
+
+// fkPlan is the per-table decision, made once per Ingester.
+type fkPlan struct {
+	once   sync.Once
+	batch  [engine.NumKinds]bool
+	reason string
+	err    error
+}
+
+// decide works out which kinds' tables may use the per-batch check.
+func (f *fkPlan) decide(ctx context.Context, pool *pgxpool.Pool, rowChecks bool) error {
+	f.once.Do(func() {
+		if rowChecks {
+			f.reason = "per-row checks requested"
+			return
+		}
+		if err := canSetReplicaRole(ctx, pool); err != nil {
+			f.reason = "the role may not set session_replication_role (" + err.Error() + ")"
+			return
+		}
+		var other []string
+		for _, k := range engine.Kinds() {
+			ok, err := batchCheckable(ctx, pool, k.Table())
+			if err != nil {
+				f.err = fmt.Errorf("inspect %s for the foreign-key check: %w", k.Table(), err)
+				return
+			}
+			f.batch[k] = ok
+			if !ok {
+				other = append(other, k.Table())
+			}
+		}
+		if len(other) > 0 {
+			f.reason = "user triggers, rules or other foreign keys on " + strings.Join(other, ", ")
+		}
+	})
+	return f.err
+}
+
+// report is the run's FKCheck.
+func (f *fkPlan) report() FKCheck {
+	var c FKCheck
+	for _, k := range engine.Kinds() {
+		if f.batch[k] {
+			c.Batch = append(c.Batch, k.Table())
+		}
+	}
+	c.Reason = f.reason
+	return c
+}
+
+// canSetReplicaRole tries the setting in a transaction it rolls back.
+func canSetReplicaRole(ctx context.Context, pool *pgxpool.Pool) error {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background())
+	_, err = tx.Exec(ctx, "SET LOCAL session_replication_role = replica")
+	return err
+}
+
+// batchCheckable reports whether replica mode changes nothing on table and
+// its partitions but the foreign-key triggers of user_id → users(id): no
+// user trigger that fires on insert in origin mode or only in replica mode,
+// no rule, no other foreign key.
+func batchCheckable(ctx context.Context, pool *pgxpool.Pool, table string) (bool, error) {
+	var ok bool
+	err := pool.QueryRow(ctx, `
+		WITH rels AS (SELECT to_regclass($1) AS relid  -- a plain table is no partition tree
+		              UNION SELECT relid FROM pg_partition_tree(to_regclass($1)))
+		SELECT to_regclass($1) IS NOT NULL
+		   AND NOT EXISTS (SELECT 1 FROM pg_trigger t JOIN rels ON t.tgrelid = rels.relid
+		                    WHERE NOT t.tgisinternal
+		                      AND (t.tgenabled = 'R' OR (t.tgenabled = 'O' AND t.tgtype & 4 <> 0)))
+		   AND NOT EXISTS (SELECT 1 FROM pg_rewrite r JOIN rels ON r.ev_class = rels.relid
+		                    WHERE r.rulename <> '_RETURN')
+		   AND NOT EXISTS (SELECT 1 FROM pg_constraint c JOIN rels ON c.conrelid = rels.relid
+		                    WHERE c.contype = 'f'
+		                      AND (c.confrelid <> 'users'::regclass
+		                           OR c.conkey <> ARRAY[(SELECT a.attnum FROM pg_attribute a
+		                                                  WHERE a.attrelid = c.conrelid AND a.attname = 'user_id')]))`,
+		table).Scan(&ok)
+	return ok, err
+}
+
+// lockUsers locks users FOR KEY SHARE, in id order, and reports whether all
+// of them exist.
+func lockUsers(ctx context.Context, tx pgx.Tx, users []engine.UUID) (bool, error) {
+	if len(users) == 0 {
+		return true, nil
+	}
+	ids := make([][16]byte, len(users))
+	for i, u := range users {
+		ids[i] = u
+	}
+	var n int
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM users WHERE id = ANY($1) ORDER BY id FOR KEY SHARE) locked`,
+		ids).Scan(&n)
+	return n == len(users), err
+}
+
+// batchUsers lists the distinct users of the groups, sorted.
+func batchUsers(groups []*group) []engine.UUID {
+	seen := map[engine.UUID]struct{}{}
+	var out []engine.UUID
+	for _, g := range groups {
+		for _, r := range g.keep {
+			u := r.UserID()
+			if _, dup := seen[u]; !dup {
+				seen[u] = struct{}{}
+				out = append(out, u)
+			}
+		}
+	}
+	slices.SortFunc(out, compareUUID)
+	return out
+}
