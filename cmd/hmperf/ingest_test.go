@@ -30,6 +30,10 @@ type ingestJSON struct {
 	RowsPerSecond   *float64                    `json:"rows_per_second"`
 	ByFamily        map[string]int64            `json:"duplicates_by_family"`
 	Legacy          map[string]int64            `json:"legacy_dedup_stats"`
+	FKCheck         struct {
+		Batch  []string `json:"per_batch_tables"`
+		Reason string   `json:"per_row_reason"`
+	} `json:"foreign_key_check"`
 }
 
 func decodeIngest(t *testing.T, r result) ingestJSON {
@@ -62,10 +66,18 @@ func TestIngestSampleJSON(t *testing.T) {
 		t.Errorf("rows in tables %d, inserted %d", got, out.Inserted)
 	}
 	checkDedupViews(t, out)
+	var super bool
+	queryRow(t, dsn, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user", &super)
+	if super && (len(out.FKCheck.Batch) != 7 || out.FKCheck.Reason != "") {
+		t.Errorf("foreign_key_check %+v: want all seven tables per batch for a superuser", out.FKCheck)
+	}
 	again := decodeIngest(t, runCmd(context.Background(), "", "ingest", "--dsn", dsn, "--sample", "3000", "--seed", "5",
-		"--dup-rate", "0.1", "--invalid-rate", "0.05", "--batch-size", "500", "--json"))
+		"--dup-rate", "0.1", "--invalid-rate", "0.05", "--batch-size", "500", "--row-fk-checks", "--json"))
 	if again.Inserted != 0 || again.Duplicates != out.Inserted+out.Duplicates {
 		t.Errorf("second identical ingest: %+v", again)
+	}
+	if len(again.FKCheck.Batch) != 0 || !strings.Contains(again.FKCheck.Reason, "per-row checks requested") {
+		t.Errorf("--row-fk-checks: foreign_key_check %+v", again.FKCheck)
 	}
 }
 
