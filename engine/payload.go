@@ -1,10 +1,11 @@
 package engine
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxStringBytes is the longest string field the decoder accepts (source,
@@ -85,8 +86,11 @@ func DecodePayload(r io.Reader, opts DecodeOptions, fn func(batch []Decoded) err
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
 	}
-	p := &parser{dec: json.NewDecoder(r), opts: opts, fn: fn, sum: DecodeSummary{Unsupported: map[string]int{}}}
-	p.dec.UseNumber()
+	// Duplicate member names and invalid UTF-8 are accepted, as the
+	// ingest service's decoder accepted them: the first of two duplicates
+	// is used, and invalid bytes become U+FFFD.
+	dec := jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	p := &parser{dec: dec, opts: opts, fn: fn, sum: DecodeSummary{Unsupported: map[string]int{}}}
 	p.batch = make([]Decoded, 0, opts.BatchSize)
 	err := p.file()
 	if ferr := p.flush(); err == nil {
@@ -96,7 +100,7 @@ func DecodePayload(r io.Reader, opts DecodeOptions, fn func(batch []Decoded) err
 }
 
 type parser struct {
-	dec    *json.Decoder
+	dec    *jsontext.Decoder
 	opts   DecodeOptions
 	fn     func([]Decoded) error
 	batch  []Decoded
@@ -123,25 +127,25 @@ func (p *parser) fileError(what string, err error) error {
 }
 
 func (p *parser) file() error {
-	tok, err := p.dec.Token()
+	tok, err := p.dec.ReadToken()
 	switch {
 	case errors.Is(err, io.EOF):
 		return errors.New("payload: empty file, want a JSON object with a \"data\" member")
 	case err != nil:
 		return p.fileError("malformed JSON", err)
-	case tok == nil:
+	case tok.Kind() == 'n':
 		return errors.New("payload: the file is JSON null, want an object with a \"data\" member")
-	case tok != json.Delim('{'):
-		return fmt.Errorf("payload: the file is a JSON %s, want an object with a \"data\" member", describe(tok))
+	case tok.Kind() != '{':
+		return fmt.Errorf("payload: the file is a JSON %s, want an object with a \"data\" member", describe(tok.Kind()))
 	}
 	sawData := false
-	for p.dec.More() {
+	for p.more() {
 		key, err := p.key()
 		if err != nil {
 			return p.fileError("malformed JSON", err)
 		}
 		if key != "data" {
-			err = p.skip()
+			err = p.dec.SkipValue()
 		} else {
 			sawData = true
 			err = p.data()
@@ -159,29 +163,40 @@ func (p *parser) file() error {
 	return nil
 }
 
+// more reports whether the current object or array has another member. On
+// a syntax error it reports false, and the read that follows returns it.
+func (p *parser) more() bool {
+	k := p.dec.PeekKind()
+	return k != '}' && k != ']' && k != jsontext.KindInvalid
+}
+
 // end consumes the closing brace and insists on nothing after it.
 func (p *parser) end() error {
-	if _, err := p.dec.Token(); err != nil {
+	if _, err := p.dec.ReadToken(); err != nil {
 		return p.fileError("malformed JSON", err)
 	}
-	if _, err := p.dec.Token(); !errors.Is(err, io.EOF) {
+	if _, err := p.dec.ReadToken(); !errors.Is(err, io.EOF) {
 		return p.fileError("trailing data after the payload object", errors.New("unexpected content"))
 	}
 	return nil
 }
 
 func (p *parser) data() error {
-	tok, err := p.dec.Token()
-	if err != nil {
+	switch k := p.dec.PeekKind(); k {
+	case '{':
+	case 'n':
+		_, err := p.dec.ReadToken()
+		return err
+	case jsontext.KindInvalid:
+		_, err := p.dec.ReadToken()
+		return err
+	default:
+		return fmt.Errorf("\"data\" is a JSON %s, want an object", describe(k))
+	}
+	if _, err := p.dec.ReadToken(); err != nil {
 		return err
 	}
-	if tok == nil {
-		return nil
-	}
-	if tok != json.Delim('{') {
-		return fmt.Errorf("\"data\" is a JSON %s, want an object", describe(tok))
-	}
-	for p.dec.More() {
+	for p.more() {
 		key, err := p.key()
 		if err != nil {
 			return err
@@ -190,38 +205,34 @@ func (p *parser) data() error {
 			return err
 		}
 	}
-	_, err = p.dec.Token()
+	_, err := p.dec.ReadToken()
 	return err
 }
 
 func (p *parser) key() (string, error) {
-	tok, err := p.dec.Token()
+	tok, err := p.dec.ReadToken()
 	if err != nil {
 		return "", err
 	}
-	s, _ := tok.(string)
-	return s, nil
+	return tok.String(), nil
 }
 
 // array decodes one member of "data". metrics records carry their type;
 // the per-type arrays imply it; any other array counts as unsupported
-// records named after the array.
+// records named after the array. A member that is not an array carries no
+// records.
 func (p *parser) array(name string) error {
-	tok, err := p.dec.Token()
-	if err != nil || tok == nil {
+	if p.dec.PeekKind() != '[' {
+		return p.dec.SkipValue()
+	}
+	if _, err := p.dec.ReadToken(); err != nil {
 		return err
 	}
-	if tok != json.Delim('[') {
-		if d, ok := tok.(json.Delim); ok {
-			return p.skipNested(d)
-		}
-		return nil // a scalar member of data carries no records
-	}
 	implied, known := arrayTypes[name]
-	for pos := 0; p.dec.More(); pos++ {
+	for pos := 0; p.more(); pos++ {
 		if name != "metrics" && !known {
 			p.unsupported(name)
-			if err := p.skip(); err != nil {
+			if err := p.dec.SkipValue(); err != nil {
 				return err
 			}
 			continue
@@ -230,7 +241,7 @@ func (p *parser) array(name string) error {
 			return err
 		}
 	}
-	_, err = p.dec.Token()
+	_, err := p.dec.ReadToken()
 	return err
 }
 
@@ -238,39 +249,6 @@ func (p *parser) unsupported(typ string) {
 	p.sum.Received++
 	p.index++
 	p.sum.Unsupported[truncate(typ, 64)]++
-}
-
-// skip consumes one value of any shape.
-func (p *parser) skip() error {
-	tok, err := p.dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); ok {
-		return p.skipNested(d)
-	}
-	return nil
-}
-
-// skipNested consumes the rest of an object or array whose opening
-// delimiter has been read.
-func (p *parser) skipNested(open json.Delim) error {
-	if open != '{' && open != '[' {
-		return nil
-	}
-	for depth := 1; depth > 0; {
-		tok, err := p.dec.Token()
-		if err != nil {
-			return err
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-	}
-	return nil
 }
 
 func (p *parser) emit(d Decoded) error {
@@ -302,21 +280,21 @@ func (p *parser) flush() error {
 	return nil
 }
 
-func describe(tok json.Token) string {
-	switch v := tok.(type) {
-	case nil:
+// describe names a JSON kind for messages.
+func describe(k jsontext.Kind) string {
+	switch k {
+	case 'n':
 		return "null"
-	case bool:
+	case 't', 'f':
 		return "boolean"
-	case json.Number:
+	case '0':
 		return "number"
-	case string:
+	case '"':
 		return "string"
-	case json.Delim:
-		if v == '[' {
-			return "array"
-		}
+	case '[':
+		return "array"
+	case '{':
 		return "object"
 	}
-	return fmt.Sprintf("%T", tok)
+	return "invalid value"
 }

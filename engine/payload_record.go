@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -9,15 +8,17 @@ import (
 	"time"
 )
 
-// field is one member of a record object. val is string, json.Number,
-// bool, nil, []string, or one of the markers below for shapes no column
-// takes.
+// field is one member of a record object. val is string, number, bool,
+// nil, []string, or one of the markers below for shapes no column takes.
 type field struct {
 	key string
 	val any
 }
 
 type (
+	// number is a JSON number's text, parsed only by the column that
+	// reads it, so that range errors can quote it.
+	number      string
 	objectValue struct{}
 	mixedArray  struct{}
 )
@@ -26,17 +27,11 @@ type (
 // else rejects only this record.
 func (p *parser) record(array string, pos int, implied string) error {
 	rerr := &RecordError{Index: p.index, Array: array, Pos: pos, Type: implied}
-	tok, err := p.dec.Token()
-	if err != nil {
-		return err
-	}
-	if tok != json.Delim('{') {
-		if d, ok := tok.(json.Delim); ok {
-			if err := p.skipNested(d); err != nil {
-				return err
-			}
+	if k := p.dec.PeekKind(); k != '{' {
+		if err := p.dec.SkipValue(); err != nil {
+			return err
 		}
-		rerr.Msg = "want an object, got " + describe(tok)
+		rerr.Msg = "want an object, got " + describe(k)
 		return p.emit(Decoded{Index: rerr.Index, Err: rerr})
 	}
 	if err := p.readFields(); err != nil {
@@ -66,10 +61,14 @@ func (p *parser) record(array string, pos int, implied string) error {
 	return p.emit(Decoded{Index: rerr.Index, Type: typ, Record: rec})
 }
 
-// readFields collects the members of the current object into p.fields.
+// readFields collects the members of the object that comes next into
+// p.fields.
 func (p *parser) readFields() error {
 	p.fields = p.fields[:0]
-	for p.dec.More() {
+	if _, err := p.dec.ReadToken(); err != nil { // '{'
+		return err
+	}
+	for p.more() {
 		key, err := p.key()
 		if err != nil {
 			return err
@@ -80,51 +79,62 @@ func (p *parser) readFields() error {
 		}
 		p.fields = append(p.fields, field{key, val})
 	}
-	_, err := p.dec.Token() // '}'
+	_, err := p.dec.ReadToken() // '}'
 	return err
 }
 
+// value reads one member value: scalars as they are, an array of strings
+// as []string, other shapes as markers.
 func (p *parser) value() (any, error) {
-	tok, err := p.dec.Token()
+	switch p.dec.PeekKind() {
+	case '{':
+		return objectValue{}, p.dec.SkipValue()
+	case '[':
+		return p.stringArray()
+	}
+	tok, err := p.dec.ReadToken()
 	if err != nil {
 		return nil, err
 	}
-	switch tok {
-	case json.Delim('{'):
-		return objectValue{}, p.skipNested('{')
-	case json.Delim('['):
-		return p.stringArray()
+	switch tok.Kind() {
+	case '"':
+		return tok.String(), nil
+	case '0':
+		return number(tok.String()), nil
+	case 't', 'f':
+		return tok.Bool(), nil
 	}
-	return tok, nil
+	return nil, nil // null
 }
 
 // stringArray reads an array, keeping it only if every element is a string.
 func (p *parser) stringArray() (any, error) {
+	if _, err := p.dec.ReadToken(); err != nil { // '['
+		return nil, err
+	}
 	out := []string{}
-	for p.dec.More() {
-		tok, err := p.dec.Token()
+	var mixed bool
+	for p.more() {
+		if mixed || p.dec.PeekKind() != '"' {
+			mixed = true
+			if err := p.dec.SkipValue(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		tok, err := p.dec.ReadToken()
 		if err != nil {
 			return nil, err
 		}
-		s, ok := tok.(string)
-		if !ok {
-			if d, isDelim := tok.(json.Delim); isDelim {
-				if err := p.skipNested(d); err != nil {
-					return nil, err
-				}
-			}
-			for p.dec.More() {
-				if err := p.skip(); err != nil {
-					return nil, err
-				}
-			}
-			_, err = p.dec.Token()
-			return mixedArray{}, err
-		}
-		out = append(out, s)
+		out = append(out, tok.String())
 	}
-	_, err := p.dec.Token()
-	return out, err
+	if _, err := p.dec.ReadToken(); err != nil { // ']'
+		return nil, err
+	}
+	if mixed {
+		return mixedArray{}, nil
+	}
+	return out, nil
 }
 
 func (p *parser) typeTag() (string, string) {
@@ -145,14 +155,23 @@ func (p *parser) typeTag() (string, string) {
 	return "", "missing type tag"
 }
 
+// describeVal names the JSON kind of a field value for messages.
 func describeVal(v any) string {
 	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case number:
+		return "number"
+	case string:
+		return "string"
 	case objectValue:
 		return "object"
 	case []string, mixedArray:
 		return "array"
 	}
-	return describe(v)
+	return fmt.Sprintf("%T", v)
 }
 
 // fieldReader extracts typed columns from a record's fields, keeping the
@@ -231,7 +250,7 @@ func (fr *fieldReader) time(required bool, names ...string) time.Time {
 // number parses a JSON number. Overflow (1e400) is an error, not ±Inf, and
 // -0 becomes 0 since NUMERIC has no negative zero.
 func (fr *fieldReader) number(name string, v any) (float64, bool) {
-	n, ok := v.(json.Number)
+	n, ok := v.(number)
 	if !ok {
 		fr.fail(name, fmt.Errorf("want a number, got %s%s", describeVal(v), quoted(v)))
 		return 0, false
@@ -281,7 +300,7 @@ func (fr *fieldReader) int(names ...string) Opt[int32] {
 		fr.fail(name, fmt.Errorf("want a whole number, got %s", v))
 		return Opt[int32]{}
 	case f < math.MinInt32 || f > math.MaxInt32:
-		fr.fail(name, fmt.Errorf("number %s out of range for an integer column", truncate(string(v.(json.Number)), 32)))
+		fr.fail(name, fmt.Errorf("number %s out of range for an integer column", truncate(string(v.(number)), 32)))
 		return Opt[int32]{}
 	}
 	return Some(int32(f))

@@ -109,6 +109,24 @@ func TestDecodeRecordErrors(t *testing.T) {
 	}
 }
 
+// TestDecodeLenientAsTheService: duplicate member names (the first is used)
+// and invalid UTF-8 (read as U+FFFD) are accepted, as the ingest service's
+// decoder accepted them.
+func TestDecodeLenientAsTheService(t *testing.T) {
+	dup := `{"type":"HeartRate","user_id":"b479a3b9-9ef1-4a82-9771-adff57432e18","recorded_at":"2025-09-09T05:06:07Z","heart_rate":70,"heart_rate":80}`
+	badUTF8 := strings.Replace(hrOK, `"type":"HeartRate"`, `"type":"HeartRate","source_device":"a`+"\xff"+`b"`, 1)
+	res := decodeString(t, payload(dup, badUTF8), DecodeOptions{})
+	if res.ferr != nil || len(res.errs) != 0 || len(res.recs) != 2 {
+		t.Fatalf("file error %v, record errors %q, %d records", res.ferr, res.errs, len(res.recs))
+	}
+	if hr := res.recs[0].(*HeartRate); hr.HeartRate != 70 {
+		t.Errorf("duplicate heart_rate: got %d, want the first, 70", hr.HeartRate)
+	}
+	if hr := res.recs[1].(*HeartRate); hr.Source != "a\uFFFDb" {
+		t.Errorf("invalid UTF-8 read as %q, want %q", hr.Source, "a\uFFFDb")
+	}
+}
+
 func TestDecodeFileErrors(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -124,6 +142,7 @@ func TestDecodeFileErrors(t *testing.T) {
 		{"truncated mid-record", `{"data":{"metrics":[` + hrOK + `,{"type":"Heart`, "unexpected EOF", 1},
 		{"syntax", `{"data":{"metrics":[` + hrOK + `,{"type" "x"}]}}`, "malformed JSON at byte", 1},
 		{"trailing", payload(hrOK) + `{}`, "trailing data", 1},
+		{"too deep", `{"data":{"metrics":[` + hrOK + `,` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `]}}`, "exceeded max depth", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
