@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -256,4 +257,63 @@ func median(xs []float64) float64 {
 func benchWriters() int {
 	n, _ := strconv.Atoi(os.Getenv("HMPERF_BENCH_WRITERS"))
 	return n
+}
+
+// BenchmarkIngestFile imports a payload of generated heart-rate records in
+// the ingest service's JSON format (HMPERF_BENCH_ROWS records, 300,000 by
+// default) into an emptied table, as `hmperf ingest --file` does, and
+// decodes the same bytes without writing, so that one run shows whether the
+// decoder or the database bounds a file import.
+//
+//	go test ./queries/ingest -run '^$' -bench IngestFile -benchtime 3x
+func BenchmarkIngestFile(b *testing.B) {
+	n := 300_000
+	if os.Getenv("HMPERF_BENCH_ROWS") != "" {
+		n = benchRows(b)
+	}
+	pool := newBenchPool(b)
+	payload := heartRatePayload(generateHeartRates(b, n))
+	var importSecs, decodeSecs float64
+	for b.Loop() {
+		resetTables(b, pool)
+		start := time.Now()
+		in, err := ingest.New(pool, ingest.Options{Context: engine.ContextBulkImport,
+			Validator: engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), nil)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ingest.RunFile(context.Background(), in, bytes.NewReader(payload), benchBatch, nil); err != nil {
+			b.Fatal(err)
+		}
+		importSecs += time.Since(start).Seconds()
+		if got := in.Totals().Inserted; got != int64(n) {
+			b.Fatalf("inserted %d of %d", got, n)
+		}
+		start = time.Now()
+		if _, err := engine.DecodePayload(bytes.NewReader(payload), engine.DecodeOptions{BatchSize: benchBatch},
+			func([]engine.Decoded) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+		decodeSecs += time.Since(start).Seconds()
+	}
+	b.ReportMetric(float64(b.N*n)/importSecs, "import_rows/s")
+	b.ReportMetric(float64(b.N*n)/decodeSecs, "decode_records/s")
+	b.ReportMetric(float64(len(payload))/1e6, "payload_MB")
+}
+
+// heartRatePayload writes recs in the service's format:
+// {"data":{"metrics":[{"type":"HeartRate",...},...]}}.
+func heartRatePayload(recs []engine.Record) []byte {
+	var buf bytes.Buffer
+	buf.WriteString(`{"data":{"metrics":[`)
+	for i, r := range recs {
+		hr := r.(*engine.HeartRate)
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		fmt.Fprintf(&buf, `{"type":"HeartRate","user_id":%q,"recorded_at":%q,"heart_rate":%d,"context":%q,"source_device":%q}`,
+			hr.User.String(), hr.RecordedAt.Format(time.RFC3339Nano), hr.HeartRate, hr.Context, hr.Source)
+	}
+	buf.WriteString(`]}}`)
+	return buf.Bytes()
 }
