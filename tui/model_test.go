@@ -117,7 +117,7 @@ func TestBackoffOnErrorThenRecovery(t *testing.T) {
 	f := newFake()
 	f.failing = true
 	m := New(f, Options{Clock: fixedClock})
-	want := []time.Duration{4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}
+	want := []time.Duration{4 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second}
 	for i, w := range want {
 		cmd := m.fetch(Overview)
 		m, _ = update(t, m, cmd())

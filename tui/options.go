@@ -8,8 +8,6 @@ const (
 	MaxInterval     = 10 * time.Second
 	DefaultInterval = 2 * time.Second
 	DefaultTimeout  = 5 * time.Second
-	// MaxBackoff caps the delay between polls while the source fails.
-	MaxBackoff = 30 * time.Second
 )
 
 // Options configure the dashboard. The zero value is usable.

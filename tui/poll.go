@@ -47,17 +47,17 @@ type dataMsg struct {
 	background bool
 }
 
-// delay is the time to the next poll: the interval, doubled for each
-// consecutive failure, up to MaxBackoff.
+// delay is the time to the next poll: the interval, and twice the interval
+// while the source fails. Backing off further would keep a recovered
+// server's data off the screen for longer than two refresh intervals, which
+// is how soon it should come back; a refused connection costs the server
+// nothing, and a hung one is bounded by the query timeout and by the one
+// poll in flight per panel.
 func (t ticker) delay() time.Duration {
-	d := t.interval
-	for range t.failures {
-		if d >= MaxBackoff {
-			break
-		}
-		d *= 2
+	if t.failures > 0 {
+		return 2 * t.interval
 	}
-	return min(d, MaxBackoff)
+	return t.interval
 }
 
 // schedule returns the command for the next tick, or nil when paused.
