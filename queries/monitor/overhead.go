@@ -37,6 +37,15 @@ type FeedOverhead struct {
 	// reading of the same cost than the paired difference.
 	FeedMs  float64 `json:"feed_ms"`
 	FeedPct float64 `json:"feed_pct"`
+	// TriggersMs is the monitoring proper: the median over batches of the
+	// stats row's time with the triggers that feed the monitor minus the
+	// same row's time without them (session_replication_role = replica
+	// skips them, no DDL needed), in the same transaction, order
+	// alternating. The stats row itself is ingest's bookkeeping, written
+	// with or without monitoring. TriggersPct is it as a share of the
+	// median batch. Both are nil when the role may not skip triggers.
+	TriggersMs  *float64 `json:"triggers_ms"`
+	TriggersPct *float64 `json:"triggers_pct"`
 }
 
 // DefaultFeedBatch is the batch the feed is measured against: the batch
@@ -61,7 +70,8 @@ func MeasureFeedOverhead(ctx context.Context, db bench.DB, o OverheadOptions) (F
 	if err := checkFeed(ctx, db, ds); err != nil {
 		return FeedOverhead{}, err
 	}
-	var with, none, pct, feedMs []float64
+	skip := canSkipTriggers(ctx, db)
+	var with, none, pct, feedMs, trigMs []float64
 	for i := range o.Batches {
 		batch := slice(ds, i*o.BatchSize, o.BatchSize)
 		order := []bool{true, false}
@@ -70,13 +80,16 @@ func MeasureFeedOverhead(ctx context.Context, db bench.DB, o OverheadOptions) (F
 		}
 		var t [2]float64
 		for _, feed := range order {
-			secs, feedSecs, err := timedBatch(ctx, db, batch, feed, i)
+			tb, err := timedBatch(ctx, db, batch, feed, feed && skip, i)
 			if err != nil {
 				return FeedOverhead{}, err
 			}
-			t[b2i(feed)] = secs
+			t[b2i(feed)] = tb.total
 			if feed {
-				feedMs = append(feedMs, feedSecs*1000)
+				feedMs = append(feedMs, tb.feed*1000)
+			}
+			if feed && skip {
+				trigMs = append(trigMs, (tb.feed-tb.statsOnly)*1000)
 			}
 		}
 		with, none = append(with, t[1]*1000), append(none, t[0]*1000)
@@ -87,7 +100,24 @@ func MeasureFeedOverhead(ctx context.Context, db bench.DB, o OverheadOptions) (F
 		OverheadPct: bench.Median(pct), MinPct: slices.Min(pct), MaxPct: slices.Max(pct),
 		FeedMs: bench.Median(feedMs)}
 	fo.FeedPct = fo.FeedMs / fo.MedianNoneMs * 100
+	if len(trigMs) > 0 {
+		ms := bench.Median(trigMs)
+		p := ms / fo.MedianNoneMs * 100
+		fo.TriggersMs, fo.TriggersPct = &ms, &p
+	}
 	return fo, nil
+}
+
+// canSkipTriggers reports whether the role may set session_replication_role
+// (a superuser, or GRANT SET ON PARAMETER from PostgreSQL 15).
+func canSkipTriggers(ctx context.Context, db bench.DB) bool {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return false
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	_, err = tx.Exec(ctx, "SET LOCAL session_replication_role = replica")
+	return err == nil
 }
 
 func cmp0(v, def int) int {
@@ -111,30 +141,84 @@ func slice(ds bench.Dataset, from, n int) bench.Dataset {
 	return out
 }
 
+// batchTimes are the timings of one batch, in seconds.
+type batchTimes struct {
+	total     float64 // the COPY, plus the stats row with its triggers when fed
+	feed      float64 // the stats row with its triggers
+	statsOnly float64 // the same row without the triggers (not in total)
+}
+
 // timedBatch runs one batch in a rolled-back transaction and times the COPY
 // and, when feed is set, the stats insert that follows it (also timed alone).
-func timedBatch(ctx context.Context, db bench.DB, ds bench.Dataset, feed bool, batchNo int) (total, feedOnly float64, err error) {
+// With bare set it also writes the stats row a second time with the
+// triggers skipped, before or after the fed one as batchNo alternates, and
+// times that alone.
+func timedBatch(ctx context.Context, db bench.DB, ds bench.Dataset, feed, bare bool, batchNo int) (batchTimes, error) {
+	var bt batchTimes
 	tx, err := db.Begin(ctx)
 	if err != nil {
-		return 0, 0, err
+		return bt, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	if _, err := tx.Exec(ctx, "INSERT INTO users (id) SELECT unnest($1::uuid[]) ON CONFLICT (id) DO NOTHING", ds.Users); err != nil {
-		return 0, 0, err
+		return bt, err
 	}
 	start := time.Now()
 	n, err := tx.CopyFrom(ctx, pgx.Identifier{"activity_metrics_v2"}, ds.Columns, pgx.CopyFromRows(ds.Rows))
 	if err != nil {
-		return 0, 0, fmt.Errorf("copy a batch into activity_metrics_v2: %w", err)
+		return bt, fmt.Errorf("copy a batch into activity_metrics_v2: %w", err)
 	}
-	if feed {
-		feedStart := time.Now()
-		if err := insertBatchStats(ctx, tx, batchNo, int(n), feedStart.Sub(start)); err != nil {
-			return 0, 0, err
+	copySecs := time.Since(start).Seconds()
+	bt.total = copySecs
+	if !feed {
+		return bt, nil
+	}
+	for _, fed := range statsOrder(bare, batchNo) {
+		secs, err := timedStats(ctx, tx, batchNo, int(n), copySecs, fed)
+		if err != nil {
+			return bt, err
 		}
-		feedOnly = time.Since(feedStart).Seconds()
+		if fed {
+			bt.feed = secs
+		} else {
+			bt.statsOnly = secs
+		}
 	}
-	return time.Since(start).Seconds(), feedOnly, nil
+	bt.total += bt.feed
+	return bt, nil
+}
+
+// statsOrder is the order of the stats rows of a fed batch: true is the row
+// with the monitor's triggers, false the one without.
+func statsOrder(bare bool, batchNo int) []bool {
+	switch {
+	case !bare:
+		return []bool{true}
+	case batchNo%2 == 0:
+		return []bool{true, false}
+	}
+	return []bool{false, true}
+}
+
+// timedStats writes one stats row, with the triggers or (fed false) with
+// them skipped, and times the INSERT alone.
+func timedStats(ctx context.Context, tx pgx.Tx, batchNo, rows int, copySecs float64, fed bool) (float64, error) {
+	if !fed {
+		if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
+			return 0, err
+		}
+	}
+	start := time.Now()
+	if err := insertBatchStats(ctx, tx, batchNo, rows, time.Duration(copySecs*float64(time.Second))); err != nil {
+		return 0, err
+	}
+	secs := time.Since(start).Seconds()
+	if !fed {
+		if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = origin"); err != nil {
+			return 0, err
+		}
+	}
+	return secs, nil
 }
 
 // insertBatchStats writes the row the ingest engine writes after each batch.
