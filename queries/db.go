@@ -49,3 +49,22 @@ func Server(ctx context.Context, db DBTX) (ServerInfo, error) {
 	}
 	return info, rows.Err()
 }
+
+// Beginner starts transactions: a pool or a connection.
+type Beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// CanSkipTriggers reports, as the error it would get, whether the role may
+// set session_replication_role = replica, which skips ordinary triggers
+// (a superuser, or GRANT SET ON PARAMETER from PostgreSQL 15). It tries in a
+// transaction it rolls back.
+func CanSkipTriggers(ctx context.Context, db Beginner) error {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	_, err = tx.Exec(ctx, "SET LOCAL session_replication_role = replica")
+	return err
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/engine"
+	"hmperf/queries"
 )
 
 // Foreign-key checking. Every metric table references users(id) through
@@ -58,7 +59,7 @@ func (f *fkPlan) decide(ctx context.Context, pool *pgxpool.Pool, rowChecks bool)
 			f.reason = "per-row checks requested"
 			return
 		}
-		if err := canSetReplicaRole(ctx, pool); err != nil {
+		if err := queries.CanSkipTriggers(ctx, pool); err != nil {
 			f.reason = "the role may not set session_replication_role (" + err.Error() + ")"
 			return
 		}
@@ -93,17 +94,6 @@ func (f *fkPlan) report() FKCheck {
 	return c
 }
 
-// canSetReplicaRole tries the setting in a transaction it rolls back.
-func canSetReplicaRole(ctx context.Context, pool *pgxpool.Pool) error {
-	tx, err := pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(context.Background())
-	_, err = tx.Exec(ctx, "SET LOCAL session_replication_role = replica")
-	return err
-}
-
 // batchCheckable reports whether replica mode changes nothing on table and
 // its partitions but the foreign-key triggers of user_id → users(id): no
 // user trigger that fires on insert in origin mode or only in replica mode,
@@ -134,13 +124,9 @@ func lockUsers(ctx context.Context, tx pgx.Tx, users []engine.UUID) (bool, error
 	if len(users) == 0 {
 		return true, nil
 	}
-	ids := make([][16]byte, len(users))
-	for i, u := range users {
-		ids[i] = u
-	}
 	var n int
 	err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM users WHERE id = ANY($1) ORDER BY id FOR KEY SHARE) locked`,
-		ids).Scan(&n)
+		uuidArgs(users)).Scan(&n)
 	return n == len(users), err
 }
 

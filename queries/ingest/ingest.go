@@ -161,7 +161,7 @@ func (in *Ingester) commit(ctx context.Context, p *Prepared) ([]TableStats, erro
 	if err != nil {
 		return nil, err
 	}
-	stats := append(p.pre, written...)
+	stats := slices.Concat(p.pre, written)
 	if err := storeBatch(ctx, tx, in.opts.RunID, p.no, in.opts.Context, stats); err != nil {
 		return nil, fmt.Errorf("store stats: %w", err)
 	}
@@ -369,24 +369,12 @@ func (in *Ingester) writeGroup(ctx context.Context, tx pgx.Tx, g *group) (TableS
 // that concurrent batches registering the same users lock them in the same
 // order and cannot deadlock.
 func (in *Ingester) newUsers(groups []*group) []engine.UUID {
-	seen := map[engine.UUID]struct{}{}
-	var out []engine.UUID
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	for _, g := range groups {
-		for _, r := range g.keep {
-			u := r.UserID()
-			if _, known := in.users[u]; known {
-				continue
-			}
-			if _, dup := seen[u]; !dup {
-				seen[u] = struct{}{}
-				out = append(out, u)
-			}
-		}
-	}
-	slices.SortFunc(out, compareUUID)
-	return out
+	return slices.DeleteFunc(batchUsers(groups), func(u engine.UUID) bool {
+		_, known := in.users[u]
+		return known
+	})
 }
 
 func compareUUID(a, b engine.UUID) int { return bytes.Compare(a[:], b[:]) }
@@ -403,12 +391,17 @@ func insertUsers(ctx context.Context, tx pgx.Tx, users []engine.UUID) error {
 	if len(users) == 0 {
 		return nil
 	}
+	_, err := tx.Exec(ctx, "INSERT INTO users (id) SELECT unnest($1::uuid[]) ON CONFLICT (id) DO NOTHING", uuidArgs(users))
+	return err
+}
+
+// uuidArgs is users as pgx encodes a uuid[] parameter.
+func uuidArgs(users []engine.UUID) [][16]byte {
 	ids := make([][16]byte, len(users))
 	for i, u := range users {
 		ids[i] = u
 	}
-	_, err := tx.Exec(ctx, "INSERT INTO users (id) SELECT unnest($1::uuid[]) ON CONFLICT (id) DO NOTHING", ids)
-	return err
+	return ids
 }
 
 func violationReasons(viol []engine.Violation) []string {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/queries"
 	"hmperf/queries/bench"
 )
 
@@ -70,7 +71,7 @@ func MeasureFeedOverhead(ctx context.Context, db bench.DB, o OverheadOptions) (F
 	if err := checkFeed(ctx, db, ds); err != nil {
 		return FeedOverhead{}, err
 	}
-	skip := canSkipTriggers(ctx, db)
+	skip := queries.CanSkipTriggers(ctx, db) == nil
 	var with, none, pct, feedMs, trigMs []float64
 	for i := range o.Batches {
 		batch := slice(ds, i*o.BatchSize, o.BatchSize)
@@ -106,18 +107,6 @@ func MeasureFeedOverhead(ctx context.Context, db bench.DB, o OverheadOptions) (F
 		fo.TriggersMs, fo.TriggersPct = &ms, &p
 	}
 	return fo, nil
-}
-
-// canSkipTriggers reports whether the role may set session_replication_role
-// (a superuser, or GRANT SET ON PARAMETER from PostgreSQL 15).
-func canSkipTriggers(ctx context.Context, db bench.DB) bool {
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		return false
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	_, err = tx.Exec(ctx, "SET LOCAL session_replication_role = replica")
-	return err == nil
 }
 
 func cmp0(v, def int) int {
