@@ -2,6 +2,5 @@ BEGIN;
 DROP VIEW IF EXISTS activity_metrics_v2_daily_summary;
 DROP FUNCTION IF EXISTS analyze_activity_v2_performance();
 DROP FUNCTION IF EXISTS create_activity_v2_monthly_partitions(integer, integer);
-DELETE FROM partition_maintenance WHERE parent_table = 'activity_metrics_v2';
 DROP TABLE IF EXISTS activity_metrics_v2;
 COMMIT;

@@ -95,18 +95,15 @@ CREATE TABLE activity_metrics_v2_default PARTITION OF activity_metrics_v2 DEFAUL
 CREATE INDEX idx_activity_v2_recorded_at_brin ON activity_metrics_v2 USING brin (recorded_at);
 CREATE INDEX idx_activity_v2_user_aggregation ON activity_metrics_v2 (user_id, aggregation_period);
 
-INSERT INTO partition_maintenance (parent_table, months_back, months_ahead)
-VALUES ('activity_metrics_v2', 1, 3);
-
 CREATE FUNCTION create_activity_v2_monthly_partitions(
     start_months_back integer DEFAULT 1,
     end_months_ahead integer DEFAULT 3
 ) RETURNS integer
-LANGUAGE sql AS $$
-    SELECT create_monthly_partitions('activity_metrics_v2'::regclass, start_months_back, end_months_ahead);
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN hmperf.create_monthly_partitions('activity_metrics_v2'::regclass, start_months_back, end_months_ahead);
+END;
 $$;
-
-SELECT create_activity_v2_monthly_partitions(1, 3);
 
 CREATE FUNCTION analyze_activity_v2_performance()
 RETURNS TABLE (
@@ -117,8 +114,10 @@ RETURNS TABLE (
     oldest_data            timestamptz,
     newest_data            timestamptz
 )
-LANGUAGE sql STABLE AS $$
-    SELECT * FROM partition_summary('activity_metrics_v2'::regclass);
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY SELECT * FROM hmperf.partition_summary('activity_metrics_v2'::regclass);
+END;
 $$;
 
 CREATE VIEW activity_metrics_v2_daily_summary AS

@@ -2,6 +2,5 @@ BEGIN;
 DROP VIEW IF EXISTS nutrition_metrics_daily_summary;
 DROP FUNCTION IF EXISTS analyze_nutrition_performance();
 DROP FUNCTION IF EXISTS create_nutrition_monthly_partitions(integer, integer);
-DELETE FROM partition_maintenance WHERE parent_table = 'nutrition_metrics';
 DROP TABLE IF EXISTS nutrition_metrics;
 COMMIT;

@@ -163,18 +163,15 @@ CREATE TABLE nutrition_metrics_default PARTITION OF nutrition_metrics DEFAULT;
 CREATE INDEX idx_nutrition_recorded_at_brin ON nutrition_metrics USING brin (recorded_at);
 CREATE INDEX idx_nutrition_user_aggregation ON nutrition_metrics (user_id, aggregation_period);
 
-INSERT INTO partition_maintenance (parent_table, months_back, months_ahead)
-VALUES ('nutrition_metrics', 1, 3);
-
 CREATE FUNCTION create_nutrition_monthly_partitions(
     start_months_back integer DEFAULT 1,
     end_months_ahead integer DEFAULT 3
 ) RETURNS integer
-LANGUAGE sql AS $$
-    SELECT create_monthly_partitions('nutrition_metrics'::regclass, start_months_back, end_months_ahead);
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN hmperf.create_monthly_partitions('nutrition_metrics'::regclass, start_months_back, end_months_ahead);
+END;
 $$;
-
-SELECT create_nutrition_monthly_partitions(1, 3);
 
 CREATE FUNCTION analyze_nutrition_performance()
 RETURNS TABLE (
@@ -194,7 +191,7 @@ BEGIN
            s.oldest_data, s.newest_data
       INTO table_name, partition_count, total_rows, avg_rows_per_partition,
            oldest_data, newest_data
-      FROM partition_summary('nutrition_metrics'::regclass) s;
+      FROM hmperf.partition_summary('nutrition_metrics'::regclass) s;
 
     -- The nutrient columns are the numeric columns of the table.
     SELECT string_agg(format('(count(%I) > 0)::int', a.attname), ' + ' ORDER BY a.attnum)

@@ -3,6 +3,5 @@ DROP VIEW IF EXISTS symptoms_daily_summary;
 DROP VIEW IF EXISTS symptoms_severity_summary;
 DROP FUNCTION IF EXISTS analyze_symptoms_performance();
 DROP FUNCTION IF EXISTS create_symptoms_monthly_partitions(integer, integer);
-DELETE FROM partition_maintenance WHERE parent_table = 'symptoms';
 DROP TABLE IF EXISTS symptoms;
 COMMIT;

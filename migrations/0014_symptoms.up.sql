@@ -106,18 +106,15 @@ CREATE INDEX idx_symptoms_triggers ON symptoms USING gin (triggers)
 CREATE INDEX idx_symptoms_treatments ON symptoms USING gin (treatments)
     WHERE treatments IS NOT NULL;
 
-INSERT INTO partition_maintenance (parent_table, months_back, months_ahead)
-VALUES ('symptoms', 1, 3);
-
 CREATE FUNCTION create_symptoms_monthly_partitions(
     start_months_back integer DEFAULT 1,
     end_months_ahead integer DEFAULT 3
 ) RETURNS integer
-LANGUAGE sql AS $$
-    SELECT create_monthly_partitions('symptoms'::regclass, start_months_back, end_months_ahead);
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN hmperf.create_monthly_partitions('symptoms'::regclass, start_months_back, end_months_ahead);
+END;
 $$;
-
-SELECT create_symptoms_monthly_partitions(1, 3);
 
 CREATE FUNCTION analyze_symptoms_performance()
 RETURNS TABLE (
@@ -130,13 +127,15 @@ RETURNS TABLE (
     unique_symptoms_tracked bigint,
     severity_distribution   jsonb
 )
-LANGUAGE sql STABLE AS $$
-    SELECT s.table_name, s.partition_count, s.total_rows, s.avg_rows_per_partition,
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY SELECT s.table_name, s.partition_count, s.total_rows, s.avg_rows_per_partition,
            s.oldest_data, s.newest_data,
            (SELECT count(DISTINCT y.symptom_type) FROM symptoms y),
            (SELECT coalesce(jsonb_object_agg(d.severity, d.n), '{}'::jsonb)
               FROM (SELECT y.severity, count(*) AS n FROM symptoms y GROUP BY y.severity) d)
-      FROM partition_summary('symptoms'::regclass) s;
+      FROM hmperf.partition_summary('symptoms'::regclass) s;
+END;
 $$;
 
 CREATE VIEW symptoms_severity_summary AS

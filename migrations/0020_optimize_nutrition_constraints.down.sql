@@ -1,7 +1,7 @@
 BEGIN;
 DROP FUNCTION IF EXISTS benchmark_nutrition_insert_performance(integer);
-DROP FUNCTION IF EXISTS benchmark_timed_insert(regclass, text, regclass, bigint, text);
-DELETE FROM partition_maintenance
+DROP FUNCTION IF EXISTS hmperf.benchmark_timed_insert(regclass, text, regclass, bigint, text);
+DELETE FROM hmperf.partition_maintenance
  WHERE parent_table IN ('nutrition_metrics_optimized', 'nutrition_metrics_unconstrained');
 DROP TABLE IF EXISTS nutrition_metrics_unconstrained;
 DROP TABLE IF EXISTS nutrition_metrics_optimized;

@@ -317,12 +317,12 @@ CREATE INDEX idx_nutrition_unc_user_aggregation ON nutrition_metrics_unconstrain
 COMMENT ON TABLE nutrition_metrics_unconstrained IS
     'Benchmark floor: nutrition_metrics without any CHECK, domain or trigger (same PK, FK, partitioning, indexes).';
 
-INSERT INTO partition_maintenance (parent_table, months_back, months_ahead)
+INSERT INTO hmperf.partition_maintenance (parent_table, months_back, months_ahead)
 VALUES ('nutrition_metrics_optimized', 1, 3),
        ('nutrition_metrics_unconstrained', 1, 3);
 
-SELECT create_monthly_partitions('nutrition_metrics_optimized'::regclass, 1, 3);
-SELECT create_monthly_partitions('nutrition_metrics_unconstrained'::regclass, 1, 3);
+SELECT hmperf.create_monthly_partitions('nutrition_metrics_optimized'::regclass, 1, 3);
+SELECT hmperf.create_monthly_partitions('nutrition_metrics_unconstrained'::regclass, 1, 3);
 
 -- Shared by the three benchmark_* functions (0020, 0021, 0023): inserts
 -- "SELECT <select_list, default: the columns> FROM <source> [LIMIT row_limit]"
@@ -331,7 +331,7 @@ SELECT create_monthly_partitions('nutrition_metrics_unconstrained'::regclass, 1,
 -- the inserted rows are rolled back (the plpgsql variables holding the timing
 -- survive the rollback). The INSERT's AFTER triggers (FK checks) run at the
 -- end of the statement, so they are inside the timing.
-CREATE FUNCTION benchmark_timed_insert(
+CREATE FUNCTION hmperf.benchmark_timed_insert(
     target regclass,
     column_list text,
     source_table regclass,
@@ -358,7 +358,7 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION benchmark_timed_insert(regclass, text, regclass, bigint, text) IS
+COMMENT ON FUNCTION hmperf.benchmark_timed_insert(regclass, text, regclass, bigint, text) IS
     'Times one INSERT ... SELECT into target and rolls it back (private SQLSTATE HMB01). Used by the benchmark_* functions.';
 
 CREATE FUNCTION benchmark_nutrition_insert_performance(n integer DEFAULT 5000)
@@ -443,12 +443,12 @@ BEGIN
         -- Warm-up: a few rows into each table (rolled back) so that the first
         -- timed variant does not pay the cold caches alone.
         FOR i IN 1 .. 3 LOOP
-            PERFORM benchmark_timed_insert(v_names[i]::regclass, v_cols, 'pg_temp.hmperf_bench_nutrition'::regclass, least(n, 100));
+            PERFORM hmperf.benchmark_timed_insert(v_names[i]::regclass, v_cols, 'pg_temp.hmperf_bench_nutrition'::regclass, least(n, 100));
         END LOOP;
 
         FOR i IN 1 .. 3 LOOP
             SELECT * INTO v_r
-              FROM benchmark_timed_insert(v_names[i]::regclass, v_cols, 'pg_temp.hmperf_bench_nutrition'::regclass);
+              FROM hmperf.benchmark_timed_insert(v_names[i]::regclass, v_cols, 'pg_temp.hmperf_bench_nutrition'::regclass);
             v_rows[i] := v_r.inserted_rows;
             v_secs[i] := v_r.elapsed_seconds;
         END LOOP;

@@ -135,12 +135,12 @@ CREATE INDEX idx_symptoms_unc_treatments ON symptoms_unconstrained USING gin (tr
 COMMENT ON TABLE symptoms_unconstrained IS
     'Benchmark floor: symptoms without any CHECK or enum (same PK, FK, partitioning, indexes).';
 
-INSERT INTO partition_maintenance (parent_table, months_back, months_ahead)
+INSERT INTO hmperf.partition_maintenance (parent_table, months_back, months_ahead)
 VALUES ('symptoms_optimized', 1, 3),
        ('symptoms_unconstrained', 1, 3);
 
-SELECT create_monthly_partitions('symptoms_optimized'::regclass, 1, 3);
-SELECT create_monthly_partitions('symptoms_unconstrained'::regclass, 1, 3);
+SELECT hmperf.create_monthly_partitions('symptoms_optimized'::regclass, 1, 3);
+SELECT hmperf.create_monthly_partitions('symptoms_unconstrained'::regclass, 1, 3);
 
 CREATE FUNCTION migrate_symptoms_to_optimized() RETURNS bigint
 LANGUAGE plpgsql AS $$
@@ -213,13 +213,13 @@ BEGIN
 
         FOR i IN 1 .. 3 LOOP
             v_sel := CASE WHEN i = 3 THEN v_sel_opt END;
-            PERFORM benchmark_timed_insert(v_names[i]::regclass, v_cols, 'pg_temp.hmperf_bench_symptoms'::regclass, least(n, 100), v_sel);
+            PERFORM hmperf.benchmark_timed_insert(v_names[i]::regclass, v_cols, 'pg_temp.hmperf_bench_symptoms'::regclass, least(n, 100), v_sel);
         END LOOP;
 
         FOR i IN 1 .. 3 LOOP
             v_sel := CASE WHEN i = 3 THEN v_sel_opt END;
             SELECT * INTO v_r
-              FROM benchmark_timed_insert(v_names[i]::regclass, v_cols, 'pg_temp.hmperf_bench_symptoms'::regclass, NULL, v_sel);
+              FROM hmperf.benchmark_timed_insert(v_names[i]::regclass, v_cols, 'pg_temp.hmperf_bench_symptoms'::regclass, NULL, v_sel);
             v_rows[i] := v_r.inserted_rows;
             v_secs[i] := v_r.elapsed_seconds;
         END LOOP;

@@ -14,7 +14,7 @@
 --     auto_process_deferred_indexes();
 --   * enqueue_partition_indexes(partition regclass): applies the strategies of
 --     the partition's parent to one partition: builds 'immediate' indexes at
---     once, queues 'lazy' and 'deferred' ones. create_monthly_partitions (0003)
+--     once, queues 'lazy' and 'deferred' ones. hmperf.create_monthly_partitions (0015)
 --     calls it for every partition it creates once this migration is applied;
 --   * auto_process_deferred_indexes(): the report's SQL processor;
 --   * index_creation_performance: one row per job with its duration and size.
@@ -123,7 +123,7 @@ COMMENT ON TABLE deferred_index_creation IS
 
 -- The name of a managed per-partition index: <partition>_<columns>_<kind>,
 -- shortened with a hash suffix when longer than PostgreSQL's 63 bytes.
-CREATE FUNCTION partition_index_name(partition regclass, kind text, cols text[]) RETURNS text
+CREATE FUNCTION hmperf.partition_index_name(partition regclass, kind text, cols text[]) RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN octet_length(full_name) <= 63 THEN full_name
                 ELSE left(full_name, 50) || '_' || left(md5(full_name), 12) END
@@ -131,7 +131,7 @@ LANGUAGE sql STABLE AS $$
                    || '_' || array_to_string(cols, '_') || '_' || kind AS full_name) s;
 $$;
 
-CREATE FUNCTION enqueue_partition_indexes(partition regclass) RETURNS integer
+CREATE FUNCTION hmperf.enqueue_partition_indexes(partition regclass) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     v_parent  regclass;
@@ -183,7 +183,7 @@ BEGIN
                           WHERE k.ord <= i.indnkeyatts
                           ORDER BY k.ord) = s.index_columns);
 
-        v_name := partition_index_name(partition, s.index_kind, s.index_columns);
+        v_name := hmperf.partition_index_name(partition, s.index_kind, s.index_columns);
         IF s.strategy = 'immediate' THEN
             SELECT string_agg(quote_ident(col), ', ') INTO v_cols FROM unnest(s.index_columns) AS col;
             EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING %s (%s)',
@@ -202,13 +202,13 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION enqueue_partition_indexes(regclass) IS
+COMMENT ON FUNCTION hmperf.enqueue_partition_indexes(regclass) IS
     'Applies the index_creation_strategy rows of the partition''s parent to one partition: builds immediate indexes now, queues lazy/deferred ones in deferred_index_creation; skips an index the partition already has (same method and key columns, e.g. from the parent). Returns the number built or queued.';
 
 -- safe_regclass is to_regclass that answers NULL instead of raising on text
 -- that is not a valid name at all (a quote, a semicolon, a space…): one such
 -- queued job must make only itself fail, not the whole view or worker loop.
-CREATE FUNCTION safe_regclass(name text) RETURNS regclass
+CREATE FUNCTION hmperf.safe_regclass(name text) RETURNS regclass
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN to_regclass(name);
@@ -238,7 +238,7 @@ BEGIN
                 FOR UPDATE SKIP LOCKED
     LOOP
         v_err := NULL;
-        v_rel := safe_regclass(j.table_name);
+        v_rel := hmperf.safe_regclass(j.table_name);
 
         -- Validate before building anything from the job's text.
         IF v_rel IS NULL THEN
@@ -343,7 +343,7 @@ SELECT d.id,
           FROM pg_class c
          WHERE c.relname = d.index_name
            AND c.relkind IN ('i', 'I')
-           AND c.relnamespace = (SELECT t.relnamespace FROM pg_class t WHERE t.oid = safe_regclass(d.table_name))
+           AND c.relnamespace = (SELECT t.relnamespace FROM pg_class t WHERE t.oid = hmperf.safe_regclass(d.table_name))
        ) ix ON true;
 
 COMMENT ON VIEW index_creation_performance IS

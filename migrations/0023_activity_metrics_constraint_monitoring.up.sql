@@ -184,12 +184,12 @@ CREATE INDEX idx_activity_v2_unc_user_aggregation ON activity_metrics_v2_unconst
 COMMENT ON TABLE activity_metrics_v2_unconstrained IS
     'Benchmark floor: activity_metrics_v2 without any CHECK or trigger (same PK, FK, partitioning, indexes).';
 
-INSERT INTO partition_maintenance (parent_table, months_back, months_ahead)
+INSERT INTO hmperf.partition_maintenance (parent_table, months_back, months_ahead)
 VALUES ('activity_metrics_v2_optimized', 1, 3),
        ('activity_metrics_v2_unconstrained', 1, 3);
 
-SELECT create_monthly_partitions('activity_metrics_v2_optimized'::regclass, 1, 3);
-SELECT create_monthly_partitions('activity_metrics_v2_unconstrained'::regclass, 1, 3);
+SELECT hmperf.create_monthly_partitions('activity_metrics_v2_optimized'::regclass, 1, 3);
+SELECT hmperf.create_monthly_partitions('activity_metrics_v2_unconstrained'::regclass, 1, 3);
 
 CREATE FUNCTION benchmark_activity_constraint_performance(n integer DEFAULT 5000)
 RETURNS TABLE (
@@ -246,12 +246,12 @@ BEGIN
         $q$ USING v_user, v_base, n;
 
         FOR i IN 1 .. 3 LOOP
-            PERFORM benchmark_timed_insert(v_names[i]::regclass, v_cols, 'pg_temp.hmperf_bench_activity'::regclass, least(n, 100));
+            PERFORM hmperf.benchmark_timed_insert(v_names[i]::regclass, v_cols, 'pg_temp.hmperf_bench_activity'::regclass, least(n, 100));
         END LOOP;
 
         FOR i IN 1 .. 3 LOOP
             SELECT * INTO v_r
-              FROM benchmark_timed_insert(v_names[i]::regclass, v_cols, 'pg_temp.hmperf_bench_activity'::regclass);
+              FROM hmperf.benchmark_timed_insert(v_names[i]::regclass, v_cols, 'pg_temp.hmperf_bench_activity'::regclass);
             v_rows[i] := v_r.inserted_rows;
             v_secs[i] := v_r.elapsed_seconds;
         END LOOP;
@@ -301,9 +301,9 @@ CREATE INDEX idx_constraint_perf_monitor_measured_at ON constraint_performance_m
 CREATE INDEX idx_constraint_perf_monitor_table_measured ON constraint_performance_monitor (table_name, measured_at);
 
 COMMENT ON TABLE constraint_performance_monitor IS
-    'Constraint performance samples, one per ingest batch (source ingest) or benchmark measurement (source benchmark); written by statement-level triggers on ingest_batch_stats and benchmark_results, never on the metric tables'' insert path. source_ref = id of the originating row.';
+    'Constraint performance samples, one per ingest batch (source ingest) or benchmark measurement (source benchmark); written by statement-level triggers on hmperf.ingest_batch_stats and hmperf.benchmark_results, never on the metric tables'' insert path. source_ref = id of the originating row.';
 
-CREATE FUNCTION monitor_ingest_batch_stats() RETURNS trigger
+CREATE FUNCTION hmperf.monitor_ingest_batch_stats() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO constraint_performance_monitor
@@ -318,11 +318,11 @@ END;
 $$;
 
 CREATE TRIGGER monitor_ingest_batch_stats
-    AFTER INSERT ON ingest_batch_stats
+    AFTER INSERT ON hmperf.ingest_batch_stats
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION monitor_ingest_batch_stats();
+    FOR EACH STATEMENT EXECUTE FUNCTION hmperf.monitor_ingest_batch_stats();
 
-CREATE FUNCTION monitor_benchmark_results() RETURNS trigger
+CREATE FUNCTION hmperf.monitor_benchmark_results() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     -- One monitor row per new result; overhead against the unconstrained
@@ -340,7 +340,7 @@ BEGIN
       FROM new_rows r
       LEFT JOIN LATERAL (
             SELECT b.seconds
-              FROM benchmark_results b
+              FROM hmperf.benchmark_results b
              WHERE b.run_id = r.run_id AND b.rep = r.rep AND b.variant = 'unconstrained'
                AND regexp_replace(b.table_name, '_(optimized|unconstrained)$', '')
                  = regexp_replace(r.table_name, '_(optimized|unconstrained)$', '')
@@ -351,7 +351,7 @@ BEGIN
     -- A new unconstrained result completes the rows that arrived before it.
     UPDATE constraint_performance_monitor m
        SET constraint_overhead_pct = (b.seconds - u.seconds) / b.seconds * 100
-      FROM benchmark_results b
+      FROM hmperf.benchmark_results b
       JOIN new_rows u
         ON u.variant = 'unconstrained' AND u.run_id = b.run_id AND u.rep = b.rep
        AND regexp_replace(u.table_name, '_(optimized|unconstrained)$', '')
@@ -366,9 +366,9 @@ END;
 $$;
 
 CREATE TRIGGER monitor_benchmark_results
-    AFTER INSERT ON benchmark_results
+    AFTER INSERT ON hmperf.benchmark_results
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION monitor_benchmark_results();
+    FOR EACH STATEMENT EXECUTE FUNCTION hmperf.monitor_benchmark_results();
 
 CREATE VIEW real_time_constraint_performance AS
 SELECT m.table_name,

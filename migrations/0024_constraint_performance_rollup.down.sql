@@ -78,7 +78,7 @@ SELECT m.table_name,
 DROP TRIGGER IF EXISTS constraint_performance_rollup_insert ON constraint_performance_monitor;
 DROP TRIGGER IF EXISTS constraint_performance_rollup_update ON constraint_performance_monitor;
 DROP TRIGGER IF EXISTS constraint_performance_rollup_delete ON constraint_performance_monitor;
-DROP FUNCTION IF EXISTS constraint_performance_rollup_insert();
-DROP FUNCTION IF EXISTS constraint_performance_rollup_change();
-DROP TABLE IF EXISTS constraint_performance_hourly;
+DROP FUNCTION IF EXISTS hmperf.constraint_performance_rollup_insert();
+DROP FUNCTION IF EXISTS hmperf.constraint_performance_rollup_change();
+DROP TABLE IF EXISTS hmperf.constraint_performance_hourly;
 COMMIT;

@@ -7,7 +7,7 @@
 -- statement, not per row, and never on the metric tables' insert path).
 BEGIN;
 
-CREATE TABLE constraint_performance_hourly (
+CREATE TABLE hmperf.constraint_performance_hourly (
     table_name   text             NOT NULL,
     hour_bucket  timestamptz      NOT NULL,
     samples      bigint           NOT NULL,
@@ -21,16 +21,16 @@ CREATE TABLE constraint_performance_hourly (
     PRIMARY KEY (hour_bucket, table_name)
 );
 
-COMMENT ON TABLE constraint_performance_hourly IS
+COMMENT ON TABLE hmperf.constraint_performance_hourly IS
     'Hourly sums of constraint_performance_monitor per table, kept by triggers on it; real_time_constraint_performance reads these.';
 
 -- constraint_performance_rollup_insert folds the statement's new monitor
 -- rows into the hourly sums. It is the hot path (one call per ingest batch),
 -- so its SQL is static and its plan is kept for the session.
-CREATE FUNCTION constraint_performance_rollup_insert() RETURNS trigger
+CREATE FUNCTION hmperf.constraint_performance_rollup_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO constraint_performance_hourly AS h
+    INSERT INTO hmperf.constraint_performance_hourly AS h
            (table_name, hour_bucket, samples, rows, seconds, overhead_sum, overhead_n,
             failures, cache_hits, cache_misses)
     SELECT m.table_name, date_trunc('hour', m.measured_at),
@@ -57,7 +57,7 @@ $$;
 -- rows are taken out of the sums and the new ones, if any, added. The
 -- transition table is named in a dynamic statement so that one statement
 -- serves both sides.
-CREATE FUNCTION constraint_performance_rollup_change() RETURNS trigger
+CREATE FUNCTION hmperf.constraint_performance_rollup_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     side record;
@@ -67,7 +67,7 @@ BEGIN
          WHERE rel = 'old_rows' OR TG_OP = 'UPDATE'
     LOOP
         EXECUTE format($sql$
-            INSERT INTO constraint_performance_hourly AS h
+            INSERT INTO hmperf.constraint_performance_hourly AS h
                    (table_name, hour_bucket, samples, rows, seconds, overhead_sum, overhead_n,
                     failures, cache_hits, cache_misses)
             SELECT m.table_name, date_trunc('hour', m.measured_at),
@@ -87,7 +87,7 @@ BEGIN
                    cache_misses = h.cache_misses + EXCLUDED.cache_misses
             $sql$, side.sign, side.rel);
     END LOOP;
-    DELETE FROM constraint_performance_hourly WHERE samples = 0;
+    DELETE FROM hmperf.constraint_performance_hourly WHERE samples = 0;
     RETURN NULL;
 END;
 $$;
@@ -95,17 +95,17 @@ $$;
 CREATE TRIGGER constraint_performance_rollup_insert
     AFTER INSERT ON constraint_performance_monitor
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION constraint_performance_rollup_insert();
+    FOR EACH STATEMENT EXECUTE FUNCTION hmperf.constraint_performance_rollup_insert();
 CREATE TRIGGER constraint_performance_rollup_update
     AFTER UPDATE ON constraint_performance_monitor
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION constraint_performance_rollup_change();
+    FOR EACH STATEMENT EXECUTE FUNCTION hmperf.constraint_performance_rollup_change();
 CREATE TRIGGER constraint_performance_rollup_delete
     AFTER DELETE ON constraint_performance_monitor
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION constraint_performance_rollup_change();
+    FOR EACH STATEMENT EXECUTE FUNCTION hmperf.constraint_performance_rollup_change();
 
-INSERT INTO constraint_performance_hourly
+INSERT INTO hmperf.constraint_performance_hourly
 SELECT table_name, date_trunc('hour', measured_at), count(*), sum(rows)::bigint, sum(seconds),
        coalesce(sum(constraint_overhead_pct), 0), count(constraint_overhead_pct),
        sum(failures)::bigint, sum(cache_hits)::bigint, sum(cache_misses)::bigint
@@ -129,7 +129,7 @@ SELECT h.table_name,
        CASE WHEN h.cache_hits + h.cache_misses > 0
             THEN 100.0 * h.cache_hits / (h.cache_hits + h.cache_misses)::double precision
        END                                                   AS cache_hit_rate
-  FROM constraint_performance_hourly h
+  FROM hmperf.constraint_performance_hourly h
  WHERE h.hour_bucket >= date_trunc('hour', now() - interval '48 hours');
 
 -- The alert check, same query, as PL/pgSQL: a SQL function with a SET

@@ -128,17 +128,17 @@ func TestDeferredIndexes(t *testing.T) {
 	conn := connect(t, pgtest.NewMigratedDB(t))
 
 	// The seeded strategies describe the parent indexes: nothing to do.
-	if n := queryInt(t, conn, `SELECT enqueue_partition_indexes('nutrition_metrics_default')`); n != 0 {
+	if n := queryInt(t, conn, `SELECT hmperf.enqueue_partition_indexes('nutrition_metrics_default')`); n != 0 {
 		t.Errorf("seeded strategies queued or built %d indexes, want 0 (they exist through the parent)", n)
 	}
 
 	// lazy: queued for an existing partition and for every new one.
 	exec(t, conn, `INSERT INTO index_creation_strategy (table_name, index_kind, strategy, index_columns)
 	               VALUES ('nutrition_metrics', 'gin', 'lazy', ARRAY['raw_data'])`)
-	if n := queryInt(t, conn, `SELECT enqueue_partition_indexes('nutrition_metrics_default')`); n != 1 {
+	if n := queryInt(t, conn, `SELECT hmperf.enqueue_partition_indexes('nutrition_metrics_default')`); n != 1 {
 		t.Errorf("lazy strategy queued %d jobs, want 1", n)
 	}
-	if n := queryInt(t, conn, `SELECT create_monthly_partitions('nutrition_metrics', 0, 5)`); n != 2 {
+	if n := queryInt(t, conn, `SELECT hmperf.create_monthly_partitions('nutrition_metrics', 0, 5)`); n != 2 {
 		t.Errorf("create_monthly_partitions created %d partitions, want 2", n)
 	}
 	if n := queryInt(t, conn, `SELECT count(*) FROM deferred_index_creation WHERE status = 'pending' AND method = 'gin'`); n != 3 {
@@ -148,7 +148,7 @@ func TestDeferredIndexes(t *testing.T) {
 	// immediate, for a kind the parent does not have: built at once.
 	exec(t, conn, `INSERT INTO index_creation_strategy (table_name, index_kind, strategy, index_columns)
 	               VALUES ('activity_metrics_v2', 'gin', 'immediate', ARRAY['raw_data'])`)
-	if n := queryInt(t, conn, `SELECT enqueue_partition_indexes('activity_metrics_v2_default')`); n != 1 {
+	if n := queryInt(t, conn, `SELECT hmperf.enqueue_partition_indexes('activity_metrics_v2_default')`); n != 1 {
 		t.Errorf("immediate strategy built %d indexes, want 1", n)
 	}
 	if n := queryInt(t, conn, `SELECT count(*) FROM pg_indexes WHERE indexname = 'activity_metrics_v2_default_raw_data_gin'`); n != 1 {
@@ -161,7 +161,7 @@ func TestDeferredIndexes(t *testing.T) {
 	               ON CONFLICT (table_name, index_kind) DO UPDATE
 	               SET strategy = EXCLUDED.strategy, size_threshold_bytes = EXCLUDED.size_threshold_bytes,
 	                   index_columns = EXCLUDED.index_columns`)
-	if n := queryInt(t, conn, `SELECT enqueue_partition_indexes('symptoms_default')`); n != 1 {
+	if n := queryInt(t, conn, `SELECT hmperf.enqueue_partition_indexes('symptoms_default')`); n != 1 {
 		t.Errorf("deferred strategy queued %d jobs, want 1", n)
 	}
 
@@ -217,14 +217,14 @@ func TestMonitoringFeedAndAlerts(t *testing.T) {
 	// Ingest into heart_rate_metrics: 10 rejects of 100 and a 10% cache hit
 	// rate, in each of the last three hours; one multi-row statement.
 	exec(t, conn, `
-		INSERT INTO ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates, rejected,
+		INSERT INTO hmperf.ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates, rejected,
 		                                unsupported, validate_ms, dedup_ms, write_ms, cache_hits, cache_misses, recorded_at)
 		SELECT gen_random_uuid(), h, 'heart_rate_metrics', 'api', 100, 85, 5, 10, 0, 20, 5, 25, 10, 90, t
 		  FROM unnest($1::timestamptz[]) WITH ORDINALITY AS x(t, h)`,
 		[]time.Time{at(2), at(1), at(0)})
 	// Older batches for workouts: breaching long ago only, must not fire.
 	exec(t, conn, `
-		INSERT INTO ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates, rejected,
+		INSERT INTO hmperf.ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates, rejected,
 		                                unsupported, recorded_at)
 		VALUES (gen_random_uuid(), 1, 'workouts', 'api', 100, 50, 0, 50, 0, $1)`, at(10))
 	if n := queryInt(t, conn, `SELECT count(*) FROM constraint_performance_monitor WHERE source = 'ingest'`); n != 4 {
@@ -241,13 +241,13 @@ func TestMonitoringFeedAndAlerts(t *testing.T) {
 	// overhead is filled in), the optimized after the baseline.
 	var run int64
 	if err := conn.QueryRow(testCtx(t), `
-		INSERT INTO benchmark_runs (tables, rows, reps, server_version, status)
+		INSERT INTO hmperf.benchmark_runs (tables, rows, reps, server_version, status)
 		VALUES ('{nutrition_metrics}', 1000, 1, '15', 'running') RETURNING id`).Scan(&run); err != nil {
 		t.Fatal(err)
 	}
 	insertResult := func(variant string, seconds float64, when time.Time) {
 		exec(t, conn, `
-			INSERT INTO benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second, measured_at)
+			INSERT INTO hmperf.benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second, measured_at)
 			VALUES ($1, 'nutrition_metrics', $2, 1, 1000, $3::float8, 1000 / $3::float8, $4)`, run, variant, seconds, when)
 	}
 	insertResult("original", 2, at(0))
@@ -337,14 +337,14 @@ func TestNoMonitoringOnInsertPath(t *testing.T) {
 	t.Parallel()
 	conn := connect(t, pgtest.NewMigratedDB(t))
 	got := queryStrings(t, conn, `
-		SELECT DISTINCT c.relname || ': ' || tg.tgname
+		SELECT DISTINCT CASE WHEN c.relnamespace = 'public'::regnamespace THEN '' ELSE 'hmperf.' END
+		       || c.relname || ': ' || tg.tgname
 		  FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
-		 WHERE NOT tg.tgisinternal AND c.relnamespace = 'public'::regnamespace
+		 WHERE NOT tg.tgisinternal AND c.relnamespace IN ('public'::regnamespace, 'hmperf'::regnamespace)
 		   AND c.relispartition = false
 		 ORDER BY 1`)
 	want := []string{
 		"activity_metrics_v2_optimized: validate_activity_metrics_v2_optimized",
-		"benchmark_results: monitor_benchmark_results",
 		"blood_pressure_metrics: update_blood_pressure_metrics_updated_at",
 		// The hourly rollup (0024) sits on the monitor table, one statement
 		// trigger per kind of change, far from the metric tables.
@@ -352,7 +352,8 @@ func TestNoMonitoringOnInsertPath(t *testing.T) {
 		"constraint_performance_monitor: constraint_performance_rollup_insert",
 		"constraint_performance_monitor: constraint_performance_rollup_update",
 		"heart_rate_metrics: update_heart_rate_metrics_updated_at",
-		"ingest_batch_stats: monitor_ingest_batch_stats",
+		"hmperf.benchmark_results: monitor_benchmark_results",
+		"hmperf.ingest_batch_stats: monitor_ingest_batch_stats",
 		"nutrition_metrics_optimized: validate_nutrition_metrics_optimized",
 		"sleep_metrics: update_sleep_metrics_updated_at",
 		"workouts: update_workouts_updated_at",

@@ -161,7 +161,7 @@ var schemaQueries = []string{
 	           (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'))
 	     OR (d.classoid = 'pg_proc'::regclass AND d.objoid IN
 	           (SELECT p.oid FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'))`,
-	`SELECT 'seed', 'partition_maintenance', to_jsonb(p)::text FROM partition_maintenance p`,
+	`SELECT 'seed', 'partition_maintenance', to_jsonb(p)::text FROM hmperf.partition_maintenance p`,
 	`SELECT 'seed', 'index_creation_strategy', to_jsonb(s)::text FROM index_creation_strategy s`,
 	`SELECT 'seed', 'constraint_alert_thresholds', to_jsonb(a)::text FROM constraint_alert_thresholds a`,
 }

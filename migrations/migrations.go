@@ -32,7 +32,7 @@ type Migration struct {
 	Applied bool   `json:"applied"`
 }
 
-// Status describes the schema's migration state.
+// Status describes the schema's migration state and what the database is.
 type Status struct {
 	// Version is the current version; 0 with HasVersion false when nothing
 	// has been applied.
@@ -41,16 +41,20 @@ type Status struct {
 	Dirty      bool        `json:"dirty"`
 	Pending    int         `json:"pending"`
 	Migrations []Migration `json:"migrations"`
+	Classification
 }
 
 // Migrator applies migrations on its own short-lived connection, separate
 // from any application pool.
 type Migrator struct {
-	m     *migrate.Migrate
-	db    *sql.DB
-	files []Migration
-	cfg   *pgx.ConnConfig
-	src   fs.FS
+	// closed is set once DownAll has removed hmperf's schema; the next
+	// change reconnects.
+	closed bool
+	m      *migrate.Migrate
+	db     *sql.DB
+	files  []Migration
+	cfg    *pgx.ConnConfig
+	src    fs.FS
 }
 
 // New opens a Migrator for the database named by dsn (a URL or keyword/value
@@ -73,6 +77,14 @@ func NewWithConfig(ctx context.Context, cfg *pgx.ConnConfig, src fs.FS) (*Migrat
 	if err != nil {
 		return nil, err
 	}
+	cfg = cfg.Copy()
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	// Unqualified names in the migration files mean the service's schema.
+	// The default search_path starts with "$user": a role named like
+	// hmperf's own schema would otherwise create every object there.
+	cfg.RuntimeParams["search_path"] = "public"
 	g := &Migrator{files: files, cfg: cfg, src: src}
 	if err := g.open(ctx); err != nil {
 		return nil, err
@@ -80,15 +92,33 @@ func NewWithConfig(ctx context.Context, cfg *pgx.ConnConfig, src fs.FS) (*Migrat
 	return g, nil
 }
 
-// open connects golang-migrate to the database.
+// ErrForeign is returned when a Migrator is opened on a database that
+// another tool manages: running hmperf's base migrations there would collide
+// with the service's own tables.
+var ErrForeign = errors.New("hmperf's base migrations would collide with its tables")
+
+// open connects golang-migrate to the database. It refuses a database that
+// another tool manages before writing anything (golang-migrate creates its
+// version table as soon as it connects).
 func (g *Migrator) open(ctx context.Context) error {
+	st, err := g.readStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if st.State == StateForeign {
+		return fmt.Errorf("this database is %s: %w; %s", st.Summary, ErrForeign, st.Next)
+	}
 	db := stdlib.OpenDB(*g.cfg)
 	db.SetMaxOpenConns(2)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return err
 	}
-	driver, err := migratepgx.WithInstance(db, &migratepgx.Config{})
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+Schema); err != nil {
+		db.Close()
+		return fmt.Errorf("create schema %s: %w", Schema, err)
+	}
+	driver, err := migratepgx.WithInstance(db, &migratepgx.Config{SchemaName: Schema, MigrationsTable: "schema_migrations"})
 	if err != nil {
 		db.Close()
 		return err
@@ -105,6 +135,16 @@ func (g *Migrator) open(ctx context.Context) error {
 	}
 	g.m, g.db = m, db
 	return nil
+}
+
+// readStatus reads the status on a connection of its own.
+func (g *Migrator) readStatus(ctx context.Context) (Status, error) {
+	conn, err := pgx.ConnectConfig(ctx, g.cfg)
+	if err != nil {
+		return Status{}, err
+	}
+	defer conn.Close(context.Background())
+	return ReadStatus(ctx, conn, g.src)
 }
 
 // afterChange reopens the connection when a migration failed: golang-migrate
@@ -124,18 +164,18 @@ func (g *Migrator) afterChange(err error) error {
 
 // Close releases the connection.
 func (g *Migrator) Close() error {
+	if g.closed {
+		return nil
+	}
 	srcErr, dbErr := g.m.Close()
 	closeErr := g.db.Close()
 	return errors.Join(srcErr, dbErr, closeErr)
 }
 
-// Status reports the current version, the dirty flag and every migration.
+// Status reports the current version, the dirty flag, every migration and
+// what the database is.
 func (g *Migrator) Status() (Status, error) {
-	v, dirty, err := g.m.Version()
-	if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
-		return Status{}, err
-	}
-	return statusOf(g.files, v, err == nil, dirty), nil
+	return g.readStatus(context.Background())
 }
 
 // Querier is what ReadStatus needs: a pool, a connection or a transaction.
@@ -143,9 +183,10 @@ type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// ReadStatus reads the recorded version from schema_migrations directly.
-// Unlike a Migrator, which creates that table when it is missing, it never
-// writes, so it works on a read-only session. src nil means the embedded FS.
+// ReadStatus reads the recorded version from hmperf.schema_migrations
+// directly and classifies the database. Unlike a Migrator, which creates its
+// version table, it never writes, so it works on a read-only session and on a
+// database hmperf does not manage. src nil means the embedded FS.
 func ReadStatus(ctx context.Context, db Querier, src fs.FS) (Status, error) {
 	if src == nil {
 		src = FS
@@ -154,22 +195,33 @@ func ReadStatus(ctx context.Context, db Querier, src fs.FS) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	// Asked first, so a missing table never aborts the caller's transaction.
-	var exists bool
-	if err := db.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
-		return Status{}, fmt.Errorf("read schema_migrations: %w", err)
+	st, err := readVersion(ctx, db, files)
+	if err != nil {
+		return Status{}, err
 	}
-	if !exists {
-		return statusOf(files, 0, false, false), nil
+	if st.Classification, err = classify(ctx, db, st); err != nil {
+		return Status{}, err
+	}
+	return st, nil
+}
+
+func readVersion(ctx context.Context, db Querier, files []Migration) (Status, error) {
+	// Asked first, so a missing table never aborts the caller's transaction.
+	exists, err := relationExists(ctx, db, Schema+".schema_migrations")
+	if err != nil || !exists {
+		return statusOf(files, 0, false, false), err
+	}
+	if err := checkReadable(ctx, db, Schema+".schema_migrations"); err != nil {
+		return Status{}, err
 	}
 	var v int64
 	var dirty bool
-	err = db.QueryRow(ctx, "SELECT version, dirty FROM schema_migrations LIMIT 1").Scan(&v, &dirty)
+	err = db.QueryRow(ctx, "SELECT version, dirty FROM hmperf.schema_migrations LIMIT 1").Scan(&v, &dirty)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return statusOf(files, 0, false, false), nil
 	case err != nil:
-		return Status{}, fmt.Errorf("read schema_migrations: %w", err)
+		return Status{}, fmt.Errorf("read hmperf.schema_migrations: %w", err)
 	}
 	return statusOf(files, uint(v), true, dirty), nil
 }
@@ -188,23 +240,123 @@ func statusOf(files []Migration, v uint, has, dirty bool) Status {
 }
 
 // Up applies every pending migration. Nothing to do is not an error.
-func (g *Migrator) Up() error { return g.afterChange(g.m.Up()) }
+func (g *Migrator) Up() error {
+	if err := g.reopen(); err != nil {
+		return err
+	}
+	return g.afterChange(g.m.Up())
+}
 
-// Down reverts the last n applied migrations.
+// reopen reconnects a Migrator whose schema DownAll removed.
+func (g *Migrator) reopen() error {
+	if !g.closed {
+		return nil
+	}
+	if err := g.open(context.Background()); err != nil {
+		return err
+	}
+	g.closed = false
+	return nil
+}
+
+// Down reverts the last n applied migrations. On an adopted database it
+// never goes below BaseVersion: the base tables are the service's.
 func (g *Migrator) Down(n int) error {
+	if err := g.reopen(); err != nil {
+		return err
+	}
 	if n <= 0 {
 		return fmt.Errorf("down needs a positive number of steps, got %d", n)
+	}
+	st, err := g.Status()
+	if err != nil {
+		return err
+	}
+	if st.Adopted() {
+		applied := 0
+		for _, f := range st.Migrations {
+			if f.Applied && f.Version > BaseVersion {
+				applied++
+			}
+		}
+		if n > applied {
+			return fmt.Errorf("this database was adopted: only %d of hmperf's own migrations can be reverted (the base tables are the service's); `hmperf migrate down --all` removes everything hmperf added", applied)
+		}
 	}
 	return g.afterChange(g.m.Steps(-n))
 }
 
-// DownAll reverts every applied migration.
-func (g *Migrator) DownAll() error { return g.afterChange(g.m.Down()) }
+// DownAll reverts every migration hmperf applied and then removes its
+// version table, the adoption record and its schema, so the database is
+// left as hmperf found it. On an adopted database the base migrations are
+// not reverted: their tables are the service's.
+func (g *Migrator) DownAll() error {
+	if err := g.reopen(); err != nil {
+		return err
+	}
+	st, err := g.Status()
+	if err != nil {
+		return err
+	}
+	if st.Adopted() {
+		if st.HasVersion && st.Version > BaseVersion {
+			err = g.m.Migrate(BaseVersion)
+		}
+	} else {
+		err = g.m.Down()
+	}
+	if err = g.afterChange(err); err != nil {
+		return err
+	}
+	if err := g.removeBookkeeping(); err != nil {
+		return err
+	}
+	// golang-migrate's version table is gone; reconnecting recreates it, so
+	// a later change through this Migrator starts from nothing applied.
+	_ = g.Close()
+	g.closed = true
+	return nil
+}
 
-// Goto migrates up or down to version v.
+// removeBookkeeping drops what hmperf keeps besides its migrations. The
+// schema is dropped without CASCADE: anything left in it that hmperf did not
+// put there makes this fail rather than vanish.
+func (g *Migrator) removeBookkeeping() error {
+	ctx := context.Background()
+	tx, err := g.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, stmt := range []string{
+		"DROP TABLE IF EXISTS hmperf.schema_migrations",
+		"DROP TABLE IF EXISTS hmperf.adoption",
+		"DROP SCHEMA IF EXISTS hmperf",
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("remove hmperf's schema: %s: %w", stmt, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// Goto migrates up or down to version v; on an adopted database not below
+// BaseVersion.
 func (g *Migrator) Goto(v uint) error {
+	if err := g.reopen(); err != nil {
+		return err
+	}
 	if !g.known(v) {
 		return fmt.Errorf("no migration with version %d", v)
+	}
+	if v < BaseVersion {
+		st, err := g.Status()
+		if err != nil {
+			return err
+		}
+		if st.Adopted() {
+			return fmt.Errorf("this database was adopted: hmperf never goes below version %d (the base tables are the service's)", BaseVersion)
+		}
 	}
 	return g.afterChange(g.m.Migrate(v))
 }
@@ -212,6 +364,9 @@ func (g *Migrator) Goto(v uint) error {
 // Force sets the recorded version without running anything and clears the
 // dirty flag; -1 records that nothing is applied.
 func (g *Migrator) Force(v int) error {
+	if err := g.reopen(); err != nil {
+		return err
+	}
 	if v != -1 && (v < 0 || !g.known(uint(v))) {
 		return fmt.Errorf("no migration with version %d", v)
 	}

@@ -61,8 +61,8 @@ func TestFarDatesInsert(t *testing.T) {
 func TestCreateMonthlyPartitionsMovesDefaultRows(t *testing.T) {
 	t.Parallel()
 	conn := connect(t, pgtest.NewMigratedDB(t))
-	if n := queryInt(t, conn, `SELECT maintain_partitions()`); n != 0 {
-		t.Errorf("maintain_partitions() on a fresh database created %d partitions, want 0", n)
+	if n := queryInt(t, conn, `SELECT hmperf.maintain_partitions()`); n != 0 {
+		t.Errorf("hmperf.maintain_partitions() on a fresh database created %d partitions, want 0", n)
 	}
 	exec(t, conn, `INSERT INTO users (id) VALUES ('00000000-0000-0000-0000-0000000000aa')`)
 	// Six UTC months ahead: beyond the 3 months the migration created.
@@ -81,7 +81,7 @@ func TestCreateMonthlyPartitionsMovesDefaultRows(t *testing.T) {
 		t.Fatalf("row is in %s before, want nutrition_metrics_default", got)
 	}
 	// Months +4 .. +7 are new.
-	if n := queryInt(t, conn, `SELECT create_monthly_partitions('nutrition_metrics', 0, 7)`); n != 4 {
+	if n := queryInt(t, conn, `SELECT hmperf.create_monthly_partitions('nutrition_metrics', 0, 7)`); n != 4 {
 		t.Errorf("create_monthly_partitions created %d partitions, want 4", n)
 	}
 	var want string

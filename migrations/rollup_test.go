@@ -28,15 +28,15 @@ func TestRollupMatchesMonitor(t *testing.T) {
 	t.Parallel()
 	conn := connect(t, pgtest.NewMigratedDB(t))
 	steps := []struct{ name, sql string }{
-		{"ingest batches", `INSERT INTO ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
+		{"ingest batches", `INSERT INTO hmperf.ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
 		                     rejected, unsupported, validate_ms, dedup_ms, write_ms, cache_hits, cache_misses, recorded_at)
 		    SELECT gen_random_uuid(), g, t, 'api', 100, 90, 5, 5, 0, 1, 1, 8 + g % 5, g % 7, 3, now() - (g || ' minutes')::interval
 		      FROM generate_series(0, 400) g, (VALUES ('heart_rate_metrics'), ('symptoms')) v(t)`},
-		{"benchmark run", `INSERT INTO benchmark_runs (id, tables, rows, reps, server_version, status)
+		{"benchmark run", `INSERT INTO hmperf.benchmark_runs (id, tables, rows, reps, server_version, status)
 		    OVERRIDING SYSTEM VALUE VALUES (1, '{nutrition}', 100, 1, 'test', 'done')`},
-		{"constrained results first", `INSERT INTO benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second)
+		{"constrained results first", `INSERT INTO hmperf.benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second)
 		    VALUES (1, 'nutrition_metrics', 'original', 1, 100, 0.4, 250), (1, 'nutrition_metrics_optimized', 'optimized', 1, 100, 0.5, 200)`},
-		{"unconstrained result updates their overhead", `INSERT INTO benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second)
+		{"unconstrained result updates their overhead", `INSERT INTO hmperf.benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second)
 		    VALUES (1, 'nutrition_metrics_unconstrained', 'unconstrained', 1, 100, 0.3, 333)`},
 		{"retention delete", `DELETE FROM constraint_performance_monitor WHERE measured_at < now() - interval '5 hours'`},
 		{"direct update", `UPDATE constraint_performance_monitor SET failures = failures + 1 WHERE table_name = 'symptoms'`},

@@ -13,11 +13,11 @@ import (
 var (
 	namedTables = []string{
 		"users", "heart_rate_metrics", "blood_pressure_metrics", "sleep_metrics", "workouts",
-		"partition_maintenance",
+		"hmperf.partition_maintenance",
 		"activity_metrics_v2", "activity_metrics_v2_default",
 		"nutrition_metrics", "nutrition_metrics_default",
 		"symptoms", "symptoms_default",
-		"ingest_batch_stats", "ingest_rejections", "benchmark_runs", "benchmark_results",
+		"hmperf.ingest_batch_stats", "hmperf.ingest_rejections", "hmperf.benchmark_runs", "hmperf.benchmark_results",
 		"nutrition_metrics_optimized", "nutrition_metrics_optimized_default",
 		"nutrition_metrics_unconstrained", "nutrition_metrics_unconstrained_default",
 		"symptoms_optimized", "symptoms_optimized_default",
@@ -26,7 +26,7 @@ var (
 		"activity_metrics_v2_optimized", "activity_metrics_v2_optimized_default",
 		"activity_metrics_v2_unconstrained", "activity_metrics_v2_unconstrained_default",
 		"constraint_performance_monitor", "constraint_alert_thresholds",
-		"constraint_performance_hourly",
+		"hmperf.constraint_performance_hourly",
 	}
 	namedViews = []string{
 		"activity_metrics_v2_daily_summary", "nutrition_metrics_daily_summary",
@@ -35,9 +35,9 @@ var (
 	}
 	namedFunctions = []string{
 		"update_updated_at_column()",
-		"create_monthly_partitions(regclass, integer, integer)",
-		"maintain_partitions()",
-		"partition_summary(regclass)",
+		"hmperf.create_monthly_partitions(regclass, integer, integer)",
+		"hmperf.maintain_partitions()",
+		"hmperf.partition_summary(regclass)",
 		"create_activity_v2_monthly_partitions(integer, integer)",
 		"analyze_activity_v2_performance()",
 		"create_nutrition_monthly_partitions(integer, integer)",
@@ -45,17 +45,17 @@ var (
 		"create_symptoms_monthly_partitions(integer, integer)",
 		"analyze_symptoms_performance()",
 		"validate_nutrition_metrics_optimized()",
-		"benchmark_timed_insert(regclass, text, regclass, bigint, text)",
+		"hmperf.benchmark_timed_insert(regclass, text, regclass, bigint, text)",
 		"benchmark_nutrition_insert_performance(integer)",
 		"migrate_symptoms_to_optimized()",
 		"benchmark_symptoms_insert_performance(integer)",
-		"partition_index_name(regclass, text, text[])",
-		"enqueue_partition_indexes(regclass)",
+		"hmperf.partition_index_name(regclass, text, text[])",
+		"hmperf.enqueue_partition_indexes(regclass)",
 		"auto_process_deferred_indexes()",
 		"validate_activity_metrics_v2_optimized()",
 		"benchmark_activity_constraint_performance(integer)",
-		"monitor_ingest_batch_stats()",
-		"monitor_benchmark_results()",
+		"hmperf.monitor_ingest_batch_stats()",
+		"hmperf.monitor_benchmark_results()",
 		"check_constraint_performance_alerts()",
 	}
 	namedDomains = []string{
@@ -139,13 +139,12 @@ func TestUpDownUp(t *testing.T) {
 	residue := queryStrings(t, conn, `
 		SELECT 'relation ' || relname FROM pg_class
 		 WHERE relnamespace = 'public'::regnamespace
-		   AND relname NOT IN ('schema_migrations', 'schema_migrations_pkey')
 		UNION ALL
 		SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace
 		UNION ALL
-		SELECT 'type ' || typname FROM pg_type
-		 WHERE typnamespace = 'public'::regnamespace
-		   AND typname NOT IN ('schema_migrations', '_schema_migrations')`)
+		SELECT 'type ' || typname FROM pg_type WHERE typnamespace = 'public'::regnamespace
+		UNION ALL
+		SELECT 'schema ' || nspname FROM pg_namespace WHERE nspname LIKE 'hmperf%'`)
 	if len(residue) > 0 {
 		t.Errorf("left behind after down to zero: %v", residue)
 	}

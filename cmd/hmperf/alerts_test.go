@@ -23,9 +23,9 @@ func overheadRows(t *testing.T, dsn string, secs, floor float64) {
 	}
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, `
-		WITH run AS (INSERT INTO benchmark_runs (tables, rows, reps, server_version, status)
+		WITH run AS (INSERT INTO hmperf.benchmark_runs (tables, rows, reps, server_version, status)
 		             VALUES ('{nutrition_metrics}', 1000, 1, 'test', 'done') RETURNING id)
-		INSERT INTO benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second)
+		INSERT INTO hmperf.benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second)
 		SELECT run.id, 'nutrition_metrics', v, 1, 1000, s, 1000 / s
 		  FROM run, (VALUES ('original', $1::float8), ('unconstrained', $2::float8)) AS x(v, s)`, secs, floor)
 	if err != nil {

@@ -129,6 +129,11 @@ func applyConnFlags(cfg *pgx.ConnConfig, cf connFlags) {
 		cfg.RuntimeParams = map[string]string{}
 	}
 	cfg.RuntimeParams["application_name"] = "hmperf"
+	// The service's tables live in public, hmperf's own objects are always
+	// schema-qualified. Pinning the path keeps a role whose name matches a
+	// schema (the default path starts with "$user") from resolving the
+	// service's names anywhere else.
+	cfg.RuntimeParams["search_path"] = "public"
 	if cf.readOnly {
 		// The server enforces it: every transaction of every session is
 		// read-only, whatever the role could otherwise do.
@@ -169,6 +174,9 @@ func (t *target) migrator(ctx context.Context) (*migrations.Migrator, error) {
 	cfg := t.cfg.Copy()
 	delete(cfg.RuntimeParams, "default_transaction_read_only")
 	m, err := migrations.NewWithConfig(ctx, cfg, nil)
+	if errors.Is(err, migrations.ErrForeign) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, t.connError(err)
 	}

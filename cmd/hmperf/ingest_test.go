@@ -145,7 +145,7 @@ func TestIngestSIGKILLLeavesWholeBatches(t *testing.T) {
 	}
 	<-done
 	var stored int64
-	queryRow(t, dsn, "SELECT coalesce(sum(inserted), 0) FROM ingest_batch_stats", &stored)
+	queryRow(t, dsn, "SELECT coalesce(sum(inserted), 0) FROM hmperf.ingest_batch_stats", &stored)
 	if got := tableRows(t, dsn); got != stored || stored == 0 {
 		t.Errorf("after SIGKILL: %d rows in the tables, %d inserted per the stored batch stats", got, stored)
 	}
@@ -206,7 +206,7 @@ func TestIngestFileBadInput(t *testing.T) {
 				t.Errorf("rows in tables %d, inserted %d", got, out.Inserted)
 			}
 			var rejections int64
-			queryRow(t, dsn, "SELECT count(*) FROM ingest_rejections", &rejections)
+			queryRow(t, dsn, "SELECT count(*) FROM hmperf.ingest_rejections", &rejections)
 			if rejections != out.Rejected {
 				t.Errorf("stored rejections %d, rejected %d", rejections, out.Rejected)
 			}
@@ -271,6 +271,6 @@ func tableRows(t *testing.T, dsn string) int64 {
 func batchCount(t *testing.T, dsn string) int64 {
 	t.Helper()
 	var n int64
-	queryRow(t, dsn, "SELECT count(DISTINCT batch_no) FROM ingest_batch_stats", &n)
+	queryRow(t, dsn, "SELECT count(DISTINCT batch_no) FROM hmperf.ingest_batch_stats", &n)
 	return n
 }

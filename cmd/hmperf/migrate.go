@@ -34,7 +34,7 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if len(rest) == 0 {
-		return fmt.Errorf("%w: migrate needs an action: status, up, down [N|--all], goto V or force V", errUsage)
+		return fmt.Errorf("%w: migrate needs an action: status, adopt, up, down [N|--all], goto V or force V", errUsage)
 	}
 	action, err := parseMigrateAction(rest, o.downAll)
 	if err != nil {
@@ -51,6 +51,9 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	if !action.writes {
 		return showStatus(ctx, e.stdout, t, o.json)
 	}
+	if action.name == "adopt" {
+		return runAdopt(ctx, e, t, o)
+	}
 	m, err := t.migrator(ctx)
 	if err != nil {
 		return err
@@ -62,11 +65,17 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	if err := action.apply(m); err != nil {
 		return migrateFailure(m, action.name, err)
 	}
-	st, err := m.Status()
+	return reportDone(ctx, e.stdout, t, action.name)
+}
+
+// reportDone prints the state a successful change left, read afresh: after
+// `down --all` hmperf's version table no longer exists.
+func reportDone(ctx context.Context, w io.Writer, t *target, action string) error {
+	st, err := readStatus(ctx, t)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "migrate %s: done; schema version %s\n", action.name, versionText(st))
+	fmt.Fprintf(w, "migrate %s: done; schema version %s; database %s\n", action, versionText(st), st.Summary)
 	return nil
 }
 
@@ -80,10 +89,10 @@ type migrateAction struct {
 
 func parseMigrateAction(rest []string, all bool) (migrateAction, error) {
 	a := migrateAction{name: rest[0], writes: rest[0] != "status", all: all}
-	argc := map[string]int{"status": 0, "up": 0, "down": 1, "goto": 1, "force": 1}
+	argc := map[string]int{"status": 0, "adopt": 0, "up": 0, "down": 1, "goto": 1, "force": 1}
 	want, ok := argc[a.name]
 	if !ok {
-		return a, fmt.Errorf("%w: unknown migrate action %q (status, up, down, goto, force)", errUsage, a.name)
+		return a, fmt.Errorf("%w: unknown migrate action %q (status, adopt, up, down, goto, force)", errUsage, a.name)
 	}
 	switch {
 	case a.name == "down" && all:
@@ -111,7 +120,7 @@ func (a migrateAction) describe(t *target) string {
 	case a.name == "up":
 		return fmt.Sprintf("apply every pending migration to %s", t.Describe())
 	case a.name == "down" && a.all:
-		return fmt.Sprintf("revert EVERY migration of %s (drops all hmperf tables and their data)", t.Describe())
+		return fmt.Sprintf("revert EVERY migration hmperf applied to %s and remove its schema (drops all hmperf tables and their data; an adopted database keeps the service's tables)", t.Describe())
 	case a.name == "down":
 		return fmt.Sprintf("revert the last %d migration(s) of %s (drops their objects and data)", a.n, t.Describe())
 	case a.name == "goto":
@@ -164,21 +173,7 @@ func migrateFailure(m *migrations.Migrator, action string, cause error) error {
 	if err != nil || !st.Dirty {
 		return fmt.Errorf("migrate %s failed: %v", action, cause)
 	}
-	return fmt.Errorf("migrate %s failed: %v; %s", action, cause, dirtyAdvice(st))
-}
-
-// dirtyAdvice tells how to recover from a dirty version. hmperf's migrations
-// are transactional, so a failed one left nothing behind and the previous
-// version is the truth.
-func dirtyAdvice(st migrations.Status) string {
-	prev := -1
-	for _, mg := range st.Migrations {
-		if mg.Version < st.Version {
-			prev = int(mg.Version)
-		}
-	}
-	return fmt.Sprintf("the database is dirty at version %d: its migration failed and was rolled back; "+
-		"fix the cause, run `hmperf migrate force %d`, then `hmperf migrate up`", st.Version, prev)
+	return fmt.Errorf("migrate %s failed: %v; the database is %s: %s", action, cause, st.Summary, st.Next)
 }
 
 func versionText(st migrations.Status) string {
@@ -192,20 +187,32 @@ func versionText(st migrations.Status) string {
 	return s
 }
 
-// showStatus reads the schema state on a plain connection: status writes
+// readStatus reads the schema state on a plain connection: it writes
 // nothing (golang-migrate would create its version table), so it also works
-// with --read-only and for a role that may only read.
-func showStatus(ctx context.Context, w io.Writer, t *target, asJSON bool) error {
+// with --read-only, for a role that may only read, and on a database hmperf
+// does not manage.
+func readStatus(ctx context.Context, t *target) (migrations.Status, error) {
 	conn, err := t.connect(ctx)
 	if err != nil {
-		return err
+		return migrations.Status{}, err
 	}
 	defer conn.Close(context.Background())
-	st, err := migrations.ReadStatus(ctx, conn, nil)
+	return migrations.ReadStatus(ctx, conn, nil)
+}
+
+// showStatus prints the state; a dirty database exits 1 so scripts notice.
+func showStatus(ctx context.Context, w io.Writer, t *target, asJSON bool) error {
+	st, err := readStatus(ctx, t)
 	if err != nil {
 		return err
 	}
-	return printStatus(w, st, asJSON)
+	if err := printStatus(w, st, asJSON); err != nil {
+		return err
+	}
+	if st.Dirty {
+		return &exitError{code: 1, err: fmt.Errorf("the schema is dirty at version %d", st.Version)}
+	}
+	return nil
 }
 
 func printStatus(w io.Writer, st migrations.Status, asJSON bool) error {
@@ -214,20 +221,25 @@ func printStatus(w io.Writer, st migrations.Status, asJSON bool) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
+	fmt.Fprintf(w, "database: %s\n", st.Summary)
+	fmt.Fprintf(w, "next: %s\n", st.Next)
 	fmt.Fprintf(w, "schema version: %s; %d applied, %d pending\n", versionText(st), len(st.Migrations)-st.Pending, st.Pending)
-	if st.Dirty {
-		fmt.Fprintln(w, dirtyAdvice(st))
-	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tNAME\tSTATE")
 	for _, mg := range st.Migrations {
-		state := "pending"
-		if mg.Applied {
-			state = "applied"
-		} else if st.Dirty && mg.Version == st.Version {
-			state = "FAILED (dirty)"
-		}
-		fmt.Fprintf(tw, "%04d\t%s\t%s\n", mg.Version, mg.Name, state)
+		fmt.Fprintf(tw, "%04d\t%s\t%s\n", mg.Version, mg.Name, migrationState(st, mg))
 	}
 	return tw.Flush()
+}
+
+func migrationState(st migrations.Status, mg migrations.Migration) string {
+	switch {
+	case mg.Applied && st.Adopted() && mg.Version <= migrations.BaseVersion:
+		return "adopted (the service's, not run by hmperf)"
+	case mg.Applied:
+		return "applied"
+	case st.Dirty && mg.Version == st.Version:
+		return "FAILED (dirty)"
+	}
+	return "pending"
 }

@@ -130,7 +130,7 @@ func TestStatusWritesNothing(t *testing.T) {
 			t.Fatalf("%v: exit %d, %s", args, r.code, r.stderr)
 		}
 		var exists bool
-		queryRow(t, dsn, "SELECT to_regclass('schema_migrations') IS NOT NULL", &exists)
+		queryRow(t, dsn, "SELECT to_regclass('hmperf.schema_migrations') IS NOT NULL", &exists)
 		if exists {
 			t.Fatalf("%v created schema_migrations", args)
 		}
@@ -186,10 +186,10 @@ func TestDirtyStatusAndForce(t *testing.T) {
 	ctx := context.Background()
 	files, _ := migrations.List(migrations.FS)
 	last, prev := files[len(files)-1].Version, files[len(files)-2].Version
-	dbExec(t, dsn, "UPDATE schema_migrations SET dirty = true")
+	dbExec(t, dsn, "UPDATE hmperf.schema_migrations SET dirty = true")
 	r := runCmd(ctx, "", "migrate", "status", "--dsn", dsn)
 	wantAdvice := "hmperf migrate force " + strconv.Itoa(int(prev))
-	if r.code != 0 || !strings.Contains(r.stdout, "DIRTY") || !strings.Contains(r.stdout, wantAdvice) {
+	if r.code != 1 || !strings.Contains(r.stdout, "DIRTY") || !strings.Contains(r.stdout, wantAdvice) {
 		t.Fatalf("status of a dirty database: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if r := runCmd(ctx, "", "migrate", "up", "--yes", "--dsn", dsn); r.code == 0 || !strings.Contains(r.stderr, "dirty") {
@@ -214,14 +214,14 @@ func schemaVersion(t *testing.T, dsn string) int {
 	}
 	defer conn.Close(ctx)
 	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('hmperf.schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
 		t.Fatal(err)
 	}
 	if !exists {
 		return -1
 	}
 	var v int64
-	err = conn.QueryRow(ctx, "SELECT version FROM schema_migrations").Scan(&v)
+	err = conn.QueryRow(ctx, "SELECT version FROM hmperf.schema_migrations").Scan(&v)
 	if err == pgx.ErrNoRows {
 		return -1
 	}

@@ -55,7 +55,7 @@ func seedPollData(tb testing.TB, dsn string, rows int) {
 	recent := max(rows/500, 1)
 	old := rows - recent
 	dbExec(tb, dsn, `
-		INSERT INTO ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
+		INSERT INTO hmperf.ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
 		       rejected, unsupported, validate_ms, dedup_ms, write_ms, cache_hits, cache_misses, rejects_by_reason, recorded_at)
 		SELECT md5((g / 1000)::text)::uuid, g % 1000,
 		       (ARRAY['heart_rate_metrics', 'blood_pressure_metrics', 'sleep_metrics', 'workouts',
@@ -79,7 +79,7 @@ func seedPollData(tb testing.TB, dsn string, rows int) {
 	dbExec(tb, dsn, `CREATE TABLE poll_items AS SELECT g AS a FROM generate_series(1, 100) g;
 		INSERT INTO deferred_index_creation (table_name, index_name, method, columns, strategy)
 		VALUES ('poll_items', 'poll_items_a', 'btree', '{a}', 'lazy');
-		ANALYZE ingest_batch_stats, constraint_performance_monitor, constraint_performance_hourly, benchmark_runs, benchmark_results`)
+		ANALYZE hmperf.ingest_batch_stats, constraint_performance_monitor, hmperf.constraint_performance_hourly, hmperf.benchmark_runs, hmperf.benchmark_results`)
 }
 
 // pollSource opens the dashboard's data source on dsn the way runDashboard

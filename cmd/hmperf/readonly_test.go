@@ -53,6 +53,8 @@ func readOnlyRole(t *testing.T, dsn string) string {
 	dbExec(t, dsn, "GRANT CONNECT ON DATABASE "+db+" TO "+ident)
 	dbExec(t, dsn, "GRANT USAGE ON SCHEMA public TO "+ident)
 	dbExec(t, dsn, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO "+ident)
+	dbExec(t, dsn, "GRANT USAGE ON SCHEMA hmperf TO "+ident)
+	dbExec(t, dsn, "GRANT SELECT ON ALL TABLES IN SCHEMA hmperf TO "+ident)
 	cfg.User = role
 	cfg.Password = ""
 	return pgtest.DSN(cfg)
@@ -86,7 +88,7 @@ func TestReadOnlyRoleDashboardAndCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sql := range []string{"INSERT INTO ro_items VALUES (1)", "CREATE TABLE ro_probe (i int)", "DELETE FROM ingest_batch_stats"} {
+	for _, sql := range []string{"INSERT INTO ro_items VALUES (1)", "CREATE TABLE ro_probe (i int)", "DELETE FROM hmperf.ingest_batch_stats"} {
 		if _, err := conn.Exec(ctx, sql); !isSQLState(err, "42501") {
 			t.Errorf("as the read-only role, %s: %v, want insufficient_privilege (42501)", sql, err)
 		}
@@ -152,7 +154,7 @@ func TestReadOnlyRoleDashboardAndCLI(t *testing.T) {
 	}
 
 	var batchesBefore int64
-	queryRow(t, dsn, "SELECT count(*) FROM ingest_batch_stats", &batchesBefore)
+	queryRow(t, dsn, "SELECT count(*) FROM hmperf.ingest_batch_stats", &batchesBefore)
 	for _, args := range [][]string{
 		{"migrate", "up", "--yes"},
 		{"migrate", "down", "1", "--yes"},
@@ -167,7 +169,7 @@ func TestReadOnlyRoleDashboardAndCLI(t *testing.T) {
 	}
 	var batchesAfter int64
 	var pending string
-	queryRow(t, dsn, "SELECT count(*) FROM ingest_batch_stats", &batchesAfter)
+	queryRow(t, dsn, "SELECT count(*) FROM hmperf.ingest_batch_stats", &batchesAfter)
 	queryRow(t, dsn, "SELECT status FROM deferred_index_creation WHERE index_name = 'ro_items_a'", &pending)
 	if batchesAfter != batchesBefore || pending != "pending" || schemaVersion(t, dsn) != latest {
 		t.Errorf("a refused command wrote: batches %d -> %d, index job %q, schema %d", batchesBefore, batchesAfter, pending, schemaVersion(t, dsn))
@@ -212,7 +214,7 @@ func TestReadOnlySuperuserCannotWrite(t *testing.T) {
 		"CREATE TABLE ro_probe (i int)",
 		"INSERT INTO users (email) VALUES (NULL)",
 		"UPDATE constraint_alert_thresholds SET threshold = 1",
-		"DELETE FROM ingest_batch_stats",
+		"DELETE FROM hmperf.ingest_batch_stats",
 	} {
 		if _, err := pool.Exec(ctx, sql); !isSQLState(err, "25006") {
 			t.Errorf("pool, %s: %v, want read_only_sql_transaction (25006)", sql, err)

@@ -212,10 +212,10 @@ func TestSQLFunctions(t *testing.T) {
 			if err := pool.QueryRow(ctx, "SELECT pg_get_functiondef($1::regproc)", fn).Scan(&body); err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(body, "benchmark_timed_insert(") {
+			if strings.Contains(body, "hmperf.benchmark_timed_insert(") {
 				// The timing lives in the shared helper it calls.
 				var helper string
-				if err := pool.QueryRow(ctx, "SELECT pg_get_functiondef('benchmark_timed_insert'::regproc)").Scan(&helper); err != nil {
+				if err := pool.QueryRow(ctx, "SELECT pg_get_functiondef('hmperf.benchmark_timed_insert'::regproc)").Scan(&helper); err != nil {
 					t.Fatal(err)
 				}
 				body += helper

@@ -49,7 +49,7 @@ func insertRun(ctx context.Context, db queries.DBTX, r *Result) error {
 		originals[i] = p.Tables[Original]
 	}
 	err := db.QueryRow(ctx, `
-		INSERT INTO benchmark_runs (tables, rows, reps, server_version, settings, status)
+		INSERT INTO hmperf.benchmark_runs (tables, rows, reps, server_version, settings, status)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, started_at`,
 		originals, r.Rows, r.Reps, r.Server.Version, settings, StatusRunning).Scan(&r.ID, &r.StartedAt)
 	if err != nil {
@@ -71,7 +71,7 @@ func insertResults(ctx context.Context, db queries.DBTX, runID int64, ms []Measu
 		secs, rps = append(secs, m.Seconds), append(rps, m.RowsPerSec)
 	}
 	_, err := db.Exec(ctx, `
-		INSERT INTO benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second)
+		INSERT INTO hmperf.benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second)
 		SELECT $1, t, v, r, n, s, p
 		  FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::float8[], $7::float8[]) AS u(t, v, r, n, s, p)`,
 		runID, tables, variants, reps, rows, secs, rps)
@@ -87,7 +87,7 @@ func updateRun(ctx context.Context, db queries.DBTX, r *Result) error {
 		errText = &r.Error
 	}
 	err := db.QueryRow(ctx, `
-		UPDATE benchmark_runs SET status = $2, error = $3, finished_at = clock_timestamp()
+		UPDATE hmperf.benchmark_runs SET status = $2, error = $3, finished_at = clock_timestamp()
 		 WHERE id = $1 RETURNING finished_at`, r.ID, r.Status, errText).Scan(&r.FinishedAt)
 	if err != nil {
 		return fmt.Errorf("bench: record the end of run %d: %w", r.ID, err)
@@ -102,7 +102,7 @@ var ErrNoRuns = errors.New("no benchmark run stored yet")
 // and summaries.
 func Latest(ctx context.Context, db queries.DBTX) (*Result, error) {
 	var id int64
-	err := db.QueryRow(ctx, "SELECT id FROM benchmark_runs ORDER BY started_at DESC, id DESC LIMIT 1").Scan(&id)
+	err := db.QueryRow(ctx, "SELECT id FROM hmperf.benchmark_runs ORDER BY started_at DESC, id DESC LIMIT 1").Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNoRuns
 	}
@@ -150,7 +150,7 @@ func ByID(ctx context.Context, db queries.DBTX, id int64) (*Result, error) {
 }
 
 const runColumns = `SELECT id, started_at, coalesce(finished_at, 'epoch'::timestamptz), tables, rows, reps,
-	server_version, settings, status, coalesce(error, '') FROM benchmark_runs`
+	server_version, settings, status, coalesce(error, '') FROM hmperf.benchmark_runs`
 
 func scanRun(row pgx.CollectableRow) (Result, error) {
 	var r Result
@@ -188,7 +188,7 @@ func pairOfOriginal(table string) string {
 func readMeasurements(ctx context.Context, db queries.DBTX, runID int64) ([]Measurement, error) {
 	rows, err := db.Query(ctx, `
 		SELECT table_name, variant, rep, rows, seconds, rows_per_second
-		  FROM benchmark_results WHERE run_id = $1 ORDER BY id`, runID)
+		  FROM hmperf.benchmark_results WHERE run_id = $1 ORDER BY id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("bench: results of run %d: %w", runID, err)
 	}

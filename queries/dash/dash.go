@@ -34,7 +34,7 @@ func IngestRate(ctx context.Context, db queries.DBTX, span, width time.Duration)
 		  FROM generate_series(to_timestamp(floor(extract(epoch FROM now()) / $2) * $2) - make_interval(secs => $1),
 		                       to_timestamp(floor(extract(epoch FROM now()) / $2) * $2),
 		                       make_interval(secs => $2)) AS b(at)
-		  LEFT JOIN ingest_batch_stats s
+		  LEFT JOIN hmperf.ingest_batch_stats s
 		    ON s.recorded_at >= b.at AND s.recorded_at < b.at + make_interval(secs => $2)
 		   AND s.recorded_at >= now() - make_interval(secs => $1 + $2)
 		 GROUP BY b.at ORDER BY b.at`, span.Seconds(), width.Seconds())
@@ -64,7 +64,7 @@ func RecentBatches(ctx context.Context, db queries.DBTX, limit int) ([]Batch, er
 		SELECT recorded_at, table_name, received, inserted, duplicates, rejected, unsupported,
 		       CASE WHEN validate_ms + dedup_ms + write_ms > 0
 		            THEN received * 1000.0 / (validate_ms + dedup_ms + write_ms) ELSE 0 END
-		  FROM ingest_batch_stats ORDER BY recorded_at DESC LIMIT $1`, limit)
+		  FROM hmperf.ingest_batch_stats ORDER BY recorded_at DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read ingest batches: %w", err)
 	}
@@ -88,13 +88,13 @@ type IngestSummary struct {
 func Summary(ctx context.Context, db queries.DBTX, since time.Time, topReasons int) (IngestSummary, error) {
 	var out IngestSummary
 	err := db.QueryRow(ctx, `SELECT coalesce(sum(cache_hits), 0)::bigint, coalesce(sum(cache_misses), 0)::bigint
-		  FROM ingest_batch_stats WHERE recorded_at >= $1`, since).Scan(&out.CacheHits, &out.CacheMisses)
+		  FROM hmperf.ingest_batch_stats WHERE recorded_at >= $1`, since).Scan(&out.CacheHits, &out.CacheMisses)
 	if err != nil {
 		return out, fmt.Errorf("read cache counters: %w", err)
 	}
 	rows, err := db.Query(ctx, `
 		SELECT r.key, sum(r.value::bigint)::bigint
-		  FROM ingest_batch_stats s, jsonb_each_text(s.rejects_by_reason) r
+		  FROM hmperf.ingest_batch_stats s, jsonb_each_text(s.rejects_by_reason) r
 		 WHERE s.recorded_at >= $1 AND s.rejected > 0
 		 GROUP BY r.key ORDER BY 2 DESC, 1 LIMIT $2`, since, topReasons)
 	if err != nil {

@@ -203,7 +203,7 @@ func buildOf(j Job, builds []Progress) *Progress {
 // number of partitions created.
 func MaintainPartitions(ctx context.Context, db queries.DBTX) (int, error) {
 	var n int
-	if err := db.QueryRow(ctx, "SELECT maintain_partitions()").Scan(&n); err != nil {
+	if err := db.QueryRow(ctx, "SELECT hmperf.maintain_partitions()").Scan(&n); err != nil {
 		return 0, fmt.Errorf("maintain partitions: %w", err)
 	}
 	return n, nil

@@ -118,7 +118,7 @@ func TestMaintainPartitionsAppliesStrategies(t *testing.T) {
 		VALUES ('activity_metrics_v2', 'gin', 'lazy', 0, ARRAY['raw_data'])`)
 	b.exec(t, `UPDATE index_creation_strategy SET strategy = 'deferred', size_threshold_bytes = 1e9, index_columns = ARRAY['source']
 		WHERE table_name = 'activity_metrics_v2' AND index_kind = 'btree'`)
-	b.exec(t, "UPDATE partition_maintenance SET months_ahead = months_ahead + 2 WHERE parent_table = 'activity_metrics_v2'")
+	b.exec(t, "UPDATE hmperf.partition_maintenance SET months_ahead = months_ahead + 2 WHERE parent_table = 'activity_metrics_v2'")
 	n, err := indexq.MaintainPartitions(ctx, b.pool)
 	if err != nil || n != 2 {
 		t.Fatalf("MaintainPartitions = %d, %v; want 2 new partitions", n, err)

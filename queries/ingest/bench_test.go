@@ -116,7 +116,7 @@ func generateHeartRates(b *testing.B, n int) []engine.Record {
 
 func resetTables(b *testing.B, pool *pgxpool.Pool) {
 	b.Helper()
-	if _, err := pool.Exec(context.Background(), "TRUNCATE heart_rate_metrics, ingest_batch_stats, ingest_rejections"); err != nil {
+	if _, err := pool.Exec(context.Background(), "TRUNCATE heart_rate_metrics, hmperf.ingest_batch_stats, hmperf.ingest_rejections"); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := pool.Exec(context.Background(), "VACUUM ANALYZE heart_rate_metrics"); err != nil {

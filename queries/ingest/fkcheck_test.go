@@ -149,6 +149,8 @@ func writerRole(t *testing.T, owner *pgxpool.Pool, dsn string) *pgxpool.Pool {
 	exec(t, owner, "GRANT ALL ON ALL TABLES IN SCHEMA public TO "+ident)
 	exec(t, owner, "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "+ident)
 	exec(t, owner, "GRANT CREATE, USAGE ON SCHEMA public TO "+ident)
+	exec(t, owner, "GRANT USAGE ON SCHEMA hmperf TO "+ident)
+	exec(t, owner, "GRANT ALL ON ALL TABLES IN SCHEMA hmperf TO "+ident)
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		t.Fatal(err)

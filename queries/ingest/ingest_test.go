@@ -67,10 +67,10 @@ func checkAccounting(t *testing.T, pool *pgxpool.Pool, tot ingest.Totals, wantRe
 	}
 	ctx := context.Background()
 	var stored, storedRejected, rejections int64
-	if err := pool.QueryRow(ctx, `SELECT coalesce(sum(inserted),0), coalesce(sum(rejected),0) FROM ingest_batch_stats WHERE run_id = $1`, tot.RunID).Scan(&stored, &storedRejected); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT coalesce(sum(inserted),0), coalesce(sum(rejected),0) FROM hmperf.ingest_batch_stats WHERE run_id = $1`, tot.RunID).Scan(&stored, &storedRejected); err != nil {
 		t.Fatal(err)
 	}
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM ingest_rejections WHERE run_id = $1`, tot.RunID).Scan(&rejections); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM hmperf.ingest_rejections WHERE run_id = $1`, tot.RunID).Scan(&rejections); err != nil {
 		t.Fatal(err)
 	}
 	if stored != tot.Inserted || storedRejected != tot.Rejected || rejections != tot.Rejected {

@@ -147,13 +147,13 @@ func storeBatch(ctx context.Context, tx pgx.Tx, run engine.UUID, batchNo int, c 
 			rejects = append(rejects, rejectionRow(run, batchNo, s.Table, rj))
 		}
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ingest_batch_stats"}, statsColumns, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"hmperf", "ingest_batch_stats"}, statsColumns, pgx.CopyFromRows(rows)); err != nil {
 		return err
 	}
 	if len(rejects) == 0 {
 		return nil
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"ingest_rejections"}, rejectionColumns, pgx.CopyFromRows(rejects))
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"hmperf", "ingest_rejections"}, rejectionColumns, pgx.CopyFromRows(rejects))
 	return err
 }
 

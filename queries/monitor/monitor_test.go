@@ -51,13 +51,13 @@ func exec(t *testing.T, tx pgx.Tx, sql string, args ...any) {
 func benchmarkRows(t *testing.T, tx pgx.Tx, secs, floor float64, hoursAgo ...int) {
 	t.Helper()
 	var run int64
-	err := tx.QueryRow(context.Background(), `INSERT INTO benchmark_runs (tables, rows, reps, server_version, status)
+	err := tx.QueryRow(context.Background(), `INSERT INTO hmperf.benchmark_runs (tables, rows, reps, server_version, status)
 		VALUES ('{nutrition_metrics}', 1000, 1, 'test', 'done') RETURNING id`).Scan(&run)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, h := range hoursAgo {
-		exec(t, tx, `INSERT INTO benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second, measured_at)
+		exec(t, tx, `INSERT INTO hmperf.benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second, measured_at)
 			VALUES ($1, 'nutrition_metrics', 'original', $2, 1000, $3::float8, 1000 / $3::float8, now() - make_interval(hours => $4)),
 			       ($1, 'nutrition_metrics', 'unconstrained', $2, 1000, $5::float8, 1000 / $5::float8, now() - make_interval(hours => $4))`,
 			run, i+1, secs, h, floor)
@@ -67,7 +67,7 @@ func benchmarkRows(t *testing.T, tx pgx.Tx, secs, floor float64, hoursAgo ...int
 // batchStats stores one ingest batch hoursAgo hours ago.
 func batchStats(t *testing.T, tx pgx.Tx, rejected, hits, misses int, hoursAgo int) {
 	t.Helper()
-	exec(t, tx, `INSERT INTO ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
+	exec(t, tx, `INSERT INTO hmperf.ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
 		rejected, unsupported, write_ms, cache_hits, cache_misses, recorded_at)
 		VALUES (gen_random_uuid(), 1, 'heart_rate_metrics', 'api', 100 + $1, 100, 0, $1, 0, 50, $2, $3,
 		        now() - make_interval(hours => $4))`, rejected, hits, misses, hoursAgo)
@@ -161,8 +161,8 @@ func TestFeed(t *testing.T) {
 	err = pool.QueryRow(ctx, `
 		SELECT count(*), coalesce(max(abs(m.constraint_overhead_pct - (b.seconds - u.seconds) / b.seconds * 100)), 0)
 		  FROM constraint_performance_monitor m
-		  JOIN benchmark_results b ON b.id = m.source_ref
-		  JOIN benchmark_results u ON u.run_id = b.run_id AND u.rep = b.rep AND u.variant = 'unconstrained'
+		  JOIN hmperf.benchmark_results b ON b.id = m.source_ref
+		  JOIN hmperf.benchmark_results u ON u.run_id = b.run_id AND u.rep = b.rep AND u.variant = 'unconstrained'
 		 WHERE m.source = 'benchmark' AND b.run_id = $1`, res.ID).Scan(&n, &maxDiff)
 	if err != nil {
 		t.Fatal(err)

@@ -216,7 +216,7 @@ func insertBatchStats(ctx context.Context, tx pgx.Tx, batchNo, rows int, took ti
 	_, _ = rand.Read(run[:])
 	run[6], run[8] = run[6]&0x0f|0x40, run[8]&0x3f|0x80
 	_, err := tx.Exec(ctx, `
-		INSERT INTO ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
+		INSERT INTO hmperf.ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
 		                                rejected, unsupported, write_ms, cache_hits, cache_misses)
 		VALUES ($1, $2, 'activity_metrics_v2', 'bulk-import', $3::int, $3::int, 0, 0, 0, $4, $3::int, 0)`,
 		run, batchNo, rows, float64(took.Microseconds())/1000)

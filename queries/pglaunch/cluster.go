@@ -19,8 +19,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// SuperUser is the role initdb creates in a launched cluster.
-const SuperUser = "hmperf"
+// SuperUser is the role initdb creates in a launched cluster. It is not
+// named like hmperf's schema: the default search_path starts with "$user",
+// and a role called hmperf would resolve (and create) unqualified names in
+// hmperf's own schema.
+const SuperUser = "hmperf_admin"
 
 // dirPrefix names every cluster directory, so that leftovers of a killed
 // process can be found and swept.

@@ -1,5 +1,15 @@
--- 0003_partition_helpers: generic monthly range partitioning for the metric
--- tables (0012, 0013, 0014 and the 0020-0023 twins).
+-- 0015_hmperf_partition_helpers: generic monthly range partitioning for the
+-- metric tables (0012, 0013, 0014 and the 0020-0023 twins), in hmperf's own
+-- schema so that no name can collide with a function of the service's (its
+-- own create_monthly_partitions(text, text, ...) and maintain_partitions()
+-- would otherwise be overloaded or replaced).
+--
+-- On a database hmperf created, this migration registers the base
+-- partitioned tables of 0012-0014 and creates their months. On an adopted
+-- database (hmperf.adoption exists: `hmperf migrate adopt` wrote it) the
+-- service maintains its own tables' partitions, so none of them is registered
+-- and no partition is added to a table of the service's.
+--
 --
 -- Deviations from the original project (seed-facts §2, §10.10, §10.14):
 --   * create_monthly_partitions takes the parent as regclass and reads the
@@ -23,14 +33,14 @@
 --   * Partition boundaries are UTC month starts.
 --   * maintain_partitions() reads its table list and horizons from the
 --     partition_maintenance table (one row per partitioned table, inserted by
---     the migration that creates the table) instead of being redefined by every
+--     this migration for the base tables, by 0020-0023 for their twins) instead of being redefined by every
 --     migration; it returns the number of partitions created.
 --   * Once 0022 is applied, every partition created here is handed to
 --     enqueue_partition_indexes(regclass) (looked up at run time, so this file
 --     does not depend on 0022).
 BEGIN;
 
-CREATE TABLE partition_maintenance (
+CREATE TABLE hmperf.partition_maintenance (
     parent_table text    PRIMARY KEY,
     months_back  integer NOT NULL DEFAULT 1,
     months_ahead integer NOT NULL DEFAULT 3,
@@ -39,10 +49,10 @@ CREATE TABLE partition_maintenance (
     CONSTRAINT partition_maintenance_months_ahead_check CHECK (months_ahead BETWEEN 0 AND 1200)
 );
 
-COMMENT ON TABLE partition_maintenance IS
+COMMENT ON TABLE hmperf.partition_maintenance IS
     'Partitioned tables that maintain_partitions() keeps supplied with monthly partitions, and their horizon in months.';
 
-CREATE FUNCTION create_monthly_partitions(
+CREATE FUNCTION hmperf.create_monthly_partitions(
     parent regclass,
     start_months_back integer DEFAULT 1,
     end_months_ahead integer DEFAULT 3
@@ -139,8 +149,8 @@ BEGIN
         v_created := v_created + 1;
 
         -- Index strategies of 0022, when installed.
-        IF to_regprocedure('enqueue_partition_indexes(regclass)') IS NOT NULL THEN
-            EXECUTE 'SELECT enqueue_partition_indexes($1)'
+        IF to_regprocedure('hmperf.enqueue_partition_indexes(regclass)') IS NOT NULL THEN
+            EXECUTE 'SELECT hmperf.enqueue_partition_indexes($1)'
                 USING format('%I.%I', v_nsp, v_name)::regclass;
         END IF;
     END LOOP;
@@ -149,17 +159,17 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION create_monthly_partitions(regclass, integer, integer) IS
+COMMENT ON FUNCTION hmperf.create_monthly_partitions(regclass, integer, integer) IS
     'Creates the missing <table>_YYYY_MM range partitions (UTC months) from start_months_back months ago to end_months_ahead months ahead; moves matching rows out of the DEFAULT partition first; returns the number created. Creates no per-partition indexes: the parent''s indexes propagate.';
 
-CREATE FUNCTION maintain_partitions() RETURNS integer
+CREATE FUNCTION hmperf.maintain_partitions() RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     r       record;
     v_total integer := 0;
 BEGIN
     FOR r IN SELECT parent_table, months_back, months_ahead
-               FROM partition_maintenance
+               FROM hmperf.partition_maintenance
               WHERE enabled
               ORDER BY parent_table
     LOOP
@@ -167,19 +177,19 @@ BEGIN
             RAISE WARNING 'maintain_partitions: table % does not exist, skipped', r.parent_table;
             CONTINUE;
         END IF;
-        v_total := v_total + create_monthly_partitions(to_regclass(r.parent_table), r.months_back, r.months_ahead);
+        v_total := v_total + hmperf.create_monthly_partitions(to_regclass(r.parent_table), r.months_back, r.months_ahead);
     END LOOP;
     RETURN v_total;
 END;
 $$;
 
-COMMENT ON FUNCTION maintain_partitions() IS
+COMMENT ON FUNCTION hmperf.maintain_partitions() IS
     'Runs create_monthly_partitions for every enabled row of partition_maintenance; returns the number of partitions created.';
 
 -- Shared by the analyze_*_performance() functions. Partitions are found
 -- through pg_inherits (exact), never by name pattern; the DEFAULT partition
 -- counts as a partition.
-CREATE FUNCTION partition_summary(parent regclass)
+CREATE FUNCTION hmperf.partition_summary(parent regclass)
 RETURNS TABLE (
     table_name             text,
     partition_count        bigint,
@@ -209,5 +219,14 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
+
+-- The base tables' partitions, unless the service owns them (see above).
+INSERT INTO hmperf.partition_maintenance (parent_table, months_back, months_ahead)
+SELECT t.name, 1, 3
+  FROM unnest(ARRAY['activity_metrics_v2', 'nutrition_metrics', 'symptoms']) AS t(name)
+ WHERE to_regclass('hmperf.adoption') IS NULL
+   AND to_regclass(t.name) IS NOT NULL;
+
+SELECT hmperf.maintain_partitions();
 
 COMMIT;

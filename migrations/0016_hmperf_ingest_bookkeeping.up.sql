@@ -1,11 +1,11 @@
--- 0015_hmperf_ingest_bookkeeping: hmperf's own tables (not in the original
+-- 0016_hmperf_ingest_bookkeeping: hmperf's own tables (not in the original
 -- project). The ingest engine writes one ingest_batch_stats row per batch and
 -- one ingest_rejections row per rejected record; the dashboard polls both by
 -- time. Every record is accounted for:
 -- received = inserted + duplicates + rejected + unsupported.
 BEGIN;
 
-CREATE TABLE ingest_batch_stats (
+CREATE TABLE hmperf.ingest_batch_stats (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     run_id            uuid             NOT NULL,
     batch_no          integer          NOT NULL,
@@ -34,13 +34,13 @@ CREATE TABLE ingest_batch_stats (
         CHECK (validate_ms >= 0 AND dedup_ms >= 0 AND write_ms >= 0)
 );
 
-CREATE INDEX idx_ingest_batch_stats_recorded_at ON ingest_batch_stats (recorded_at);
-CREATE INDEX idx_ingest_batch_stats_run_id ON ingest_batch_stats (run_id);
+CREATE INDEX idx_ingest_batch_stats_recorded_at ON hmperf.ingest_batch_stats (recorded_at);
+CREATE INDEX idx_ingest_batch_stats_run_id ON hmperf.ingest_batch_stats (run_id);
 
-COMMENT ON TABLE ingest_batch_stats IS
+COMMENT ON TABLE hmperf.ingest_batch_stats IS
     'One row per ingest batch (hmperf): counts, timings, cache hits/misses, rejects by reason. received = inserted + duplicates + rejected + unsupported.';
 
-CREATE TABLE ingest_rejections (
+CREATE TABLE hmperf.ingest_rejections (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     run_id       uuid        NOT NULL,
     batch_no     integer     NOT NULL,
@@ -51,9 +51,9 @@ CREATE TABLE ingest_rejections (
     rejected_at  timestamptz NOT NULL DEFAULT now()
 );
 
-CREATE INDEX idx_ingest_rejections_rejected_at ON ingest_rejections (rejected_at);
+CREATE INDEX idx_ingest_rejections_rejected_at ON hmperf.ingest_rejections (rejected_at);
 
-COMMENT ON TABLE ingest_rejections IS
+COMMENT ON TABLE hmperf.ingest_rejections IS
     'Every record the ingest engine rejected (hmperf), with the reasons and the record itself.';
 
 COMMIT;

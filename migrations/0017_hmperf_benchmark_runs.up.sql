@@ -1,10 +1,10 @@
--- 0016_hmperf_benchmark_runs: hmperf's own record of benchmark runs (not in
+-- 0017_hmperf_benchmark_runs: hmperf's own record of benchmark runs (not in
 -- the original project). One benchmark_runs row per run (with the server
 -- version and settings it ran under), one benchmark_results row per
 -- (table, variant, repetition) measurement.
 BEGIN;
 
-CREATE TABLE benchmark_runs (
+CREATE TABLE hmperf.benchmark_runs (
     id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     started_at     timestamptz NOT NULL DEFAULT now(),
     finished_at    timestamptz,
@@ -21,11 +21,11 @@ CREATE TABLE benchmark_runs (
     CONSTRAINT benchmark_runs_reps_check CHECK (reps >= 0)
 );
 
-CREATE INDEX idx_benchmark_runs_started_at ON benchmark_runs (started_at);
+CREATE INDEX idx_benchmark_runs_started_at ON hmperf.benchmark_runs (started_at);
 
-CREATE TABLE benchmark_results (
+CREATE TABLE hmperf.benchmark_results (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    run_id          bigint           NOT NULL REFERENCES benchmark_runs (id) ON DELETE CASCADE,
+    run_id          bigint           NOT NULL REFERENCES hmperf.benchmark_runs (id) ON DELETE CASCADE,
     table_name      text             NOT NULL,
     variant         text             NOT NULL,
     rep             integer          NOT NULL,
@@ -37,10 +37,10 @@ CREATE TABLE benchmark_results (
         CHECK (variant IN ('original', 'optimized', 'unconstrained'))
 );
 
-CREATE INDEX idx_benchmark_results_measured_at ON benchmark_results (measured_at);
-CREATE INDEX idx_benchmark_results_run_id ON benchmark_results (run_id);
+CREATE INDEX idx_benchmark_results_measured_at ON hmperf.benchmark_results (measured_at);
+CREATE INDEX idx_benchmark_results_run_id ON hmperf.benchmark_results (run_id);
 
-COMMENT ON COLUMN benchmark_results.table_name IS
+COMMENT ON COLUMN hmperf.benchmark_results.table_name IS
     'The original table of the family (e.g. nutrition_metrics); variant says which twin was measured (<table>, <table>_optimized or <table>_unconstrained).';
 
 COMMIT;

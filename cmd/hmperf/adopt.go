@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"hmperf/migrations"
+)
+
+// adoptWord is what a person types to confirm an adoption.
+const adoptWord = "adopt"
+
+// runAdopt checks the service's base tables against hmperf's base
+// migrations, lists every difference, records the base as applied without
+// running it, and applies hmperf's own migrations on top.
+func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
+	conn, err := t.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	check, err := migrations.CheckAdoption(ctx, conn, nil)
+	if err != nil {
+		return err
+	}
+	if err := printAdoptionCheck(e.stdout, check, o.json); err != nil {
+		return err
+	}
+	if b := check.Blocking(); len(b) > 0 {
+		return fmt.Errorf("cannot adopt %s: %d difference(s) hmperf cannot work around (marked BLOCKING above), first %s", t.Describe(), len(b), b[0])
+	}
+	what := fmt.Sprintf("adopt %s: record its %d base tables as hmperf's base version %d without changing them, then create hmperf's own objects (schema %s and the report's tables)",
+		t.Describe(), len(check.Foreign.BaseTables), migrations.BaseVersion, migrations.Schema)
+	if err := confirmTyped(e, o.yes, what, adoptWord); err != nil {
+		return err
+	}
+	if err := migrations.Adopt(ctx, conn, check); err != nil {
+		return err
+	}
+	m, err := t.migrator(ctx)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := m.Up(); err != nil {
+		return migrateFailure(m, "adopt", err)
+	}
+	if o.json {
+		return nil
+	}
+	return reportDone(ctx, e.stdout, t, "adopt")
+}
+
+// printAdoptionCheck lists every difference between the live base tables and
+// hmperf's base migrations.
+func printAdoptionCheck(w io.Writer, check migrations.AdoptionCheck, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(check)
+	}
+	f := check.Foreign
+	fmt.Fprintf(w, "managed by %s", f.Tool)
+	if f.Table != "" {
+		fmt.Fprintf(w, " (%s: %d migrations, latest %s)", f.Table, f.Migrations, f.Version)
+	}
+	fmt.Fprintf(w, "; base tables present: %s\n", strings.Join(f.BaseTables, ", "))
+	if len(check.Differences) == 0 {
+		fmt.Fprintln(w, "no differences from hmperf's base migrations")
+		return nil
+	}
+	fmt.Fprintf(w, "%d difference(s) from hmperf's base migrations (ingest maps onto the live columns; BLOCKING ones stop adoption):\n", len(check.Differences))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TABLE\tCOLUMN\tEXPECTED\tFOUND\t")
+	for _, d := range check.Differences {
+		mark := ""
+		if d.Blocking {
+			mark = "BLOCKING"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Table, orDash(d.Column), d.Expected, d.Found, mark)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// confirmTyped asks the person to type word; --yes answers for scripts.
+// Without a terminal and without --yes it refuses.
+func confirmTyped(e env, yes bool, what, word string) error {
+	if yes {
+		return nil
+	}
+	if !e.isTerminal() {
+		return errors.New("refusing to change the schema without confirmation: stdin is not a terminal; pass --yes")
+	}
+	fmt.Fprintf(e.stderr, "About to %s.\nType %q to continue: ", what, word)
+	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
+	if strings.TrimSpace(answer) != word {
+		return errors.New("cancelled: nothing changed")
+	}
+	return nil
+}

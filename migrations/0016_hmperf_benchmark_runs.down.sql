@@ -1,4 +1,0 @@
-BEGIN;
-DROP TABLE IF EXISTS benchmark_results;
-DROP TABLE IF EXISTS benchmark_runs;
-COMMIT;

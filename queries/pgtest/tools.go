@@ -1,0 +1,50 @@
+package pgtest
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"hmperf/queries/pglaunch"
+)
+
+// tool returns the path of one of PostgreSQL's client programs, from the same
+// installation the tests' server runs from.
+func tool(t testing.TB, name string) string {
+	t.Helper()
+	dir, err := pglaunch.FindBinDir()
+	if err != nil {
+		t.Fatalf("find %s: %v", name, err)
+	}
+	return filepath.Join(dir, name)
+}
+
+// LoadSQLFile runs a SQL script (psql syntax, as pg_dump writes it) into the
+// database dsn names, stopping at the first error.
+func LoadSQLFile(t testing.TB, dsn, path string) {
+	t.Helper()
+	cmd := exec.Command(tool(t, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", path)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("load %s: %v: %s", filepath.Base(path), err, out)
+	}
+}
+
+// restrictLine matches the \restrict and \unrestrict lines that pg_dump
+// writes with a random key each run.
+var restrictLine = regexp.MustCompile(`(?m)^\\(un)?restrict .*\n`)
+
+// SchemaDump returns `pg_dump --schema-only` of the database, with the lines
+// that differ between two dumps of the same schema removed.
+func SchemaDump(t testing.TB, dsn string) string {
+	t.Helper()
+	cmd := exec.Command(tool(t, "pg_dump"), "--schema-only", "--no-owner", "-d", dsn)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pg_dump: %v: %s", err, stderr.Bytes())
+	}
+	return restrictLine.ReplaceAllString(string(out), "")
+}
