@@ -46,7 +46,7 @@ func (s *dbSource) Overview(ctx context.Context) (source.Overview, error) {
 	if err != nil {
 		return o, err
 	}
-	o.SchemaVersion, o.Dirty = ms.Current, ms.Dirty
+	o.SchemaVersion, o.Dirty, o.Database, o.Next = ms.Current, ms.Dirty, ms.Summary, ms.Next
 	for _, m := range ms.Migrations {
 		if !m.Applied {
 			o.PendingMigrations++
@@ -225,7 +225,7 @@ func (s *dbSource) Migrations(ctx context.Context) (source.MigrationStatus, erro
 	if err != nil {
 		return source.MigrationStatus{}, err
 	}
-	out := source.MigrationStatus{Current: int(st.Version), Dirty: st.Dirty}
+	out := source.MigrationStatus{Current: int(st.Version), Dirty: st.Dirty, Summary: st.Summary, Next: st.Next}
 	for _, m := range st.Migrations {
 		out.Migrations = append(out.Migrations, source.Migration{Version: int(m.Version), Name: m.Name, Applied: m.Applied})
 	}

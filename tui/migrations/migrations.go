@@ -78,14 +78,22 @@ func (m *Model) View() string {
 	return m.header() + "\n" + m.hint() + "\n" + m.table.View()
 }
 
-func (m *Model) header() string {
+func pendingCount(d source.MigrationStatus) int {
 	pending := 0
-	for _, mg := range m.data.Migrations {
+	for _, mg := range d.Migrations {
 		if !mg.Applied {
 			pending++
 		}
 	}
+	return pending
+}
+
+func (m *Model) header() string {
+	pending := pendingCount(m.data)
 	head := m.st.Title.Render("Schema") + fmt.Sprintf("  version %d, %d pending", m.data.Current, pending)
+	if m.data.Summary != "" {
+		head = m.st.Title.Render("Database") + "  " + m.data.Summary
+	}
 	if m.data.Dirty {
 		return head + "  " + m.st.Crit.Render(fmt.Sprintf("DIRTY: migration %d failed", m.data.Current))
 	}
@@ -93,6 +101,9 @@ func (m *Model) header() string {
 }
 
 func (m *Model) hint() string {
+	if m.data.Next != "" && !m.data.Dirty && pendingCount(m.data) > 0 {
+		return m.st.Warn.Render(m.data.Next)
+	}
 	if m.data.Dirty {
 		return m.st.Warn.Render("Fix the cause, then f records the version that is really applied (no migration runs).")
 	}

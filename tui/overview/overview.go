@@ -103,13 +103,23 @@ func (m *Model) summaryView() string {
 	if d.PendingMigrations > 0 {
 		pending = st.Warn.Render(fmt.Sprintf("%d pending", d.PendingMigrations))
 	}
+	schemaLine := fmt.Sprintf("version %d, %s", d.SchemaVersion, schema)
+	if d.Database != "" {
+		schemaLine = d.Database
+		if d.Dirty {
+			schemaLine = st.Crit.Render(d.Database)
+		}
+	}
 	rows := [][2]string{
 		{"Server", d.Server},
 		{"Version", d.ServerVersion},
-		{"Schema", fmt.Sprintf("version %d, %s", d.SchemaVersion, schema)},
+		{"Schema", schemaLine},
 		{"Migrations", pending},
-		{"Alerts", m.alertsLine()},
 	}
+	if d.Next != "" && d.PendingMigrations+btoi(d.Dirty) > 0 {
+		rows = append(rows, [2]string{"Next", st.Warn.Render(d.Next)})
+	}
+	rows = append(rows, [2]string{"Alerts", m.alertsLine()})
 	var b strings.Builder
 	b.WriteString(st.Title.Render("Database") + "\n")
 	for _, r := range rows {
@@ -181,3 +191,10 @@ func figure(v float64, unit string) string {
 
 // Data returns the overview last shown, for the header.
 func (m *Model) Data() source.Overview { return m.data }
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

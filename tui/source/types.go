@@ -19,6 +19,8 @@ type Overview struct {
 	SchemaVersion     int
 	Dirty             bool
 	PendingMigrations int
+	// Database and Next are MigrationStatus.Summary and .Next.
+	Database, Next string
 	CriticalAlerts    int
 	WarningAlerts     int
 	IngestRate        []RatePoint // oldest first
@@ -192,6 +194,10 @@ type MigrationStatus struct {
 	Current    int // 0 when nothing is applied
 	Dirty      bool
 	Migrations []Migration // ascending by version
+	// Summary says what the database is: empty, managed by hmperf (adopted
+	// or not), managed by another tool, or dirty. Next is what to do about
+	// it, as a command line.
+	Summary, Next string
 }
 
 // Migration is one migration file and whether it is applied.
