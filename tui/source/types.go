@@ -21,10 +21,10 @@ type Overview struct {
 	PendingMigrations int
 	// Database and Next are MigrationStatus.Summary and .Next.
 	Database, Next string
-	CriticalAlerts    int
-	WarningAlerts     int
-	IngestRate        []RatePoint // oldest first
-	Verdicts          []Verdict   // from the latest benchmark run
+	CriticalAlerts int
+	WarningAlerts  int
+	IngestRate     []RatePoint // oldest first
+	Verdicts       []Verdict   // from the latest benchmark run
 }
 
 // RatePoint is the ingest throughput of one batch (or one minute).
