@@ -227,7 +227,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	notHmperf := map[string]bool{pane.display("#{pid}"): true, shPID: true}
 
 	// Every panel by its number key, each with text only it shows.
-	schema := fmt.Sprintf("version %d, clean", latest.Version)
+	schema := fmt.Sprintf("managed by hmperf, version %d", latest.Version)
 	pane.waitText(20*time.Second, "[1:Overview]", "Schema      "+schema, "OK, none firing", "no benchmark run yet")
 	panels := []struct {
 		key   string
