@@ -239,7 +239,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 		{"4", []string{"[4:Indexes]", "Deferred index queue  0 pending", "Running builds"}},
 		{"5", []string{"[5:Benchmarks]", "Benchmark  table: [all]", "no benchmark run stored yet"}},
 		{"6", []string{"[6:Ingest]", "sample ingest stopped", "Recent batches"}},
-		{"7", []string{"[7:Migrations]", fmt.Sprintf("Schema  version %d, 0 pending", latest.Version), latest.Name}},
+		{"7", []string{"[7:Migrations]", fmt.Sprintf("Database  managed by hmperf, version %d, 0 pending", latest.Version), latest.Name}},
 		{"1", []string{"[1:Overview]", "Latest benchmark: claimed against measured"}},
 	}
 	for _, p := range panels {

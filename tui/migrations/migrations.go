@@ -92,7 +92,7 @@ func (m *Model) header() string {
 	pending := pendingCount(m.data)
 	head := m.st.Title.Render("Schema") + fmt.Sprintf("  version %d, %d pending", m.data.Current, pending)
 	if m.data.Summary != "" {
-		head = m.st.Title.Render("Database") + "  " + m.data.Summary
+		head = m.st.Title.Render("Database") + "  " + m.data.Summary + fmt.Sprintf(", %d pending", pending)
 	}
 	if m.data.Dirty {
 		return head + "  " + m.st.Crit.Render(fmt.Sprintf("DIRTY: migration %d failed", m.data.Current))
