@@ -99,7 +99,7 @@ func New(pool *pgxpool.Pool, opts Options) (*Ingester, error) {
 		opts:    opts,
 		tracker: engine.NewTracker(opts.TrackKeys),
 		users:   map[engine.UUID]struct{}{},
-		totals:  newTotals(opts.RunID),
+		totals:  newTotals(opts.RunID, opts.Target),
 		start:   time.Now(),
 	}, nil
 }

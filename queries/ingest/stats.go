@@ -72,7 +72,8 @@ func (t *TypeTotals) add(s TableStats) {
 // Totals is a run's accounting: Received = Inserted + Duplicates + Rejected
 // + Unsupported, overall and for every entry of ByType.
 type Totals struct {
-	RunID string `json:"run_id"`
+	RunID  string `json:"run_id"`
+	Target string `json:"target"` // live or sandbox
 	TypeTotals
 	Batches         int                    `json:"batches"`
 	ByType          map[string]*TypeTotals `json:"by_type"`
@@ -92,8 +93,8 @@ type Totals struct {
 	Dedup engine.DedupStats `json:"-"`
 }
 
-func newTotals(run engine.UUID) Totals {
-	return Totals{RunID: run.String(), ByType: map[string]*TypeTotals{}, RejectsByReason: map[string]int64{}}
+func newTotals(run engine.UUID, target Target) Totals {
+	return Totals{RunID: run.String(), Target: target.String(), ByType: map[string]*TypeTotals{}, RejectsByReason: map[string]int64{}}
 }
 
 func (t *Totals) add(stats []TableStats) {
