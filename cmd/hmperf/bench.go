@@ -83,6 +83,9 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string) err
 		return err
 	}
 	defer pool.Close()
+	if err := checkWritable(ctx, pool); err != nil {
+		return err
+	}
 	if o.monitoring {
 		fo, err := monitor.MeasureFeedOverhead(ctx, pool, monitor.OverheadOptions{Batches: o.reps, BatchSize: o.rows, Seed: o.seed})
 		if err != nil {

@@ -71,14 +71,23 @@ func dashboardPool(ctx context.Context, t *target) (*pgxpool.Pool, error) {
 
 // startSampleIngest runs a paced sample ingest until ctx is cancelled:
 // rate records per second, in one batch a second, so a first-time user sees
-// the charts move without the ingest taking the machine.
+// the charts move without the ingest taking the machine. On a database
+// hmperf did not create the rows go to the sandbox (generatedTarget).
 func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) error {
 	rules := engine.DefaultRules()
 	cache, err := engine.NewCache(10000, time.Hour, time.Now)
 	if err != nil {
 		return err
 	}
-	in, err := ingest.New(pool, ingest.Options{Context: engine.ContextAPI, Validator: engine.NewValidator(rules, engine.DefaultPolicy(), cache), Cache: cache})
+	if err := checkWritable(ctx, pool); err != nil {
+		return err
+	}
+	target, err := generatedTarget(ctx, pool, "")
+	if err != nil {
+		return err
+	}
+	in, err := ingest.Open(ctx, pool, ingest.Options{Context: engine.ContextAPI, Target: target,
+		Validator: engine.NewValidator(rules, engine.DefaultPolicy(), cache), Cache: cache})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"hmperf/engine"
 	"hmperf/queries/ingest"
 )
@@ -28,6 +30,7 @@ type ingestOpts struct {
 	context     string
 	skip        string
 	rowFKChecks bool
+	target      string
 	json        bool
 }
 
@@ -44,6 +47,7 @@ func (o *ingestOpts) register(e env) *flag.FlagSet {
 	fs.StringVar(&o.context, "context", "bulk-import", "validation context: api, user-input, bulk-import, migration, testing")
 	fs.StringVar(&o.skip, "skip-validation", "", "comma-separated contexts whose records skip Go validation (the database still checks them)")
 	fs.BoolVar(&o.rowFKChecks, "row-fk-checks", false, "keep PostgreSQL's per-row foreign-key checks instead of one lock per user and batch")
+	fs.StringVar(&o.target, "target", "", "where rows go: live or sandbox (hmperf_sandbox twins); default live for --file and on a database hmperf created, sandbox for generated rows on any other")
 	fs.BoolVar(&o.json, "json", false, "print the totals as one JSON document")
 	return fs
 }
@@ -125,7 +129,7 @@ func (o *ingestOpts) open(ctx context.Context, e env) (*ingest.Ingester, func(),
 		t.Close()
 		return nil, nil, err
 	}
-	in, err := ingest.New(pool, ingest.Options{Context: vctx, Validator: engine.NewValidator(rules, policy, cache), Cache: cache,
+	in, err := o.openIngester(ctx, pool, ingest.Options{Context: vctx, Validator: engine.NewValidator(rules, policy, cache), Cache: cache,
 		RowFKChecks: o.rowFKChecks})
 	if err != nil {
 		pool.Close()
@@ -133,6 +137,26 @@ func (o *ingestOpts) open(ctx context.Context, e env) (*ingest.Ingester, func(),
 		return nil, nil, err
 	}
 	return in, func() { pool.Close(); t.Close() }, nil
+}
+
+// openIngester checks that the schema may be written, picks the target and
+// reads its layout, all before the first row: a payload import goes to the
+// live tables (that is its purpose), generated rows where generatedTarget
+// says.
+func (o *ingestOpts) openIngester(ctx context.Context, pool *pgxpool.Pool, opts ingest.Options) (*ingest.Ingester, error) {
+	if err := checkWritable(ctx, pool); err != nil {
+		return nil, err
+	}
+	flag := o.target
+	if flag == "" && o.file != "" {
+		flag = "live"
+	}
+	target, err := generatedTarget(ctx, pool, flag)
+	if err != nil {
+		return nil, err
+	}
+	opts.Target = target
+	return ingest.Open(ctx, pool, opts)
 }
 
 func (o *ingestOpts) ingestSample(ctx context.Context, in *ingest.Ingester, progress ingest.Progress) error {
@@ -202,6 +226,12 @@ func printTotals(w io.Writer, t ingest.Totals, asJSON bool) {
 		t.Received, t.Inserted, t.Duplicates, t.Rejected, t.Unsupported, t.Unvalidated, ms(t.Duration), t.RowsPerSecond())
 	for _, reason := range ingest.SortedReasons(t.RejectsByReason) {
 		fmt.Fprintf(w, "  rejected %6d  %s\n", t.RejectsByReason[reason], reason)
+	}
+	if t.Target == ingest.Sandbox.String() {
+		fmt.Fprintln(w, "written to the sandbox (schema hmperf_sandbox); --target live writes the live tables")
+	}
+	for _, field := range ingest.SortedReasons(t.DroppedFields) {
+		fmt.Fprintf(w, "  not stored %6d values of %s (the table has no such column)\n", t.DroppedFields[field], field)
 	}
 	if fk := t.ForeignKeyCheck; len(fk.Batch) > 0 || fk.Reason != "" {
 		fmt.Fprintf(w, "foreign key to users checked once per user and batch on %d table(s)", len(fk.Batch))

@@ -267,3 +267,26 @@ func slicesIndex(res []bench.SQLResult, v bench.Variant) int {
 	}
 	return 0
 }
+
+// TestRunOnServiceColumns: the original table with the service's device
+// column name and a users table whose email is NOT NULL still benchmarks,
+// and leaves no row behind, owners included.
+func TestRunOnServiceColumns(t *testing.T) {
+	pool := setup(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `ALTER TABLE users ALTER COLUMN email SET NOT NULL;
+		ALTER TABLE nutrition_metrics RENAME COLUMN source TO source_device`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := bench.Run(ctx, pool, bench.Options{Tables: []string{"nutrition"}, Rows: 300, Reps: 1, Seed: 1})
+	if err != nil || res.Status != bench.StatusDone || len(res.Measurements) != 3 {
+		t.Fatalf("run: %v, %+v", err, res)
+	}
+	var users int64
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM users").Scan(&users); err != nil {
+		t.Fatal(err)
+	}
+	if n := dataRows(t, pool); n != 0 || users != 0 {
+		t.Errorf("%d data rows and %d users left behind", n, users)
+	}
+}

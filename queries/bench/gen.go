@@ -9,7 +9,8 @@ import (
 
 // Dataset is the N generated rows of one table pair, shared by its variants.
 type Dataset struct {
-	Columns []string
+	Kind    engine.Kind
+	Columns []string // the engine's columns, as Rows hold them
 	Rows    [][]any
 	Users   [][16]byte // owners to create first (users is an FK target)
 }
@@ -44,7 +45,7 @@ func Generate(table string, n int, seed uint64, anchor time.Time) (Dataset, erro
 	if err != nil {
 		return Dataset{}, err
 	}
-	var ds Dataset
+	ds := Dataset{Kind: kind}
 	for _, u := range g.Users() {
 		ds.Users = append(ds.Users, [16]byte(u))
 	}

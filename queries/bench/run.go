@@ -112,9 +112,17 @@ func Run(ctx context.Context, db DB, opt Options) (*Result, error) {
 func runPairs(ctx context.Context, db DB, opt Options, res *Result) error {
 	steps := len(opt.Tables) * opt.Reps * len(Variants)
 	step := 0
+	users, err := readUsers(ctx, db)
+	if err != nil {
+		return err
+	}
 	for _, name := range opt.Tables {
 		pair, _ := PairNamed(name)
-		ds, err := Generate(name, opt.Rows, opt.Seed, opt.Anchor)
+		gen, err := Generate(name, opt.Rows, opt.Seed, opt.Anchor)
+		if err != nil {
+			return err
+		}
+		ds, err := prepare(ctx, db, pair, gen, users)
 		if err != nil {
 			return err
 		}
@@ -167,9 +175,8 @@ func medianSoFar(ms []Measurement, table string, v Variant) float64 {
 	return Median(xs)
 }
 
-func warmup(ctx context.Context, db DB, pair Pair, ds Dataset) error {
-	small := ds
-	small.Rows = ds.Rows[:min(warmupRows, len(ds.Rows))]
+func warmup(ctx context.Context, db DB, pair Pair, ds variantData) error {
+	small := ds.head(warmupRows)
 	for _, v := range Variants {
 		if _, err := measure(ctx, db, pair, v, small); err != nil {
 			return err
@@ -180,8 +187,8 @@ func warmup(ctx context.Context, db DB, pair Pair, ds Dataset) error {
 
 // measure times one COPY of ds into the variant's table, inside a
 // transaction that is always rolled back.
-func measure(ctx context.Context, db DB, pair Pair, v Variant, ds Dataset) (Measurement, error) {
-	table := pair.Tables[v]
+func measure(ctx context.Context, db DB, pair Pair, v Variant, ds variantData) (Measurement, error) {
+	table, rows := ds.tables[v], ds.rows[v]
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return Measurement{}, fmt.Errorf("bench: begin: %w", err)
@@ -193,19 +200,19 @@ func measure(ctx context.Context, db DB, pair Pair, v Variant, ds Dataset) (Meas
 		defer cancel()
 		_ = tx.Rollback(rctx)
 	}()
-	if _, err := tx.Exec(ctx, "INSERT INTO users (id) SELECT unnest($1::uuid[]) ON CONFLICT (id) DO NOTHING", ds.Users); err != nil {
+	if err := ds.users.Insert(ctx, tx, ds.owners); err != nil {
 		return Measurement{}, fmt.Errorf("bench: create row owners: %w", err)
 	}
 	start := time.Now()
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{table}, ds.Columns, pgx.CopyFromRows(ds.Rows))
+	n, err := tx.CopyFrom(ctx, table.m.Table.Ident(), table.m.Columns, pgx.CopyFromRows(rows))
 	secs := time.Since(start).Seconds()
 	if err != nil {
-		return Measurement{}, fmt.Errorf("bench: COPY into %s: %w", table, err)
+		return Measurement{}, fmt.Errorf("bench: COPY into %s: %w", table.m.Table, err)
 	}
-	if int(n) != len(ds.Rows) {
-		return Measurement{}, fmt.Errorf("bench: COPY into %s wrote %d of %d rows", table, n, len(ds.Rows))
+	if int(n) != len(rows) {
+		return Measurement{}, fmt.Errorf("bench: COPY into %s wrote %d of %d rows", table.m.Table, n, len(rows))
 	}
-	return Measurement{Table: pair.Name, Variant: v, Rows: len(ds.Rows), Seconds: secs, RowsPerSec: float64(len(ds.Rows)) / secs}, nil
+	return Measurement{Table: pair.Name, Variant: v, Rows: len(rows), Seconds: secs, RowsPerSec: float64(len(rows)) / secs}, nil
 }
 
 // finishRun records how the run ended. It uses its own context: the run's

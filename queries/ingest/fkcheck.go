@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/engine"
@@ -53,7 +52,7 @@ type fkPlan struct {
 }
 
 // decide works out which kinds' tables may use the per-batch check.
-func (f *fkPlan) decide(ctx context.Context, pool *pgxpool.Pool, rowChecks bool) error {
+func (f *fkPlan) decide(ctx context.Context, pool *pgxpool.Pool, rowChecks bool, lay *layout) error {
 	f.once.Do(func() {
 		if rowChecks {
 			f.reason = "per-row checks requested"
@@ -65,14 +64,15 @@ func (f *fkPlan) decide(ctx context.Context, pool *pgxpool.Pool, rowChecks bool)
 		}
 		var other []string
 		for _, k := range engine.Kinds() {
-			ok, err := batchCheckable(ctx, pool, k.Table())
+			tbl := lay.tables[k]
+			ok, err := batchCheckable(ctx, pool, tbl.m.Table.OID, lay.users.Table.OID)
 			if err != nil {
-				f.err = fmt.Errorf("inspect %s for the foreign-key check: %w", k.Table(), err)
+				f.err = fmt.Errorf("inspect %s for the foreign-key check: %w", tbl.name, err)
 				return
 			}
 			f.batch[k] = ok
 			if !ok {
-				other = append(other, k.Table())
+				other = append(other, tbl.name)
 			}
 		}
 		if len(other) > 0 {
@@ -98,36 +98,23 @@ func (f *fkPlan) report() FKCheck {
 // its partitions but the foreign-key triggers of user_id → users(id): no
 // user trigger that fires on insert in origin mode or only in replica mode,
 // no rule, no other foreign key.
-func batchCheckable(ctx context.Context, pool *pgxpool.Pool, table string) (bool, error) {
+func batchCheckable(ctx context.Context, pool *pgxpool.Pool, table, users uint32) (bool, error) {
 	var ok bool
 	err := pool.QueryRow(ctx, `
-		WITH rels AS (SELECT to_regclass($1) AS relid  -- a plain table is no partition tree
-		              UNION SELECT relid FROM pg_partition_tree(to_regclass($1)))
-		SELECT to_regclass($1) IS NOT NULL
-		   AND NOT EXISTS (SELECT 1 FROM pg_trigger t JOIN rels ON t.tgrelid = rels.relid
+		WITH rels AS (SELECT $1::regclass AS relid  -- a plain table is no partition tree
+		              UNION SELECT relid FROM pg_partition_tree($1::regclass))
+		SELECT NOT EXISTS (SELECT 1 FROM pg_trigger t JOIN rels ON t.tgrelid = rels.relid
 		                    WHERE NOT t.tgisinternal
 		                      AND (t.tgenabled = 'R' OR (t.tgenabled = 'O' AND t.tgtype & 4 <> 0)))
 		   AND NOT EXISTS (SELECT 1 FROM pg_rewrite r JOIN rels ON r.ev_class = rels.relid
 		                    WHERE r.rulename <> '_RETURN')
 		   AND NOT EXISTS (SELECT 1 FROM pg_constraint c JOIN rels ON c.conrelid = rels.relid
 		                    WHERE c.contype = 'f'
-		                      AND (c.confrelid <> 'users'::regclass
+		                      AND (c.confrelid <> $2::regclass
 		                           OR c.conkey <> ARRAY[(SELECT a.attnum FROM pg_attribute a
 		                                                  WHERE a.attrelid = c.conrelid AND a.attname = 'user_id')]))`,
-		table).Scan(&ok)
+		table, users).Scan(&ok)
 	return ok, err
-}
-
-// lockUsers locks users FOR KEY SHARE, in id order, and reports whether all
-// of them exist.
-func lockUsers(ctx context.Context, tx pgx.Tx, users []engine.UUID) (bool, error) {
-	if len(users) == 0 {
-		return true, nil
-	}
-	var n int
-	err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM users WHERE id = ANY($1) ORDER BY id FOR KEY SHARE) locked`,
-		uuidArgs(users)).Scan(&n)
-	return n == len(users), err
 }
 
 // batchUsers lists the distinct users of the groups, sorted.

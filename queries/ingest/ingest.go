@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/engine"
+	"hmperf/queries/catalog"
 )
 
 // Item is one input record: a decoded record, a record rejected before it
@@ -43,6 +44,10 @@ type Options struct {
 	// RowFKChecks keeps PostgreSQL's per-row foreign-key checks on every
 	// table, even where the per-batch check (fkcheck.go) could replace them.
 	RowFKChecks bool
+	// Target is where rows go: the live tables (the zero value) or their
+	// twins in the sandbox. The caller decides; generated rows on a
+	// database hmperf did not create belong in the sandbox.
+	Target Target
 }
 
 // Ingester writes batches of items, one transaction per batch, keeping the
@@ -57,6 +62,10 @@ type Ingester struct {
 	start   time.Time
 
 	fk fkPlan
+
+	layOnce sync.Once
+	lay     *layout // what the catalogue says, read once
+	layErr  error
 
 	mu     sync.Mutex // guards users and totals, which Commit updates
 	users  map[engine.UUID]struct{}
@@ -90,9 +99,30 @@ func New(pool *pgxpool.Pool, opts Options) (*Ingester, error) {
 		opts:    opts,
 		tracker: engine.NewTracker(opts.TrackKeys),
 		users:   map[engine.UUID]struct{}{},
-		totals:  newTotals(opts.RunID),
+		totals:  newTotals(opts.RunID, opts.Target),
 		start:   time.Now(),
 	}, nil
+}
+
+// Open returns an Ingester writing through pool, with the target's layout
+// read from the catalogue now (and, for the sandbox, its twins made), so a
+// table it cannot write is reported before any row is.
+func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Ingester, error) {
+	in, err := New(pool, opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := in.layout(ctx); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// layout reads the target's layout on first use; New leaves it to the
+// first commit, Open does it at once.
+func (in *Ingester) layout(ctx context.Context) (*layout, error) {
+	in.layOnce.Do(func() { in.lay, in.layErr = readLayout(ctx, in.pool, in.opts.Target) })
+	return in.lay, in.layErr
 }
 
 // Totals returns the run's totals so far.
@@ -146,7 +176,11 @@ func (in *Ingester) Commit(ctx context.Context, p *Prepared) error {
 }
 
 func (in *Ingester) commit(ctx context.Context, p *Prepared) ([]TableStats, error) {
-	if err := in.fk.decide(ctx, in.pool, in.opts.RowFKChecks); err != nil {
+	lay, err := in.layout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.fk.decide(ctx, in.pool, in.opts.RowFKChecks, lay); err != nil {
 		return nil, err
 	}
 	tx, err := in.pool.Begin(ctx)
@@ -154,7 +188,7 @@ func (in *Ingester) commit(ctx context.Context, p *Prepared) ([]TableStats, erro
 		return nil, err
 	}
 	defer tx.Rollback(context.Background())
-	if err := insertUsers(ctx, tx, p.users); err != nil {
+	if err := lay.users.Insert(ctx, tx, p.users); err != nil {
 		return nil, fmt.Errorf("register users: %w", err)
 	}
 	written, err := in.writeGroups(ctx, tx, p.groups)
@@ -220,7 +254,7 @@ func (in *Ingester) batchChecked(ctx context.Context, tx pgx.Tx, groups []*group
 	if len(eligible) == 0 {
 		return marks, nil
 	}
-	all, err := lockUsers(ctx, tx, batchUsers(eligible))
+	all, err := in.lay.users.Lock(ctx, tx, batchUsers(eligible))
 	if err != nil {
 		return nil, fmt.Errorf("lock the batch's users: %w", err)
 	}
@@ -255,7 +289,7 @@ func (in *Ingester) prepare(items []Item) ([]*group, []TableStats) {
 			in.prepareOther(it, &byKind, other, &order)
 			continue
 		}
-		g := groupFor(&byKind, it.Record.Kind())
+		g := in.groupFor(&byKind, it.Record.Kind())
 		g.received++
 		g.keep = append(g.keep, it.Record)
 		g.stats.indexes = append(g.stats.indexes, it.Index)
@@ -275,9 +309,9 @@ func (in *Ingester) prepare(items []Item) ([]*group, []TableStats) {
 	return groups, pre
 }
 
-func groupFor(byKind *[engine.NumKinds]*group, k engine.Kind) *group {
+func (in *Ingester) groupFor(byKind *[engine.NumKinds]*group, k engine.Kind) *group {
 	if byKind[k] == nil {
-		byKind[k] = &group{kind: k, stats: TableStats{Table: k.Table(), kind: k, metric: true, Reasons: map[string]int{}}}
+		byKind[k] = &group{kind: k, stats: TableStats{Table: in.opts.Target.statsName(k), kind: k, metric: true, Reasons: map[string]int{}}}
 	}
 	return byKind[k]
 }
@@ -288,7 +322,7 @@ func groupFor(byKind *[engine.NumKinds]*group, k engine.Kind) *group {
 func (in *Ingester) prepareOther(it Item, byKind *[engine.NumKinds]*group, other map[string]*TableStats, order *[]string) {
 	if it.Reject != "" {
 		if k, err := engine.ParseKind(it.Type); err == nil {
-			g := groupFor(byKind, k)
+			g := in.groupFor(byKind, k)
 			g.received++
 			g.stats.reject(it.Index, []string{it.Reject}, it.Detail, nil)
 			return
@@ -350,11 +384,13 @@ func (in *Ingester) dedup(g *group) {
 
 func (in *Ingester) writeGroup(ctx context.Context, tx pgx.Tx, g *group) (TableStats, error) {
 	start := time.Now()
-	w, err := writeTable(ctx, tx, engine.TableOf(g.kind), g.keep)
+	tbl := in.lay.tables[g.kind]
+	w, err := writeTable(ctx, tx, tbl, g.keep)
 	if err != nil {
 		return TableStats{}, err
 	}
 	st := g.stats
+	st.dropped = countDropped(tbl.m, g.keep)
 	st.Received = g.received
 	st.Inserted = w.Inserted
 	st.Duplicates += w.Duplicates
@@ -386,22 +422,25 @@ func (in *Ingester) cacheStats() engine.CacheStats {
 	return in.opts.Cache.Stats()
 }
 
-// insertUsers registers the batch's users, which the metric tables reference.
-func insertUsers(ctx context.Context, tx pgx.Tx, users []engine.UUID) error {
-	if len(users) == 0 {
+// countDropped counts, per field the table does not store, the records
+// that had a value for it.
+func countDropped(m *catalog.Mapping, recs []engine.Record) map[string]int {
+	if len(m.Dropped) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, "INSERT INTO users (id) SELECT unnest($1::uuid[]) ON CONFLICT (id) DO NOTHING", uuidArgs(users))
-	return err
-}
-
-// uuidArgs is users as pgx encodes a uuid[] parameter.
-func uuidArgs(users []engine.UUID) [][16]byte {
-	ids := make([][16]byte, len(users))
-	for i, u := range users {
-		ids[i] = u
+	counts := make([]int, len(m.Dropped))
+	var vals []any
+	for _, r := range recs {
+		vals = r.AppendValues(vals[:0])
+		m.CountDropped(vals, counts)
 	}
-	return ids
+	out := make(map[string]int, len(counts))
+	for i, n := range counts {
+		if n > 0 {
+			out[m.Dropped[i]] = n
+		}
+	}
+	return out
 }
 
 func violationReasons(viol []engine.Violation) []string {

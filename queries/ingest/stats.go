@@ -25,6 +25,7 @@ type TableStats struct {
 	CacheHits, CacheMisses             uint64
 	Reasons                            map[string]int
 	rejections                         []rejection
+	dropped                            map[string]int // table.column → values not stored
 	indexes                            []int64
 }
 
@@ -71,7 +72,8 @@ func (t *TypeTotals) add(s TableStats) {
 // Totals is a run's accounting: Received = Inserted + Duplicates + Rejected
 // + Unsupported, overall and for every entry of ByType.
 type Totals struct {
-	RunID string `json:"run_id"`
+	RunID  string `json:"run_id"`
+	Target string `json:"target"` // live or sandbox
 	TypeTotals
 	Batches         int                    `json:"batches"`
 	ByType          map[string]*TypeTotals `json:"by_type"`
@@ -79,15 +81,20 @@ type Totals struct {
 	CacheHits       uint64                 `json:"cache_hits"`
 	CacheMisses     uint64                 `json:"cache_misses"`
 	ForeignKeyCheck FKCheck                `json:"foreign_key_check"`
-	Duration        time.Duration          `json:"-"`
+	// DroppedFields counts, per table.column, the values of fields the
+	// target table has no column for (the service's tables do not store
+	// every field hmperf's records carry); those rows were stored without
+	// them.
+	DroppedFields map[string]int64 `json:"dropped_fields,omitempty"`
+	Duration      time.Duration    `json:"-"`
 	// Dedup counts every duplicate (within a batch, across batches, or a
 	// key already in the table) under its kind, so that the per-family and
 	// the legacy 13-field views count each table once.
 	Dedup engine.DedupStats `json:"-"`
 }
 
-func newTotals(run engine.UUID) Totals {
-	return Totals{RunID: run.String(), ByType: map[string]*TypeTotals{}, RejectsByReason: map[string]int64{}}
+func newTotals(run engine.UUID, target Target) Totals {
+	return Totals{RunID: run.String(), Target: target.String(), ByType: map[string]*TypeTotals{}, RejectsByReason: map[string]int64{}}
 }
 
 func (t *Totals) add(stats []TableStats) {
@@ -102,6 +109,12 @@ func (t *Totals) add(stats []TableStats) {
 		bt.add(s)
 		for r, n := range s.Reasons {
 			t.RejectsByReason[r] += int64(n)
+		}
+		for f, n := range s.dropped {
+			if t.DroppedFields == nil {
+				t.DroppedFields = map[string]int64{}
+			}
+			t.DroppedFields[f] += int64(n)
 		}
 		t.CacheHits += s.CacheHits
 		t.CacheMisses += s.CacheMisses
@@ -120,6 +133,7 @@ func (t Totals) clone() Totals {
 		c.ByType[k] = &vv
 	}
 	c.RejectsByReason = maps.Clone(t.RejectsByReason)
+	c.DroppedFields = maps.Clone(t.DroppedFields)
 	return c
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"hmperf/engine"
+	"hmperf/queries/catalog"
 )
 
 // DBRejection is a record the database refused, with its reason.
@@ -32,12 +33,12 @@ type tableWrite struct {
 
 // writeTable inserts recs (all of one kind, already deduplicated within the
 // batch) into their table inside tx.
-func writeTable(ctx context.Context, tx pgx.Tx, tbl *engine.Table, recs []engine.Record) (tableWrite, error) {
+func writeTable(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []engine.Record) (tableWrite, error) {
 	if len(recs) == 0 {
 		return tableWrite{}, nil
 	}
 	n, err := inSavepoint(ctx, tx, func() (int64, error) {
-		return tx.CopyFrom(ctx, pgx.Identifier{tbl.Name}, tbl.ColumnNames(), recordSource(recs))
+		return tx.CopyFrom(ctx, tbl.ident, tbl.columns, recordSource(tbl.m, recs))
 	})
 	switch {
 	case err == nil:
@@ -47,7 +48,7 @@ func writeTable(ctx context.Context, tx pgx.Tx, tbl *engine.Table, recs []engine
 	case isDataError(err):
 		return writeRowByRow(ctx, tx, tbl, recs)
 	default:
-		return tableWrite{}, fmt.Errorf("copy into %s: %w", tbl.Name, err)
+		return tableWrite{}, fmt.Errorf("copy into %s: %w", tbl.name, err)
 	}
 }
 
@@ -71,33 +72,27 @@ func inSavepoint(ctx context.Context, tx pgx.Tx, fn func() (int64, error)) (int6
 // upsertViaStaging copies recs into a session-private staging table and moves
 // them with ON CONFLICT DO NOTHING, so keys already stored count as
 // duplicates instead of failing the batch.
-func upsertViaStaging(ctx context.Context, tx pgx.Tx, tbl *engine.Table, recs []engine.Record) (tableWrite, error) {
-	stage := "hmperf_stage_" + tbl.Name
-	cols := columnList(tbl.ColumnNames())
-	create := fmt.Sprintf("CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS SELECT %s FROM %s WITH NO DATA",
-		pgx.Identifier{stage}.Sanitize(), cols, pgx.Identifier{tbl.Name}.Sanitize())
-	if _, err := tx.Exec(ctx, create); err != nil {
-		return tableWrite{}, fmt.Errorf("create staging table for %s: %w", tbl.Name, err)
+func upsertViaStaging(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []engine.Record) (tableWrite, error) {
+	if _, err := tx.Exec(ctx, tbl.create); err != nil {
+		return tableWrite{}, fmt.Errorf("create staging table for %s: %w", tbl.name, err)
 	}
-	if _, err := tx.Exec(ctx, "TRUNCATE "+pgx.Identifier{stage}.Sanitize()); err != nil {
+	if _, err := tx.Exec(ctx, "TRUNCATE "+tbl.stage.Sanitize()); err != nil {
 		return tableWrite{}, err
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{stage}, tbl.ColumnNames(), recordSource(recs)); err != nil {
-		return tableWrite{}, fmt.Errorf("copy into staging for %s: %w", tbl.Name, err)
+	if _, err := tx.CopyFrom(ctx, tbl.stage, tbl.columns, recordSource(tbl.m, recs)); err != nil {
+		return tableWrite{}, fmt.Errorf("copy into staging for %s: %w", tbl.name, err)
 	}
-	move := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s ON CONFLICT (%s) DO NOTHING",
-		pgx.Identifier{tbl.Name}.Sanitize(), cols, cols, pgx.Identifier{stage}.Sanitize(), columnList(tbl.Key))
 	var tag pgconn.CommandTag
 	_, err := inSavepoint(ctx, tx, func() (int64, error) {
 		var err error
-		tag, err = tx.Exec(ctx, move)
+		tag, err = tx.Exec(ctx, tbl.move)
 		return tag.RowsAffected(), err
 	})
 	if isDataError(err) {
 		return writeRowByRow(ctx, tx, tbl, recs)
 	}
 	if err != nil {
-		return tableWrite{}, fmt.Errorf("insert into %s: %w", tbl.Name, err)
+		return tableWrite{}, fmt.Errorf("insert into %s: %w", tbl.name, err)
 	}
 	inserted := int(tag.RowsAffected())
 	return tableWrite{Inserted: inserted, Duplicates: len(recs) - inserted}, nil
@@ -107,20 +102,14 @@ func upsertViaStaging(ctx context.Context, tx pgx.Tx, tbl *engine.Table, recs []
 // rejects (the engine's rules were skipped for the context, or they drifted
 // from the schema): each row under its own savepoint, each refusal kept with
 // the database's message.
-func writeRowByRow(ctx context.Context, tx pgx.Tx, tbl *engine.Table, recs []engine.Record) (tableWrite, error) {
-	names := tbl.ColumnNames()
-	placeholders := make([]string, len(names))
-	for i := range names {
-		placeholders[i] = fmt.Sprintf("$%d", i+1)
-	}
-	insert := fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO NOTHING",
-		pgx.Identifier{tbl.Name}.Sanitize(), columnList(names), strings.Join(placeholders, ", "), columnList(tbl.Key))
+func writeRowByRow(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []engine.Record) (tableWrite, error) {
 	var out tableWrite
-	var vals []any
+	var raw, vals []any
 	for i, r := range recs {
-		vals = r.AppendValues(vals[:0])
+		raw = r.AppendValues(raw[:0])
+		vals = tbl.m.Row(vals[:0], raw)
 		n, err := inSavepoint(ctx, tx, func() (int64, error) {
-			tag, err := tx.Exec(ctx, insert, vals...)
+			tag, err := tx.Exec(ctx, tbl.insert, vals...)
 			return tag.RowsAffected(), err
 		})
 		switch {
@@ -131,17 +120,26 @@ func writeRowByRow(ctx context.Context, tx pgx.Tx, tbl *engine.Table, recs []eng
 		case isDataError(err):
 			out.Rejected = append(out.Rejected, DBRejection{Index: i, Reason: dbReason(err)})
 		default:
-			return tableWrite{}, fmt.Errorf("insert into %s: %w", tbl.Name, err)
+			return tableWrite{}, fmt.Errorf("insert into %s: %w", tbl.name, err)
 		}
 	}
 	return out, nil
 }
 
 // recordSource streams records to COPY without building all rows first.
-func recordSource(recs []engine.Record) pgx.CopyFromSource {
-	var buf []any
+// Records whose table has the engine's layout pass their values straight
+// through; others go through the mapping onto the live columns.
+func recordSource(m *catalog.Mapping, recs []engine.Record) pgx.CopyFromSource {
+	var buf, raw []any
+	if m.Direct() {
+		return pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+			buf = recs[i].AppendValues(buf[:0])
+			return buf, nil
+		})
+	}
 	return pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
-		buf = recs[i].AppendValues(buf[:0])
+		raw = recs[i].AppendValues(raw[:0])
+		buf = m.Row(buf[:0], raw)
 		return buf, nil
 	})
 }

@@ -1,0 +1,76 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"hmperf/engine"
+	"hmperf/queries/catalog"
+)
+
+// variantTable is one variant's live table and how the dataset maps onto it.
+type variantTable struct{ m *catalog.Mapping }
+
+// variantData is a pair's dataset laid out for each variant's live table:
+// the catalogue is read and the rows are projected once, before any timing,
+// so every timed COPY sends rows already in its table's column order.
+type variantData struct {
+	tables map[Variant]variantTable
+	rows   map[Variant][][]any
+	users  *catalog.Users
+	owners []engine.UUID
+}
+
+// head is the first n rows of every variant.
+func (d variantData) head(n int) variantData {
+	out := d
+	out.rows = make(map[Variant][][]any, len(d.rows))
+	for v, rows := range d.rows {
+		out.rows[v] = rows[:min(n, len(rows))]
+	}
+	return out
+}
+
+// readUsers reads the live users table, which the row owners go into.
+func readUsers(ctx context.Context, db DB) (*catalog.Users, error) {
+	live, err := catalog.Read(ctx, db, pgx.Identifier{"users"})
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	u, err := catalog.MapUsers(live)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	return u, nil
+}
+
+// prepare maps the generated rows onto each variant's live table. A
+// variant whose table lacks a column the rows need fails here, before any
+// COPY, with the table and column named.
+func prepare(ctx context.Context, db DB, pair Pair, ds Dataset, users *catalog.Users) (variantData, error) {
+	out := variantData{tables: map[Variant]variantTable{}, rows: map[Variant][][]any{}, users: users}
+	for _, u := range ds.Users {
+		out.owners = append(out.owners, u)
+	}
+	for _, v := range Variants {
+		live, err := catalog.Read(ctx, db, pgx.Identifier{pair.Tables[v]})
+		if err != nil {
+			return variantData{}, fmt.Errorf("bench: %s %s: %w", pair.Name, v, err)
+		}
+		m, err := catalog.Map(engine.TableOf(ds.Kind), live)
+		if err != nil {
+			return variantData{}, fmt.Errorf("bench: %s %s: %w", pair.Name, v, err)
+		}
+		rows := ds.Rows
+		if !m.Direct() {
+			rows = make([][]any, len(ds.Rows))
+			for i, r := range ds.Rows {
+				rows[i] = m.Row(nil, r)
+			}
+		}
+		out.tables[v], out.rows[v] = variantTable{m}, rows
+	}
+	return out, nil
+}

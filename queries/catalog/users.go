@@ -1,0 +1,98 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"hmperf/engine"
+	"hmperf/queries"
+)
+
+// Users is how hmperf registers the owners of the rows it writes in a live
+// users table: ids of the table's type, and a synthetic value for every
+// other NOT NULL column without a default that holds text (an email gets
+// hmperf-sample-<id>@example.invalid: recognisable, unique per user, and in
+// a domain reserved never to resolve).
+type Users struct {
+	Table  *Table
+	ID     IDType
+	insert string
+	lock   string
+}
+
+// MapUsers maps the live users table, or returns a LayoutError naming the
+// columns hmperf cannot fill.
+func MapUsers(live *Table) (*Users, error) {
+	lerr := &LayoutError{Table: live.String()}
+	id, ok := live.Column("id")
+	if !ok {
+		return nil, &LayoutError{Table: live.String(), Problems: []string{"id: no such column (the metric tables' user_id refers to it)"}}
+	}
+	u := &Users{Table: live}
+	var err error
+	if u.ID, err = idTypeOf(live.String(), id); err != nil {
+		return nil, &LayoutError{Table: live.String(), Problems: []string{"id: " + err.Error()}}
+	}
+	cols := []string{pgx.Identifier{"id"}.Sanitize()}
+	vals := []string{"u.id"}
+	for _, c := range live.Columns {
+		if c.Name == "id" || c.Filled() {
+			continue
+		}
+		v, ok := synthetic(c)
+		if !ok {
+			lerr.Problems = append(lerr.Problems, c.Name+": NOT NULL without a default, of type "+c.Type+", and hmperf has no value for it")
+			continue
+		}
+		cols = append(cols, pgx.Identifier{c.Name}.Sanitize())
+		vals = append(vals, v)
+	}
+	if len(lerr.Problems) > 0 {
+		return nil, lerr
+	}
+	// ON CONFLICT without a target: a user that exists is left alone,
+	// whichever unique key (id, or a synthetic email) says it exists; its
+	// rows then go through the foreign-key check as any other row would.
+	u.insert = fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM unnest($1::%s[]) AS u(id) ON CONFLICT DO NOTHING",
+		live.Ident().Sanitize(), strings.Join(cols, ", "), strings.Join(vals, ", "), u.ID.SQL())
+	u.lock = fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s WHERE id = ANY($1::%s[]) ORDER BY id FOR KEY SHARE) locked",
+		live.Ident().Sanitize(), u.ID.SQL())
+	return u, nil
+}
+
+// synthetic is the SQL expression filling a NOT NULL text column for user
+// u.id, when the column holds text.
+func synthetic(c Column) (string, bool) {
+	switch {
+	case c.Type == "text", c.Type == "citext", strings.HasPrefix(c.Type, "character varying"):
+	default:
+		return "", false
+	}
+	if strings.Contains(c.Name, "email") {
+		return `'hmperf-sample-' || u.id::text || '@example.invalid'`, true
+	}
+	return `'hmperf-sample-' || u.id::text`, true
+}
+
+// Insert registers ids, leaving the ones that exist alone.
+func (u *Users) Insert(ctx context.Context, db queries.DBTX, ids []engine.UUID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := db.Exec(ctx, u.insert, u.ID.Array(ids))
+	return err
+}
+
+// Lock locks ids FOR KEY SHARE, in id order, and reports whether all of
+// them exist.
+func (u *Users) Lock(ctx context.Context, db queries.DBTX, ids []engine.UUID) (bool, error) {
+	if len(ids) == 0 {
+		return true, nil
+	}
+	var n int
+	err := db.QueryRow(ctx, u.lock, u.ID.Array(ids)).Scan(&n)
+	return n == len(ids), err
+}

@@ -1,0 +1,151 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hmperf/engine"
+	"hmperf/queries/catalog"
+	"hmperf/queries/sandbox"
+)
+
+// Target says which tables an Ingester writes.
+type Target int
+
+const (
+	// Live writes the tables themselves: hmperf's own database, a --file
+	// import of real payloads, or generated rows with --target live.
+	Live Target = iota
+	// Sandbox writes twins of the live tables in schema hmperf_sandbox,
+	// made on demand: generated rows on a database hmperf did not create.
+	Sandbox
+)
+
+// String is the target's name on the command line.
+func (t Target) String() string {
+	if t == Sandbox {
+		return "sandbox"
+	}
+	return "live"
+}
+
+// ParseTarget parses a --target value.
+func ParseTarget(s string) (Target, error) {
+	switch s {
+	case "live":
+		return Live, nil
+	case "sandbox":
+		return Sandbox, nil
+	}
+	return 0, fmt.Errorf("unknown target %q (want live or sandbox)", s)
+}
+
+// statsName is the name a kind's table goes by in the stats tables: the
+// sandbox's are qualified, so nothing reading the stats takes sandbox rows
+// for writes to the live table.
+func (t Target) statsName(k engine.Kind) string {
+	if t == Sandbox {
+		return sandbox.Schema + "." + k.Table()
+	}
+	return k.Table()
+}
+
+// layout is what the catalogue says about the tables an Ingester writes,
+// read once when it starts.
+type layout struct {
+	users  *catalog.Users
+	tables [engine.NumKinds]*tableTarget
+}
+
+// tableTarget is one kind's table with the statements that write it.
+type tableTarget struct {
+	m       *catalog.Mapping
+	name    string // schema-qualified, for messages
+	ident   pgx.Identifier
+	stage   pgx.Identifier
+	create  string // the session's staging table
+	move    string // staging → table
+	insert  string // one row
+	columns []string
+}
+
+// readLayout reads the target's tables, making the sandbox twins first
+// when the target is the sandbox. Every table is mapped before anything is
+// written, so a missing column stops the run before its first row.
+func readLayout(ctx context.Context, pool *pgxpool.Pool, target Target) (*layout, error) {
+	names := []string{"users"}
+	for _, k := range engine.Kinds() {
+		names = append(names, k.Table())
+	}
+	idents := make([]pgx.Identifier, len(names))
+	for i, n := range names {
+		idents[i] = pgx.Identifier{n}
+	}
+	if target == Sandbox {
+		live, err := readTables(ctx, pool, idents)
+		if err != nil {
+			return nil, err
+		}
+		if err := sandbox.Ensure(ctx, pool, live); err != nil {
+			return nil, err
+		}
+		for i, n := range names {
+			idents[i] = sandbox.Ident(n)
+		}
+	}
+	tables, err := readTables(ctx, pool, idents)
+	if err != nil {
+		return nil, err
+	}
+	lay := &layout{}
+	if lay.users, err = catalog.MapUsers(tables[0]); err != nil {
+		return nil, err
+	}
+	for i, k := range engine.Kinds() {
+		m, err := catalog.Map(engine.TableOf(k), tables[i+1])
+		if err != nil {
+			return nil, err
+		}
+		lay.tables[k] = newTableTarget(m)
+	}
+	return lay, nil
+}
+
+func readTables(ctx context.Context, pool *pgxpool.Pool, idents []pgx.Identifier) ([]*catalog.Table, error) {
+	out := make([]*catalog.Table, len(idents))
+	for i, id := range idents {
+		t, err := catalog.Read(ctx, pool, id)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = t
+	}
+	return out, nil
+}
+
+func newTableTarget(m *catalog.Mapping) *tableTarget {
+	t := &tableTarget{m: m, name: m.Table.String(), ident: m.Table.Ident(), columns: m.Columns,
+		// Named by the table's oid: unique per table, whatever the schema,
+		// and well within the identifier length limit.
+		stage: pgx.Identifier{fmt.Sprintf("hmperf_stage_%d", m.Table.OID)}}
+	cols := columnList(m.Columns)
+	conflict := "ON CONFLICT DO NOTHING"
+	if m.Key != nil {
+		conflict = "ON CONFLICT (" + columnList(m.Key) + ") DO NOTHING"
+	}
+	t.create = fmt.Sprintf("CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS SELECT %s FROM %s WITH NO DATA",
+		t.stage.Sanitize(), cols, t.ident.Sanitize())
+	t.move = fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s %s",
+		t.ident.Sanitize(), cols, cols, t.stage.Sanitize(), conflict)
+	placeholders := make([]string, len(m.Columns))
+	for i := range placeholders {
+		placeholders[i] = fmt.Sprintf("$%d", i+1)
+	}
+	t.insert = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) %s",
+		t.ident.Sanitize(), cols, strings.Join(placeholders, ", "), conflict)
+	return t
+}
