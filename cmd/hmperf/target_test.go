@@ -2,50 +2,20 @@ package main
 
 import (
 	"context"
-	"io/fs"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-
-	"hmperf/migrations"
-	"hmperf/queries/pgtest"
 )
 
-// serviceDSN is a database laid out as the ingest service lays out its own,
-// with the sqlx version table; versioned adds hmperf's bookkeeping, sandbox
-// schema and version table, as adopting it would.
+// serviceDSN returns a database laid out as the ingest service lays it out
+// (the project's own fixture); adopted by hmperf when versioned is set.
 func serviceDSN(t *testing.T, versioned bool) string {
 	t.Helper()
-	dsn := pgtest.NewDB(t)
-	layout, err := os.ReadFile("../../queries/catalog/testdata/service_layout.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	scripts := []string{string(layout), "CREATE TABLE _sqlx_migrations (version bigint PRIMARY KEY)"}
+	dsn := serviceDB(t)
 	if versioned {
-		for _, suffix := range []string{"_hmperf_ingest_bookkeeping.up.sql", "_hmperf_sandbox.up.sql"} {
-			names, err := fs.Glob(migrations.FS, "*"+suffix)
-			if err != nil || len(names) != 1 {
-				t.Fatalf("migration *%s: %v %v", suffix, names, err)
-			}
-			b, err := fs.ReadFile(migrations.FS, names[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			scripts = append(scripts, string(b))
-		}
-		scripts = append(scripts, "CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (26, false)")
-	}
-	conn, err := pgx.Connect(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	for _, s := range scripts {
-		if _, err := conn.Exec(context.Background(), s); err != nil {
-			t.Fatalf("set up the service layout: %v", err)
+		if r := runCmd(context.Background(), "", "migrate", "adopt", "--yes", "--dsn", dsn); r.code != 0 {
+			t.Fatalf("adopt: exit %d: %s", r.code, r.stderr)
 		}
 	}
 	return dsn

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,34 +32,26 @@ func generatedTarget(ctx context.Context, pool *pgxpool.Pool, flag string) (inge
 	return ingest.Sandbox, nil
 }
 
-// createdByHmperf reports whether hmperf created the database: its version
-// table is there and no other tool's is. The database classification
-// (empty, hmperf's, another tool's, dirty) is meant to replace this.
+// createdByHmperf reports whether hmperf created the database: hmperf
+// manages it and did not adopt it from another tool.
 func createdByHmperf(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
-	var ours, other bool
-	err := pool.QueryRow(ctx, `
-		SELECT to_regclass('schema_migrations') IS NOT NULL OR to_regclass('hmperf.schema_migrations') IS NOT NULL,
-		       to_regclass('_sqlx_migrations') IS NOT NULL`).Scan(&ours, &other)
+	st, err := migrations.ReadStatus(ctx, pool, nil)
 	if err != nil {
 		return false, fmt.Errorf("classify the database: %w", err)
 	}
-	return ours && !other, nil
+	return st.State == migrations.StateHmperf && !st.Adopted(), nil
 }
 
 // checkWritable refuses to write on a schema hmperf has not versioned or
 // one left dirty by a failed migration, and names the fix. Every writing
-// command calls it before its first write; the migrate command's own
-// check is meant to replace its body.
+// command calls it before its first write.
 func checkWritable(ctx context.Context, pool *pgxpool.Pool) error {
 	st, err := migrations.ReadStatus(ctx, pool, nil)
 	if err != nil {
 		return err
 	}
-	switch {
-	case st.Dirty:
-		return fmt.Errorf("schema is dirty at version %d (a migration failed part-way): repair it, then `hmperf migrate force VERSION` and `hmperf migrate up`", st.Version)
-	case !st.HasVersion:
-		return errors.New("schema is not versioned by hmperf: run `hmperf migrate adopt` on an existing database or `hmperf migrate up` on an empty one")
+	if st.State != migrations.StateHmperf {
+		return fmt.Errorf("refusing to write: this database is %s; %s", st.Summary, st.Next)
 	}
 	return nil
 }

@@ -35,7 +35,8 @@ func servicePool(t *testing.T) *pgxpool.Pool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scripts := []string{string(layout)}
+	// The migrator creates hmperf's schema before any migration runs.
+	scripts := []string{string(layout), "CREATE SCHEMA " + migrations.Schema}
 	for _, suffix := range []string{"_hmperf_ingest_bookkeeping.up.sql", "_hmperf_sandbox.up.sql"} {
 		scripts = append(scripts, migrationFile(t, suffix))
 	}
@@ -170,7 +171,7 @@ func TestServiceLayoutMissingColumn(t *testing.T) {
 		}
 	}
 	var batches int
-	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM ingest_batch_stats").Scan(&batches); err != nil || batches != 0 {
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM hmperf.ingest_batch_stats").Scan(&batches); err != nil || batches != 0 {
 		t.Errorf("%d batch stats rows (%v) after a refused run", batches, err)
 	}
 }
