@@ -28,18 +28,33 @@ type Hour struct {
 	OverheadPct   *float64  `json:"constraint_overhead_pct"`
 	Failures      int64     `json:"failures"`
 	CacheHitRate  *float64  `json:"cache_hit_rate"`
+	// The service's writes seen by sampling the statistics (migration
+	// 0025; nil on older schemas or hours nobody sampled): its committed
+	// rows, the rolled-back rows, throughput (rows per second of wall time)
+	// and insert speed (rows per second while its statements ran).
+	ObservedRows       *int64   `json:"observed_rows"`
+	RolledBackRows     *int64   `json:"rolled_back_rows"`
+	Throughput         *float64 `json:"throughput_rows_per_sec"`
+	InsertSpeed        *float64 `json:"insert_speed_rows_per_sec"`
+	InsertMsPer1000Row *float64 `json:"insert_ms_per_1000_rows"`
 }
 
 // Recent reads the last hours of real_time_constraint_performance, newest
 // first (the report's dashboard query takes 24 rows); limit <= 0 means 24.
+// The observed-writes columns are read by name from the row, so that a
+// schema older than 0025 still answers.
 func Recent(ctx context.Context, db queries.DBTX, limit int) ([]Hour, error) {
 	if limit <= 0 {
 		limit = 24
 	}
 	rows, err := db.Query(ctx, `
 		SELECT table_name, hour_bucket, coalesce(rows, 0)::bigint, rows_per_sec::float8, ms_per_1000_rows::float8,
-		       constraint_overhead_pct::float8, coalesce(failures, 0)::bigint, cache_hit_rate::float8
-		  FROM real_time_constraint_performance
+		       constraint_overhead_pct::float8, coalesce(failures, 0)::bigint, cache_hit_rate::float8,
+		       (j ->> 'observed_rows')::bigint, (j ->> 'rolled_back_rows')::bigint,
+		       (j ->> 'throughput_rows_per_sec')::float8, (j ->> 'insert_speed_rows_per_sec')::float8,
+		       (j ->> 'insert_ms_per_1000_rows')::float8
+		  FROM real_time_constraint_performance v
+		 CROSS JOIN LATERAL to_jsonb(v) j
 		 ORDER BY hour_bucket DESC, table_name LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read constraint performance: %w", err)
