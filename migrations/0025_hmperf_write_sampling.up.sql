@@ -221,6 +221,10 @@ BEGIN
     -- The clock after the lock: a sampler that waited starts its interval
     -- where the other one ended it.
     v_now := clock_timestamp();
+    -- A sample lost in a crash costs nothing (the next one covers its
+    -- interval): its commit need not wait for the WAL flush. Local to the
+    -- caller's transaction.
+    PERFORM set_config('synchronous_commit', 'off', true);
     v_baseline := st.sampled_at IS NULL OR v_now - st.sampled_at > interval '2 hours';
     v_secs := CASE WHEN NOT v_baseline THEN extract(epoch FROM v_now - st.sampled_at) END;
     v_reset := pg_stat_get_db_stat_reset_time((SELECT oid FROM pg_database WHERE datname = current_database()));

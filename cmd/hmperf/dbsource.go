@@ -34,7 +34,15 @@ type dbSource struct {
 	// this session (schema older than 0025, no privilege): the Constraints
 	// poll then only reads.
 	noSampling atomic.Bool
+	// lastSample is when this session last sampled (Unix ns).
+	lastSample atomic.Int64
 }
+
+// sampleSpacing is the least time between two of the dashboard's samples: a
+// backend publishes its table statistics at most once a second, so sampling
+// more often sees nothing more, and a fast poll loop (r pressed, several
+// panels) does not pay for it every time.
+const sampleSpacing = time.Second
 
 var _ source.Source = (*dbSource)(nil)
 
@@ -146,6 +154,11 @@ func (s *dbSource) Constraints(ctx context.Context) ([]source.ConstraintRow, err
 // fail the poll: the panel shows what is stored.
 func (s *dbSource) sampleWrites(ctx context.Context) {
 	if s.ReadOnly() || s.noSampling.Load() {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := s.lastSample.Load()
+	if now-last < int64(sampleSpacing) || !s.lastSample.CompareAndSwap(last, now) {
 		return
 	}
 	_, err := monitor.TrySample(ctx, s.pool)
