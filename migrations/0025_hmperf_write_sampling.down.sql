@@ -1,5 +1,5 @@
 -- 0025_hmperf_write_sampling down: the view as 0024 left it, and every
--- object 0025 added. Schema hmperf goes too when nothing else is in it.
+-- object 0025 added.
 BEGIN;
 
 DROP VIEW real_time_constraint_performance;
@@ -18,10 +18,14 @@ SELECT h.table_name,
        CASE WHEN h.cache_hits + h.cache_misses > 0
             THEN 100.0 * h.cache_hits / (h.cache_hits + h.cache_misses)::double precision
        END                                                   AS cache_hit_rate
-  FROM constraint_performance_hourly h
+  FROM hmperf.constraint_performance_hourly h
  WHERE h.hour_bucket >= date_trunc('hour', now() - interval '48 hours');
 
-DROP TRIGGER IF EXISTS write_sampling_own_rows ON ingest_batch_stats;
+-- 0023's comment, which DROP VIEW took with it.
+COMMENT ON VIEW real_time_constraint_performance IS
+    'Per table and hour (last 48 h): rows, rows/s, ms per 1000 rows, average constraint overhead %, constraint failures, cache hit rate %.';
+
+DROP TRIGGER IF EXISTS write_sampling_own_rows ON hmperf.ingest_batch_stats;
 DROP FUNCTION IF EXISTS hmperf.sample_writes(boolean);
 DROP FUNCTION IF EXISTS hmperf.write_sampling_skips(oid);
 DROP FUNCTION IF EXISTS hmperf.write_sampling_own_rows();
@@ -32,14 +36,5 @@ DROP TABLE IF EXISTS hmperf.write_sample_own_rows;
 DROP TABLE IF EXISTS hmperf.write_sample_statements;
 DROP TABLE IF EXISTS hmperf.write_sample_tables;
 DROP TABLE IF EXISTS hmperf.write_sampler;
-
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_namespace n ON d.refobjid = n.oid
-                    WHERE d.refclassid = 'pg_namespace'::regclass AND n.nspname = 'hmperf') THEN
-        DROP SCHEMA IF EXISTS hmperf;
-    END IF;
-END;
-$$;
 
 COMMIT;

@@ -20,7 +20,7 @@
 --
 -- hmperf's own ingest. Its committed rows also show in n_tup_ins, and in the
 -- monitor already (from ingest_batch_stats). A statement trigger on
--- ingest_batch_stats -- hmperf's bookkeeping, not a metric table -- queues
+-- hmperf.ingest_batch_stats -- hmperf's bookkeeping, not a metric table -- queues
 -- each batch's inserted rows; the sampler takes them out of the observed
 -- rows of the same table. The statistics reach shared memory up to some
 -- seconds after the commit, so what cannot be matched yet is carried to the
@@ -37,10 +37,6 @@
 -- into the table (pg_stat_statements; every client's statements, hmperf's
 -- included; NULL when it is not installed, never 0).
 BEGIN;
-
--- The migrator creates schema hmperf on newer hmperf versions; this keeps
--- the migration applicable on its own.
-CREATE SCHEMA IF NOT EXISTS hmperf;
 
 -- hmperf.write_sampler is the sampler's one row: when the last sample ran
 -- and what it saw at the level of the database. Samplers lock it, so two
@@ -154,7 +150,7 @@ END;
 $$;
 
 CREATE TRIGGER write_sampling_own_rows
-    AFTER INSERT ON ingest_batch_stats
+    AFTER INSERT ON hmperf.ingest_batch_stats
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION hmperf.write_sampling_own_rows();
 
@@ -166,9 +162,7 @@ LANGUAGE sql STABLE AS $$
     SELECT n.nspname = 'hmperf'
         OR c.relpersistence = 't'
         OR (c.relname IN ('constraint_performance_monitor', 'constraint_alert_thresholds',
-                          'index_creation_strategy', 'deferred_index_creation', 'schema_migrations',
-                          'ingest_batch_stats', 'ingest_rejections', 'benchmark_runs', 'benchmark_results',
-                          'constraint_performance_hourly', 'partition_maintenance')
+                          'index_creation_strategy', 'deferred_index_creation')
             AND n.nspname = 'public')
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = root
@@ -485,11 +479,14 @@ SELECT coalesce(h.table_name, o.table_name)                          AS table_na
                                                                      AS insert_speed_rows_per_sec,
        CASE WHEN o.stmt_rows > 0 THEN o.stmt_seconds * 1000000.0 / o.stmt_rows END
                                                                      AS insert_ms_per_1000_rows
-  FROM (SELECT * FROM constraint_performance_hourly
+  FROM (SELECT * FROM hmperf.constraint_performance_hourly
          WHERE hour_bucket >= date_trunc('hour', now() - interval '48 hours')) h
   FULL JOIN (SELECT * FROM hmperf.observed_writes_hourly
               WHERE hour_bucket >= date_trunc('hour', now() - interval '48 hours')) o
     ON o.hour_bucket = h.hour_bucket AND o.table_name = h.table_name
   LEFT JOIN hmperf.observed_sample_hours s ON s.hour_bucket = coalesce(h.hour_bucket, o.hour_bucket);
+
+COMMENT ON VIEW real_time_constraint_performance IS
+    'Per table and hour (last 48 h): rows (hmperf''s timed writes plus the service''s observed rows), rows/s and ms per 1000 rows of hmperf''s timed writes, average constraint overhead %, constraint failures, cache hit rate %; observed_rows, rolled_back_rows, throughput (rows/s of wall time) and insert speed (rows/s while statements ran) of the service''s writes sampled from the statistics views.';
 
 COMMIT;

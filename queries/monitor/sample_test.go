@@ -166,7 +166,7 @@ func TestSampleTakesOutHmperfIngest(t *testing.T) {
 		return fmt.Sprintf(`BEGIN;
 			INSERT INTO activity_metrics_v2 (user_id, recorded_at, step_count)
 			SELECT '%s'::uuid, now() - make_interval(days => 3, secs => g), 1 FROM generate_series(1, %d) g;
-			INSERT INTO ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
+			INSERT INTO hmperf.ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
 			       rejected, unsupported, write_ms)
 			VALUES (gen_random_uuid(), 1, 'activity_metrics_v2', 'api', %[2]d, %[2]d, 0, 0, 0, 10);
 			COMMIT`, w.user, n)
