@@ -155,11 +155,12 @@ CREATE TRIGGER write_sampling_own_rows
     FOR EACH STATEMENT EXECUTE FUNCTION hmperf.write_sampling_own_rows();
 
 -- hmperf.write_sampling_skips reports whether a table's rows are hmperf's
--- own bookkeeping (never the service's writes): everything in schema
--- hmperf, and the report's monitoring tables that keep their public names.
+-- own (never the service's writes): everything in its schemas (hmperf, and
+-- hmperf_* such as the sandbox of generated rows), and the report's
+-- monitoring tables that keep their public names.
 CREATE FUNCTION hmperf.write_sampling_skips(root oid) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    SELECT n.nspname = 'hmperf'
+    SELECT n.nspname = 'hmperf' OR n.nspname LIKE 'hmperf\_%'
         OR c.relpersistence = 't'
         OR (c.relname IN ('constraint_performance_monitor', 'constraint_alert_thresholds',
                           'index_creation_strategy', 'deferred_index_creation')
@@ -237,8 +238,8 @@ BEGIN
       JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relkind IN ('r', 'p')
        AND c.relpersistence = 'p'
-       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'hmperf')
-       AND n.nspname !~ '^pg_toast';
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+       AND n.nspname !~ '^(pg_toast|hmperf$|hmperf_)';
 
     -- pg_stat_statements, where the extension is installed in this
     -- database (in whichever schema): the INSERT INTO and COPY ... FROM

@@ -376,3 +376,29 @@ func BenchmarkSample(b *testing.B) {
 		}
 	}
 }
+
+// TestSampleSkipsSandbox: generated rows hmperf writes into its sandbox
+// twins are neither the service's writes nor taken out of them.
+func TestSampleSkipsSandbox(t *testing.T) {
+	pool := setup(t)
+	w := newWriter(t, pool)
+	w.exec(`CREATE TABLE hmperf_sandbox.activity_metrics_v2 (LIKE public.activity_metrics_v2 INCLUDING DEFAULTS)`)
+	mustSample(t, pool)
+	w.exec(fmt.Sprintf(`BEGIN;
+		INSERT INTO hmperf_sandbox.activity_metrics_v2 (user_id, recorded_at, step_count)
+		SELECT '%s'::uuid, now() - make_interval(secs => g), 1 FROM generate_series(1, 300) g;
+		INSERT INTO hmperf.ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
+		       rejected, unsupported, write_ms)
+		VALUES (gen_random_uuid(), 1, 'hmperf_sandbox.activity_metrics_v2', 'api', 300, 300, 0, 0, 0, 10);
+		COMMIT`, w.user))
+	w.insert(0, 100)
+	r := mustSample(t, pool)
+	for _, ts := range r.Tables {
+		if ts.Table != "activity_metrics_v2" && ts.Table != "users" {
+			t.Errorf("sampled hmperf's own table: %+v", ts)
+		}
+	}
+	if got := tableSample(r, "activity_metrics_v2"); got.Rows != 100 || got.HmperfRows != 0 {
+		t.Errorf("100 service rows beside 300 sandbox rows: %+v", got)
+	}
+}
