@@ -5,8 +5,10 @@ import (
 	"errors"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/migrations"
@@ -27,7 +29,20 @@ type dbSource struct {
 
 	mu         sync.Mutex
 	stopIngest context.CancelFunc
+
+	// noSampling is set once sampling the service's writes cannot work in
+	// this session (schema older than 0025, no privilege): the Constraints
+	// poll then only reads.
+	noSampling atomic.Bool
+	// lastSample is when this session last sampled (Unix ns).
+	lastSample atomic.Int64
 }
+
+// sampleSpacing is the least time between two of the dashboard's samples: a
+// backend publishes its table statistics at most once a second, so sampling
+// more often sees nothing more, and a fast poll loop (r pressed, several
+// panels) does not pay for it every time.
+const sampleSpacing = time.Second
 
 var _ source.Source = (*dbSource)(nil)
 
@@ -114,6 +129,7 @@ func schemaHas(ms source.MigrationStatus, v int) bool {
 }
 
 func (s *dbSource) Constraints(ctx context.Context) ([]source.ConstraintRow, error) {
+	s.sampleWrites(ctx)
 	hours, err := monitor.Recent(ctx, s.pool, 48*8)
 	if err != nil {
 		return nil, err
@@ -122,8 +138,44 @@ func (s *dbSource) Constraints(ctx context.Context) ([]source.ConstraintRow, err
 	for i, h := range hours {
 		out[i] = source.ConstraintRow{Table: h.Table, HourBucket: h.HourBucket, Rows: h.Rows,
 			RowsPerSec: orZero(h.RowsPerSec), MsPer1000Rows: orZero(h.MsPer1000Rows), OverheadPct: finite(h.OverheadPct), Failures: h.Failures}
+		// Where hmperf timed nothing itself, the insert speed of the
+		// service's statements (pg_stat_statements) is the same kind of
+		// figure: rows per second while a statement runs.
+		if finite(h.RowsPerSec) == nil && finite(h.InsertSpeed) != nil {
+			out[i].RowsPerSec, out[i].MsPer1000Rows = *h.InsertSpeed, orZero(h.InsertMsPer1000Row)
+		}
 	}
 	return out, nil
+}
+
+// sampleWrites takes one sample of the service's writes as the dashboard
+// polls, unless the session is read-only, and never waits for another
+// sampler (its sample covers this moment too). A failed sample does not
+// fail the poll: the panel shows what is stored.
+func (s *dbSource) sampleWrites(ctx context.Context) {
+	if s.ReadOnly() || s.noSampling.Load() {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := s.lastSample.Load()
+	if now-last < int64(sampleSpacing) || !s.lastSample.CompareAndSwap(last, now) {
+		return
+	}
+	_, err := monitor.TrySample(ctx, s.pool)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && samplingImpossible(pgErr.Code) {
+		s.noSampling.Store(true)
+	}
+}
+
+// samplingImpossible reports the SQLSTATEs that will not go away by the next
+// poll: no sampler in the schema, no privilege, a read-only transaction.
+func samplingImpossible(code string) bool {
+	switch code {
+	case "42883", "3F000", "42P01", "42501", "25006":
+		return true
+	}
+	return false
 }
 
 // finite is p, or nil when p is nil or NaN.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // runLocal starts the embedded PostgreSQL with the schema applied and keeps
@@ -40,6 +42,28 @@ func migrateEmbedded(ctx context.Context, t *target) error {
 	defer m.Close()
 	if err := m.Up(); err != nil {
 		return fmt.Errorf("apply migrations to the embedded server: %w", err)
+	}
+	return createStatStatements(ctx, t)
+}
+
+// createStatStatements creates the pg_stat_statements extension in the
+// embedded database when its server preloaded the library, so that
+// `hmperf monitor` can show insert speeds. hmperf owns that server; on a
+// user's database it never creates an extension.
+func createStatStatements(ctx context.Context, t *target) error {
+	cfg := t.cfg.Copy()
+	delete(cfg.RuntimeParams, "default_transaction_read_only") // as the migrator does
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return t.connError(err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, `DO $$ BEGIN
+		IF 'pg_stat_statements' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ',')) THEN
+			CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+		END IF; END $$`)
+	if err != nil {
+		return fmt.Errorf("create pg_stat_statements in the embedded server: %w", err)
 	}
 	return nil
 }

@@ -54,6 +54,7 @@ func commands() []command {
 		{"ingest", "validate, dedup and insert generated samples or a payload file", runIngest},
 		{"bench", "benchmark original, optimized and unconstrained tables", runBench},
 		{"alerts", "print firing alerts; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", runAlerts},
+		{"monitor", "sample the service's own writes from the statistics views: --once, or every --interval", runMonitor},
 		{"indexes", "show or process the deferred-index queue: status|process", runIndexes},
 		{"local", "run the embedded PostgreSQL with the schema applied until ^C; prints its connection string", runLocal},
 		{"version", "print hmperf's version", runVersion},

@@ -9,10 +9,12 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"hmperf/queries"
 )
@@ -28,27 +30,47 @@ type Hour struct {
 	OverheadPct   *float64  `json:"constraint_overhead_pct"`
 	Failures      int64     `json:"failures"`
 	CacheHitRate  *float64  `json:"cache_hit_rate"`
+	// The service's writes seen by sampling the statistics (migration
+	// 0025; nil on older schemas or hours nobody sampled): its committed
+	// rows, the rolled-back rows, throughput (rows per second of wall time)
+	// and insert speed (rows per second while its statements ran).
+	ObservedRows       *int64   `json:"observed_rows"`
+	RolledBackRows     *int64   `json:"rolled_back_rows"`
+	Throughput         *float64 `json:"throughput_rows_per_sec"`
+	InsertSpeed        *float64 `json:"insert_speed_rows_per_sec"`
+	InsertMsPer1000Row *float64 `json:"insert_ms_per_1000_rows"`
 }
 
 // Recent reads the last hours of real_time_constraint_performance, newest
 // first (the report's dashboard query takes 24 rows); limit <= 0 means 24.
+// On a schema older than 0025 the view has no observed-writes columns: those
+// stay nil.
 func Recent(ctx context.Context, db queries.DBTX, limit int) ([]Hour, error) {
 	if limit <= 0 {
 		limit = 24
 	}
-	rows, err := db.Query(ctx, `
-		SELECT table_name, hour_bucket, coalesce(rows, 0)::bigint, rows_per_sec::float8, ms_per_1000_rows::float8,
-		       constraint_overhead_pct::float8, coalesce(failures, 0)::bigint, cache_hit_rate::float8
-		  FROM real_time_constraint_performance
-		 ORDER BY hour_bucket DESC, table_name LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read constraint performance: %w", err)
+	out, err := recent(ctx, db, limit, `observed_rows, rolled_back_rows, throughput_rows_per_sec::float8,
+		insert_speed_rows_per_sec::float8, insert_ms_per_1000_rows::float8`)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42703" { // undefined_column
+		out, err = recent(ctx, db, limit, "NULL::bigint, NULL::bigint, NULL::float8, NULL::float8, NULL::float8")
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Hour])
 	if err != nil {
 		return nil, fmt.Errorf("read constraint performance: %w", err)
 	}
 	return out, nil
+}
+
+func recent(ctx context.Context, db queries.DBTX, limit int, observed string) ([]Hour, error) {
+	rows, err := db.Query(ctx, `
+		SELECT table_name, hour_bucket, coalesce(rows, 0)::bigint, rows_per_sec::float8, ms_per_1000_rows::float8,
+		       constraint_overhead_pct::float8, coalesce(failures, 0)::bigint, cache_hit_rate::float8, `+observed+`
+		  FROM real_time_constraint_performance
+		 ORDER BY hour_bucket DESC, table_name LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[Hour])
 }
 
 // Severity is an alert's level as check_constraint_performance_alerts()

@@ -141,6 +141,9 @@ func (c *Cluster) launch(binDir string, owner *syscall.Credential, settings map[
 	args := []string{"-D", c.DataDir(), "-p", strconv.Itoa(c.port), "-k", c.sockDir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=100", "-c", "logging_collector=off"}
+	for k, v := range statStatements(binDir, settings) {
+		args = append(args, "-c", k+"="+v)
+	}
 	for k, v := range settings {
 		args = append(args, "-c", k+"="+v)
 	}
@@ -160,6 +163,37 @@ func (c *Cluster) launch(binDir string, owner *syscall.Credential, settings map[
 	c.cmd, c.exited = cmd, exited
 	go func() { _ = cmd.Wait(); close(exited) }()
 	return nil
+}
+
+// statStatements returns the settings that load pg_stat_statements, so that
+// hmperf can see every client's INSERT and COPY statements with their
+// execution time: preloaded (it needs shared memory at start-up), tracking
+// nested statements too (the service may write from functions). It returns
+// nothing when the library is not installed beside the server (the server
+// would refuse to start) or when settings choose the preloaded libraries.
+func statStatements(binDir string, settings map[string]string) map[string]string {
+	if _, set := settings["shared_preload_libraries"]; set {
+		return nil
+	}
+	for _, dir := range []string{filepath.Join(binDir, "..", "lib"), filepath.Join(binDir, "..", "lib", "postgresql"), pkgLibDir(binDir)} {
+		if dir == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, "pg_stat_statements.so")); err == nil {
+			return map[string]string{"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "all"}
+		}
+	}
+	return nil
+}
+
+// pkgLibDir asks the pg_config beside the server for its library directory,
+// "" when there is none.
+func pkgLibDir(binDir string) string {
+	out, err := exec.Command(filepath.Join(binDir, "pg_config"), "--pkglibdir").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // StopServer shuts the server down as Stop does but keeps the cluster's

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"hmperf/queries/monitor"
+)
+
+// monitorOpts are the flags of `hmperf monitor`.
+type monitorOpts struct {
+	conn     connFlags
+	once     bool
+	interval time.Duration
+	asJSON   bool
+}
+
+// runMonitor samples the service's writes from the statistics views into
+// the monitor: once (for cron or a systemd timer), or every interval until
+// interrupted.
+func runMonitor(ctx context.Context, e env, args []string) error {
+	var o monitorOpts
+	fs := newFlagSet(e, "monitor")
+	o.conn.register(fs)
+	fs.BoolVar(&o.once, "once", false, "take one sample and exit (for cron or a systemd timer)")
+	fs.DurationVar(&o.interval, "interval", 10*time.Second, "time between samples without --once")
+	fs.BoolVar(&o.asJSON, "json", false, "print each sample as one JSON document")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("%w: monitor takes no arguments (got %q)", errUsage, rest[0])
+	}
+	if o.interval <= 0 {
+		return fmt.Errorf("%w: --interval must be positive (got %s)", errUsage, o.interval)
+	}
+	if o.conn.readOnly {
+		return fmt.Errorf("%w: monitor stores its samples in hmperf's tables, which --read-only forbids (the dashboard with --read-only reads what other samplers stored)", errReadOnly)
+	}
+	t, err := openSchema(ctx, o.conn, e.stderr)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	conn, err := t.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	tick := time.NewTicker(o.interval)
+	defer tick.Stop()
+	for {
+		r, err := monitor.Sample(ctx, conn)
+		if err != nil {
+			if ctx.Err() != nil && !o.once {
+				return nil
+			}
+			return err
+		}
+		if err := printSample(e.stdout, r, o); err != nil {
+			return err
+		}
+		if o.once {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func printSample(w io.Writer, r monitor.SampleResult, o monitorOpts) error {
+	r.Tables = nonNil(r.Tables)
+	if o.asJSON && o.once {
+		return writeJSON(w, r)
+	}
+	if o.asJSON {
+		// One document per line while sampling goes on.
+		return json.NewEncoder(w).Encode(r)
+	}
+	at := r.SampledAt.UTC().Format(time.RFC3339)
+	switch r.Status {
+	case monitor.SampleBaseline:
+		fmt.Fprintf(w, "%s baseline: counters recorded, the next sample shows the writes since now (pg_stat_statements: %s)\n", at, r.Statements)
+		return nil
+	case monitor.SampleBusy:
+		fmt.Fprintf(w, "%s busy: another process is sampling; nothing done\n", at)
+		return nil
+	}
+	fmt.Fprintf(w, "%s sampled %.1f s of writes (pg_stat_statements: %s)\n", at, deref(r.IntervalSeconds), r.Statements)
+	if r.StatsReset {
+		fmt.Fprintln(w, "  the statistics were reset or the server restarted since the previous sample: writes before that are lost")
+	}
+	if len(r.Tables) == 0 {
+		fmt.Fprintln(w, "  no writes")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "table\trows\trolled back\thmperf ingest\tthroughput rows/s\tinsert speed rows/s\tms per 1,000 rows")
+	for _, ts := range r.Tables {
+		rolled := fmt.Sprint(ts.RolledBack)
+		if ts.RollbackUnknown > 0 {
+			rolled += fmt.Sprintf(" (+? in %d)", ts.RollbackUnknown)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%s\n", ts.Table, ts.Rows, rolled, ts.HmperfRows,
+			orUnknown(ts.Throughput, 1), orUnknown(ts.InsertSpeed, 1), orUnknown(ts.MsPer1000Rows, 2))
+	}
+	return tw.Flush()
+}
+
+// orUnknown renders v with prec decimals, or "unknown" when nothing
+// measured it (never 0).
+func orUnknown(v *float64, prec int) string {
+	if v == nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.*f", prec, *v)
+}
+
+func deref(v *float64) float64 {
+	if v == nil {
+		return 0
+	}
+	return *v
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hmperf/queries/monitor"
+	"hmperf/queries/pgtest"
+)
+
+// serviceInsert writes n activity rows as the service does, a plain INSERT
+// ... SELECT on a connection of its own, and flushes its statistics so a
+// sample sees them at once.
+func serviceInsert(t *testing.T, dsn string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `WITH u AS (INSERT INTO users (email) VALUES (NULL) RETURNING id)
+		INSERT INTO activity_metrics_v2 (user_id, recorded_at, step_count)
+		SELECT u.id, now() - make_interval(secs => g), g FROM u, generate_series(1, $1::int) g`, n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMonitorOnceJSON(t *testing.T) {
+	dsn := pgtest.NewMigratedDB(t)
+	sample := func() monitor.SampleResult {
+		t.Helper()
+		r := runCmd(context.Background(), "", "monitor", "--once", "--json", "--dsn", dsn)
+		var doc monitor.SampleResult
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 0 {
+			t.Fatalf("monitor --once --json: exit %d, %v, stdout %q, stderr %q", r.code, err, r.stdout, r.stderr)
+		}
+		return doc
+	}
+	if doc := sample(); doc.Status != monitor.SampleBaseline {
+		t.Fatalf("first sample: %+v, want a baseline", doc)
+	}
+	serviceInsert(t, dsn, 5000)
+	doc := sample()
+	var got *monitor.TableSample
+	for i := range doc.Tables {
+		if doc.Tables[i].Table == "activity_metrics_v2" {
+			got = &doc.Tables[i]
+		}
+	}
+	if doc.Status != monitor.SampleTaken || got == nil || got.Rows != 5000 || got.Throughput == nil {
+		t.Fatalf("after 5,000 rows: %+v", doc)
+	}
+	// The test database has no pg_stat_statements: insert speed is unknown,
+	// and says so, not 0.
+	if doc.Statements != monitor.StatementsNotInstalled || got.InsertSpeed != nil ||
+		!strings.Contains(runCmd(context.Background(), "", "monitor", "--once", "--dsn", dsn).stdout, "pg_stat_statements: not installed") {
+		t.Errorf("statements %q, insert speed %v; want not installed and none", doc.Statements, got.InsertSpeed)
+	}
+	var rows int64
+	queryRow(t, dsn, `SELECT sum(rows)::bigint FROM real_time_constraint_performance WHERE table_name = 'activity_metrics_v2'`, &rows)
+	if rows != 5000 {
+		t.Errorf("real_time_constraint_performance shows %d rows, want 5000", rows)
+	}
+}
+
+func TestMonitorText(t *testing.T) {
+	dsn := pgtest.NewMigratedDB(t)
+	runCmd(context.Background(), "", "monitor", "--once", "--dsn", dsn)
+	serviceInsert(t, dsn, 321)
+	r := runCmd(context.Background(), "", "monitor", "--once", "--dsn", dsn)
+	if r.code != 0 || !strings.Contains(r.stdout, "throughput rows/s") || !strings.Contains(r.stdout, "insert speed rows/s") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	var line string
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(l, "activity_metrics_v2 ") {
+			line = l
+		}
+	}
+	if f := strings.Fields(line); len(f) < 7 || f[1] != "321" || f[len(f)-1] != "unknown" || f[len(f)-2] != "unknown" {
+		t.Errorf("activity_metrics_v2 line %q: want 321 rows and unknown insert speed", line)
+	}
+}
+
+func TestMonitorRefusesReadOnly(t *testing.T) {
+	r := runCmd(context.Background(), "", "monitor", "--once", "--read-only", "--dsn", "host=127.0.0.1 port=1 dbname=x")
+	if r.code == 0 || !strings.Contains(r.stderr, "read-only") {
+		t.Errorf("exit %d, stderr %q; want a refusal naming --read-only", r.code, r.stderr)
+	}
+}
+
+// TestDashboardSamplesAsItPolls: the Constraints poll samples, so a write by
+// another client shows without any `hmperf monitor`; a --read-only
+// dashboard only reads.
+func TestDashboardSamplesAsItPolls(t *testing.T) {
+	dsn := pgtest.NewMigratedDB(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	src := pollSource(t, dsn)
+	if _, err := src.Constraints(ctx); err != nil {
+		t.Fatal(err)
+	}
+	serviceInsert(t, dsn, 777)
+	// The dashboard samples at most once a second: at its default 2 s
+	// interval the rows must show by the second poll.
+	var seen int64
+	for range 2 {
+		time.Sleep(2 * time.Second)
+		rows, err := src.Constraints(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = 0
+		for _, r := range rows {
+			if r.Table == "activity_metrics_v2" {
+				seen += r.Rows
+			}
+		}
+	}
+	if seen != 777 {
+		t.Errorf("Constraints two polls after an external insert of 777 rows: %d rows", seen)
+	}
+
+	roDSN := pgtest.NewMigratedDB(t)
+	ro := pollSource(t, roDSN)
+	ro.t.readOnly = true
+	for range 2 {
+		if _, err := ro.Constraints(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sampled *time.Time
+	queryRow(t, roDSN, `SELECT sampled_at FROM hmperf.write_sampler`, &sampled)
+	if sampled != nil {
+		t.Errorf("a read-only dashboard sampled at %s", sampled)
+	}
+}
