@@ -142,7 +142,7 @@ func fakeConstraints() []source.ConstraintRow {
 				Table: t, HourBucket: t0.Add(time.Duration(h-23) * time.Hour),
 				Rows: int64(10000 + h*100 + i), RowsPerSec: float64(9000 - i*1500 + h*10),
 				MsPer1000Rows: 110 + float64(i*20+h%5), OverheadPct: ptr(float64(15+i*12) + float64((h*7)%9)),
-				Failures: int64((h + i) % 7),
+				Failures: ptr(int64((h + i) % 7)), ValidationRejected: ptr(int64((h * i) % 11)),
 			})
 		}
 	}
@@ -200,7 +200,8 @@ func fakeIngest() source.IngestStats {
 	var b []source.IngestBatch
 	for i := range 12 {
 		b = append(b, source.IngestBatch{At: t0.Add(-time.Duration(i) * time.Minute), Table: "heart_rate_metrics",
-			Received: 1000, Inserted: 940, Duplicates: 40, Rejected: 15, Unsupported: 5, RowsPerSec: float64(9000 + i*50)})
+			Received: 1000, Inserted: 940, Duplicates: 40, Rejected: 15, ValidationRejected: ptr(int64(12)),
+			ConstraintFailures: ptr(int64(3)), Unsupported: 5, RowsPerSec: float64(9000 + i*50)})
 	}
 	return source.IngestStats{Batches: b, CacheHits: 8200, CacheMisses: 1800, Rejects: []source.ReasonCount{
 		{Reason: "heart_rate out of range [15,300]", Count: 120}, {Reason: "missing recorded_at", Count: 45},

@@ -121,7 +121,8 @@ func (s *dbSource) Constraints(ctx context.Context) ([]source.ConstraintRow, err
 	out := make([]source.ConstraintRow, len(hours))
 	for i, h := range hours {
 		out[i] = source.ConstraintRow{Table: h.Table, HourBucket: h.HourBucket, Rows: h.Rows,
-			RowsPerSec: orZero(h.RowsPerSec), MsPer1000Rows: orZero(h.MsPer1000Rows), OverheadPct: finite(h.OverheadPct), Failures: h.Failures}
+			RowsPerSec: orZero(h.RowsPerSec), MsPer1000Rows: orZero(h.MsPer1000Rows), OverheadPct: finite(h.OverheadPct),
+			Failures: h.Failures, FailuresUnobserved: h.FailuresUnobserved, ValidationRejected: h.ValidationRejected}
 	}
 	return out, nil
 }
@@ -207,7 +208,8 @@ func (s *dbSource) Ingest(ctx context.Context) (source.IngestStats, error) {
 	}
 	for _, b := range batches {
 		st.Batches = append(st.Batches, source.IngestBatch{At: b.At, Table: b.Table, Received: b.Received, Inserted: b.Inserted,
-			Duplicates: b.Duplicates, Rejected: b.Rejected, Unsupported: b.Unsupported, RowsPerSec: b.RowsPerSec})
+			Duplicates: b.Duplicates, Rejected: b.Rejected, ValidationRejected: b.ValidationRejected,
+			ConstraintFailures: b.ConstraintFailures, Unsupported: b.Unsupported, RowsPerSec: b.RowsPerSec})
 	}
 	sum, err := dash.Summary(ctx, s.pool, time.Now().Add(-time.Hour), 20)
 	if err != nil {

@@ -26,8 +26,19 @@ type Hour struct {
 	RowsPerSec    *float64  `json:"rows_per_sec"`
 	MsPer1000Rows *float64  `json:"ms_per_1000_rows"`
 	OverheadPct   *float64  `json:"constraint_overhead_pct"`
-	Failures      int64     `json:"failures"`
-	CacheHitRate  *float64  `json:"cache_hit_rate"`
+	// Failures is the rows PostgreSQL refused with an integrity constraint
+	// violation, nil where no sample of the hour could observe them (rows
+	// another client wrote: the server keeps no count of refused
+	// statements). FailuresUnobserved counts the samples that could not, so
+	// a count beside a non-zero FailuresUnobserved is a lower bound.
+	Failures           *int64   `json:"constraint_failures"`
+	FailuresUnobserved int64    `json:"constraint_failures_unobserved_samples"`
+	CacheHitRate       *float64 `json:"cache_hit_rate"`
+	// ValidationRejected is the records hmperf's validator stopped before
+	// writing, and ValidationRejectionRate their share of the records
+	// validated, in percent; nil where nothing was validated.
+	ValidationRejected      *int64   `json:"rejected_by_validation"`
+	ValidationRejectionRate *float64 `json:"validation_rejection_rate"`
 }
 
 // Recent reads the last hours of real_time_constraint_performance, newest
@@ -38,7 +49,8 @@ func Recent(ctx context.Context, db queries.DBTX, limit int) ([]Hour, error) {
 	}
 	rows, err := db.Query(ctx, `
 		SELECT table_name, hour_bucket, coalesce(rows, 0)::bigint, rows_per_sec::float8, ms_per_1000_rows::float8,
-		       constraint_overhead_pct::float8, coalesce(failures, 0)::bigint, cache_hit_rate::float8
+		       constraint_overhead_pct::float8, failures::bigint, coalesce(failures_unobserved, 0)::bigint,
+		       cache_hit_rate::float8, validation_rejected::bigint, validation_rejection_rate::float8
 		  FROM real_time_constraint_performance
 		 ORDER BY hour_bucket DESC, table_name LIMIT $1`, limit)
 	if err != nil {
