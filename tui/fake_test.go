@@ -29,7 +29,22 @@ type fakeSource struct {
 	benchCtx chan context.Context // receives the context of RunBenchmark
 	actions  []string
 	noAlerts bool // Alerts answers that none fires
+	// bare plays a database without hmperf's schema: the alert check and
+	// the panels that read hmperf's objects answer *source.ErrMissing.
+	bare bool
 }
+
+// bareObjects is what each poll of a bare database misses.
+var bareObjects = map[string]string{
+	"alerts":      "function check_constraint_performance_alerts() does not exist",
+	"constraints": `relation "real_time_constraint_performance" does not exist`,
+	"indexes":     `relation "deferred_index_creation" does not exist`,
+	"benchmarks":  `relation "benchmark_runs" does not exist`,
+	"ingest":      `relation "ingest_batch_stats" does not exist`,
+}
+
+// bareFix is the command a bare database is told to run.
+const bareFix = "hmperf migrate adopt, then hmperf migrate up"
 
 func newFake() *fakeSource {
 	return &fakeSource{calls: map[string]int{}, benchCtx: make(chan context.Context, 1)}
@@ -55,6 +70,9 @@ func (f *fakeSource) poll(ctx context.Context, name string) error {
 	if failing {
 		return errConn
 	}
+	if obj, ok := bareObjects[name]; ok && f.bare {
+		return &source.ErrMissing{Object: obj, Fix: bareFix}
+	}
 	return nil
 }
 
@@ -66,7 +84,12 @@ func (f *fakeSource) record(a string) error {
 }
 
 func (f *fakeSource) Overview(ctx context.Context) (source.Overview, error) {
-	return fakeOverview(), f.poll(ctx, "overview")
+	o := fakeOverview()
+	if f.bare {
+		o.CriticalAlerts, o.WarningAlerts, o.Verdicts, o.IngestRate = 0, 0, nil, nil
+		o.AlertsUnknown = (&source.ErrMissing{Object: bareObjects["alerts"], Fix: bareFix}).Error()
+	}
+	return o, f.poll(ctx, "overview")
 }
 
 func (f *fakeSource) Constraints(ctx context.Context) ([]source.ConstraintRow, error) {

@@ -31,14 +31,17 @@ type dbSource struct {
 
 var _ source.Source = (*dbSource)(nil)
 
+// explain rewrites *err, a poll's error, into words the dashboard shows.
+func (s *dbSource) explain(ctx context.Context, err *error) { *err = explain(ctx, s.pool, *err) }
+
 func newDBSource(t *target, pool *pgxpool.Pool, o dashboardOpts) *dbSource {
 	return &dbSource{t: t, pool: pool, opts: o}
 }
 
-func (s *dbSource) Overview(ctx context.Context) (source.Overview, error) {
+func (s *dbSource) Overview(ctx context.Context) (_ source.Overview, err error) {
+	defer s.explain(ctx, &err)
 	var o source.Overview
 	o.Server = s.t.Describe()
-	var err error
 	if o.ServerVersion, err = dash.ServerVersion(ctx, s.pool); err != nil {
 		return o, err
 	}
@@ -52,8 +55,9 @@ func (s *dbSource) Overview(ctx context.Context) (source.Overview, error) {
 			o.PendingMigrations++
 		}
 	}
+	s.overviewAlerts(ctx, &o)
 	if !schemaHas(ms, monitoringVersion) {
-		return o, nil // alerts, ingest stats and benchmarks come with the schema
+		return o, nil // ingest stats and benchmarks come with the schema
 	}
 	if err := s.overviewData(ctx, &o); err != nil {
 		return o, err
@@ -61,10 +65,14 @@ func (s *dbSource) Overview(ctx context.Context) (source.Overview, error) {
 	return o, nil
 }
 
-func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
+// overviewAlerts counts the firing alerts, or says in o.AlertsUnknown why
+// the check could not run, whatever the reason, as `hmperf alerts` exits 3
+// for any of them. A lost connection fails the overview's next query.
+func (s *dbSource) overviewAlerts(ctx context.Context, o *source.Overview) {
 	alerts, err := monitor.Alerts(ctx, s.pool)
 	if err != nil {
-		return err
+		o.AlertsUnknown = explain(ctx, s.pool, err).Error()
+		return
 	}
 	for _, a := range alerts {
 		if a.Severity == monitor.Critical {
@@ -73,6 +81,9 @@ func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
 			o.WarningAlerts++
 		}
 	}
+}
+
+func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
 	rate, err := dash.IngestRate(ctx, s.pool, 5*time.Minute, 5*time.Second)
 	if err != nil {
 		return err
@@ -113,7 +124,8 @@ func schemaHas(ms source.MigrationStatus, v int) bool {
 	return ms.Current > v || ms.Current == v && !ms.Dirty
 }
 
-func (s *dbSource) Constraints(ctx context.Context) ([]source.ConstraintRow, error) {
+func (s *dbSource) Constraints(ctx context.Context) (_ []source.ConstraintRow, err error) {
+	defer s.explain(ctx, &err)
 	hours, err := monitor.Recent(ctx, s.pool, 48*8)
 	if err != nil {
 		return nil, err
@@ -142,7 +154,8 @@ func orZero(p *float64) float64 {
 	return *p
 }
 
-func (s *dbSource) Alerts(ctx context.Context) ([]source.Alert, error) {
+func (s *dbSource) Alerts(ctx context.Context) (_ []source.Alert, err error) {
+	defer s.explain(ctx, &err)
 	alerts, err := monitor.Alerts(ctx, s.pool)
 	if err != nil {
 		return nil, err
@@ -155,7 +168,8 @@ func (s *dbSource) Alerts(ctx context.Context) ([]source.Alert, error) {
 	return out, nil
 }
 
-func (s *dbSource) Indexes(ctx context.Context) ([]source.IndexJob, error) {
+func (s *dbSource) Indexes(ctx context.Context) (_ []source.IndexJob, err error) {
+	defer s.explain(ctx, &err)
 	jobs, err := indexq.Status(ctx, s.pool)
 	if err != nil {
 		return nil, err
@@ -172,7 +186,8 @@ func (s *dbSource) Indexes(ctx context.Context) ([]source.IndexJob, error) {
 	return out, nil
 }
 
-func (s *dbSource) Benchmarks(ctx context.Context) (source.BenchHistory, error) {
+func (s *dbSource) Benchmarks(ctx context.Context) (_ source.BenchHistory, err error) {
+	defer s.explain(ctx, &err)
 	var h source.BenchHistory
 	runs, err := bench.History(ctx, s.pool, 20)
 	if err != nil || len(runs) == 0 {
@@ -200,7 +215,8 @@ func (s *dbSource) Benchmarks(ctx context.Context) (source.BenchHistory, error) 
 	return h, nil
 }
 
-func (s *dbSource) Ingest(ctx context.Context) (source.IngestStats, error) {
+func (s *dbSource) Ingest(ctx context.Context) (_ source.IngestStats, err error) {
+	defer s.explain(ctx, &err)
 	var st source.IngestStats
 	batches, err := dash.RecentBatches(ctx, s.pool, 100)
 	if err != nil {
@@ -222,7 +238,8 @@ func (s *dbSource) Ingest(ctx context.Context) (source.IngestStats, error) {
 	return st, nil
 }
 
-func (s *dbSource) Migrations(ctx context.Context) (source.MigrationStatus, error) {
+func (s *dbSource) Migrations(ctx context.Context) (_ source.MigrationStatus, err error) {
+	defer s.explain(ctx, &err)
 	st, err := migrations.ReadStatus(ctx, s.pool, nil)
 	if err != nil {
 		return source.MigrationStatus{}, err

@@ -25,6 +25,10 @@ type Overview struct {
 	WarningAlerts  int
 	IngestRate     []RatePoint // oldest first
 	Verdicts       []Verdict   // from the latest benchmark run
+
+	// AlertsUnknown is why the alert check could not run (missing
+	// function, no privilege, timeout); empty when the counts are valid.
+	AlertsUnknown string
 }
 
 // RatePoint is the ingest throughput of one batch (or one minute).
