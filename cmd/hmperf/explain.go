@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"hmperf/migrations"
 	"hmperf/queries"
 	"hmperf/tui/source"
 )
@@ -39,18 +40,21 @@ func explain(ctx context.Context, db queries.DBTX, err error) error {
 	return err
 }
 
-// migrateFix is the command that adds hmperf's objects to the database:
-// `migrate up` where hmperf keeps the schema's version or nothing does,
-// `migrate adopt` first where another tool (sqlx) built the schema.
+// migrateFix is the command that adds hmperf's objects to the database, by
+// its classification: `migrate adopt` first where another tool (sqlx)
+// built the schema, the recovery where a migration failed halfway, else
+// `migrate up`.
 func migrateFix(ctx context.Context, db queries.DBTX) string {
 	// The poll's own context may be what ran out.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	var ours, sqlx bool
-	err := db.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL,
-	                                to_regclass('_sqlx_migrations') IS NOT NULL`).Scan(&ours, &sqlx)
-	if err == nil && sqlx && !ours {
+	st, err := migrations.ReadStatus(ctx, db, nil)
+	switch {
+	case err != nil:
+	case st.State == migrations.StateForeign:
 		return "hmperf migrate adopt, then hmperf migrate up"
+	case st.State == migrations.StateDirty:
+		return st.Next
 	}
 	return "hmperf migrate up"
 }

@@ -94,9 +94,7 @@ func TestMonitoringRole(t *testing.T) {
 	dbExec(t, dsn, `CREATE TABLE mon_items AS SELECT g AS a FROM generate_series(1, 100) g;
 		INSERT INTO deferred_index_creation (table_name, index_name, method, columns, strategy)
 		VALUES ('mon_items', 'mon_items_a', 'btree', '{a}', 'lazy')`)
-	var hmperfSchema bool
-	queryRow(t, dsn, "SELECT to_regnamespace('hmperf') IS NOT NULL", &hmperfSchema)
-	dbExec(t, dsn, "REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC")
+	dbExec(t, dsn, "REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public, hmperf FROM PUBLIC")
 
 	roleDSN := newRole(t, dsn)
 	cfg, err := pgx.ParseConfig(roleDSN)
@@ -104,10 +102,6 @@ func TestMonitoringRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, stmt := range readmeGrants(t, cfg.User, cfg.Database) {
-		if !hmperfSchema {
-			// Until hmperf's own objects live in their schema.
-			stmt = strings.ReplaceAll(stmt, "public, hmperf", "public")
-		}
 		dbExec(t, dsn, stmt)
 	}
 
