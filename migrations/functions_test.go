@@ -214,19 +214,21 @@ func TestMonitoringFeedAndAlerts(t *testing.T) {
 	}
 	at := func(hoursAgo int) time.Time { return hour.Add(-time.Duration(hoursAgo)*time.Hour + 5*time.Minute) }
 
-	// Ingest into heart_rate_metrics: 10 rejects of 100 and a 10% cache hit
+	// Ingest into heart_rate_metrics: 10 rows of 100 refused by constraints
+	// and a 10% cache hit
 	// rate, in each of the last three hours; one multi-row statement.
 	exec(t, conn, `
 		INSERT INTO hmperf.ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates, rejected,
-		                                unsupported, validate_ms, dedup_ms, write_ms, cache_hits, cache_misses, recorded_at)
-		SELECT gen_random_uuid(), h, 'heart_rate_metrics', 'api', 100, 85, 5, 10, 0, 20, 5, 25, 10, 90, t
+		                                constraint_failures, validation_rejected, unsupported, validate_ms, dedup_ms,
+		                                write_ms, cache_hits, cache_misses, recorded_at)
+		SELECT gen_random_uuid(), h, 'heart_rate_metrics', 'api', 100, 85, 5, 10, 10, 0, 0, 20, 5, 25, 10, 90, t
 		  FROM unnest($1::timestamptz[]) WITH ORDINALITY AS x(t, h)`,
 		[]time.Time{at(2), at(1), at(0)})
 	// Older batches for workouts: breaching long ago only, must not fire.
 	exec(t, conn, `
 		INSERT INTO hmperf.ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates, rejected,
-		                                unsupported, recorded_at)
-		VALUES (gen_random_uuid(), 1, 'workouts', 'api', 100, 50, 0, 50, 0, $1)`, at(10))
+		                                constraint_failures, unsupported, recorded_at)
+		VALUES (gen_random_uuid(), 1, 'workouts', 'api', 100, 50, 0, 50, 50, 0, $1)`, at(10))
 	if n := queryInt(t, conn, `SELECT count(*) FROM constraint_performance_monitor WHERE source = 'ingest'`); n != 4 {
 		t.Fatalf("%d ingest monitor rows, want 4 (one per batch)", n)
 	}

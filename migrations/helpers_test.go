@@ -121,7 +121,12 @@ var schemaQueries = []string{
 	        coalesce(array_to_string(c.reloptions, ','), '')
 	   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 	  WHERE n.nspname = 'public'`,
-	`SELECT 'col', c.relname, a.attnum::text, a.attname, format_type(a.atttypid, a.atttypmod),
+	// A column's position counts live columns only: a column dropped by a
+	// down migration leaves a gap in attnum that the next up does not fill.
+	`SELECT 'col', c.relname,
+	        (SELECT count(*) FROM pg_attribute l
+	          WHERE l.attrelid = a.attrelid AND l.attnum > 0 AND l.attnum <= a.attnum AND NOT l.attisdropped)::text,
+	        a.attname, format_type(a.atttypid, a.atttypmod),
 	        a.attnotnull::text, a.attidentity::text, a.attgenerated::text,
 	        coalesce(pg_get_expr(d.adbin, d.adrelid), '')
 	   FROM pg_attribute a
@@ -151,7 +156,9 @@ var schemaQueries = []string{
 	  WHERE n.nspname = 'public'`,
 	`SELECT 'seq', sequencename, data_type::text, start_value::text, increment_by::text, max_value::text
 	   FROM pg_sequences WHERE schemaname = 'public'`,
-	`SELECT 'comment', d.classoid::regclass::text, d.objsubid::text,
+	`SELECT 'comment', d.classoid::regclass::text,
+	        coalesce((SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = d.objoid AND a.attnum = d.objsubid
+	                   AND d.objsubid > 0 AND d.classoid = 'pg_class'::regclass), ''),
 	        coalesce((SELECT c.relname FROM pg_class c WHERE c.oid = d.objoid AND d.classoid = 'pg_class'::regclass), ''),
 	        coalesce((SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' FROM pg_proc p
 	                   WHERE p.oid = d.objoid AND d.classoid = 'pg_proc'::regclass), ''),

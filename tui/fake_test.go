@@ -29,7 +29,22 @@ type fakeSource struct {
 	benchCtx chan context.Context // receives the context of RunBenchmark
 	actions  []string
 	noAlerts bool // Alerts answers that none fires
+	// bare plays a database without hmperf's schema: the alert check and
+	// the panels that read hmperf's objects answer *source.ErrMissing.
+	bare bool
 }
+
+// bareObjects is what each poll of a bare database misses.
+var bareObjects = map[string]string{
+	"alerts":      "function check_constraint_performance_alerts() does not exist",
+	"constraints": `relation "real_time_constraint_performance" does not exist`,
+	"indexes":     `relation "deferred_index_creation" does not exist`,
+	"benchmarks":  `relation "benchmark_runs" does not exist`,
+	"ingest":      `relation "ingest_batch_stats" does not exist`,
+}
+
+// bareFix is the command a bare database is told to run.
+const bareFix = "hmperf migrate adopt, then hmperf migrate up"
 
 func newFake() *fakeSource {
 	return &fakeSource{calls: map[string]int{}, benchCtx: make(chan context.Context, 1)}
@@ -55,6 +70,9 @@ func (f *fakeSource) poll(ctx context.Context, name string) error {
 	if failing {
 		return errConn
 	}
+	if obj, ok := bareObjects[name]; ok && f.bare {
+		return &source.ErrMissing{Object: obj, Fix: bareFix}
+	}
 	return nil
 }
 
@@ -66,7 +84,12 @@ func (f *fakeSource) record(a string) error {
 }
 
 func (f *fakeSource) Overview(ctx context.Context) (source.Overview, error) {
-	return fakeOverview(), f.poll(ctx, "overview")
+	o := fakeOverview()
+	if f.bare {
+		o.CriticalAlerts, o.WarningAlerts, o.Verdicts, o.IngestRate = 0, 0, nil, nil
+		o.AlertsUnknown = (&source.ErrMissing{Object: bareObjects["alerts"], Fix: bareFix}).Error()
+	}
+	return o, f.poll(ctx, "overview")
 }
 
 func (f *fakeSource) Constraints(ctx context.Context) ([]source.ConstraintRow, error) {
@@ -142,7 +165,7 @@ func fakeConstraints() []source.ConstraintRow {
 				Table: t, HourBucket: t0.Add(time.Duration(h-23) * time.Hour),
 				Rows: int64(10000 + h*100 + i), RowsPerSec: float64(9000 - i*1500 + h*10),
 				MsPer1000Rows: 110 + float64(i*20+h%5), OverheadPct: ptr(float64(15+i*12) + float64((h*7)%9)),
-				Failures: int64((h + i) % 7),
+				Failures: ptr(int64((h + i) % 7)), ValidationRejected: ptr(int64((h * i) % 11)),
 			})
 		}
 	}
@@ -200,7 +223,8 @@ func fakeIngest() source.IngestStats {
 	var b []source.IngestBatch
 	for i := range 12 {
 		b = append(b, source.IngestBatch{At: t0.Add(-time.Duration(i) * time.Minute), Table: "heart_rate_metrics",
-			Received: 1000, Inserted: 940, Duplicates: 40, Rejected: 15, Unsupported: 5, RowsPerSec: float64(9000 + i*50)})
+			Received: 1000, Inserted: 940, Duplicates: 40, Rejected: 15, ValidationRejected: ptr(int64(12)),
+			ConstraintFailures: ptr(int64(3)), Unsupported: 5, RowsPerSec: float64(9000 + i*50)})
 	}
 	return source.IngestStats{Batches: b, CacheHits: 8200, CacheMisses: 1800, Rejects: []source.ReasonCount{
 		{Reason: "heart_rate out of range [15,300]", Count: 120}, {Reason: "missing recorded_at", Count: 45},

@@ -45,6 +45,18 @@ func loadedMarker(p Panel) string {
 // badge, which another panel's background poll fills in.
 func loaded(p Panel) []string { return []string{loadedMarker(p), "▲ 1 CRITICAL"} }
 
+// bareMarkers is what shows panel p on a database without hmperf's schema:
+// the header's UNKNOWN, and the panel's missing object or its own data.
+func bareMarkers(p Panel) []string {
+	switch p {
+	case Overview:
+		return []string{"alerts UNKNOWN", "check_constraint_performance_alerts"}
+	case Migrations:
+		return []string{loadedMarker(p), "alerts UNKNOWN"}
+	}
+	return []string{"cannot be shown", "migrate adopt", "alerts UNKNOWN"}
+}
+
 // goldenState drives a test program into one state: setup prepares the
 // fake before the program starts, drive sends keys once it runs, and want
 // is the text that shows the state has been reached.
@@ -62,12 +74,13 @@ func goldenStates() []goldenState {
 			want: func(Panel) []string { return []string{"Loading", "alerts: ?"} }},
 		{name: "loaded", want: loaded},
 		{name: "error", setup: func(f *fakeSource) { f.failing = true },
-			want: func(Panel) []string { return []string{"ERROR", "alerts: ?"} }},
+			want: func(Panel) []string { return []string{"ERROR", "alerts UNKNOWN: connection refused"} }},
 		{name: "stale", drive: func(t *testing.T, tm *teatest.TestModel, f *fakeSource, p Panel) {
 			waitFor(t, tm, loaded(p)...)
 			f.setFailing(true)
 			tm.Send(key("r"))
 		}, want: func(Panel) []string { return []string{"STALE since"} }},
+		{name: "bare", setup: func(f *fakeSource) { f.bare = true }, want: bareMarkers},
 		{name: "help", drive: func(t *testing.T, tm *teatest.TestModel, f *fakeSource, p Panel) {
 			waitFor(t, tm, loaded(p)...)
 			tm.Send(key("?"))

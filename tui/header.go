@@ -16,6 +16,15 @@ type alertCounts struct {
 	from              Panel
 	known             bool
 	critical, warning int
+	// unknown is why the last alert check could not run; the counts are
+	// then not known, whatever they were before.
+	unknown string
+}
+
+// uncheckedAlerts is the header's state after the alert check of panel
+// from failed with err: UNKNOWN, as `hmperf alerts` exits 3.
+func uncheckedAlerts(from Panel, err error) alertCounts {
+	return alertCounts{from: from, unknown: err.Error()}
 }
 
 // countAlerts counts firing alerts by severity, as Overview does.
@@ -51,6 +60,9 @@ func (m *Model) alertBadge() string {
 	c := m.firing
 	var badge string
 	switch {
+	case c.unknown != "":
+		// Half the width, so the server stays readable beside it.
+		return ansi.Truncate(m.styles.Warn.Render("? alerts UNKNOWN: "+c.unknown), max(m.width/2, 20), "…")
 	case !c.known:
 		return m.styles.Muted.Render("alerts: ?")
 	case c.critical == 0 && c.warning == 0:

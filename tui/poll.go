@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -150,6 +151,9 @@ func (m *Model) handleData(msg dataMsg) tea.Cmd {
 		if ps.staleSince.IsZero() {
 			ps.staleSince = m.opts.Clock()
 		}
+		if msg.panel == Alerts || msg.panel == Overview {
+			m.firing = uncheckedAlerts(msg.panel, msg.err)
+		}
 	} else {
 		ps.err, ps.staleSince, ps.loaded = nil, time.Time{}, true
 		m.apply(msg.data)
@@ -175,6 +179,9 @@ func (m *Model) apply(data any) {
 	case source.Overview:
 		m.overview.SetData(d)
 		m.firing = alertCounts{from: Overview, known: true, critical: d.CriticalAlerts, warning: d.WarningAlerts}
+		if d.AlertsUnknown != "" {
+			m.firing = uncheckedAlerts(Overview, errors.New(d.AlertsUnknown))
+		}
 	case []source.ConstraintRow:
 		m.constraints.SetData(d)
 	case []source.Alert:

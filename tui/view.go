@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"hmperf/tui/format"
+	"hmperf/tui/source"
 )
 
 // View renders the whole screen: header, tabs, panel, status bar, footer.
@@ -50,7 +52,10 @@ func (m *Model) bodyView() string {
 // and stale data dimmed after a failure.
 func (m *Model) panelView() string {
 	ps := m.polls[m.active]
+	var missing *source.ErrMissing
 	switch {
+	case errors.As(ps.err, &missing):
+		return m.missingView(missing)
 	case !ps.loaded && ps.err != nil:
 		return m.styles.Crit.Render("ERROR: could not load "+m.active.String()+": "+ps.err.Error()) +
 			"\n" + m.styles.Muted.Render("retrying in "+interval(m.ticker.delay()))
@@ -60,6 +65,24 @@ func (m *Model) panelView() string {
 		return m.styles.Stale.Render(ansi.Strip(m.panel(m.active).View()))
 	}
 	return m.panel(m.active).View()
+}
+
+// missingView says which database object the panel needs and how to add
+// it, wrapped to the screen: a missing object is not a passing fault, so no
+// retry countdown, and no raw SQL error cut at the edge.
+func (m *Model) missingView(e *source.ErrMissing) string {
+	wrap := lipgloss.NewStyle().Width(m.width)
+	head := m.active.String() + " cannot be shown: this database lacks what it reads."
+	what, fix := "Missing: ", "To add it, run: "+e.Fix
+	if e.Denied {
+		head = m.active.String() + " cannot be shown: the role may not read what it needs."
+		what, fix = "Refused: ", "To fix it, "+e.Fix+"."
+	}
+	return strings.Join([]string{
+		wrap.Inherit(m.styles.Warn).Render(head),
+		wrap.Render(what + e.Object),
+		wrap.Inherit(m.styles.Title).Render(fix),
+	}, "\n")
 }
 
 func (m *Model) confirmView() string {

@@ -84,7 +84,9 @@ func readAlerts(ctx context.Context, cf connFlags, stderr io.Writer) ([]monitor.
 		return nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	return monitor.Alerts(ctx, conn)
+	alerts, err := monitor.Alerts(ctx, conn)
+	// The same words as the dashboard's header: what is missing, and the fix.
+	return alerts, explain(ctx, conn, err)
 }
 
 // unknownAlerts reports that the alerts could not be read: status UNKNOWN,

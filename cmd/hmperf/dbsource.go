@@ -46,14 +46,17 @@ const sampleSpacing = time.Second
 
 var _ source.Source = (*dbSource)(nil)
 
+// explain rewrites *err, a poll's error, into words the dashboard shows.
+func (s *dbSource) explain(ctx context.Context, err *error) { *err = explain(ctx, s.pool, *err) }
+
 func newDBSource(t *target, pool *pgxpool.Pool, o dashboardOpts) *dbSource {
 	return &dbSource{t: t, pool: pool, opts: o}
 }
 
-func (s *dbSource) Overview(ctx context.Context) (source.Overview, error) {
+func (s *dbSource) Overview(ctx context.Context) (_ source.Overview, err error) {
+	defer s.explain(ctx, &err)
 	var o source.Overview
 	o.Server = s.t.Describe()
-	var err error
 	if o.ServerVersion, err = dash.ServerVersion(ctx, s.pool); err != nil {
 		return o, err
 	}
@@ -67,8 +70,9 @@ func (s *dbSource) Overview(ctx context.Context) (source.Overview, error) {
 			o.PendingMigrations++
 		}
 	}
+	s.overviewAlerts(ctx, &o)
 	if !schemaHas(ms, monitoringVersion) {
-		return o, nil // alerts, ingest stats and benchmarks come with the schema
+		return o, nil // ingest stats and benchmarks come with the schema
 	}
 	if err := s.overviewData(ctx, &o); err != nil {
 		return o, err
@@ -76,10 +80,14 @@ func (s *dbSource) Overview(ctx context.Context) (source.Overview, error) {
 	return o, nil
 }
 
-func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
+// overviewAlerts counts the firing alerts, or says in o.AlertsUnknown why
+// the check could not run, whatever the reason, as `hmperf alerts` exits 3
+// for any of them. A lost connection fails the overview's next query.
+func (s *dbSource) overviewAlerts(ctx context.Context, o *source.Overview) {
 	alerts, err := monitor.Alerts(ctx, s.pool)
 	if err != nil {
-		return err
+		o.AlertsUnknown = explain(ctx, s.pool, err).Error()
+		return
 	}
 	for _, a := range alerts {
 		if a.Severity == monitor.Critical {
@@ -88,6 +96,9 @@ func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
 			o.WarningAlerts++
 		}
 	}
+}
+
+func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
 	rate, err := dash.IngestRate(ctx, s.pool, 5*time.Minute, 5*time.Second)
 	if err != nil {
 		return err
@@ -128,7 +139,8 @@ func schemaHas(ms source.MigrationStatus, v int) bool {
 	return ms.Current > v || ms.Current == v && !ms.Dirty
 }
 
-func (s *dbSource) Constraints(ctx context.Context) ([]source.ConstraintRow, error) {
+func (s *dbSource) Constraints(ctx context.Context) (_ []source.ConstraintRow, err error) {
+	defer s.explain(ctx, &err)
 	s.sampleWrites(ctx)
 	hours, err := monitor.Recent(ctx, s.pool, 48*8)
 	if err != nil {
@@ -137,7 +149,8 @@ func (s *dbSource) Constraints(ctx context.Context) ([]source.ConstraintRow, err
 	out := make([]source.ConstraintRow, len(hours))
 	for i, h := range hours {
 		out[i] = source.ConstraintRow{Table: h.Table, HourBucket: h.HourBucket, Rows: h.Rows,
-			RowsPerSec: orZero(h.RowsPerSec), MsPer1000Rows: orZero(h.MsPer1000Rows), OverheadPct: finite(h.OverheadPct), Failures: h.Failures}
+			RowsPerSec: orZero(h.RowsPerSec), MsPer1000Rows: orZero(h.MsPer1000Rows), OverheadPct: finite(h.OverheadPct),
+			Failures: h.Failures, FailuresUnobserved: h.FailuresUnobserved, ValidationRejected: h.ValidationRejected}
 		// Where hmperf timed nothing itself, the insert speed of the
 		// service's statements (pg_stat_statements) is the same kind of
 		// figure: rows per second while a statement runs.
@@ -193,7 +206,8 @@ func orZero(p *float64) float64 {
 	return *p
 }
 
-func (s *dbSource) Alerts(ctx context.Context) ([]source.Alert, error) {
+func (s *dbSource) Alerts(ctx context.Context) (_ []source.Alert, err error) {
+	defer s.explain(ctx, &err)
 	alerts, err := monitor.Alerts(ctx, s.pool)
 	if err != nil {
 		return nil, err
@@ -206,7 +220,8 @@ func (s *dbSource) Alerts(ctx context.Context) ([]source.Alert, error) {
 	return out, nil
 }
 
-func (s *dbSource) Indexes(ctx context.Context) ([]source.IndexJob, error) {
+func (s *dbSource) Indexes(ctx context.Context) (_ []source.IndexJob, err error) {
+	defer s.explain(ctx, &err)
 	jobs, err := indexq.Status(ctx, s.pool)
 	if err != nil {
 		return nil, err
@@ -223,7 +238,8 @@ func (s *dbSource) Indexes(ctx context.Context) ([]source.IndexJob, error) {
 	return out, nil
 }
 
-func (s *dbSource) Benchmarks(ctx context.Context) (source.BenchHistory, error) {
+func (s *dbSource) Benchmarks(ctx context.Context) (_ source.BenchHistory, err error) {
+	defer s.explain(ctx, &err)
 	var h source.BenchHistory
 	runs, err := bench.History(ctx, s.pool, 20)
 	if err != nil || len(runs) == 0 {
@@ -251,7 +267,8 @@ func (s *dbSource) Benchmarks(ctx context.Context) (source.BenchHistory, error) 
 	return h, nil
 }
 
-func (s *dbSource) Ingest(ctx context.Context) (source.IngestStats, error) {
+func (s *dbSource) Ingest(ctx context.Context) (_ source.IngestStats, err error) {
+	defer s.explain(ctx, &err)
 	var st source.IngestStats
 	batches, err := dash.RecentBatches(ctx, s.pool, 100)
 	if err != nil {
@@ -259,7 +276,8 @@ func (s *dbSource) Ingest(ctx context.Context) (source.IngestStats, error) {
 	}
 	for _, b := range batches {
 		st.Batches = append(st.Batches, source.IngestBatch{At: b.At, Table: b.Table, Received: b.Received, Inserted: b.Inserted,
-			Duplicates: b.Duplicates, Rejected: b.Rejected, Unsupported: b.Unsupported, RowsPerSec: b.RowsPerSec})
+			Duplicates: b.Duplicates, Rejected: b.Rejected, ValidationRejected: b.ValidationRejected,
+			ConstraintFailures: b.ConstraintFailures, Unsupported: b.Unsupported, RowsPerSec: b.RowsPerSec})
 	}
 	sum, err := dash.Summary(ctx, s.pool, time.Now().Add(-time.Hour), 20)
 	if err != nil {
@@ -272,7 +290,8 @@ func (s *dbSource) Ingest(ctx context.Context) (source.IngestStats, error) {
 	return st, nil
 }
 
-func (s *dbSource) Migrations(ctx context.Context) (source.MigrationStatus, error) {
+func (s *dbSource) Migrations(ctx context.Context) (_ source.MigrationStatus, err error) {
+	defer s.explain(ctx, &err)
 	st, err := migrations.ReadStatus(ctx, s.pool, nil)
 	if err != nil {
 		return source.MigrationStatus{}, err

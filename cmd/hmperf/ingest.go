@@ -224,6 +224,8 @@ func printTotals(w io.Writer, t ingest.Totals, asJSON bool) {
 	}
 	fmt.Fprintf(w, "received %d: inserted %d, duplicates %d, rejected %d, unsupported %d (unvalidated %d) in %.0f ms, %.0f rows/s\n",
 		t.Received, t.Inserted, t.Duplicates, t.Rejected, t.Unsupported, t.Unvalidated, ms(t.Duration), t.RowsPerSecond())
+	fmt.Fprintf(w, "  of the rejected: %d by validation, %d refused by database constraints (constraint failures)\n",
+		t.ValidationRejected, t.ConstraintFailures)
 	for _, reason := range ingest.SortedReasons(t.RejectsByReason) {
 		fmt.Fprintf(w, "  rejected %6d  %s\n", t.RejectsByReason[reason], reason)
 	}

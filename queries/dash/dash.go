@@ -53,6 +53,11 @@ type Batch struct {
 	Duplicates  int64
 	Rejected    int64
 	Unsupported int64
+	// ValidationRejected and ConstraintFailures are the parts of Rejected
+	// the validator stopped and PostgreSQL refused (SQLSTATE class 23); nil
+	// for batches stored before they were counted apart.
+	ValidationRejected *int64
+	ConstraintFailures *int64
 	// RowsPerSec is received records per second of the batch's own work
 	// (validation, dedup and write).
 	RowsPerSec float64
@@ -62,6 +67,7 @@ type Batch struct {
 func RecentBatches(ctx context.Context, db queries.DBTX, limit int) ([]Batch, error) {
 	rows, err := db.Query(ctx, `
 		SELECT recorded_at, table_name, received, inserted, duplicates, rejected, unsupported,
+		       validation_rejected::bigint, constraint_failures::bigint,
 		       CASE WHEN validate_ms + dedup_ms + write_ms > 0
 		            THEN received * 1000.0 / (validate_ms + dedup_ms + write_ms) ELSE 0 END
 		  FROM hmperf.ingest_batch_stats ORDER BY recorded_at DESC LIMIT $1`, limit)

@@ -358,6 +358,7 @@ func (in *Ingester) validate(g *group) {
 		switch out {
 		case engine.Invalid:
 			g.stats.reject(g.stats.indexes[i], violationReasons(viol), "", r)
+			g.stats.ValidationRejected++
 			continue
 		case engine.Unvalidated:
 			g.stats.Unvalidated++
@@ -396,6 +397,9 @@ func (in *Ingester) writeGroup(ctx context.Context, tx pgx.Tx, g *group) (TableS
 	st.Duplicates += w.Duplicates
 	for _, rj := range w.Rejected {
 		st.reject(-1, []string{rj.Reason}, "", g.keep[rj.Index])
+		if rj.Constraint() {
+			st.ConstraintFailures++
+		}
 	}
 	st.WriteMs = ms(time.Since(start))
 	return st, nil

@@ -2,8 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"io/fs"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -26,41 +24,37 @@ var serviceTables = []string{"users", "heart_rate_metrics", "blood_pressure_metr
 // bookkeeping and sandbox schema, as adopting it would add.
 func servicePool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), pgtest.NewDB(t))
+	ctx := context.Background()
+	dsn := pgtest.NewDB(t)
+	pgtest.LoadSQLFile(t, dsn, "../catalog/testdata/service_layout.sql")
+	// Adopted, as a DBA would: hmperf's own migrations on top of the
+	// service's tables.
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	check, err := migrations.CheckAdoption(ctx, conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.Adopt(ctx, conn, check); err != nil {
+		t.Fatal(err)
+	}
+	m, err := migrations.New(dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Up(); err != nil {
+		t.Fatalf("migrate the adopted layout: %v", err)
+	}
+	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	layout, err := os.ReadFile("../catalog/testdata/service_layout.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The migrator creates hmperf's schema before any migration runs.
-	scripts := []string{string(layout), "CREATE SCHEMA " + migrations.Schema}
-	for _, suffix := range []string{"_hmperf_ingest_bookkeeping.up.sql", "_hmperf_sandbox.up.sql"} {
-		scripts = append(scripts, migrationFile(t, suffix))
-	}
-	for _, s := range scripts {
-		if _, err := pool.Exec(context.Background(), s); err != nil {
-			t.Fatalf("set up the service layout: %v", err)
-		}
-	}
 	return pool
-}
-
-// migrationFile returns the migration whose name ends with suffix, whatever
-// its number.
-func migrationFile(t *testing.T, suffix string) string {
-	t.Helper()
-	names, err := fs.Glob(migrations.FS, "*"+suffix)
-	if err != nil || len(names) != 1 {
-		t.Fatalf("migration *%s: %v %v", suffix, names, err)
-	}
-	b, err := fs.ReadFile(migrations.FS, names[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 func openIngester(t *testing.T, pool *pgxpool.Pool, target ingest.Target) (*ingest.Ingester, error) {

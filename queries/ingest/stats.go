@@ -14,13 +14,18 @@ import (
 
 // TableStats is one batch's accounting for one table (or for one unsupported
 // type, or for undecodable records): Received = Inserted + Duplicates +
-// Rejected + Unsupported.
+// Rejected + Unsupported. Of Rejected, ValidationRejected were stopped by the
+// Go validator and ConstraintFailures refused by PostgreSQL with an integrity
+// constraint violation (SQLSTATE class 23); the rest failed to decode or were
+// refused as malformed data (class 22).
 type TableStats struct {
 	kind                               engine.Kind // the table's kind, when metric is set
 	metric                             bool        // false for unsupported types and undecodable records
 	Table                              string
 	Received, Inserted, Duplicates     int
 	Rejected, Unsupported, Unvalidated int
+	ValidationRejected                 int
+	ConstraintFailures                 int
 	ValidateMs, DedupMs, WriteMs       float64
 	CacheHits, CacheMisses             uint64
 	Reasons                            map[string]int
@@ -58,6 +63,11 @@ type TypeTotals struct {
 	Rejected    int64 `json:"rejected"`
 	Unsupported int64 `json:"unsupported"`
 	Unvalidated int64 `json:"unvalidated"`
+	// ValidationRejected and ConstraintFailures are parts of Rejected: the
+	// records the Go validator stopped, and the rows PostgreSQL refused with
+	// an integrity constraint violation (SQLSTATE class 23).
+	ValidationRejected int64 `json:"rejected_by_validation"`
+	ConstraintFailures int64 `json:"constraint_failures"`
 }
 
 func (t *TypeTotals) add(s TableStats) {
@@ -67,6 +77,8 @@ func (t *TypeTotals) add(s TableStats) {
 	t.Rejected += int64(s.Rejected)
 	t.Unsupported += int64(s.Unsupported)
 	t.Unvalidated += int64(s.Unvalidated)
+	t.ValidationRejected += int64(s.ValidationRejected)
+	t.ConstraintFailures += int64(s.ConstraintFailures)
 }
 
 // Totals is a run's accounting: Received = Inserted + Duplicates + Rejected
@@ -156,7 +168,7 @@ func storeBatch(ctx context.Context, tx pgx.Tx, run engine.UUID, batchNo int, c 
 		}
 		rows = append(rows, []any{[16]byte(run), batchNo, s.Table, c.String(), s.Received, s.Inserted, s.Duplicates,
 			s.Rejected, s.Unsupported, s.Unvalidated, s.ValidateMs, s.DedupMs, s.WriteMs,
-			int64(s.CacheHits), int64(s.CacheMisses), string(reasons)})
+			int64(s.CacheHits), int64(s.CacheMisses), string(reasons), s.ConstraintFailures, s.ValidationRejected})
 		for _, rj := range s.rejections {
 			rejects = append(rejects, rejectionRow(run, batchNo, s.Table, rj))
 		}
@@ -174,7 +186,7 @@ func storeBatch(ctx context.Context, tx pgx.Tx, run engine.UUID, batchNo int, c 
 var (
 	statsColumns = []string{"run_id", "batch_no", "table_name", "context", "received", "inserted", "duplicates",
 		"rejected", "unsupported", "unvalidated", "validate_ms", "dedup_ms", "write_ms",
-		"cache_hits", "cache_misses", "rejects_by_reason"}
+		"cache_hits", "cache_misses", "rejects_by_reason", "constraint_failures", "validation_rejected"}
 	rejectionColumns = []string{"run_id", "batch_no", "table_name", "record_index", "reasons", "record"}
 )
 

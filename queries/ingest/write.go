@@ -22,7 +22,13 @@ import (
 type DBRejection struct {
 	Index  int // position in the slice given to writeTable
 	Reason string
+	Code   string // the SQLSTATE
 }
+
+// Constraint reports whether the refusal was an integrity constraint
+// violation (SQLSTATE class 23: CHECK, NOT NULL, foreign key), the
+// database's own constraint failures; class 22 is a malformed datum.
+func (r DBRejection) Constraint() bool { return strings.HasPrefix(r.Code, "23") }
 
 // tableWrite is the outcome of writing one table's records of a batch.
 type tableWrite struct {
@@ -118,7 +124,7 @@ func writeRowByRow(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []engi
 		case err == nil:
 			out.Duplicates++
 		case isDataError(err):
-			out.Rejected = append(out.Rejected, DBRejection{Index: i, Reason: dbReason(err)})
+			out.Rejected = append(out.Rejected, DBRejection{Index: i, Reason: dbReason(err), Code: sqlState(err)})
 		default:
 			return tableWrite{}, fmt.Errorf("insert into %s: %w", tbl.name, err)
 		}

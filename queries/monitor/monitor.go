@@ -28,8 +28,19 @@ type Hour struct {
 	RowsPerSec    *float64  `json:"rows_per_sec"`
 	MsPer1000Rows *float64  `json:"ms_per_1000_rows"`
 	OverheadPct   *float64  `json:"constraint_overhead_pct"`
-	Failures      int64     `json:"failures"`
-	CacheHitRate  *float64  `json:"cache_hit_rate"`
+	// Failures is the rows PostgreSQL refused with an integrity constraint
+	// violation, nil where no sample of the hour could observe them (rows
+	// another client wrote: the server keeps no count of refused
+	// statements). FailuresUnobserved counts the samples that could not, so
+	// a count beside a non-zero FailuresUnobserved is a lower bound.
+	Failures           *int64   `json:"constraint_failures"`
+	FailuresUnobserved int64    `json:"constraint_failures_unobserved_samples"`
+	CacheHitRate       *float64 `json:"cache_hit_rate"`
+	// ValidationRejected is the records hmperf's validator stopped before
+	// writing, and ValidationRejectionRate their share of the records
+	// validated, in percent; nil where nothing was validated.
+	ValidationRejected      *int64   `json:"rejected_by_validation"`
+	ValidationRejectionRate *float64 `json:"validation_rejection_rate"`
 	// The service's writes seen by sampling the statistics (migration
 	// 0025; nil on older schemas or hours nobody sampled): its committed
 	// rows, the rolled-back rows, throughput (rows per second of wall time)
@@ -49,11 +60,16 @@ func Recent(ctx context.Context, db queries.DBTX, limit int) ([]Hour, error) {
 	if limit <= 0 {
 		limit = 24
 	}
-	out, err := recent(ctx, db, limit, `observed_rows, rolled_back_rows, throughput_rows_per_sec::float8,
+	out, err := recent(ctx, db, limit, `failures::bigint, coalesce(failures_unobserved, 0)::bigint,
+		cache_hit_rate::float8, validation_rejected::bigint, validation_rejection_rate::float8,
+		observed_rows, rolled_back_rows, throughput_rows_per_sec::float8,
 		insert_speed_rows_per_sec::float8, insert_ms_per_1000_rows::float8`)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42703" { // undefined_column
-		out, err = recent(ctx, db, limit, "NULL::bigint, NULL::bigint, NULL::float8, NULL::float8, NULL::float8")
+		// Before 0027 the view's failures counted validator rejections
+		// too: not a count of refused rows, so not shown as one.
+		out, err = recent(ctx, db, limit, `NULL::bigint, 0::bigint, cache_hit_rate::float8, NULL::bigint, NULL::float8,
+			NULL::bigint, NULL::bigint, NULL::float8, NULL::float8, NULL::float8`)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read constraint performance: %w", err)
@@ -61,10 +77,12 @@ func Recent(ctx context.Context, db queries.DBTX, limit int) ([]Hour, error) {
 	return out, nil
 }
 
-func recent(ctx context.Context, db queries.DBTX, limit int, observed string) ([]Hour, error) {
+// recent reads the view's common columns and then the columns that depend
+// on the schema's version, as the caller spells them.
+func recent(ctx context.Context, db queries.DBTX, limit int, versioned string) ([]Hour, error) {
 	rows, err := db.Query(ctx, `
 		SELECT table_name, hour_bucket, coalesce(rows, 0)::bigint, rows_per_sec::float8, ms_per_1000_rows::float8,
-		       constraint_overhead_pct::float8, coalesce(failures, 0)::bigint, cache_hit_rate::float8, `+observed+`
+		       constraint_overhead_pct::float8, `+versioned+`
 		  FROM real_time_constraint_performance
 		 ORDER BY hour_bucket DESC, table_name LIMIT $1`, limit)
 	if err != nil {

@@ -64,13 +64,14 @@ func benchmarkRows(t *testing.T, tx pgx.Tx, secs, floor float64, hoursAgo ...int
 	}
 }
 
-// batchStats stores one ingest batch hoursAgo hours ago.
-func batchStats(t *testing.T, tx pgx.Tx, rejected, hits, misses int, hoursAgo int) {
+// batchStats stores one ingest batch hoursAgo hours ago: 100 rows inserted,
+// refused rows PostgreSQL refused and invalid records the validator stopped.
+func batchStats(t *testing.T, tx pgx.Tx, refused, invalid, hits, misses int, hoursAgo int) {
 	t.Helper()
 	exec(t, tx, `INSERT INTO hmperf.ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
-		rejected, unsupported, write_ms, cache_hits, cache_misses, recorded_at)
-		VALUES (gen_random_uuid(), 1, 'heart_rate_metrics', 'api', 100 + $1, 100, 0, $1, 0, 50, $2, $3,
-		        now() - make_interval(hours => $4))`, rejected, hits, misses, hoursAgo)
+		rejected, constraint_failures, validation_rejected, unsupported, write_ms, cache_hits, cache_misses, recorded_at)
+		VALUES (gen_random_uuid(), 1, 'heart_rate_metrics', 'api', 100 + $1 + $2, 100, 0, $1 + $2, $1, $2, 0, 50, $3, $4,
+		        now() - make_interval(hours => $5))`, refused, invalid, hits, misses, hoursAgo)
 }
 
 func TestAlertsFire(t *testing.T) {
@@ -90,7 +91,7 @@ func TestAlertsFire(t *testing.T) {
 		{"nothing", func(*testing.T, pgx.Tx) {}, nil},
 		{"healthy data", func(t *testing.T, tx pgx.Tx) {
 			benchmarkRows(t, tx, 1, 0.9, 0)
-			batchStats(t, tx, 1, 90, 10, 0)
+			batchStats(t, tx, 1, 1, 90, 10, 0)
 		}, nil},
 		{"overhead warning", func(t *testing.T, tx pgx.Tx) { benchmarkRows(t, tx, 1, 0.6, 2, 1, 0) },
 			[]want{{"constraint_overhead_warning", monitor.Warning, "nutrition_metrics", 40, 2}}},
@@ -101,9 +102,18 @@ func TestAlertsFire(t *testing.T) {
 			{"constraint_overhead_critical", monitor.Critical, "nutrition_metrics", 60, 1},
 			{"constraint_overhead_warning", monitor.Warning, "nutrition_metrics", 60, 1},
 		}},
-		{"failures", func(t *testing.T, tx pgx.Tx) { batchStats(t, tx, 6, 100, 0, 0) },
+		{"failures", func(t *testing.T, tx pgx.Tx) { batchStats(t, tx, 6, 0, 100, 0, 0) },
 			[]want{{"constraint_failures_warning", monitor.Warning, "heart_rate_metrics", 6, 0}}},
-		{"cache hit rate", func(t *testing.T, tx pgx.Tx) { batchStats(t, tx, 0, 50, 50, 1) },
+		// Nine records stopped by the validator (8.3% of 109) are no
+		// constraint failure and stay under the validation threshold.
+		{"validation rejections are not constraint failures", func(t *testing.T, tx pgx.Tx) { batchStats(t, tx, 0, 9, 100, 0, 0) }, nil},
+		{"validation rejection rate", func(t *testing.T, tx pgx.Tx) { batchStats(t, tx, 0, 25, 100, 0, 0) },
+			[]want{{"validation_rejections_high", monitor.Warning, "heart_rate_metrics", 20, 0}}},
+		{"old batches' failures are not observable", func(t *testing.T, tx pgx.Tx) {
+			exec(t, tx, `INSERT INTO hmperf.ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
+				rejected, unsupported, write_ms) VALUES (gen_random_uuid(), 1, 'heart_rate_metrics', 'api', 130, 100, 0, 30, 0, 50)`)
+		}, nil},
+		{"cache hit rate", func(t *testing.T, tx pgx.Tx) { batchStats(t, tx, 0, 0, 50, 50, 1) },
 			[]want{{"cache_hit_rate_low", monitor.Warning, "heart_rate_metrics", 50, 1}}},
 	}
 	for _, c := range cases {
@@ -171,7 +181,7 @@ func TestFeed(t *testing.T) {
 		t.Errorf("%d benchmark monitor rows for %d measurements, overhead off by %g", n, len(res.Measurements), maxDiff)
 	}
 	inTx(t, pool, func(tx pgx.Tx) {
-		batchStats(t, tx, 2, 30, 10, 0)
+		batchStats(t, tx, 2, 3, 30, 10, 0)
 		hours, err := monitor.Recent(ctx, tx, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -179,11 +189,15 @@ func TestFeed(t *testing.T) {
 		var found bool
 		for _, h := range hours {
 			if h.Table == "heart_rate_metrics" {
-				found = h.Rows == 102 && h.Failures == 2 && h.CacheHitRate != nil && *h.CacheHitRate == 75
+				found = h.Rows == 105 && eq(h.Failures, 2) && h.FailuresUnobserved == 0 && eq(h.ValidationRejected, 3) &&
+					h.CacheHitRate != nil && *h.CacheHitRate == 75
+			}
+			if h.Table == "activity_metrics_v2" && !eq(h.Failures, 0) {
+				t.Errorf("benchmark hour %+v: a completed benchmark observed 0 failures", h)
 			}
 		}
 		if !found || len(hours) < 4 {
-			t.Errorf("hours %+v: want the 3 activity variants and heart_rate_metrics (102 rows, 2 failures, 75%% hits)", hours)
+			t.Errorf("hours %+v: want the 3 activity variants and heart_rate_metrics (105 rows, 2 failures, 3 invalid, 75%% hits)", hours)
 		}
 	})
 }
@@ -193,10 +207,12 @@ func TestThresholds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(th) != 4 {
-		t.Errorf("thresholds %+v, want the report's 4", th)
+	if len(th) != 5 {
+		t.Errorf("thresholds %+v, want the report's 4 and validation_rejections_high", th)
 	}
 }
+
+func eq(p *int64, v int64) bool { return p != nil && *p == v }
 
 // TestFeedOverhead runs the monitoring-overhead measurement at a small size
 // (the figure itself is reported by BenchmarkFeedOverhead and `hmperf bench

@@ -35,6 +35,7 @@ const (
 	Overhead
 	MsPer1000Rows
 	Failures
+	ValidationRejected
 	metricCount
 )
 
@@ -47,6 +48,8 @@ func (m Metric) String() string {
 		return "ms per 1,000 rows"
 	case Failures:
 		return "Constraint failures"
+	case ValidationRejected:
+		return "Rejected by validation"
 	}
 	return "Rows/s"
 }
@@ -62,7 +65,9 @@ func (m Metric) value(r source.ConstraintRow) (float64, bool) {
 	case MsPer1000Rows:
 		return r.MsPer1000Rows, true
 	case Failures:
-		return float64(r.Failures), true
+		return count(r.Failures)
+	case ValidationRejected:
+		return count(r.ValidationRejected)
 	}
 	return r.RowsPerSec, true
 }
@@ -74,10 +79,18 @@ func (m Metric) format(v float64) string {
 		return format.Pct(v)
 	case MsPer1000Rows:
 		return format.Float(v, 1)
-	case Failures:
+	case Failures, ValidationRejected:
 		return format.Int(int64(v))
 	}
 	return format.Rate(v)
+}
+
+// count is a nullable count as a chart value, absent where not observed.
+func count(p *int64) (float64, bool) {
+	if p == nil {
+		return 0, false
+	}
+	return float64(*p), true
 }
 
 // Model is the constraints panel.
@@ -110,6 +123,7 @@ func columns() []datatable.Column {
 		{Title: "ms/1k", Width: 6, Optional: true},
 		{Title: "Overhead", Width: 8},
 		{Title: "Fails", Width: 5},
+		{Title: "Invalid", Width: 7, Optional: true},
 	}
 }
 
@@ -153,10 +167,33 @@ func tableRows(rows []source.ConstraintRow) [][]string {
 		r := rows[i]
 		out = append(out, []string{
 			r.Table, format.Stamp(r.HourBucket), format.Int(r.Rows), format.Rate(r.RowsPerSec),
-			format.Float(r.MsPer1000Rows, 1), overhead(r.OverheadPct), format.Int(r.Failures),
+			format.Float(r.MsPer1000Rows, 1), overhead(r.OverheadPct), failures(r), optCount(r.ValidationRejected),
 		})
 	}
 	return out
+}
+
+// NotObservable marks a count that could not be observed: never 0.
+const NotObservable = "n/a"
+
+// failures renders the constraint failures of r: "n/a" where no sample
+// could count them, "≥n" where only some could.
+func failures(r source.ConstraintRow) string {
+	switch {
+	case r.Failures == nil:
+		return NotObservable
+	case r.FailuresUnobserved > 0:
+		return "≥" + format.Int(*r.Failures)
+	}
+	return format.Int(*r.Failures)
+}
+
+// optCount renders a nullable count, "n/a" when it is nil.
+func optCount(p *int64) string {
+	if p == nil {
+		return NotObservable
+	}
+	return format.Int(*p)
 }
 
 // overhead renders an overhead, or a dash where nothing measured one.
@@ -303,9 +340,20 @@ func (m *Model) View() string {
 	chart := m.chartView
 	if !m.anyValue() {
 		chart = lipgloss.Place(m.w, m.chartHeight(), lipgloss.Center, lipgloss.Center,
-			m.st.Muted.Render(fmt.Sprintf("no %s measured in these hours: benchmarks measure overhead, ingest batches do not", m.metric)))
+			m.st.Muted.Render(m.nothingMeasured()))
 	}
 	return title + "  " + strings.Join(legend, "  ") + "\n" + chart + "\n" + m.table.View()
+}
+
+// nothingMeasured says why the chart's metric has no value in any row.
+func (m *Model) nothingMeasured() string {
+	switch m.metric {
+	case Failures:
+		return "constraint failures not observable in these hours: PostgreSQL counts no refused rows of other clients (n/a)"
+	case ValidationRejected:
+		return "no records validated in these hours: only hmperf's ingest validates (n/a)"
+	}
+	return fmt.Sprintf("no %s measured in these hours: benchmarks measure overhead, ingest batches do not", m.metric)
 }
 
 // anyValue reports whether some row has a value of the chart's metric.

@@ -1,6 +1,8 @@
 package constraints
 
 import (
+	"bytes"
+	"encoding/csv"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +52,8 @@ func ptr[T any](v T) *T { return &v }
 func TestMetrics(t *testing.T) {
 	t0 := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
 	ingestOnly := []source.ConstraintRow{
-		{Table: "heart_rate_metrics", HourBucket: t0, Rows: 5000, RowsPerSec: 120000, MsPer1000Rows: 8.3, Failures: 2},
+		{Table: "heart_rate_metrics", HourBucket: t0, Rows: 5000, RowsPerSec: 120000, MsPer1000Rows: 8.3, Failures: ptr(int64(2)),
+			ValidationRejected: ptr(int64(40))},
 		{Table: "heart_rate_metrics", HourBucket: t0.Add(time.Hour), Rows: 7000, RowsPerSec: 110000, MsPer1000Rows: 9.1},
 	}
 	m := New(theme.NewStyles(theme.Default()))
@@ -65,6 +68,7 @@ func TestMetrics(t *testing.T) {
 		{Overhead, "Constraint overhead % per table", true},
 		{MsPer1000Rows, "ms per 1,000 rows per table", false},
 		{Failures, "Constraint failures per table", false},
+		{ValidationRejected, "Rejected by validation per table", false},
 		{RowsPerSec, "Rows/s per table", false},
 	}
 	for i, tt := range tests {
@@ -104,5 +108,42 @@ func TestSingleHourDrawsBars(t *testing.T) {
 	m.SetData(append(rows, source.ConstraintRow{Table: "symptoms", HourBucket: t0.Add(time.Hour), RowsPerSec: 30000}))
 	if v := m.View(); strings.Contains(v, "a line needs two hours") {
 		t.Errorf("two hours still drawn as bars:\n%s", v)
+	}
+}
+
+// TestNotObservable: a count nobody could observe reads "n/a", never 0; a
+// count only some samples observed is a lower bound; a chart of a metric no
+// row observed says why instead of drawing zeros.
+func TestNotObservable(t *testing.T) {
+	t0 := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
+	rows := []source.ConstraintRow{
+		{Table: "activity_metrics_v2", HourBucket: t0, Rows: 5000, RowsPerSec: 1000},
+		{Table: "activity_metrics_v2", HourBucket: t0.Add(time.Hour), Rows: 7000, RowsPerSec: 1100,
+			Failures: ptr(int64(2)), FailuresUnobserved: 1},
+	}
+	m := New(theme.NewStyles(theme.Default()))
+	m.SetSize(100, 30)
+	m.SetData(rows)
+	var buf bytes.Buffer
+	if _, err := m.Table().WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, err := csv.NewReader(&buf).ReadAll()
+	if err != nil || len(got) != 3 {
+		t.Fatalf("exported %v, %v", got, err)
+	}
+	got = got[1:] // the header
+	last := len(got[0]) - 1
+	for i, want := range [][2]string{{"≥2", "n/a"}, {"n/a", "n/a"}} {
+		if got[i][last-1] != want[0] || got[i][last] != want[1] {
+			t.Errorf("row %d: failures %q, invalid %q; want %q, %q", i, got[i][last-1], got[i][last], want[0], want[1])
+		}
+	}
+	m.SetData(rows[:1])
+	for m.Metric() != Failures {
+		m.NextMetric()
+	}
+	if v := m.View(); !strings.Contains(v, "not observable") {
+		t.Errorf("a failures chart with nothing observed does not say so:\n%s", v)
 	}
 }

@@ -18,6 +18,9 @@ import (
 // wideAt is the width from which the totals and the rejects sit side by side.
 const wideAt = 100
 
+// totalsLines is the height of the totals.
+const totalsLines = 6
+
 // maxReasons is how many reject reasons are listed.
 const maxReasons = 5
 
@@ -44,7 +47,9 @@ func columns() []datatable.Column {
 		{Title: "Received", Width: 8, Optional: true},
 		{Title: "Inserted", Width: 8},
 		{Title: "Dups", Width: 6},
-		{Title: "Rejected", Width: 8},
+		{Title: "Invalid", Width: 7},
+		{Title: "Refused", Width: 7},
+		{Title: "Rejected", Width: 8, Optional: true},
 		{Title: "Unsupp", Width: 6, Optional: true},
 		{Title: "Rows/s", Width: 8},
 	}
@@ -59,7 +64,8 @@ func (m *Model) SetData(d source.IngestStats) {
 	rows := make([][]string, len(d.Batches))
 	for i, b := range d.Batches {
 		rows[i] = []string{format.Stamp(b.At), b.Table, format.Int(b.Received), format.Int(b.Inserted),
-			format.Int(b.Duplicates), format.Int(b.Rejected), format.Int(b.Unsupported), format.Rate(b.RowsPerSec)}
+			format.Int(b.Duplicates), optCount(b.ValidationRejected), optCount(b.ConstraintFailures),
+			format.Int(b.Rejected), format.Int(b.Unsupported), format.Rate(b.RowsPerSec)}
 	}
 	m.table.SetRows(rows)
 	m.SetSize(m.w, m.h)
@@ -69,9 +75,9 @@ func (m *Model) SetData(d source.IngestStats) {
 func (m *Model) topLines() int {
 	reasons := max(min(len(m.data.Rejects), maxReasons), 1) + 1
 	if m.w >= wideAt {
-		return max(reasons, 5)
+		return max(reasons, totalsLines)
 	}
-	return 5 + reasons
+	return totalsLines + reasons
 }
 
 // SetSize fits the panel into w×h cells.
@@ -102,11 +108,14 @@ func (m *Model) totalsView() string {
 		state = m.st.OK.Render("sample ingest RUNNING (i stops it)")
 	}
 	var rows, dups, rejected, received int64
+	var invalid, refused partCount
 	for _, b := range m.data.Batches {
 		received += b.Received
 		rows += b.Inserted
 		dups += b.Duplicates
 		rejected += b.Rejected
+		invalid.add(b.ValidationRejected)
+		refused.add(b.ConstraintFailures)
 	}
 	latest := "-"
 	if len(m.data.Batches) > 0 {
@@ -117,9 +126,47 @@ func (m *Model) totalsView() string {
 		fmt.Sprintf("latest     %s", latest),
 		fmt.Sprintf("inserted   %s of %s received", format.Int(rows), format.Int(received)),
 		fmt.Sprintf("duplicates %s   rejected %s", format.Int(dups), format.Int(rejected)),
+		fmt.Sprintf("  by validation %s, refused by constraints %s", invalid, refused),
 		"cache      " + m.cacheLine(),
 	}
 	return strings.Join(lines, "\n")
+}
+
+// notObservable marks a count that was not kept: never shown as 0.
+const notObservable = "n/a"
+
+// optCount renders a nullable count.
+func optCount(p *int64) string {
+	if p == nil {
+		return notObservable
+	}
+	return format.Int(*p)
+}
+
+// partCount sums a nullable count over batches: n/a when no batch had it,
+// a lower bound ("≥n") when only some had.
+type partCount struct {
+	sum          int64
+	seen, missed bool
+}
+
+func (c *partCount) add(p *int64) {
+	if p == nil {
+		c.missed = true
+		return
+	}
+	c.seen = true
+	c.sum += *p
+}
+
+func (c partCount) String() string {
+	switch {
+	case !c.seen:
+		return notObservable
+	case c.missed:
+		return "≥" + format.Int(c.sum)
+	}
+	return format.Int(c.sum)
 }
 
 func (m *Model) cacheLine() string {

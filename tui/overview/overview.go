@@ -130,6 +130,15 @@ func (m *Model) summaryView() string {
 
 func (m *Model) alertsLine() string {
 	d, st := m.data, m.st
+	if d.AlertsUnknown != "" {
+		// The label column takes 12 cells; the reason wraps beneath it.
+		w := m.w
+		if m.w >= wideAt {
+			w = m.w / 2
+		}
+		text := lipgloss.NewStyle().Width(max(w-12, 20)).Render("UNKNOWN: " + d.AlertsUnknown)
+		return st.Warn.Render(strings.ReplaceAll(text, "\n", "\n"+strings.Repeat(" ", 12)))
+	}
 	if d.CriticalAlerts == 0 && d.WarningAlerts == 0 {
 		return st.OK.Render("OK, none firing")
 	}

@@ -25,6 +25,10 @@ type Overview struct {
 	WarningAlerts  int
 	IngestRate     []RatePoint // oldest first
 	Verdicts       []Verdict   // from the latest benchmark run
+
+	// AlertsUnknown is why the alert check could not run (missing
+	// function, no privilege, timeout); empty when the counts are valid.
+	AlertsUnknown string
 }
 
 // RatePoint is the ingest throughput of one batch (or one minute).
@@ -56,7 +60,16 @@ type ConstraintRow struct {
 	// OverheadPct is nil where nothing measured it: ingest batches have no
 	// unconstrained baseline, only benchmark runs do.
 	OverheadPct *float64
-	Failures    int64
+	// Failures is the rows PostgreSQL refused with an integrity constraint
+	// violation (SQLSTATE class 23); nil where no sample of the hour could
+	// observe them (another client's refused rows are counted nowhere).
+	// FailuresUnobserved is how many samples could not: beside a count it
+	// makes the count a lower bound.
+	Failures           *int64
+	FailuresUnobserved int64
+	// ValidationRejected is the records hmperf's validator stopped before
+	// any write, apart from Failures; nil where nothing was validated.
+	ValidationRejected *int64
 }
 
 // Alert is one firing alert from check_constraint_performance_alerts().
@@ -171,16 +184,20 @@ type IngestStats struct {
 }
 
 // IngestBatch is one batch's accounting: Received = Inserted + Duplicates +
-// Rejected + Unsupported.
+// Rejected + Unsupported. ValidationRejected (stopped by the validator) and
+// ConstraintFailures (refused by PostgreSQL, SQLSTATE class 23) are parts of
+// Rejected, nil for batches stored before hmperf counted them apart.
 type IngestBatch struct {
-	At          time.Time
-	Table       string
-	Received    int64
-	Inserted    int64
-	Duplicates  int64
-	Rejected    int64
-	Unsupported int64
-	RowsPerSec  float64
+	At                 time.Time
+	Table              string
+	Received           int64
+	Inserted           int64
+	Duplicates         int64
+	Rejected           int64
+	ValidationRejected *int64
+	ConstraintFailures *int64
+	Unsupported        int64
+	RowsPerSec         float64
 }
 
 // ReasonCount is how many records were rejected for one reason.
