@@ -40,24 +40,42 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	isTerminal     func() bool
+	// describe, when set, receives the command's flag set (see flagsOf).
+	describe **flag.FlagSet
 }
 
+// command is one of hmperf's commands; actions are its sub-commands
+// (`migrate up`), passed to run as its first argument.
 type command struct {
 	name, summary string
-	run           func(ctx context.Context, e env, args []string) error
+	run           runFunc
+	actions       []action
 }
+
+// action is a sub-command.
+type action struct{ name, summary string }
 
 func commands() []command {
 	return []command{
-		{"dashboard", "open the live dashboard (the default)", runDashboard},
-		{"migrate", "show or change the schema version: status|up|down [N|--all]|goto V|force V", runMigrate},
-		{"ingest", "validate, dedup and insert generated samples or a payload file", runIngest},
-		{"bench", "benchmark original, optimized and unconstrained tables", runBench},
-		{"alerts", "print firing alerts; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", runAlerts},
-		{"monitor", "sample the service's own writes from the statistics views: --once, or every --interval", runMonitor},
-		{"indexes", "show or process the deferred-index queue: status|process", runIndexes},
-		{"local", "run the embedded PostgreSQL with the schema applied until ^C; prints its connection string", runLocal},
-		{"version", "print hmperf's version", runVersion},
+		{"dashboard", "open the live dashboard (the default)", runDashboard, nil},
+		{"migrate", "show or change the schema version: status|adopt|up|down [N|--all]|goto V|force V", runMigrate, []action{
+			{"status", "what the database is, its schema version and every migration (exit 1 when dirty)"},
+			{"adopt", "record the service's own tables as hmperf's base, then apply hmperf's migrations"},
+			{"up", "apply every pending migration"},
+			{"down", "revert the last N migrations (default 1), or --all of them"},
+			{"goto", "migrate up or down to version V"},
+			{"force", "record version V without running anything (after a failed migration)"},
+		}},
+		{"ingest", "validate, dedup and insert generated samples or a payload file", runIngest, nil},
+		{"bench", "benchmark original, optimized and unconstrained tables", runBench, nil},
+		{"alerts", "print firing alerts; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", runAlerts, nil},
+		{"monitor", "sample the service's own writes from the statistics views: --once, or every --interval", runMonitor, nil},
+		{"indexes", "show or process the deferred-index queue: status|process", runIndexes, []action{
+			{"status", "the queue, with progress of builds in flight"},
+			{"process", "build the queued deferred indexes with CREATE INDEX CONCURRENTLY"},
+		}},
+		{"local", "run the embedded PostgreSQL with the schema applied until ^C; prints its connection string", runLocal, nil},
+		{"version", "print hmperf's version", runVersion, nil},
 	}
 }
 
@@ -71,23 +89,9 @@ func main() {
 
 // run executes one command line and returns the exit status.
 func run(ctx context.Context, e env, args []string) int {
-	name := "dashboard"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
-	}
-	if name == "help" {
-		usage(e.stdout)
-		return 0
-	}
-	for _, c := range commands() {
-		if c.name != name {
-			continue
-		}
-		err := c.run(ctx, e, args)
-		return report(e.stderr, err)
-	}
-	fmt.Fprintf(e.stderr, "hmperf: unknown command %q (try `hmperf help`)\n", name)
-	return 2
+	root := newRootCommand(e)
+	root.SetArgs(args)
+	return report(e.stderr, root.ExecuteContext(ctx))
 }
 
 func report(stderr io.Writer, err error) int {
@@ -107,19 +111,13 @@ func report(stderr io.Writer, err error) int {
 	return code
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: hmperf [command] [flags]")
-	fmt.Fprintln(w, "\ncommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nEvery command takes --dsn, --connect-timeout and --read-only; `hmperf <command> -h` lists its flags.")
-}
-
 // newFlagSet returns a flag set that reports errors instead of exiting.
 func newFlagSet(e env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("hmperf "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	if e.describe != nil {
+		*e.describe = fs
+	}
 	return fs
 }
 
@@ -127,6 +125,9 @@ func newFlagSet(e env, name string) *flag.FlagSet {
 // (`migrate down 2 --yes`), and returns the positional ones. A negative number
 // is a positional argument (`migrate force -1`).
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	if len(args) == 1 && args[0] == describeFlags {
+		return nil, errDescribe
+	}
 	var pos []string
 	for {
 		if len(args) > 0 && negativeNumber.MatchString(args[0]) {
