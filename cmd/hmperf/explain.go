@@ -52,7 +52,7 @@ func migrateFix(ctx context.Context, db queries.DBTX) string {
 	switch {
 	case err != nil:
 	case st.State == migrations.StateForeign:
-		return "hmperf migrate adopt, then hmperf migrate up"
+		return "hmperf migrate adopt"
 	case st.State == migrations.StateDirty:
 		return st.Next
 	}

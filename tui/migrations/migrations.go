@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"hmperf/tui/datatable"
 	"hmperf/tui/source"
@@ -44,6 +45,7 @@ func (m *Model) SetData(d source.MigrationStatus) {
 		rows[i] = []string{strconv.Itoa(mg.Version), mg.Name, state(d, mg)}
 	}
 	m.table.SetRows(rows)
+	m.layout()
 }
 
 // state names a migration's state. The migration at the current version of
@@ -64,7 +66,20 @@ func (m *Model) Status() source.MigrationStatus { return m.data }
 // SetSize fits the panel into w×h cells.
 func (m *Model) SetSize(w, h int) {
 	m.w, m.h = max(w, 1), max(h, 1)
-	m.table.SetSize(m.w, max(m.h-3, 2))
+	m.layout()
+}
+
+// layout gives the table what the wrapped header and hint leave.
+func (m *Model) layout() {
+	top := lipgloss.Height(m.top())
+	m.table.SetSize(m.w, max(m.h-top-1, 2))
+}
+
+// top is the header and the hint, wrapped to the panel's width: the
+// database's description and the next step can be longer than a line.
+func (m *Model) top() string {
+	wrap := lipgloss.NewStyle().Width(m.w)
+	return wrap.Render(m.header()) + "\n" + wrap.Render(m.hint())
 }
 
 // Update moves the table cursor.
@@ -75,7 +90,7 @@ func (m *Model) Table() *datatable.Model { return &m.table }
 
 // View renders the panel.
 func (m *Model) View() string {
-	return m.header() + "\n" + m.hint() + "\n" + m.table.View()
+	return m.top() + "\n" + m.table.View()
 }
 
 func pendingCount(d source.MigrationStatus) int {
@@ -107,5 +122,5 @@ func (m *Model) hint() string {
 	if m.data.Dirty {
 		return m.st.Warn.Render("Fix the cause, then f records the version that is really applied (no migration runs).")
 	}
-	return m.st.Muted.Render("u applies all pending, d reverts the latest; both ask you to type a confirmation.")
+	return m.st.Muted.Render("u applies all pending, d reverts the latest; both ask for a typed confirmation.")
 }

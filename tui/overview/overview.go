@@ -123,9 +123,23 @@ func (m *Model) summaryView() string {
 	var b strings.Builder
 	b.WriteString(st.Title.Render("Database") + "\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%s %s\n", st.Muted.Render(fmt.Sprintf("%-11s", r[0])), r[1])
+		fmt.Fprintf(&b, "%s %s\n", st.Muted.Render(fmt.Sprintf("%-11s", r[0])), m.hanging(r[1]))
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// hanging wraps a value to the summary's width, its continuation lines
+// under the value rather than under the label column (12 cells).
+func (m *Model) hanging(v string) string {
+	if strings.Contains(v, "\n") {
+		return v // already laid out (the alerts line)
+	}
+	w := m.w
+	if m.w >= wideAt {
+		w = m.w / 2
+	}
+	text := lipgloss.NewStyle().Width(max(w-12, 20)).Render(v)
+	return strings.ReplaceAll(text, "\n", "\n"+strings.Repeat(" ", 12))
 }
 
 func (m *Model) alertsLine() string {
