@@ -298,7 +298,8 @@ func (s *dbSource) Migrations(ctx context.Context) (_ source.MigrationStatus, er
 	}
 	out := source.MigrationStatus{Current: int(st.Version), Dirty: st.Dirty, Summary: st.Summary, Next: st.Next}
 	for _, m := range st.Migrations {
-		out.Migrations = append(out.Migrations, source.Migration{Version: int(m.Version), Name: m.Name, Applied: m.Applied})
+		out.Migrations = append(out.Migrations, source.Migration{Version: int(m.Version), Name: m.Name, Applied: m.Applied,
+			Adopted: m.Applied && st.Adopted() && m.Version <= migrations.BaseVersion})
 	}
 	return out, nil
 }

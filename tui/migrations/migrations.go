@@ -54,6 +54,8 @@ func state(d source.MigrationStatus, mg source.Migration) string {
 	switch {
 	case d.Dirty && mg.Version == d.Current:
 		return "FAILED (dirty)"
+	case mg.Adopted:
+		return "adopted"
 	case mg.Applied:
 		return "applied"
 	}

@@ -217,9 +217,12 @@ type MigrationStatus struct {
 	Summary, Next string
 }
 
-// Migration is one migration file and whether it is applied.
+// Migration is one migration file and whether it is applied. Adopted
+// marks a base migration recorded by adoption: its tables are the
+// service's, not created by hmperf.
 type Migration struct {
 	Version int
 	Name    string
 	Applied bool
+	Adopted bool
 }
