@@ -157,16 +157,29 @@ func fakeOverview() source.Overview {
 	}
 }
 
+// fakeConstraints has the service's writes on activity_metrics_v2 (both
+// speeds) and symptoms (throughput only: no pg_stat_statements figure),
+// and hmperf's own timed writes on nutrition_metrics and symptoms.
 func fakeConstraints() []source.ConstraintRow {
 	var rows []source.ConstraintRow
 	for h := range 24 {
 		for i, t := range []string{"activity_metrics_v2", "nutrition_metrics", "symptoms"} {
-			rows = append(rows, source.ConstraintRow{
+			r := source.ConstraintRow{
 				Table: t, HourBucket: t0.Add(time.Duration(h-23) * time.Hour),
-				Rows: int64(10000 + h*100 + i), RowsPerSec: float64(9000 - i*1500 + h*10),
-				MsPer1000Rows: 110 + float64(i*20+h%5), OverheadPct: ptr(float64(15+i*12) + float64((h*7)%9)),
+				Rows: int64(10000 + h*100 + i), OverheadPct: ptr(float64(15+i*12) + float64((h*7)%9)),
 				Failures: ptr(int64((h + i) % 7)), ValidationRejected: ptr(int64((h * i) % 11)),
-			})
+			}
+			if i > 0 {
+				r.RowsPerSec, r.MsPer1000Rows = ptr(float64(9000-i*1500+h*10)), ptr(110+float64(i*20+h%5))
+			}
+			if i != 1 {
+				r.ObservedRows, r.RolledBackRows = ptr(r.Rows/int64(i+1)), ptr(int64(h%3))
+				r.Throughput = ptr(float64(r.Rows/int64(i+1)) / 3600)
+			}
+			if i == 0 {
+				r.InsertSpeed = ptr(float64(52000 + h*100))
+			}
+			rows = append(rows, r)
 		}
 	}
 	return rows

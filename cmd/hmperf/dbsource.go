@@ -148,15 +148,13 @@ func (s *dbSource) Constraints(ctx context.Context) (_ []source.ConstraintRow, e
 	}
 	out := make([]source.ConstraintRow, len(hours))
 	for i, h := range hours {
+		// hmperf's own timed rows/s and the service's two speeds stay
+		// apart: each is nil where nothing measured it, never 0.
 		out[i] = source.ConstraintRow{Table: h.Table, HourBucket: h.HourBucket, Rows: h.Rows,
-			RowsPerSec: orZero(h.RowsPerSec), MsPer1000Rows: orZero(h.MsPer1000Rows), OverheadPct: finite(h.OverheadPct),
-			Failures: h.Failures, FailuresUnobserved: h.FailuresUnobserved, ValidationRejected: h.ValidationRejected}
-		// Where hmperf timed nothing itself, the insert speed of the
-		// service's statements (pg_stat_statements) is the same kind of
-		// figure: rows per second while a statement runs.
-		if finite(h.RowsPerSec) == nil && finite(h.InsertSpeed) != nil {
-			out[i].RowsPerSec, out[i].MsPer1000Rows = *h.InsertSpeed, orZero(h.InsertMsPer1000Row)
-		}
+			RowsPerSec: finite(h.RowsPerSec), MsPer1000Rows: finite(h.MsPer1000Rows), OverheadPct: finite(h.OverheadPct),
+			Failures: h.Failures, FailuresUnobserved: h.FailuresUnobserved, ValidationRejected: h.ValidationRejected,
+			ObservedRows: h.ObservedRows, RolledBackRows: h.RolledBackRows,
+			Throughput: finite(h.Throughput), InsertSpeed: finite(h.InsertSpeed)}
 	}
 	return out, nil
 }
@@ -197,13 +195,6 @@ func finite(p *float64) *float64 {
 		return nil
 	}
 	return p
-}
-
-func orZero(p *float64) float64 {
-	if p == nil || math.IsNaN(*p) {
-		return 0
-	}
-	return *p
 }
 
 func (s *dbSource) Alerts(ctx context.Context) (_ []source.Alert, err error) {

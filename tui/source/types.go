@@ -51,12 +51,23 @@ type Verdict struct {
 const RowsPerSec = "rows/s"
 
 // ConstraintRow is one row of the real_time_constraint_performance view.
+// Figures nothing measured are nil, never 0.
 type ConstraintRow struct {
-	Table         string
-	HourBucket    time.Time
-	Rows          int64
-	RowsPerSec    float64
-	MsPer1000Rows float64
+	Table      string
+	HourBucket time.Time
+	Rows       int64 // hmperf's rows and the service's observed rows
+	// RowsPerSec and MsPer1000Rows are hmperf's own timed writes (ingest
+	// batches, benchmarks); nil in an hour hmperf timed nothing.
+	RowsPerSec    *float64
+	MsPer1000Rows *float64
+	// The service's writes, sampled from the statistics views; nil where
+	// no sample covered the hour. Throughput is rows per second of wall
+	// time; InsertSpeed rows per second while its INSERT and COPY
+	// statements ran (nil without pg_stat_statements).
+	ObservedRows   *int64
+	RolledBackRows *int64
+	Throughput     *float64
+	InsertSpeed    *float64
 	// OverheadPct is nil where nothing measured it: ingest batches have no
 	// unconstrained baseline, only benchmark runs do.
 	OverheadPct *float64
