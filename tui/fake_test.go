@@ -32,6 +32,9 @@ type fakeSource struct {
 	// bare plays a database without hmperf's schema: the alert check and
 	// the panels that read hmperf's objects answer *source.ErrMissing.
 	bare bool
+	// ingestFailed is the error the Ingest poll reports for a dead sample
+	// ingest.
+	ingestFailed string
 }
 
 // bareObjects is what each poll of a bare database misses.
@@ -112,7 +115,11 @@ func (f *fakeSource) Benchmarks(ctx context.Context) (source.BenchHistory, error
 }
 
 func (f *fakeSource) Ingest(ctx context.Context) (source.IngestStats, error) {
-	return fakeIngest(), f.poll(ctx, "ingest")
+	st := fakeIngest()
+	f.mu.Lock()
+	st.SampleFailed = f.ingestFailed
+	f.mu.Unlock()
+	return st, f.poll(ctx, "ingest")
 }
 
 func (f *fakeSource) Migrations(ctx context.Context) (source.MigrationStatus, error) {
@@ -239,7 +246,7 @@ func fakeIngest() source.IngestStats {
 			Received: 1000, Inserted: 940, Duplicates: 40, Rejected: 15, ValidationRejected: ptr(int64(12)),
 			ConstraintFailures: ptr(int64(3)), Unsupported: 5, RowsPerSec: float64(9000 + i*50)})
 	}
-	return source.IngestStats{Batches: b, CacheHits: 8200, CacheMisses: 1800, Rejects: []source.ReasonCount{
+	return source.IngestStats{Batches: b, CacheHits: 8200, CacheMisses: 1800, SampleTarget: source.TargetSandbox, Rejects: []source.ReasonCount{
 		{Reason: "heart_rate out of range [15,300]", Count: 120}, {Reason: "missing recorded_at", Count: 45},
 	}}
 }

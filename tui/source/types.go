@@ -186,12 +186,43 @@ type BenchProgress struct {
 	Steps   int
 }
 
-// IngestStats is the recent ingest activity, from the batch stats table.
+// IngestStats is the recent ingest activity, from the batch stats table,
+// and the state of the sample ingest the dashboard starts with i.
 type IngestStats struct {
 	Batches     []IngestBatch // newest first
 	Rejects     []ReasonCount
 	CacheHits   int64
 	CacheMisses int64
+	// SampleTarget is where the sample ingest writes generated rows.
+	SampleTarget WriteTarget
+	// SampleFailed is the error that ended (or never let start) the
+	// sample ingest this dashboard started; empty while it runs, after it
+	// was stopped, or before any was started.
+	SampleFailed string
+}
+
+// WriteTarget is where generated rows go: on a database hmperf did not
+// create (adopted ones included) the sandbox, else the live tables.
+type WriteTarget int
+
+// The write targets; the zero value is "not known" (the database could not
+// be classified).
+const (
+	TargetUnknown WriteTarget = iota
+	TargetLive
+	TargetSandbox
+)
+
+// String says where generated rows go, in words the panel and the
+// confirmation use.
+func (t WriteTarget) String() string {
+	switch t {
+	case TargetLive:
+		return "the live tables"
+	case TargetSandbox:
+		return "the sandbox hmperf_sandbox (live tables untouched)"
+	}
+	return "a target not known yet"
 }
 
 // IngestBatch is one batch's accounting: Received = Inserted + Duplicates +
