@@ -79,7 +79,7 @@ type tableTarget struct {
 }
 
 // readLayout reads the target's tables, making the sandbox twins first
-// when the target is the sandbox. Every table there is is mapped before
+// when the target is the sandbox. Every table that exists is mapped before
 // anything is written, so a missing column stops the run before its first
 // row; a kind whose live table does not exist at all is no error (the
 // database is the service's, which may not have every table hmperf knows),
