@@ -9,6 +9,8 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"hmperf/tui/source"
 )
 
 // action is a write waiting for its confirmation.
@@ -70,7 +72,7 @@ func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 		if m.jobs.ingest {
 			return m.toggleIngest(), true // stopping needs no confirmation
 		}
-		m.ask(confirmation{act: actIngest, prompt: "Start a sample ingest into this database?"})
+		m.ask(confirmation{act: actIngest, prompt: ingestPrompt(m.ingest.Target())})
 	case key.Matches(msg, k.Process):
 		m.ask(confirmation{act: actIndexes,
 			prompt: "Build the queued indexes now (CREATE INDEX CONCURRENTLY)?"})
@@ -84,6 +86,16 @@ func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 		return nil, false
 	}
 	return nil, true
+}
+
+// ingestPrompt asks before a sample ingest and says where its generated
+// rows go.
+func ingestPrompt(t source.WriteTarget) string {
+	if t == source.TargetUnknown {
+		return "Start a sample ingest? Where it writes is not known yet: hmperf decides as it starts " +
+			"(the sandbox hmperf_sandbox on a database it did not create)."
+	}
+	return "Start a sample ingest, writing generated rows to " + t.String() + "?"
 }
 
 func (m *Model) askMigrateUp() {

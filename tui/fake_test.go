@@ -32,6 +32,9 @@ type fakeSource struct {
 	// bare plays a database without hmperf's schema: the alert check and
 	// the panels that read hmperf's objects answer *source.ErrMissing.
 	bare bool
+	// ingestFailed is the error the Ingest poll reports for a dead sample
+	// ingest.
+	ingestFailed string
 }
 
 // bareObjects is what each poll of a bare database misses.
@@ -112,7 +115,11 @@ func (f *fakeSource) Benchmarks(ctx context.Context) (source.BenchHistory, error
 }
 
 func (f *fakeSource) Ingest(ctx context.Context) (source.IngestStats, error) {
-	return fakeIngest(), f.poll(ctx, "ingest")
+	st := fakeIngest()
+	f.mu.Lock()
+	st.SampleFailed = f.ingestFailed
+	f.mu.Unlock()
+	return st, f.poll(ctx, "ingest")
 }
 
 func (f *fakeSource) Migrations(ctx context.Context) (source.MigrationStatus, error) {
@@ -157,16 +164,29 @@ func fakeOverview() source.Overview {
 	}
 }
 
+// fakeConstraints has the service's writes on activity_metrics_v2 (both
+// speeds) and symptoms (throughput only: no pg_stat_statements figure),
+// and hmperf's own timed writes on nutrition_metrics and symptoms.
 func fakeConstraints() []source.ConstraintRow {
 	var rows []source.ConstraintRow
 	for h := range 24 {
 		for i, t := range []string{"activity_metrics_v2", "nutrition_metrics", "symptoms"} {
-			rows = append(rows, source.ConstraintRow{
+			r := source.ConstraintRow{
 				Table: t, HourBucket: t0.Add(time.Duration(h-23) * time.Hour),
-				Rows: int64(10000 + h*100 + i), RowsPerSec: float64(9000 - i*1500 + h*10),
-				MsPer1000Rows: 110 + float64(i*20+h%5), OverheadPct: ptr(float64(15+i*12) + float64((h*7)%9)),
+				Rows: int64(10000 + h*100 + i), OverheadPct: ptr(float64(15+i*12) + float64((h*7)%9)),
 				Failures: ptr(int64((h + i) % 7)), ValidationRejected: ptr(int64((h * i) % 11)),
-			})
+			}
+			if i > 0 {
+				r.RowsPerSec, r.MsPer1000Rows = ptr(float64(9000-i*1500+h*10)), ptr(110+float64(i*20+h%5))
+			}
+			if i != 1 {
+				r.ObservedRows, r.RolledBackRows = ptr(r.Rows/int64(i+1)), ptr(int64(h%3))
+				r.Throughput = ptr(float64(r.Rows/int64(i+1)) / 3600)
+			}
+			if i == 0 {
+				r.InsertSpeed = ptr(float64(52000 + h*100))
+			}
+			rows = append(rows, r)
 		}
 	}
 	return rows
@@ -226,7 +246,7 @@ func fakeIngest() source.IngestStats {
 			Received: 1000, Inserted: 940, Duplicates: 40, Rejected: 15, ValidationRejected: ptr(int64(12)),
 			ConstraintFailures: ptr(int64(3)), Unsupported: 5, RowsPerSec: float64(9000 + i*50)})
 	}
-	return source.IngestStats{Batches: b, CacheHits: 8200, CacheMisses: 1800, Rejects: []source.ReasonCount{
+	return source.IngestStats{Batches: b, CacheHits: 8200, CacheMisses: 1800, SampleTarget: source.TargetSandbox, Rejects: []source.ReasonCount{
 		{Reason: "heart_rate out of range [15,300]", Count: 120}, {Reason: "missing recorded_at", Count: 45},
 	}}
 }

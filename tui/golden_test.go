@@ -28,7 +28,7 @@ func loadedMarker(p Panel) string {
 	case Overview:
 		return "Latest benchmark"
 	case Constraints:
-		return "Overhead"
+		return "Insert speed"
 	case Alerts:
 		return "Firing alerts"
 	case Indexes:

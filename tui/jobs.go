@@ -152,6 +152,19 @@ func (m *Model) toggleIngest() tea.Cmd {
 	return m.runJob("ingest start", src.StartIngest)
 }
 
+// ingestEnded stops showing a sample ingest as running once the source
+// says it ended on an error, and says why: an ingest must not die
+// silently. (A poll that began before a restart can carry the previous
+// run's error; pressing i again then finds the new run and shows it.)
+func (m *Model) ingestEnded(d source.IngestStats) {
+	if !m.jobs.ingest || d.SampleFailed == "" {
+		return
+	}
+	m.jobs.ingest = false
+	m.ingest.SetRunning(false)
+	m.status = "sample ingest stopped on an error: " + d.SampleFailed
+}
+
 func (m *Model) startMigration(what string, f func(ctx context.Context) error) tea.Cmd {
 	m.jobs.migration = what
 	m.status = what + "…"

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"hmperf/tui/source"
 )
@@ -358,6 +359,63 @@ func TestIngestStartedBeforeDashboard(t *testing.T) {
 	}
 	if m = press(t, m, "i"); m.jobs.ingest || m.confirm != nil {
 		t.Fatal("i did not stop the pre-started ingest at once")
+	}
+}
+
+// TestIngestTarget: the Ingest panel and i's confirmation say where the
+// generated rows go, and a target not known yet is said to be so.
+func TestIngestTarget(t *testing.T) {
+	for _, tt := range []struct {
+		target source.WriteTarget
+		prompt string
+	}{
+		{source.TargetSandbox, "Start a sample ingest, writing generated rows to the sandbox hmperf_sandbox (live tables untouched)?"},
+		{source.TargetLive, "Start a sample ingest, writing generated rows to the live tables?"},
+		{source.TargetUnknown, "Start a sample ingest? Where it writes is not known yet"},
+	} {
+		if got := ingestPrompt(tt.target); !strings.HasPrefix(got, tt.prompt) {
+			t.Errorf("%v: prompt %q, want %q", tt.target, got, tt.prompt)
+		}
+	}
+	f := newFake()
+	m := loadedModel(t, f, Ingest, Options{})
+	if v := m.View(); !strings.Contains(v, "i writes generated rows to the sandbox hmperf_sandbox (live tables untouched)") {
+		t.Fatalf("the stopped panel does not say where i writes:\n%s", v)
+	}
+	m = press(t, m, "i")
+	if m.confirm == nil || m.confirm.prompt != ingestPrompt(source.TargetSandbox) {
+		t.Fatalf("i asked %+v", m.confirm)
+	}
+	m = press(t, m, "y")
+	if v := m.View(); !m.jobs.ingest || !strings.Contains(v, "writing generated rows to the sandbox hmperf_sandbox (live tables untouched)") {
+		t.Fatalf("running: %v\n%s", m.jobs.ingest, v)
+	}
+}
+
+// TestDeadIngestShows: an ingest whose goroutine ended on an error is
+// shown stopped, with its error on the panel and in the status line.
+func TestDeadIngestShows(t *testing.T) {
+	f := newFake()
+	m := loadedModel(t, f, Ingest, Options{IngestRunning: true})
+	f.mu.Lock()
+	f.ingestFailed = "cannot write public.sleep_metrics: public.sleep_metrics.quality: no such column (hmperf always has a value for it)"
+	f.mu.Unlock()
+	m, _ = update(t, m, m.fetch(Ingest)())
+	v := m.View()
+	if m.jobs.ingest || !strings.Contains(v, "sample ingest STOPPED on an error: cannot write public.sleep_metrics") ||
+		!strings.Contains(v, "sample ingest stopped (i starts one)") {
+		t.Fatalf("dead ingest: running %v\n%s", m.jobs.ingest, v)
+	}
+	if !strings.Contains(m.status, "public.sleep_metrics.quality: no such column") {
+		t.Errorf("status %q does not carry the error", m.status)
+	}
+	for i, line := range strings.Split(v, "\n") {
+		if w := lipgloss.Width(line); w > 80 {
+			t.Errorf("line %d is %d cells wide: %q", i, w, line)
+		}
+	}
+	if _, cmd := update(t, m, keyMsg("q")); cmd == nil || cmd() != tea.Quit() {
+		t.Error("q after the ingest died still asks: nothing runs")
 	}
 }
 

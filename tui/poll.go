@@ -193,6 +193,7 @@ func (m *Model) apply(data any) {
 		m.benchmarks.SetData(d)
 	case source.IngestStats:
 		m.ingest.SetData(d)
+		m.ingestEnded(d)
 	case source.MigrationStatus:
 		m.migrations.SetData(d)
 	}

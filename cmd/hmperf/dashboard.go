@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/engine"
@@ -69,47 +73,115 @@ func dashboardPool(ctx context.Context, t *target) (*pgxpool.Pool, error) {
 	return t.pool(ctx, 8)
 }
 
-// startSampleIngest runs a paced sample ingest until ctx is cancelled:
-// rate records per second, in one batch a second, so a first-time user sees
-// the charts move without the ingest taking the machine. On a database
-// hmperf did not create the rows go to the sandbox (generatedTarget).
-func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) error {
+// sampleRun is a paced sample ingest running in its own goroutine, which
+// Stop ends and waits for.
+type sampleRun struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error // why the run ended; written before done closes
+}
+
+// Stop ends the run and waits for its goroutine.
+func (r *sampleRun) Stop() {
+	r.cancel()
+	<-r.done
+}
+
+// Ended reports whether the run's goroutine has ended, and the error it
+// ended on (nil when it was stopped).
+func (r *sampleRun) Ended() (bool, error) {
+	select {
+	case <-r.done:
+		return true, r.err
+	default:
+		return false, nil
+	}
+}
+
+// startSampleIngest starts a paced sample ingest that runs until ctx is
+// cancelled, Stop is called, or a batch fails for a reason that the next
+// batch would meet too: rate records per second, in one batch a second, so
+// a first-time user sees the charts move without the ingest taking the
+// machine. On a database hmperf did not create the rows go to the sandbox
+// (generatedTarget).
+func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) (*sampleRun, error) {
 	rules := engine.DefaultRules()
 	cache, err := engine.NewCache(10000, time.Hour, time.Now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkWritable(ctx, pool); err != nil {
-		return err
+		return nil, err
 	}
 	target, err := generatedTarget(ctx, pool, "")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	in, err := ingest.Open(ctx, pool, ingest.Options{Context: engine.ContextAPI, Target: target,
 		Validator: engine.NewValidator(rules, engine.DefaultPolicy(), cache), Cache: cache})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	g, err := engine.NewGenerator(engine.DefaultGenConfig(uint64(time.Now().UnixNano())))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	r := &sampleRun{cancel: cancel, done: make(chan struct{})}
 	go func() {
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			// A failed batch (a lost connection) is not the end: the
-			// dashboard shows the outage, and the next tick tries again.
-			_ = ingest.RunSample(ctx, in, g, rate, rate, nil)
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-		}
+		defer close(r.done)
+		r.err = paceSample(ctx, in, g, rate)
 	}()
-	return nil
+	return r, nil
+}
+
+// paceSample writes one batch of rate records a second until ctx ends
+// (nil) or a batch fails for good (its error). A batch that failed on a
+// lost connection or a timeout is not the end: the dashboard shows the
+// outage, and the next tick tries again.
+func paceSample(ctx context.Context, in *ingest.Ingester, g *engine.Generator, rate int) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		err := ingest.RunSample(ctx, in, g, rate, rate, nil)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil && !transient(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// transient reports whether a batch's error is one a later batch may not
+// meet: the connection went away or timed out, the server was busy,
+// shutting down or starting up, or the batch lost a serialization race.
+func transient(err error) bool {
+	if pgconn.Timeout(err) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var netErr net.Error
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &netErr) || errors.As(err, &connErr) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
+			strings.HasPrefix(pgErr.Code, "57P"),         // admin shutdown, crash shutdown, cannot connect now
+			pgErr.Code == "40001", pgErr.Code == "40P01", // serialization failure, deadlock
+			pgErr.Code == "53300", pgErr.Code == "57014": // too many connections, statement timeout
+			return true
+		}
+	}
+	return false
 }
 
 var errReadOnly = errors.New("read-only: writes are disabled")

@@ -27,8 +27,11 @@ type dbSource struct {
 	pool *pgxpool.Pool
 	opts dashboardOpts
 
-	mu         sync.Mutex
-	stopIngest context.CancelFunc
+	mu sync.Mutex
+	// sample is the sample ingest started with i (or at start), nil when
+	// none was; sampleErr why the last one could not start.
+	sample    *sampleRun
+	sampleErr error
 
 	// noSampling is set once sampling the service's writes cannot work in
 	// this session (schema older than 0025, no privilege): the Constraints
@@ -148,15 +151,13 @@ func (s *dbSource) Constraints(ctx context.Context) (_ []source.ConstraintRow, e
 	}
 	out := make([]source.ConstraintRow, len(hours))
 	for i, h := range hours {
+		// hmperf's own timed rows/s and the service's two speeds stay
+		// apart: each is nil where nothing measured it, never 0.
 		out[i] = source.ConstraintRow{Table: h.Table, HourBucket: h.HourBucket, Rows: h.Rows,
-			RowsPerSec: orZero(h.RowsPerSec), MsPer1000Rows: orZero(h.MsPer1000Rows), OverheadPct: finite(h.OverheadPct),
-			Failures: h.Failures, FailuresUnobserved: h.FailuresUnobserved, ValidationRejected: h.ValidationRejected}
-		// Where hmperf timed nothing itself, the insert speed of the
-		// service's statements (pg_stat_statements) is the same kind of
-		// figure: rows per second while a statement runs.
-		if finite(h.RowsPerSec) == nil && finite(h.InsertSpeed) != nil {
-			out[i].RowsPerSec, out[i].MsPer1000Rows = *h.InsertSpeed, orZero(h.InsertMsPer1000Row)
-		}
+			RowsPerSec: finite(h.RowsPerSec), MsPer1000Rows: finite(h.MsPer1000Rows), OverheadPct: finite(h.OverheadPct),
+			Failures: h.Failures, FailuresUnobserved: h.FailuresUnobserved, ValidationRejected: h.ValidationRejected,
+			ObservedRows: h.ObservedRows, RolledBackRows: h.RolledBackRows,
+			Throughput: finite(h.Throughput), InsertSpeed: finite(h.InsertSpeed)}
 	}
 	return out, nil
 }
@@ -197,13 +198,6 @@ func finite(p *float64) *float64 {
 		return nil
 	}
 	return p
-}
-
-func orZero(p *float64) float64 {
-	if p == nil || math.IsNaN(*p) {
-		return 0
-	}
-	return *p
 }
 
 func (s *dbSource) Alerts(ctx context.Context) (_ []source.Alert, err error) {
@@ -287,6 +281,7 @@ func (s *dbSource) Ingest(ctx context.Context) (_ source.IngestStats, err error)
 		st.Rejects = append(st.Rejects, source.ReasonCount{Reason: r.Reason, Count: r.Count})
 	}
 	st.CacheHits, st.CacheMisses = sum.CacheHits, sum.CacheMisses
+	st.SampleTarget, st.SampleFailed = s.sampleTarget(ctx), s.sampleFailed()
 	return st, nil
 }
 
@@ -328,28 +323,56 @@ func (s *dbSource) StartIngest(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopIngest != nil {
-		return nil
+	if s.sample != nil {
+		if ended, _ := s.sample.Ended(); !ended {
+			return nil
+		}
 	}
 	// The ingest outlives the key press that started it: it stops with
 	// StopIngest or when the dashboard's own context ends.
-	ictx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	if err := startSampleIngest(ictx, s.pool, s.opts.sampleRate); err != nil {
-		cancel()
-		return err
-	}
-	s.stopIngest = cancel
-	return nil
+	run, err := startSampleIngest(context.WithoutCancel(ctx), s.pool, s.opts.sampleRate)
+	s.sample, s.sampleErr = run, err
+	return err
 }
 
 func (s *dbSource) StopIngest() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopIngest != nil {
-		s.stopIngest()
-		s.stopIngest = nil
+	if s.sample != nil {
+		s.sample.Stop()
 	}
+	s.sample, s.sampleErr = nil, nil
 	return nil
+}
+
+// sampleFailed is why the sample ingest ended or could not start, "" while
+// it runs or when none was started.
+func (s *dbSource) sampleFailed() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sampleErr != nil {
+		return s.sampleErr.Error()
+	}
+	if s.sample == nil {
+		return ""
+	}
+	if ended, err := s.sample.Ended(); ended && err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// sampleTarget says where the sample ingest writes generated rows, as
+// StartIngest decides it; unknown when the database cannot be classified.
+func (s *dbSource) sampleTarget(ctx context.Context) source.WriteTarget {
+	ours, err := createdByHmperf(ctx, s.pool)
+	switch {
+	case err != nil:
+		return source.TargetUnknown
+	case ours:
+		return source.TargetLive
+	}
+	return source.TargetSandbox
 }
 
 func (s *dbSource) ProcessIndexes(ctx context.Context) error {

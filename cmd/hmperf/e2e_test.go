@@ -233,8 +233,8 @@ func TestDashboardEndToEnd(t *testing.T) {
 		key   string
 		texts []string
 	}{
-		{"2", []string{"[2:Constraints]", "Rows/s per table, hourly"}},
-		{"m", []string{"[2:Constraints]", "Constraint overhead % per table, hourly", "chart: Constraint overhead %"}},
+		{"2", []string{"[2:Constraints]", "Throughput rows/s (wall time) per table, hourly"}},
+		{"m", []string{"[2:Constraints]", "Insert speed rows/s (while statements ran) per table, hourly", "chart: Insert speed rows/s"}},
 		{"3", []string{"[3:Alerts]", "Firing alerts  0 CRITICAL, 0 WARNING", "No alert is firing"}},
 		{"4", []string{"[4:Indexes]", "Deferred index queue  0 pending", "Running builds"}},
 		{"5", []string{"[5:Benchmarks]", "Benchmark  table: [all]", "no benchmark run stored yet"}},
@@ -264,7 +264,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	pane.send("6")
 	pane.waitText(10*time.Second, "[6:Ingest]")
 	pane.send("i")
-	pane.waitText(10*time.Second, "Start a sample ingest into this database?")
+	pane.waitText(10*time.Second, "Start a sample ingest, writing generated rows to the live tables?")
 	pane.send("y")
 	inserted := regexp.MustCompile(`inserted\s+([\d,]+) of ([\d,]+) received`)
 	batchRow := regexp.MustCompile(`\d\d-\d\d \d\d:\d\d\s+(heart_rate_metrics|blood_pressure_metrics|sleep_metrics|workouts|activity_metrics_v2|nutrition_metrics|symptoms)\s+\d`)

@@ -232,6 +232,9 @@ func printTotals(w io.Writer, t ingest.Totals, asJSON bool) {
 	if t.Target == ingest.Sandbox.String() {
 		fmt.Fprintln(w, "written to the sandbox (schema hmperf_sandbox); --target live writes the live tables")
 	}
+	for _, table := range ingest.SortedReasons(t.MissingTables) {
+		fmt.Fprintf(w, "  unsupported %6d  records for %s (no such table)\n", t.MissingTables[table], table)
+	}
 	for _, field := range ingest.SortedReasons(t.DroppedFields) {
 		fmt.Fprintf(w, "  not stored %6d values of %s (the table has no such column)\n", t.DroppedFields[field], field)
 	}

@@ -30,6 +30,7 @@ type ingestJSON struct {
 	RowsPerSecond   *float64                    `json:"rows_per_second"`
 	ByFamily        map[string]int64            `json:"duplicates_by_family"`
 	Legacy          map[string]int64            `json:"legacy_dedup_stats"`
+	MissingTables   map[string]int64            `json:"missing_tables"`
 	FKCheck         struct {
 		Batch  []string `json:"per_batch_tables"`
 		Reason string   `json:"per_row_reason"`

@@ -11,6 +11,7 @@ import (
 
 	"hmperf/queries/monitor"
 	"hmperf/queries/pgtest"
+	"hmperf/tui/source"
 )
 
 // serviceInsert writes n activity rows as the service does, a plain INSERT
@@ -112,22 +113,34 @@ func TestDashboardSamplesAsItPolls(t *testing.T) {
 	serviceInsert(t, dsn, 777)
 	// The dashboard samples at most once a second: at its default 2 s
 	// interval the rows must show by the second poll.
-	var seen int64
+	var seen, observed int64
+	var rows []source.ConstraintRow
 	for range 2 {
 		time.Sleep(2 * time.Second)
-		rows, err := src.Constraints(ctx)
-		if err != nil {
+		var err error
+		if rows, err = src.Constraints(ctx); err != nil {
 			t.Fatal(err)
 		}
-		seen = 0
+		seen, observed = 0, 0
 		for _, r := range rows {
 			if r.Table == "activity_metrics_v2" {
 				seen += r.Rows
+				if r.ObservedRows != nil {
+					observed += *r.ObservedRows
+				}
 			}
 		}
 	}
-	if seen != 777 {
-		t.Errorf("Constraints two polls after an external insert of 777 rows: %d rows", seen)
+	if seen != 777 || observed != 777 {
+		t.Errorf("Constraints two polls after an external insert of 777 rows: %d rows, %d observed", seen, observed)
+	}
+	// The service's speed is its own column; hmperf timed nothing, so its
+	// rows/s is unknown, not 0 and not the service's insert speed.
+	for _, r := range rows {
+		if r.Table == "activity_metrics_v2" && (r.Throughput == nil || *r.Throughput <= 0 || r.RowsPerSec != nil || r.MsPer1000Rows != nil) {
+			t.Errorf("activity_metrics_v2 %s: throughput %v, hmperf rows/s %v, ms/1k %v; want a throughput and no hmperf figures",
+				r.HourBucket, r.Throughput, r.RowsPerSec, r.MsPer1000Rows)
+		}
 	}
 
 	roDSN := pgtest.NewMigratedDB(t)

@@ -14,24 +14,6 @@ import (
 	"hmperf/queries/pgtest"
 )
 
-// serviceTables are the service's tables hmperf writes generated rows for.
-var serviceTables = []string{
-	"users", "heart_rate_metrics", "blood_pressure_metrics", "sleep_metrics", "workouts",
-	"activity_metrics_v2", "nutrition_metrics", "symptoms",
-}
-
-// liveCounts counts the rows of the service's tables.
-func liveCounts(t *testing.T, dsn string) map[string]int64 {
-	t.Helper()
-	out := map[string]int64{}
-	for _, table := range serviceTables {
-		var n int64
-		queryRow(t, dsn, "SELECT count(*) FROM "+pgx.Identifier{"public", table}.Sanitize(), &n)
-		out[table] = n
-	}
-	return out
-}
-
 // serviceWrite inserts n activity rows for a new user as the service does:
 // plain INSERTs on a connection of its own, committed; then it flushes the
 // session's statistics so the next sample sees them.
@@ -43,7 +25,7 @@ func serviceWrite(t *testing.T, dsn string, n int) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `WITH u AS (INSERT INTO users (email) VALUES ('service-writer@example.invalid') RETURNING id)
+	if _, err := conn.Exec(ctx, `WITH u AS (INSERT INTO users (email) VALUES ('service-writer-' || gen_random_uuid() || '@example.invalid') RETURNING id)
 		INSERT INTO activity_metrics_v2 (user_id, recorded_at, step_count)
 		SELECT u.id, now() - make_interval(secs => g), g FROM u, generate_series(1, $1::int) g`, n); err != nil {
 		t.Fatal(err)
@@ -99,7 +81,7 @@ func serviceEndToEnd(t *testing.T, dsn string) {
 	if out := decodeIngest(t, r); out.Inserted == 0 || !strings.Contains(r.stdout, `"target": "sandbox"`) {
 		t.Fatalf("sample ingest on an adopted database: %s", r.stdout)
 	}
-	if after := liveCounts(t, dsn); !equalCounts(live, after) {
+	if after := liveCounts(t, dsn); !mapsEqual(live, after) {
 		t.Fatalf("a sample ingest changed the live tables: before %v, after %v", live, after)
 	}
 	var boxed int64
@@ -117,7 +99,7 @@ func serviceEndToEnd(t *testing.T, dsn string) {
 	if r := runCmd(ctx, "", "bench", "--table", "all", "--rows", "300", "--reps", "2", "--dsn", dsn); r.code != 0 {
 		t.Fatalf("bench: exit %d\n%s", r.code, r.stderr)
 	}
-	if after := liveCounts(t, dsn); !equalCounts(live, after) {
+	if after := liveCounts(t, dsn); !mapsEqual(live, after) {
 		t.Fatalf("a benchmark left rows in the live tables: before %v, after %v", live, after)
 	}
 	// A benchmark measures constraint overhead, and the report's overhead
@@ -166,16 +148,4 @@ func alertsDoc(t *testing.T, dsn string) alertsJSON {
 		t.Fatalf("alerts --json: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}
 	return doc
-}
-
-func equalCounts(a, b map[string]int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

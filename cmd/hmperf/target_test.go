@@ -79,3 +79,23 @@ func TestIngestRefusesUnversioned(t *testing.T) {
 		t.Errorf("%d users written on a refused run", n)
 	}
 }
+
+// TestIngestMissingTable: a record kind whose table the service's database
+// lacks is counted as unsupported and named, in text and JSON; the rest is
+// written.
+func TestIngestMissingTable(t *testing.T) {
+	dsn := serviceDSN(t, true)
+	execSQL(t, dsn, "DROP TABLE workouts")
+	ctx := context.Background()
+	r := runCmd(ctx, "", "ingest", "--dsn", dsn, "--sample", "700", "--batch-size", "350")
+	if r.code != 0 || !strings.Contains(r.stdout, "records for workouts (no such table)") {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want the missing table named", r.code, r.stdout, r.stderr)
+	}
+	// Another seed: the first run's records are in the tables already.
+	r = runCmd(ctx, "", "ingest", "--dsn", dsn, "--sample", "700", "--batch-size", "350", "--seed", "2", "--json")
+	out := decodeIngest(t, r)
+	if r.code != 0 || out.MissingTables["workouts"] == 0 || out.MissingTables["workouts"] != out.Unsupported ||
+		out.ByType["unsupported:workouts"] == nil || out.Inserted == 0 {
+		t.Errorf("exit %d: missing tables %v, unsupported %d, inserted %d", r.code, out.MissingTables, out.Unsupported, out.Inserted)
+	}
+}

@@ -65,6 +65,9 @@ func (f *fkPlan) decide(ctx context.Context, pool *pgxpool.Pool, rowChecks bool,
 		var other []string
 		for _, k := range engine.Kinds() {
 			tbl := lay.tables[k]
+			if tbl == nil {
+				continue // no table: its records are unsupported
+			}
 			ok, err := batchCheckable(ctx, pool, tbl.m.Table.OID, lay.users.Table.OID)
 			if err != nil {
 				f.err = fmt.Errorf("inspect %s for the foreign-key check: %w", tbl.name, err)

@@ -156,50 +156,88 @@ func (in *Ingester) Prepare(items []Item) *Prepared {
 // transaction. Several batches may commit at once; on error nothing of the
 // batch is stored and the totals are unchanged.
 func (in *Ingester) Commit(ctx context.Context, p *Prepared) error {
-	stats, err := in.commit(ctx, p)
+	stats, users, err := in.commit(ctx, p)
 	for try := 1; try < 3 && sqlState(err) == "40P01"; try++ {
 		// Two concurrent batches can deadlock on keys the cross-batch
 		// tracker had forgotten; PostgreSQL aborts one, which rolled back
 		// whole, so running it again is safe.
-		stats, err = in.commit(ctx, p)
+		stats, users, err = in.commit(ctx, p)
 	}
 	if err != nil {
 		return fmt.Errorf("batch %d: %w", p.no, err)
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	for _, u := range p.users {
+	for _, u := range users {
 		in.users[u] = struct{}{}
 	}
 	in.totals.add(stats)
 	return nil
 }
 
-func (in *Ingester) commit(ctx context.Context, p *Prepared) ([]TableStats, error) {
+// commit writes a prepared batch in one transaction and returns its stats
+// and the users it registered.
+func (in *Ingester) commit(ctx context.Context, p *Prepared) ([]TableStats, []engine.UUID, error) {
 	lay, err := in.layout(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := in.fk.decide(ctx, in.pool, in.opts.RowFKChecks, lay); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	groups, absent := lay.split(p.groups)
+	users := p.users
+	if len(absent) > 0 {
+		users = keptUsers(p.users, groups)
 	}
 	tx, err := in.pool.Begin(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer tx.Rollback(context.Background())
-	if err := lay.users.Insert(ctx, tx, p.users); err != nil {
-		return nil, fmt.Errorf("register users: %w", err)
+	if err := lay.users.Insert(ctx, tx, users); err != nil {
+		return nil, nil, fmt.Errorf("register users: %w", err)
 	}
-	written, err := in.writeGroups(ctx, tx, p.groups)
+	written, err := in.writeGroups(ctx, tx, groups)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	stats := slices.Concat(p.pre, written)
+	stats := slices.Concat(p.pre, absent, written)
 	if err := storeBatch(ctx, tx, in.opts.RunID, p.no, in.opts.Context, stats); err != nil {
-		return nil, fmt.Errorf("store stats: %w", err)
+		return nil, nil, fmt.Errorf("store stats: %w", err)
 	}
-	return stats, tx.Commit(ctx)
+	return stats, users, tx.Commit(ctx)
+}
+
+// split separates the groups of kinds with a table from those without,
+// whose records are all counted as unsupported, under the table's name
+// (prefixed as unsupported payload types are), whatever validation and
+// dedup made of them: nothing of theirs is written.
+func (lay *layout) split(groups []*group) ([]*group, []TableStats) {
+	var kept []*group
+	var absent []TableStats
+	for _, g := range groups {
+		name := lay.absent[g.kind]
+		if name == "" {
+			kept = append(kept, g)
+			continue
+		}
+		absent = append(absent, TableStats{Table: unsupportedPrefix + name, Received: g.received, Unsupported: g.received,
+			Reasons: map[string]int{}, missingTable: name})
+	}
+	return kept, absent
+}
+
+// unsupportedPrefix marks the stats of records no table takes.
+const unsupportedPrefix = "unsupported:"
+
+// keptUsers is the users of sorted that records of groups have.
+func keptUsers(sorted []engine.UUID, groups []*group) []engine.UUID {
+	want := batchUsers(groups)
+	return slices.DeleteFunc(slices.Clone(sorted), func(u engine.UUID) bool {
+		_, found := slices.BinarySearchFunc(want, u, compareUUID)
+		return !found
+	})
 }
 
 // writeGroups writes the groups whose foreign key is checked per batch
@@ -328,7 +366,7 @@ func (in *Ingester) prepareOther(it Item, byKind *[engine.NumKinds]*group, other
 			return
 		}
 	}
-	name := "unsupported:" + it.Type
+	name := unsupportedPrefix + it.Type
 	if it.Reject != "" {
 		name = "undecodable"
 	}

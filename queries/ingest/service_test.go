@@ -24,9 +24,15 @@ var serviceTables = []string{"users", "heart_rate_metrics", "blood_pressure_metr
 // bookkeeping and sandbox schema, as adopting it would add.
 func servicePool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
+	return adoptedPool(t, "../catalog/testdata/service_layout.sql")
+}
+
+// adoptedPool is a database loaded from file and adopted by hmperf.
+func adoptedPool(t *testing.T, file string) *pgxpool.Pool {
+	t.Helper()
 	ctx := context.Background()
 	dsn := pgtest.NewDB(t)
-	pgtest.LoadSQLFile(t, dsn, "../catalog/testdata/service_layout.sql")
+	pgtest.LoadSQLFile(t, dsn, file)
 	// Adopted, as a DBA would: hmperf's own migrations on top of the
 	// service's tables.
 	conn, err := pgx.Connect(ctx, dsn)

@@ -31,6 +31,7 @@ type TableStats struct {
 	Reasons                            map[string]int
 	rejections                         []rejection
 	dropped                            map[string]int // table.column → values not stored
+	missingTable                       string         // the table that does not exist, for unsupported records of a kind
 	indexes                            []int64
 }
 
@@ -98,6 +99,9 @@ type Totals struct {
 	// every field hmperf's records carry); those rows were stored without
 	// them.
 	DroppedFields map[string]int64 `json:"dropped_fields,omitempty"`
+	// MissingTables counts, per table that does not exist, the records of
+	// its kind counted as unsupported.
+	MissingTables map[string]int64 `json:"missing_tables,omitempty"`
 	Duration      time.Duration    `json:"-"`
 	// Dedup counts every duplicate (within a batch, across batches, or a
 	// key already in the table) under its kind, so that the per-family and
@@ -128,6 +132,12 @@ func (t *Totals) add(stats []TableStats) {
 			}
 			t.DroppedFields[f] += int64(n)
 		}
+		if s.missingTable != "" {
+			if t.MissingTables == nil {
+				t.MissingTables = map[string]int64{}
+			}
+			t.MissingTables[s.missingTable] += int64(s.Unsupported)
+		}
 		t.CacheHits += s.CacheHits
 		t.CacheMisses += s.CacheMisses
 		if s.metric {
@@ -146,6 +156,7 @@ func (t Totals) clone() Totals {
 	}
 	c.RejectsByReason = maps.Clone(t.RejectsByReason)
 	c.DroppedFields = maps.Clone(t.DroppedFields)
+	c.MissingTables = maps.Clone(t.MissingTables)
 	return c
 }
 

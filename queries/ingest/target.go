@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -58,7 +59,11 @@ func (t Target) statsName(k engine.Kind) string {
 // read once when it starts.
 type layout struct {
 	users  *catalog.Users
-	tables [engine.NumKinds]*tableTarget
+	tables [engine.NumKinds]*tableTarget // nil for a kind without a table
+	// absent names the table looked up for each kind that has none: its
+	// records are counted as unsupported, as a payload type without a
+	// table is.
+	absent [engine.NumKinds]string
 }
 
 // tableTarget is one kind's table with the statements that write it.
@@ -74,38 +79,47 @@ type tableTarget struct {
 }
 
 // readLayout reads the target's tables, making the sandbox twins first
-// when the target is the sandbox. Every table is mapped before anything is
-// written, so a missing column stops the run before its first row.
+// when the target is the sandbox. Every table that exists is mapped before
+// anything is written, so a missing column stops the run before its first
+// row; a kind whose live table does not exist at all is no error (the
+// database is the service's, which may not have every table hmperf knows),
+// only users is required.
 func readLayout(ctx context.Context, pool *pgxpool.Pool, target Target) (*layout, error) {
-	names := []string{"users"}
-	for _, k := range engine.Kinds() {
-		names = append(names, k.Table())
-	}
-	idents := make([]pgx.Identifier, len(names))
-	for i, n := range names {
-		idents[i] = pgx.Identifier{n}
-	}
-	if target == Sandbox {
-		live, err := readTables(ctx, pool, idents)
-		if err != nil {
-			return nil, err
-		}
-		if err := sandbox.Ensure(ctx, pool, live); err != nil {
-			return nil, err
-		}
-		for i, n := range names {
-			idents[i] = sandbox.Ident(n)
-		}
-	}
-	tables, err := readTables(ctx, pool, idents)
+	kinds := engine.Kinds()
+	live, err := readTables(ctx, pool, tableIdents(kinds, nil))
 	if err != nil {
 		return nil, err
 	}
+	if live[0] == nil {
+		return nil, fmt.Errorf("table users: %w: every record needs its user", catalog.ErrNoTable)
+	}
 	lay := &layout{}
+	for i, k := range kinds {
+		if live[i+1] == nil {
+			lay.absent[k] = k.Table()
+		}
+	}
+	tables := live
+	if target == Sandbox {
+		if err := sandbox.Ensure(ctx, pool, present(live)); err != nil {
+			return nil, err
+		}
+		if tables, err = readTables(ctx, pool, tableIdents(kinds, live)); err != nil {
+			return nil, err
+		}
+		for i := range tables {
+			if live[i] != nil && tables[i] == nil {
+				return nil, fmt.Errorf("sandbox twin of %s: %w", live[i], catalog.ErrNoTable)
+			}
+		}
+	}
 	if lay.users, err = catalog.MapUsers(tables[0]); err != nil {
 		return nil, err
 	}
-	for i, k := range engine.Kinds() {
+	for i, k := range kinds {
+		if tables[i+1] == nil {
+			continue
+		}
 		m, err := catalog.Map(engine.TableOf(k), tables[i+1])
 		if err != nil {
 			return nil, err
@@ -115,10 +129,48 @@ func readLayout(ctx context.Context, pool *pgxpool.Pool, target Target) (*layout
 	return lay, nil
 }
 
+// tableIdents names users and the kinds' tables: the live ones when live
+// is nil, else the sandbox twins of those live has (nil for the others).
+func tableIdents(kinds []engine.Kind, live []*catalog.Table) []pgx.Identifier {
+	names := []string{"users"}
+	for _, k := range kinds {
+		names = append(names, k.Table())
+	}
+	idents := make([]pgx.Identifier, len(names))
+	for i, n := range names {
+		switch {
+		case live == nil:
+			idents[i] = pgx.Identifier{n}
+		case live[i] != nil:
+			idents[i] = sandbox.Ident(n)
+		}
+	}
+	return idents
+}
+
+// present is the tables that exist.
+func present(tables []*catalog.Table) []*catalog.Table {
+	var out []*catalog.Table
+	for _, t := range tables {
+		if t != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// readTables reads the tables idents names, leaving nil where an ident is
+// nil or its table does not exist.
 func readTables(ctx context.Context, pool *pgxpool.Pool, idents []pgx.Identifier) ([]*catalog.Table, error) {
 	out := make([]*catalog.Table, len(idents))
 	for i, id := range idents {
+		if id == nil {
+			continue
+		}
 		t, err := catalog.Read(ctx, pool, id)
+		if errors.Is(err, catalog.ErrNoTable) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

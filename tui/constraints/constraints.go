@@ -1,7 +1,8 @@
 // Package constraints is the constraint-performance panel: one metric of
-// the real_time_constraint_performance view per table over time (rows/s,
-// overhead, ms per 1,000 rows or failures; m cycles), with the rows
-// beneath in a table.
+// the real_time_constraint_performance view per table over time (the
+// service's throughput and insert speed, hmperf's own rows/s, overhead,
+// ms per 1,000 rows or failures; m cycles), with the rows beneath in a
+// table.
 package constraints
 
 import (
@@ -14,6 +15,7 @@ import (
 	"github.com/NimbleMarkets/ntcharts/linechart/timeserieslinechart"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"hmperf/tui/datatable"
 	"hmperf/tui/format"
@@ -28,10 +30,15 @@ const maxBuckets = 48
 // Metric is what the chart plots.
 type Metric int
 
-// The chart's metrics, in the order m cycles through them. Rows/s comes
-// first because every source has it; overhead only benchmarks measure.
+// The chart's metrics, in the order m cycles through them. The service's
+// two speeds come first, kept apart and named as `hmperf monitor` names
+// them: throughput (rows per second of wall time) and insert speed (rows
+// per second while its statements ran). hmperf's own timed rows/s follow;
+// overhead only benchmarks measure.
 const (
-	RowsPerSec Metric = iota
+	Throughput Metric = iota
+	InsertSpeed
+	RowsPerSec
 	Overhead
 	MsPer1000Rows
 	Failures
@@ -42,34 +49,39 @@ const (
 // String is the metric's name in the chart title.
 func (m Metric) String() string {
 	switch m {
+	case InsertSpeed:
+		return "Insert speed rows/s (while statements ran)"
+	case RowsPerSec:
+		return "hmperf rows/s (own timed writes)"
 	case Overhead:
 		return "Constraint overhead %"
 	case MsPer1000Rows:
-		return "ms per 1,000 rows"
+		return "ms per 1,000 rows (hmperf)"
 	case Failures:
 		return "Constraint failures"
 	case ValidationRejected:
 		return "Rejected by validation"
 	}
-	return "Rows/s"
+	return "Throughput rows/s (wall time)"
 }
 
 // value is the metric of r, and false where r has none.
 func (m Metric) value(r source.ConstraintRow) (float64, bool) {
 	switch m {
+	case InsertSpeed:
+		return measured(r.InsertSpeed)
+	case RowsPerSec:
+		return measured(r.RowsPerSec)
 	case Overhead:
-		if r.OverheadPct == nil {
-			return 0, false
-		}
-		return *r.OverheadPct, true
+		return measured(r.OverheadPct)
 	case MsPer1000Rows:
-		return r.MsPer1000Rows, true
+		return measured(r.MsPer1000Rows)
 	case Failures:
 		return count(r.Failures)
 	case ValidationRejected:
 		return count(r.ValidationRejected)
 	}
-	return r.RowsPerSec, true
+	return measured(r.Throughput)
 }
 
 // format renders a value of the metric.
@@ -82,7 +94,15 @@ func (m Metric) format(v float64) string {
 	case Failures, ValidationRejected:
 		return format.Int(int64(v))
 	}
-	return format.Rate(v)
+	return speed(v)
+}
+
+// measured is a nullable figure as a chart value, absent where not measured.
+func measured(p *float64) (float64, bool) {
+	if p == nil {
+		return 0, false
+	}
+	return *p, true
 }
 
 // count is a nullable count as a chart value, absent where not observed.
@@ -114,15 +134,22 @@ func New(st theme.Styles) Model {
 	return m
 }
 
+// columns are the table's columns. At 80 cells the service's figures and
+// the failures stay; hmperf's own timings, the overhead (benchmarks only)
+// and the parts of the row count give way first.
 func columns() []datatable.Column {
 	return []datatable.Column{
 		{Title: "Table", Width: 14, Flex: true},
 		{Title: "Hour", Width: 11},
 		{Title: "Rows", Width: 9},
-		{Title: "Rows/s", Width: 8},
-		{Title: "ms/1k", Width: 6, Optional: true},
-		{Title: "Overhead", Width: 8},
+		{Title: "Throughput", Width: 10},
+		{Title: "Insert speed", Width: 12},
+		{Title: "Overhead", Width: 8, Optional: true},
 		{Title: "Fails", Width: 5},
+		{Title: "hmperf r/s", Width: 10, Optional: true},
+		{Title: "ms/1k", Width: 6, Optional: true},
+		{Title: "Observed", Width: 9, Optional: true},
+		{Title: "Rolled back", Width: 11, Optional: true},
 		{Title: "Invalid", Width: 7, Optional: true},
 	}
 }
@@ -166,11 +193,37 @@ func tableRows(rows []source.ConstraintRow) [][]string {
 	for i := len(rows) - 1; i >= 0; i-- {
 		r := rows[i]
 		out = append(out, []string{
-			r.Table, format.Stamp(r.HourBucket), format.Int(r.Rows), format.Rate(r.RowsPerSec),
-			format.Float(r.MsPer1000Rows, 1), overhead(r.OverheadPct), failures(r), optCount(r.ValidationRejected),
+			r.Table, format.Stamp(r.HourBucket), format.Int(r.Rows), optRate(r.Throughput), optRate(r.InsertSpeed),
+			overhead(r.OverheadPct), failures(r), optRate(r.RowsPerSec), optFloat(r.MsPer1000Rows),
+			optCount(r.ObservedRows), optCount(r.RolledBackRows), optCount(r.ValidationRejected),
 		})
 	}
 	return out
+}
+
+// optRate renders a nullable speed, "n/a" where nothing measured it.
+func optRate(p *float64) string {
+	if p == nil {
+		return NotObservable
+	}
+	return speed(*p)
+}
+
+// speed renders rows per second: whole rows, with a decimal below 100,
+// where a service writing a few thousand rows an hour would round to 1.
+func speed(v float64) string {
+	if v < 100 {
+		return format.Float(v, 1)
+	}
+	return format.Rate(v)
+}
+
+// optFloat renders a nullable figure with one decimal, "n/a" when nil.
+func optFloat(p *float64) string {
+	if p == nil {
+		return NotObservable
+	}
+	return format.Float(*p, 1)
 }
 
 // NotObservable marks a count that could not be observed: never 0.
@@ -340,9 +393,12 @@ func (m *Model) View() string {
 	chart := m.chartView
 	if !m.anyValue() {
 		chart = lipgloss.Place(m.w, m.chartHeight(), lipgloss.Center, lipgloss.Center,
-			m.st.Muted.Render(m.nothingMeasured()))
+			m.st.Muted.Width(max(m.w-4, 10)).Align(lipgloss.Center).Render(m.nothingMeasured()))
 	}
-	return title + "  " + strings.Join(legend, "  ") + "\n" + chart + "\n" + m.table.View()
+	// The legend is cut at the panel's edge, not wrapped: the chart's
+	// height is fixed, and its colours name the series too.
+	head := ansi.Truncate(title+"  "+strings.Join(legend, "  "), m.w, "…")
+	return head + "\n" + chart + "\n" + m.table.View()
 }
 
 // nothingMeasured says why the chart's metric has no value in any row.
@@ -352,6 +408,12 @@ func (m *Model) nothingMeasured() string {
 		return "constraint failures not observable in these hours: PostgreSQL counts no refused rows of other clients (n/a)"
 	case ValidationRejected:
 		return "no records validated in these hours: only hmperf's ingest validates (n/a)"
+	case Throughput:
+		return "throughput not measured in these hours: no sample of the service's writes (n/a; the dashboard samples unless --read-only, or run hmperf monitor)"
+	case InsertSpeed:
+		return "insert speed not measured in these hours: it needs pg_stat_statements (n/a)"
+	case RowsPerSec, MsPer1000Rows:
+		return fmt.Sprintf("no %s in these hours: hmperf timed no ingest batch or benchmark (n/a)", m.metric)
 	}
 	return fmt.Sprintf("no %s measured in these hours: benchmarks measure overhead, ingest batches do not", m.metric)
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/lipgloss"
+
 	"hmperf/tui/source"
 	"hmperf/tui/theme"
 )
@@ -52,9 +54,9 @@ func ptr[T any](v T) *T { return &v }
 func TestMetrics(t *testing.T) {
 	t0 := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
 	ingestOnly := []source.ConstraintRow{
-		{Table: "heart_rate_metrics", HourBucket: t0, Rows: 5000, RowsPerSec: 120000, MsPer1000Rows: 8.3, Failures: ptr(int64(2)),
+		{Table: "heart_rate_metrics", HourBucket: t0, Rows: 5000, RowsPerSec: ptr(120000.0), MsPer1000Rows: ptr(8.3), Failures: ptr(int64(2)),
 			ValidationRejected: ptr(int64(40))},
-		{Table: "heart_rate_metrics", HourBucket: t0.Add(time.Hour), Rows: 7000, RowsPerSec: 110000, MsPer1000Rows: 9.1},
+		{Table: "heart_rate_metrics", HourBucket: t0.Add(time.Hour), Rows: 7000, RowsPerSec: ptr(110000.0), MsPer1000Rows: ptr(9.1)},
 	}
 	m := New(theme.NewStyles(theme.Default()))
 	m.SetSize(100, 30)
@@ -62,15 +64,18 @@ func TestMetrics(t *testing.T) {
 	tests := []struct {
 		metric Metric
 		title  string
-		empty  bool
+		empty  string // the empty-chart note, "" when the chart draws
 	}{
-		{RowsPerSec, "Rows/s per table", false},
-		{Overhead, "Constraint overhead % per table", true},
-		{MsPer1000Rows, "ms per 1,000 rows per table", false},
-		{Failures, "Constraint failures per table", false},
-		{ValidationRejected, "Rejected by validation per table", false},
-		{RowsPerSec, "Rows/s per table", false},
+		{Throughput, "Throughput rows/s (wall time) per table", "throughput not measured"},
+		{InsertSpeed, "Insert speed rows/s (while statements ran) per table", "needs pg_stat_statements"},
+		{RowsPerSec, "hmperf rows/s (own timed writes) per table", ""},
+		{Overhead, "Constraint overhead % per table", "no Constraint overhead % measured"},
+		{MsPer1000Rows, "ms per 1,000 rows (hmperf) per table", ""},
+		{Failures, "Constraint failures per table", ""},
+		{ValidationRejected, "Rejected by validation per table", ""},
+		{Throughput, "Throughput rows/s (wall time) per table", "throughput not measured"},
 	}
+	notes := []string{"throughput not measured", "needs pg_stat_statements", "no Constraint overhead % measured"}
 	for i, tt := range tests {
 		if i > 0 {
 			m.NextMetric()
@@ -79,8 +84,10 @@ func TestMetrics(t *testing.T) {
 		if m.Metric() != tt.metric || !strings.Contains(v, tt.title) {
 			t.Fatalf("step %d: metric %v, want %v titled %q:\n%s", i, m.Metric(), tt.metric, tt.title, v)
 		}
-		if got := strings.Contains(v, "no Constraint overhead % measured"); got != tt.empty {
-			t.Errorf("%v: empty-chart note shown %v, want %v", tt.metric, got, tt.empty)
+		for _, note := range notes {
+			if got, want := strings.Contains(v, note), note == tt.empty; got != want {
+				t.Errorf("%v: note %q shown %v, want %v:\n%s", tt.metric, note, got, want, v)
+			}
 		}
 		if strings.Contains(v, "0.0%") || !strings.Contains(v, "–") {
 			t.Errorf("%v: an unmeasured overhead is shown as 0.0%%:\n%s", tt.metric, v)
@@ -88,13 +95,86 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// TestSpeedsApart: the service's throughput and insert speed and hmperf's
+// own rows/s are three columns, named so; each reads "n/a" where nothing
+// measured it, never 0; at 80 cells the service's speeds stay on screen.
+func TestSpeedsApart(t *testing.T) {
+	t0 := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	rows := []source.ConstraintRow{
+		// The service's plain INSERT ... SELECT, with pg_stat_statements.
+		{Table: "activity_metrics_v2", HourBucket: t0, Rows: 5000, ObservedRows: ptr(int64(5000)), RolledBackRows: ptr(int64(0)),
+			Throughput: ptr(1.4), InsertSpeed: ptr(61234.0)},
+		// hmperf's own ingest only: nothing sampled.
+		{Table: "heart_rate_metrics", HourBucket: t0, Rows: 900, RowsPerSec: ptr(43210.0), MsPer1000Rows: ptr(23.1)},
+	}
+	want := map[string]map[string]string{
+		"activity_metrics_v2": {"Rows": "5,000", "Throughput": "1.4", "Insert speed": "61,234", "hmperf r/s": "n/a",
+			"ms/1k": "n/a", "Observed": "5,000", "Rolled back": "0", "Overhead": "–"},
+		"heart_rate_metrics": {"Rows": "900", "Throughput": "n/a", "Insert speed": "n/a", "hmperf r/s": "43,210",
+			"ms/1k": "23.1", "Observed": "n/a", "Rolled back": "n/a"},
+	}
+	m := New(theme.NewStyles(theme.Default()))
+	m.SetSize(160, 30)
+	m.SetData(rows)
+	got := exported(t, &m)
+	for _, r := range got {
+		for col, w := range want[r["Table"]] {
+			if r[col] != w {
+				t.Errorf("%s %s = %q, want %q", r["Table"], col, r[col], w)
+			}
+		}
+	}
+	for _, tt := range []struct {
+		width int
+		shown []string
+	}{
+		{80, []string{"Throughput", "Insert speed", "Fails", "activity_metrics_v2", "61,234"}},
+		{160, []string{"Throughput", "Insert speed", "hmperf r/s", "Overhead", "Rolled back", "43,210"}},
+	} {
+		m.SetSize(tt.width, 24)
+		v := m.View()
+		for _, s := range tt.shown {
+			if !strings.Contains(v, s) {
+				t.Errorf("%d wide: %q not shown:\n%s", tt.width, s, v)
+			}
+		}
+		for i, line := range strings.Split(v, "\n") {
+			if w := lipgloss.Width(line); w > tt.width {
+				t.Errorf("%d wide: line %d is %d cells: %q", tt.width, i, w, line)
+			}
+		}
+	}
+}
+
+// exported is the panel's table as exported, one map per row by title.
+func exported(t *testing.T, m *Model) []map[string]string {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := m.Table().WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("exported %v, %v", recs, err)
+	}
+	out := make([]map[string]string, 0, len(recs)-1)
+	for _, rec := range recs[1:] {
+		row := map[string]string{}
+		for i, title := range recs[0] {
+			row[title] = rec[i]
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
 // TestSingleHourDrawsBars: one hour bucket makes no line; each table gets a
 // bar labelled with its value instead, and a second hour brings the line.
 func TestSingleHourDrawsBars(t *testing.T) {
 	t0 := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	rows := []source.ConstraintRow{
-		{Table: "heart_rate_metrics", HourBucket: t0, RowsPerSec: 49318},
-		{Table: "symptoms", HourBucket: t0, RowsPerSec: 35624},
+		{Table: "heart_rate_metrics", HourBucket: t0, Throughput: ptr(49318.0)},
+		{Table: "symptoms", HourBucket: t0, Throughput: ptr(35624.0)},
 	}
 	m := New(theme.NewStyles(theme.Default()))
 	m.SetSize(100, 30)
@@ -105,7 +185,7 @@ func TestSingleHourDrawsBars(t *testing.T) {
 			t.Errorf("single-hour view lacks %q:\n%s", want, v)
 		}
 	}
-	m.SetData(append(rows, source.ConstraintRow{Table: "symptoms", HourBucket: t0.Add(time.Hour), RowsPerSec: 30000}))
+	m.SetData(append(rows, source.ConstraintRow{Table: "symptoms", HourBucket: t0.Add(time.Hour), Throughput: ptr(30000.0)}))
 	if v := m.View(); strings.Contains(v, "a line needs two hours") {
 		t.Errorf("two hours still drawn as bars:\n%s", v)
 	}
@@ -117,26 +197,20 @@ func TestSingleHourDrawsBars(t *testing.T) {
 func TestNotObservable(t *testing.T) {
 	t0 := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
 	rows := []source.ConstraintRow{
-		{Table: "activity_metrics_v2", HourBucket: t0, Rows: 5000, RowsPerSec: 1000},
-		{Table: "activity_metrics_v2", HourBucket: t0.Add(time.Hour), Rows: 7000, RowsPerSec: 1100,
+		{Table: "activity_metrics_v2", HourBucket: t0, Rows: 5000, Throughput: ptr(1000.0)},
+		{Table: "activity_metrics_v2", HourBucket: t0.Add(time.Hour), Rows: 7000, Throughput: ptr(1100.0),
 			Failures: ptr(int64(2)), FailuresUnobserved: 1},
 	}
 	m := New(theme.NewStyles(theme.Default()))
 	m.SetSize(100, 30)
 	m.SetData(rows)
-	var buf bytes.Buffer
-	if _, err := m.Table().WriteCSV(&buf); err != nil {
-		t.Fatal(err)
+	got := exported(t, &m)
+	if len(got) != 2 {
+		t.Fatalf("exported %d rows, want 2", len(got))
 	}
-	got, err := csv.NewReader(&buf).ReadAll()
-	if err != nil || len(got) != 3 {
-		t.Fatalf("exported %v, %v", got, err)
-	}
-	got = got[1:] // the header
-	last := len(got[0]) - 1
 	for i, want := range [][2]string{{"≥2", "n/a"}, {"n/a", "n/a"}} {
-		if got[i][last-1] != want[0] || got[i][last] != want[1] {
-			t.Errorf("row %d: failures %q, invalid %q; want %q, %q", i, got[i][last-1], got[i][last], want[0], want[1])
+		if got[i]["Fails"] != want[0] || got[i]["Invalid"] != want[1] {
+			t.Errorf("row %d: failures %q, invalid %q; want %q, %q", i, got[i]["Fails"], got[i]["Invalid"], want[0], want[1])
 		}
 	}
 	m.SetData(rows[:1])

@@ -8,6 +8,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"hmperf/tui/datatable"
 	"hmperf/tui/format"
@@ -19,7 +20,10 @@ import (
 const wideAt = 100
 
 // totalsLines is the height of the totals.
-const totalsLines = 6
+const totalsLines = 5
+
+// maxFailureLines bounds the error of a dead sample ingest on screen.
+const maxFailureLines = 3
 
 // maxReasons is how many reject reasons are listed.
 const maxReasons = 5
@@ -56,9 +60,16 @@ func columns() []datatable.Column {
 }
 
 // SetRunning says whether the sample ingest started from the dashboard runs.
-func (m *Model) SetRunning(running bool) { m.running = running }
+func (m *Model) SetRunning(running bool) {
+	m.running = running
+	m.SetSize(m.w, m.h) // the error of a dead ingest shows only while stopped
+}
 
-// SetData shows new ingest statistics.
+// Target is where the sample ingest writes, as the last poll said.
+func (m *Model) Target() source.WriteTarget { return m.data.SampleTarget }
+
+// SetData shows new ingest statistics, with where the sample ingest writes
+// and, when it ended on an error, that error.
 func (m *Model) SetData(d source.IngestStats) {
 	m.data = d
 	rows := make([][]string, len(d.Batches))
@@ -71,13 +82,15 @@ func (m *Model) SetData(d source.IngestStats) {
 	m.SetSize(m.w, m.h)
 }
 
-// topLines is the height of the totals (and, when narrow, the rejects).
+// topLines is the height of the head, the totals (and, when narrow, the
+// rejects).
 func (m *Model) topLines() int {
+	head := lipgloss.Height(m.headView())
 	reasons := max(min(len(m.data.Rejects), maxReasons), 1) + 1
 	if m.w >= wideAt {
-		return max(reasons, totalsLines)
+		return head + max(reasons, totalsLines)
 	}
-	return totalsLines + reasons
+	return head + totalsLines + reasons
 }
 
 // SetSize fits the panel into w×h cells.
@@ -99,14 +112,34 @@ func (m *Model) View() string {
 	if m.w >= wideAt {
 		top = lipgloss.JoinHorizontal(lipgloss.Top, lipgloss.NewStyle().Width(m.w/2).Render(totals), rejects)
 	}
-	return top + "\n" + m.st.Title.Render("Recent batches") + "\n" + m.table.View()
+	return m.headView() + "\n" + top + "\n" + m.st.Title.Render("Recent batches") + "\n" + m.table.View()
+}
+
+// headView is the sample ingest's state, where it writes, and the error
+// that ended it, if one did.
+func (m *Model) headView() string {
+	state := m.st.Muted.Render("sample ingest stopped (i starts one)")
+	target := "i writes generated rows to " + m.data.SampleTarget.String()
+	if m.running {
+		state = m.st.OK.Render("sample ingest RUNNING (i stops it)")
+		target = "writing generated rows to " + m.data.SampleTarget.String()
+	}
+	lines := []string{
+		m.st.Title.Render("Ingest") + "  " + state,
+		ansi.Truncate(target, m.w, "…"),
+	}
+	if f := m.data.SampleFailed; f != "" && !m.running {
+		wrapped := strings.Split(ansi.Wordwrap("✗ sample ingest STOPPED on an error: "+f, m.w, " "), "\n")
+		if len(wrapped) > maxFailureLines {
+			wrapped = wrapped[:maxFailureLines]
+			wrapped[maxFailureLines-1] = ansi.Truncate(wrapped[maxFailureLines-1]+" …", m.w, "…")
+		}
+		lines = append(lines, m.st.Crit.Render(strings.Join(wrapped, "\n")))
+	}
+	return strings.Join(lines, "\n")
 }
 
 func (m *Model) totalsView() string {
-	state := m.st.Muted.Render("sample ingest stopped (i starts one)")
-	if m.running {
-		state = m.st.OK.Render("sample ingest RUNNING (i stops it)")
-	}
 	var rows, dups, rejected, received int64
 	var invalid, refused partCount
 	for _, b := range m.data.Batches {
@@ -122,7 +155,6 @@ func (m *Model) totalsView() string {
 		latest = format.Rate(m.data.Batches[0].RowsPerSec) + " rows/s"
 	}
 	lines := []string{
-		m.st.Title.Render("Ingest") + "  " + state,
 		fmt.Sprintf("latest     %s", latest),
 		fmt.Sprintf("inserted   %s of %s received", format.Int(rows), format.Int(received)),
 		fmt.Sprintf("duplicates %s   rejected %s", format.Int(dups), format.Int(rejected)),

@@ -51,12 +51,23 @@ type Verdict struct {
 const RowsPerSec = "rows/s"
 
 // ConstraintRow is one row of the real_time_constraint_performance view.
+// Figures nothing measured are nil, never 0.
 type ConstraintRow struct {
-	Table         string
-	HourBucket    time.Time
-	Rows          int64
-	RowsPerSec    float64
-	MsPer1000Rows float64
+	Table      string
+	HourBucket time.Time
+	Rows       int64 // hmperf's rows and the service's observed rows
+	// RowsPerSec and MsPer1000Rows are hmperf's own timed writes (ingest
+	// batches, benchmarks); nil in an hour hmperf timed nothing.
+	RowsPerSec    *float64
+	MsPer1000Rows *float64
+	// The service's writes, sampled from the statistics views; nil where
+	// no sample covered the hour. Throughput is rows per second of wall
+	// time; InsertSpeed rows per second while its INSERT and COPY
+	// statements ran (nil without pg_stat_statements).
+	ObservedRows   *int64
+	RolledBackRows *int64
+	Throughput     *float64
+	InsertSpeed    *float64
 	// OverheadPct is nil where nothing measured it: ingest batches have no
 	// unconstrained baseline, only benchmark runs do.
 	OverheadPct *float64
@@ -175,12 +186,43 @@ type BenchProgress struct {
 	Steps   int
 }
 
-// IngestStats is the recent ingest activity, from the batch stats table.
+// IngestStats is the recent ingest activity, from the batch stats table,
+// and the state of the sample ingest the dashboard starts with i.
 type IngestStats struct {
 	Batches     []IngestBatch // newest first
 	Rejects     []ReasonCount
 	CacheHits   int64
 	CacheMisses int64
+	// SampleTarget is where the sample ingest writes generated rows.
+	SampleTarget WriteTarget
+	// SampleFailed is the error that ended (or never let start) the
+	// sample ingest this dashboard started; empty while it runs, after it
+	// was stopped, or before any was started.
+	SampleFailed string
+}
+
+// WriteTarget is where generated rows go: on a database hmperf did not
+// create (adopted ones included) the sandbox, else the live tables.
+type WriteTarget int
+
+// The write targets; the zero value is "not known" (the database could not
+// be classified).
+const (
+	TargetUnknown WriteTarget = iota
+	TargetLive
+	TargetSandbox
+)
+
+// String says where generated rows go, in words the panel and the
+// confirmation use.
+func (t WriteTarget) String() string {
+	switch t {
+	case TargetLive:
+		return "the live tables"
+	case TargetSandbox:
+		return "the sandbox hmperf_sandbox (live tables untouched)"
+	}
+	return "a target not known yet"
 }
 
 // IngestBatch is one batch's accounting: Received = Inserted + Duplicates +
