@@ -75,8 +75,10 @@ func scratchCopy(ctx context.Context, tx pgx.Tx, schema, table string, usersOID 
 // would measure a different table.
 func copyTriggers(ctx context.Context, tx pgx.Tx, liveOID uint32, copyIdent string) error {
 	rows, err := tx.Query(ctx, `
-		SELECT pg_get_triggerdef(t.oid), t.tgrelid::regclass::text
+		SELECT pg_get_triggerdef(t.oid), format('%I.%I', n.nspname, c.relname)
 		  FROM pg_trigger t
+		  JOIN pg_class c ON c.oid = t.tgrelid
+		  JOIN pg_namespace n ON n.oid = c.relnamespace
 		 WHERE t.tgrelid = $1 AND NOT t.tgisinternal AND t.tgparentid = 0
 		 ORDER BY t.tgname`, liveOID)
 	if err != nil {
