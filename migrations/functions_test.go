@@ -61,9 +61,9 @@ func TestBenchmarkFunctions(t *testing.T) {
 					t.Errorf("%s %s: overhead %v; want NULL exactly for the unconstrained row", c.fn, r.variant, r.overhead)
 				}
 				if r.overhead != nil {
-					want := (r.seconds - got[0].seconds) / r.seconds * 100
+					want := (r.seconds - got[0].seconds) / got[0].seconds * 100
 					if d := *r.overhead - want; d > 1e-6 || d < -1e-6 {
-						t.Errorf("%s %s: overhead %g, want (t - t_unconstrained)/t*100 = %g", c.fn, r.variant, *r.overhead, want)
+						t.Errorf("%s %s: overhead %g, want (t - t_unconstrained)/t_unconstrained*100 = %g", c.fn, r.variant, *r.overhead, want)
 					}
 				}
 			}
