@@ -148,7 +148,7 @@ func fakeOverview() source.Overview {
 	return source.Overview{
 		Server: "db.local:5432/health", ServerVersion: "PostgreSQL 15.6",
 		SchemaVersion: 22, PendingMigrations: 1, CriticalAlerts: 1, WarningAlerts: 2,
-		IngestRate: rate,
+		IngestRate:  rate,
 		VerdictsRun: 7,
 		Verdicts: []source.Verdict{
 			{Table: "nutrition", Claim: "improvement over original", Claimed: 65, Measured: -3.2, Unit: "%",

@@ -367,6 +367,9 @@ func ciText(lo, hi *float64, f func(float64) string) string {
 }
 
 func verdictCI(v bench.Verdict) string {
+	if v.Verdict == bench.NotComparable {
+		return "n/a (other method)"
+	}
 	if v.Unit == bench.RowsPerSecUnit {
 		return ciText(v.CILow, v.CIHigh, thousands)
 	}

@@ -81,7 +81,9 @@ func Interval(lo, hi *float64, f func(float64) string) string {
 
 // Outcome renders a verdict as a symbol and a word, coloured by what it
 // says, so it reads without colour too.
-func (m *Model) Outcome(o string) string { return RenderOutcome(m.st.OK, m.st.Crit, m.st.Warn, m.st.Muted, o) }
+func (m *Model) Outcome(o string) string {
+	return RenderOutcome(m.st.OK, m.st.Crit, m.st.Warn, m.st.Muted, o)
+}
 
 // RenderOutcome renders a verdict with the given styles: ok for holds,
 // crit for does not hold, warn for inconclusive, muted for not comparable.
