@@ -252,13 +252,13 @@ func TestMonitoringFeedAndAlerts(t *testing.T) {
 			INSERT INTO hmperf.benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second, measured_at)
 			VALUES ($1, 'nutrition_metrics', $2, 1, 1000, $3::float8, 1000 / $3::float8, $4)`, run, variant, seconds, when)
 	}
-	insertResult("original", 2, at(0))
+	insertResult("original", 1.5, at(0))
 	insertResult("unconstrained", 1, at(0))
 	insertResult("optimized", 4, at(0))
 	got = queryStrings(t, conn, `
 		SELECT table_name, coalesce(constraint_overhead_pct::text, 'NULL')
 		  FROM constraint_performance_monitor WHERE source = 'benchmark' ORDER BY source_ref`)
-	want := []string{"nutrition_metrics | 50", "nutrition_metrics_unconstrained | NULL", "nutrition_metrics_optimized | 75"}
+	want := []string{"nutrition_metrics | 50", "nutrition_metrics_unconstrained | NULL", "nutrition_metrics_optimized | 300"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("benchmark monitor rows =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

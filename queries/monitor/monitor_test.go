@@ -169,7 +169,7 @@ func TestFeed(t *testing.T) {
 	var n int64
 	var maxDiff float64
 	err = pool.QueryRow(ctx, `
-		SELECT count(*), coalesce(max(abs(m.constraint_overhead_pct - (b.seconds - u.seconds) / b.seconds * 100)), 0)
+		SELECT count(*), coalesce(max(abs(m.constraint_overhead_pct - (b.seconds - u.seconds) / u.seconds * 100)), 0)
 		  FROM constraint_performance_monitor m
 		  JOIN hmperf.benchmark_results b ON b.id = m.source_ref
 		  JOIN hmperf.benchmark_results u ON u.run_id = b.run_id AND u.rep = b.rep AND u.variant = 'unconstrained'
