@@ -61,9 +61,9 @@ func TestBenchmarkFunctions(t *testing.T) {
 					t.Errorf("%s %s: overhead %v; want NULL exactly for the unconstrained row", c.fn, r.variant, r.overhead)
 				}
 				if r.overhead != nil {
-					want := (r.seconds - got[0].seconds) / r.seconds * 100
+					want := (r.seconds - got[0].seconds) / got[0].seconds * 100
 					if d := *r.overhead - want; d > 1e-6 || d < -1e-6 {
-						t.Errorf("%s %s: overhead %g, want (t - t_unconstrained)/t*100 = %g", c.fn, r.variant, *r.overhead, want)
+						t.Errorf("%s %s: overhead %g, want (t - t_unconstrained)/t_unconstrained*100 = %g", c.fn, r.variant, *r.overhead, want)
 					}
 				}
 			}
@@ -252,13 +252,13 @@ func TestMonitoringFeedAndAlerts(t *testing.T) {
 			INSERT INTO hmperf.benchmark_results (run_id, table_name, variant, rep, rows, seconds, rows_per_second, measured_at)
 			VALUES ($1, 'nutrition_metrics', $2, 1, 1000, $3::float8, 1000 / $3::float8, $4)`, run, variant, seconds, when)
 	}
-	insertResult("original", 2, at(0))
+	insertResult("original", 1.5, at(0))
 	insertResult("unconstrained", 1, at(0))
 	insertResult("optimized", 4, at(0))
 	got = queryStrings(t, conn, `
 		SELECT table_name, coalesce(constraint_overhead_pct::text, 'NULL')
 		  FROM constraint_performance_monitor WHERE source = 'benchmark' ORDER BY source_ref`)
-	want := []string{"nutrition_metrics | 50", "nutrition_metrics_unconstrained | NULL", "nutrition_metrics_optimized | 75"}
+	want := []string{"nutrition_metrics | 50", "nutrition_metrics_unconstrained | NULL", "nutrition_metrics_optimized | 300"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("benchmark monitor rows =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

@@ -27,7 +27,7 @@ type ServerInfo struct {
 
 // settingsThatMatter are the server settings that change insert throughput;
 // every stored benchmark records them.
-var settingsThatMatter = []string{"synchronous_commit", "shared_buffers", "wal_level", "fsync", "full_page_writes", "max_wal_size", "work_mem"}
+var settingsThatMatter = []string{"synchronous_commit", "shared_buffers", "wal_level", "fsync", "full_page_writes", "max_wal_size", "work_mem", "jit"}
 
 // Server reads the server version and the settings that matter.
 func Server(ctx context.Context, db DBTX) (ServerInfo, error) {

@@ -155,11 +155,15 @@ func fakeOverview() source.Overview {
 	return source.Overview{
 		Server: "db.local:5432/health", ServerVersion: "PostgreSQL 15.6",
 		SchemaVersion: 22, PendingMigrations: 1, CriticalAlerts: 1, WarningAlerts: 2,
-		IngestRate: rate,
+		IngestRate:  rate,
+		VerdictsRun: 7,
 		Verdicts: []source.Verdict{
-			{Table: "nutrition", Claim: "improvement over original", Claimed: 65, Measured: -3.2, Unit: "%"},
-			{Table: "symptoms", Claim: "optimized throughput", Claimed: 1950, Measured: 36795, Unit: source.RowsPerSec, Holds: true},
-			{Table: "activity", Claim: "optimized constraint overhead", Claimed: 15, Measured: 23.5, Unit: "%"},
+			{Table: "nutrition", Claim: "improvement over original", Claimed: 65, Measured: -3.2, Unit: "%",
+				CILow: ptr(-6.0), CIHigh: ptr(-0.5), Reps: 8, Outcome: source.DoesNotHold},
+			{Table: "symptoms", Claim: "optimized throughput", Claimed: 1950, Measured: 36795, Unit: source.RowsPerSec,
+				Reps: 8, Outcome: source.NotComparable, Why: "measured by COPY"},
+			{Table: "activity", Claim: "optimized constraint overhead", Claimed: 15, Measured: 23.5, Unit: "%",
+				CILow: ptr(9.0), CIHigh: ptr(31.0), Reps: 8, Outcome: source.Inconclusive},
 		},
 	}
 }
@@ -229,12 +233,13 @@ func fakeBench() source.BenchHistory {
 	for i, t := range []string{"nutrition", "symptoms", "activity"} {
 		base := float64(20000 - i*3000)
 		h.Results = append(h.Results,
-			source.VariantResult{Table: t, Variant: source.Original, MedianRPS: base, MinRPS: base * 0.9, MaxRPS: base * 1.1, OverheadPct: 35},
+			source.VariantResult{Table: t, Variant: source.Original, MedianRPS: base, MinRPS: base * 0.9, MaxRPS: base * 1.1, OverheadPct: 35,
+				OverheadLow: ptr(30.0), OverheadHigh: ptr(41.0)},
 			source.VariantResult{Table: t, Variant: source.Optimized, MedianRPS: base * 0.97, MinRPS: base * 0.9, MaxRPS: base * 1.05, OverheadPct: 37},
 			source.VariantResult{Table: t, Variant: source.Unconstrained, MedianRPS: base * 1.5, MinRPS: base * 1.4, MaxRPS: base * 1.6},
 		)
 		h.Comparisons = append(h.Comparisons, source.Comparison{Pair: t, RatioMedian: 0.97, RatioMin: 0.9,
-			RatioMax: 1.04, ClaimedPct: 40, MeasuredPct: -3, Verdict: "does not hold"})
+			RatioMax: 1.04, ClaimedPct: 40, MeasuredPct: -3, CILow: ptr(-8.0), CIHigh: ptr(2.5), Reps: 8, Verdict: source.DoesNotHold})
 	}
 	return h
 }

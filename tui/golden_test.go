@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 func loadedMarker(p Panel) string {
 	switch p {
 	case Overview:
-		return "Latest benchmark"
+		return "claimed against measured"
 	case Constraints:
 		return "Insert speed"
 	case Alerts:

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -24,11 +26,60 @@ func TestBenchJSON(t *testing.T) {
 	if len(results) != 3 || len(comps) != 1 || doc["run_id"] == nil || !strings.HasPrefix(doc["server_version"].(string), "PostgreSQL") {
 		t.Fatalf("document %v", doc)
 	}
-	hasKeys(t, results[0], "table", "variant", "median_rows_per_sec", "min_rows_per_sec", "max_rows_per_sec", "constraint_overhead_pct")
-	hasKeys(t, comps[0], "pair", "ratio_median", "ratio_min", "ratio_max", "claimed_improvement_pct", "measured_improvement_pct", "verdict")
+	hasKeys(t, results[0], "table", "variant", "median_rows_per_sec", "min_rows_per_sec", "max_rows_per_sec", "constraint_overhead_pct",
+		"overhead_ci_low", "overhead_ci_high")
+	hasKeys(t, comps[0], "pair", "ratio_median", "ratio_min", "ratio_max", "claimed_improvement_pct", "measured_improvement_pct", "verdict",
+		"ci_low", "ci_high", "method", "reps")
+	hasKeys(t, doc, "settings", "table_bytes_before", "write_method", "interval_method", "overhead_definition")
 	c := comps[0].(map[string]any)
-	if c["pair"] != "symptoms" || c["claimed_improvement_pct"] != 45.0 || (c["verdict"] != "holds" && c["verdict"] != "does not hold") {
+	// Two repetitions bound no 95% interval: the verdict must be
+	// inconclusive, with null interval ends, whatever the timings.
+	if c["pair"] != "symptoms" || c["claimed_improvement_pct"] != 45.0 || c["verdict"] != "inconclusive" || c["ci_low"] != nil || c["reps"] != 2.0 {
 		t.Errorf("comparison %v", c)
+	}
+	verdicts, _ := c["verdicts"].([]any)
+	want := map[string]string{"improvement_pct": "inconclusive", "ops_per_sec": "not comparable", "overhead_pct": "inconclusive"}
+	for _, v := range verdicts {
+		hasKeys(t, v, "claim", "claimed", "measured", "ci_low", "ci_high", "method", "reps", "verdict", "why")
+		m := v.(map[string]any)
+		if m["verdict"] != want[m["claim"].(string)] || m["method"] == "" {
+			t.Errorf("verdict %v, want %s", m, want[m["claim"].(string)])
+		}
+	}
+	settings, _ := doc["settings"].(map[string]any)
+	for _, k := range []string{"fsync", "synchronous_commit", "wal_level", "shared_buffers", "jit"} {
+		if _, ok := settings[k]; !ok {
+			t.Errorf("settings lack %s: %v", k, settings)
+		}
+	}
+}
+
+// TestBenchReport: --report writes report.md with the claims, intervals,
+// settings and the command that reproduces the run (no DSN), and one SVG
+// per table that the Markdown links.
+func TestBenchReport(t *testing.T) {
+	dsn := pgtest.NewMigratedDB(t)
+	dir := t.TempDir()
+	r := runCmd(context.Background(), "", "bench", "--dsn", dsn, "--table", "nutrition", "--rows", "200", "--reps", "6", "--report", dir)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"hmperf bench --table nutrition --rows 200 --reps 6\n", "](bench-nutrition.svg)", "95% interval",
+		"fsync=", "synchronous_commit=", "improvement over original", "not comparable", "(t - t_floor) / t_floor"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(string(md), dsn) {
+		t.Error("report.md contains the DSN")
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "bench-nutrition.svg"))
+	if err != nil || !strings.Contains(string(svg), "<svg") {
+		t.Errorf("chart: %v, %.80q", err, svg)
 	}
 }
 
@@ -53,8 +104,18 @@ func TestBenchText(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if n := strings.Count(r.stdout, " holds\n") + strings.Count(r.stdout, " does not hold\n"); n != 9 {
-		t.Errorf("%d verdicts, want 9 (3 claims x 3 tables):\n%s", n, r.stdout)
+	// One repetition: every claim measured by COPY is inconclusive, and
+	// the ops/s claims (the report's functions) are not comparable.
+	if n := strings.Count(r.stdout, " inconclusive\n"); n != 6 {
+		t.Errorf("%d inconclusive verdicts, want 6 (improvement and overhead x 3 tables):\n%s", n, r.stdout)
+	}
+	if n := strings.Count(r.stdout, " not comparable\n"); n != 3 {
+		t.Errorf("%d not comparable verdicts, want 3:\n%s", n, r.stdout)
+	}
+	for _, want := range []string{"overhead: (t - t_floor) / t_floor", "settings: fsync=", "table sizes before: ", "95% interval"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
 	}
 }
 
@@ -68,6 +129,9 @@ func TestBenchRefusals(t *testing.T) {
 		{"read-only", []string{"--read-only"}, 1, "--read-only"},
 		{"unknown table", []string{"--table", "heart"}, 2, "unknown benchmark table"},
 		{"zero rows", []string{"--rows", "0"}, 2, "at least 1"},
+		{"bad reps", []string{"--reps", "many"}, 2, "auto"},
+		{"unknown method", []string{"--method", "magic"}, 2, "unknown benchmark method"},
+		{"commit with function", []string{"--method", "function", "--commit"}, 2, "--commit does not apply"},
 		{"argument", []string{"now"}, 2, "no arguments"},
 	}
 	for _, c := range cases {
@@ -93,5 +157,19 @@ func TestThousands(t *testing.T) {
 		if got := thousands(in); got != want {
 			t.Errorf("thousands(%g) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestReproduceDropsSecrets(t *testing.T) {
+	got := reproduce([]string{"--dsn", "postgres://u:secret@h/db", "--rows", "10", "--report=out", "--dsn=x", "--method", "service"})
+	if got != "hmperf bench --rows 10 --method service" {
+		t.Errorf("reproduce = %q", got)
+	}
+}
+
+func TestBenchHelpDefinesOverhead(t *testing.T) {
+	r := runCmd(context.Background(), "", "bench", "--help")
+	if !strings.Contains(r.stderr+r.stdout, "(t - t_floor) / t_floor") || !strings.Contains(r.stderr+r.stdout, "inconclusive") {
+		t.Errorf("help lacks the overhead definition or the verdicts:\n%s%s", r.stdout, r.stderr)
 	}
 }

@@ -97,6 +97,7 @@ func addGoFlags(dst *pflag.FlagSet, src *flag.FlagSet, global *pflag.FlagSet) {
 // actions (migrate up, indexes process, ...) as subcommands.
 func commandFor(e env, cmd command) *cobra.Command {
 	c := leaf(e, cmd.name, cmd.summary, cmd.run)
+	c.Long = cmd.about
 	for _, a := range cmd.actions {
 		c.AddCommand(leaf(e, a.name, a.summary, prefixed(cmd.run, a.name)))
 	}

@@ -34,7 +34,7 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	fs.DurationVar(&o.interval, "interval", 2*time.Second, "refresh interval (0.5s–10s; + and - change it)")
 	fs.StringVar(&o.exportDir, "export-dir", ".", "where e writes CSV exports")
 	fs.IntVar(&o.benchRows, "bench-rows", 5000, "rows per COPY for a benchmark started with b")
-	fs.IntVar(&o.benchReps, "bench-reps", 3, "interleaved repetitions for a benchmark started with b")
+	fs.IntVar(&o.benchReps, "bench-reps", 0, "interleaved repetitions for a benchmark started with b; 0 is automatic, as bench --reps auto")
 	fs.IntVar(&o.sampleRate, "sample-rate", 1000, "records per second of the sample ingest started with i")
 	fs.BoolVar(&o.autoIngest, "sample-ingest", false, "start a sample ingest at once (always on with the embedded server)")
 	if _, err := parseFlags(fs, args); err != nil {

@@ -109,28 +109,24 @@ func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
 	for _, p := range rate {
 		o.IngestRate = append(o.IngestRate, source.RatePoint{At: p.At, RowsPerSec: p.RowsPerSec})
 	}
-	last, err := bench.Latest(ctx, s.pool)
+	// Only a finished run has verdicts: one still running or cancelled
+	// has not made the repetitions it planned.
+	last, err := bench.LatestDone(ctx, s.pool)
 	if errors.Is(err, bench.ErrNoRuns) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	o.VerdictsRun = last.ID
 	for _, c := range last.Comparisons {
 		for _, v := range c.Verdicts {
 			o.Verdicts = append(o.Verdicts, source.Verdict{Table: c.Pair, Claim: claimWording[v.Claim], Claimed: v.Claimed,
-				Measured: v.Measured, Unit: claimUnit(v.Claim), Holds: v.Holds})
+				Measured: v.Measured, Unit: v.Unit, CILow: v.CILow, CIHigh: v.CIHigh, Reps: v.Reps,
+				Outcome: string(v.Verdict), Why: v.Why})
 		}
 	}
 	return nil
-}
-
-// claimUnit is the unit of a stored claim's figures.
-func claimUnit(name string) string {
-	if name == "ops_per_sec" {
-		return source.RowsPerSec
-	}
-	return "%"
 }
 
 // monitoringVersion is the migration that creates the last of what the
@@ -252,11 +248,13 @@ func (s *dbSource) Benchmarks(ctx context.Context) (_ source.BenchHistory, err e
 	}
 	for _, v := range latest.Results {
 		h.Results = append(h.Results, source.VariantResult{Table: v.Table, Variant: source.Variant(v.Variant),
-			MedianRPS: v.MedianRPS, MinRPS: v.MinRPS, MaxRPS: v.MaxRPS, OverheadPct: v.OverheadPct})
+			MedianRPS: v.MedianRPS, MinRPS: v.MinRPS, MaxRPS: v.MaxRPS, OverheadPct: v.OverheadPct,
+			OverheadLow: v.OverheadLow, OverheadHigh: v.OverheadHigh})
 	}
 	for _, c := range latest.Comparisons {
 		h.Comparisons = append(h.Comparisons, source.Comparison{Pair: c.Pair, RatioMedian: c.RatioMedian, RatioMin: c.RatioMin,
-			RatioMax: c.RatioMax, ClaimedPct: c.ClaimedImprovementPct, MeasuredPct: c.MeasuredImprovementPct, Verdict: c.Verdict})
+			RatioMax: c.RatioMax, ClaimedPct: c.ClaimedImprovementPct, MeasuredPct: c.MeasuredImprovementPct,
+			CILow: c.CILow, CIHigh: c.CIHigh, Reps: c.Reps, Verdict: string(c.Verdict)})
 	}
 	return h, nil
 }
@@ -312,7 +310,13 @@ func (s *dbSource) RunBenchmark(ctx context.Context, table string, progress func
 	}
 	_, err = bench.Run(ctx, s.pool, bench.Options{Tables: tables, Rows: s.opts.benchRows, Reps: s.opts.benchReps, Seed: 1,
 		Progress: func(p bench.Progress) {
-			progress(source.BenchProgress{Table: p.Table, Variant: source.Variant(p.Variant), Rep: p.Rep, Reps: p.Reps, Step: p.Step, Steps: p.Steps})
+			bp := source.BenchProgress{Table: p.Table, Variant: source.Variant(p.Variant), Rep: p.Rep, Reps: p.Reps, Step: p.Step, Steps: p.Steps,
+				Ratio: p.Ratio.Median}
+			if p.Ratio.Bounded {
+				lo, hi := p.Ratio.Low, p.Ratio.High
+				bp.RatioLow, bp.RatioHigh = &lo, &hi
+			}
+			progress(bp)
 		}})
 	return err
 }

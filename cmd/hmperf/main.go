@@ -50,6 +50,8 @@ type command struct {
 	name, summary string
 	run           runFunc
 	actions       []action
+	// about, where set, is the long description its --help prints.
+	about string
 }
 
 // action is a sub-command.
@@ -57,7 +59,7 @@ type action struct{ name, summary string }
 
 func commands() []command {
 	return []command{
-		{"dashboard", "open the live dashboard (the default)", runDashboard, nil},
+		{"dashboard", "open the live dashboard (the default)", runDashboard, nil, ""},
 		{"migrate", "show or change the schema version: status|adopt|up|down [N|--all]|goto V|force V", runMigrate, []action{
 			{"status", "what the database is, its schema version and every migration (exit 1 when dirty)"},
 			{"adopt", "record the service's own tables as hmperf's base, then apply hmperf's migrations"},
@@ -65,17 +67,17 @@ func commands() []command {
 			{"down", "revert the last N migrations (default 1), or --all of them"},
 			{"goto", "migrate up or down to version V"},
 			{"force", "record version V without running anything (after a failed migration)"},
-		}},
-		{"ingest", "validate, dedup and insert generated samples or a payload file", runIngest, nil},
-		{"bench", "benchmark original, optimized and unconstrained tables", runBench, nil},
-		{"alerts", "print firing alerts; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", runAlerts, nil},
-		{"monitor", "sample the service's own writes from the statistics views: --once, or every --interval", runMonitor, nil},
+		}, ""},
+		{"ingest", "validate, dedup and insert generated samples or a payload file", runIngest, nil, ""},
+		{"bench", "benchmark original, optimized and unconstrained tables", runBench, nil, benchAbout},
+		{"alerts", "print firing alerts; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", runAlerts, nil, ""},
+		{"monitor", "sample the service's own writes from the statistics views: --once, or every --interval", runMonitor, nil, ""},
 		{"indexes", "show or process the deferred-index queue: status|process", runIndexes, []action{
 			{"status", "the queue, with progress of builds in flight"},
 			{"process", "build the queued deferred indexes with CREATE INDEX CONCURRENTLY"},
-		}},
-		{"local", "run the embedded PostgreSQL with the schema applied until ^C; prints its connection string", runLocal, nil},
-		{"version", "print hmperf's version", runVersion, nil},
+		}, ""},
+		{"local", "run the embedded PostgreSQL with the schema applied until ^C; prints its connection string", runLocal, nil, ""},
+		{"version", "print hmperf's version", runVersion, nil, ""},
 	}
 }
 

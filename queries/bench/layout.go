@@ -33,9 +33,10 @@ func (d variantData) head(n int) variantData {
 	return out
 }
 
-// readUsers reads the live users table, which the row owners go into.
-func readUsers(ctx context.Context, db DB) (*catalog.Users, error) {
-	live, err := catalog.Read(ctx, db, pgx.Identifier{"users"})
+// readUsers reads the users table the row owners go into: the live one,
+// or its copy in schema when schema is not empty.
+func readUsers(ctx context.Context, db DB, schema string) (*catalog.Users, error) {
+	live, err := catalog.Read(ctx, db, qualify(schema, "users"))
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
@@ -49,13 +50,13 @@ func readUsers(ctx context.Context, db DB) (*catalog.Users, error) {
 // prepare maps the generated rows onto each variant's live table. A
 // variant whose table lacks a column the rows need fails here, before any
 // COPY, with the table and column named.
-func prepare(ctx context.Context, db DB, pair Pair, ds Dataset, users *catalog.Users) (variantData, error) {
+func prepare(ctx context.Context, db DB, pair Pair, ds Dataset, users *catalog.Users, schema string) (variantData, error) {
 	out := variantData{tables: map[Variant]variantTable{}, rows: map[Variant][][]any{}, users: users}
 	for _, u := range ds.Users {
 		out.owners = append(out.owners, u)
 	}
 	for _, v := range Variants {
-		live, err := catalog.Read(ctx, db, pgx.Identifier{pair.Tables[v]})
+		live, err := catalog.Read(ctx, db, qualify(schema, pair.Tables[v]))
 		if err != nil {
 			return variantData{}, fmt.Errorf("bench: %s %s: %w", pair.Name, v, err)
 		}
@@ -73,4 +74,13 @@ func prepare(ctx context.Context, db DB, pair Pair, ds Dataset, users *catalog.U
 		out.tables[v], out.rows[v] = variantTable{m}, rows
 	}
 	return out, nil
+}
+
+// qualify names table in schema, or unqualified (found on the search path)
+// when schema is empty.
+func qualify(schema, table string) pgx.Identifier {
+	if schema == "" {
+		return pgx.Identifier{table}
+	}
+	return pgx.Identifier{schema, table}
 }

@@ -4,18 +4,20 @@
 // dashboard.
 //
 // Method, in short: the same N rows from the engine's seeded sample
-// generator (Generate) are written with COPY (pgx CopyFrom, binary format)
-// into each variant's partitioned parent, K repetitions interleaved
-// original, optimized, unconstrained, after one small untimed warm-up COPY
-// per variant. Every COPY runs inside its own transaction that is rolled
-// back after timing, so every measurement starts from the same table
-// contents and the user's data is never touched (TRUNCATE of a scratch copy
-// would need an ACCESS EXCLUSIVE lock and could not reproduce the real
-// tables' triggers, domains and FKs). Aborted rows leave dead tuples until
-// autovacuum; the interleaving spreads that drift evenly over the variants.
-// The clock is the client's monotonic clock around the COPY statement only:
-// BEGIN, creating the row owners and ROLLBACK are outside it; row encoding
-// and the network are inside it, equally for every variant.
+// generator (Generate) are written into each variant's partitioned parent,
+// repetitions interleaved original, optimized, unconstrained, after one
+// small untimed warm-up write per variant. By default (MethodCopy) each
+// write is a binary COPY in a transaction rolled back after timing, so the
+// user's data is never touched; MethodService writes as the ingest service
+// does (chunked multi-row INSERT ... ON CONFLICT DO NOTHING) and, like any
+// run with Commit, commits into scratch copies in a schema of the run's own
+// that is dropped however the run ends; MethodFunction calls the report's
+// own benchmark_* functions. Dead tuples of rolled-back writes are vacuumed
+// and committed rows truncated between repetitions, so every repetition
+// starts from the same table state. The clock is the client's monotonic
+// clock around the write (and the COMMIT, when committing); creating the
+// row owners is outside it. Verdicts come from 95% order-statistic
+// intervals of the paired per-repetition values (interval.go).
 package bench
 
 import "fmt"

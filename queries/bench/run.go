@@ -18,17 +18,69 @@ type DB interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
+// Method is how a run writes its rows.
+type Method string
+
+// The write methods.
+const (
+	// MethodCopy is one binary COPY of the N rows per measurement.
+	MethodCopy Method = "copy"
+	// MethodService is the ingest service's own path: multi-row INSERT ...
+	// ON CONFLICT DO NOTHING in chunks as large as the protocol's 65,535
+	// parameters allow, one transaction per batch, committed.
+	MethodService Method = "service"
+	// MethodFunction calls the report's benchmark_* SQL functions, which
+	// time each variant server-side and roll their inserts back.
+	MethodFunction Method = "function"
+)
+
+// ParseMethod checks a --method value.
+func ParseMethod(s string) (Method, error) {
+	switch m := Method(s); m {
+	case MethodCopy, MethodService, MethodFunction:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown benchmark method %q (want copy, service or function)", s)
+}
+
+// describe says in a few words how rows were written.
+func (s Setup) describe() string {
+	end := "rolled back"
+	if s.Commit {
+		end = "committed into scratch copies"
+	}
+	switch s.Method {
+	case MethodService:
+		return "the service's chunked INSERT ... ON CONFLICT DO NOTHING, " + end
+	case MethodFunction:
+		return "the report's benchmark SQL functions (server clock, rolled back)"
+	}
+	return "binary COPY, " + end
+}
+
+// Describe is the method line the CLI and the report print.
+func (s Setup) Describe() string { return s.describe() }
+
 // Options configure a benchmark run.
 type Options struct {
 	Tables []string // pair names; empty means all three
-	Rows   int      // N rows per COPY; default 5000 (the report's n)
-	Reps   int      // K interleaved repetitions; default 5
-	Seed   uint64   // generator seed; the same seed gives the same rows
+	Rows   int      // N rows per write; default 5000 (the report's n)
+	// Reps is K interleaved repetitions; 0 means automatic: repetitions
+	// are added until every claim's interval is decided or narrower than
+	// CIWidth, within MaxTime.
+	Reps    int
+	MaxTime time.Duration // automatic repetitions only; default 2 minutes
+	CIWidth float64       // automatic repetitions only; default 5 (percentage points)
+	Method  Method        // default MethodCopy
+	// Commit measures committed writes into scratch copies hmperf creates
+	// and drops; MethodService always commits.
+	Commit bool
+	Seed   uint64 // generator seed; the same seed gives the same rows
 	// Anchor is the instant the generated rows count back from; zero means
 	// the start of the run.
 	Anchor time.Time
 	// Progress, when set, is called from Run's goroutine before and after
-	// every timed COPY.
+	// every timed write.
 	Progress func(Progress)
 }
 
@@ -37,15 +89,18 @@ type Progress struct {
 	Table   string  `json:"table"`
 	Variant Variant `json:"variant"`
 	Rep     int     `json:"rep"`  // 1-based repetition being run
-	Reps    int     `json:"reps"` // K
-	Step    int     `json:"step"` // timed COPYs finished, over the whole run
+	Reps    int     `json:"reps"` // K, or 0 while automatic
+	Step    int     `json:"step"` // timed writes finished, over the whole run
 	Steps   int     `json:"steps"`
-	// RowsPerSec is the rate of the COPY that just finished; 0 while it runs.
+	// RowsPerSec is the rate of the write that just finished; 0 while it runs.
 	RowsPerSec float64 `json:"rows_per_sec"`
 	// MedianSoFar is the median rate of this table and variant over the
 	// repetitions finished so far.
 	MedianSoFar float64 `json:"median_so_far"`
-	Done        bool    `json:"done"` // the COPY has finished
+	Done        bool    `json:"done"` // the write has finished
+	// Ratio is the pair's optimized/original interval over the complete
+	// repetitions so far (unbounded before MinReps).
+	Ratio Interval `json:"-"`
 }
 
 // Run statuses, as stored in benchmark_runs.status.
@@ -56,10 +111,13 @@ const (
 	StatusFailed    = "failed"
 )
 
-// warmupRows is the size of the untimed COPY each variant gets before its
+// warmupRows is the size of the untimed write each variant gets before its
 // first repetition, so no variant pays for the first touch of its catalog
 // entries, relcache and partitions inside a timed measurement.
 const warmupRows = 100
+
+// maxAutoReps caps automatic repetitions whatever the time left.
+const maxAutoReps = 60
 
 func (o *Options) defaults() error {
 	if len(o.Tables) == 0 {
@@ -68,11 +126,23 @@ func (o *Options) defaults() error {
 	if o.Rows == 0 {
 		o.Rows = 5000
 	}
-	if o.Reps == 0 {
-		o.Reps = 5
+	if o.MaxTime == 0 {
+		o.MaxTime = 2 * time.Minute
 	}
-	if o.Rows < 1 || o.Reps < 1 {
-		return fmt.Errorf("bench: rows and reps must be at least 1 (got %d rows, %d reps)", o.Rows, o.Reps)
+	if o.CIWidth == 0 {
+		o.CIWidth = 5
+	}
+	if o.Method == "" {
+		o.Method = MethodCopy
+	}
+	if o.Method == MethodService {
+		o.Commit = true
+	}
+	if o.Method == MethodFunction && o.Commit {
+		return errors.New("bench: --commit does not apply to --method function: the report's functions roll their own inserts back")
+	}
+	if o.Rows < 1 || o.Reps < 0 {
+		return fmt.Errorf("bench: rows must be at least 1 and reps at least 0 (got %d rows, %d reps)", o.Rows, o.Reps)
 	}
 	if o.Anchor.IsZero() {
 		o.Anchor = time.Now()
@@ -86,9 +156,10 @@ func (o *Options) defaults() error {
 }
 
 // Run benchmarks the pairs in opt.Tables and stores the run. Cancelling ctx
-// stops it after the current COPY is abandoned and rolled back; the run is
+// stops it after the current write is abandoned and rolled back; the run is
 // then stored with status "cancelled" and Run returns it with ctx's error.
-// Any other failure is stored as "failed" with its message.
+// Any other failure is stored as "failed" with its message. Scratch copies
+// are dropped however the run ends.
 func Run(ctx context.Context, db DB, opt Options) (*Result, error) {
 	if err := opt.defaults(); err != nil {
 		return nil, err
@@ -97,11 +168,15 @@ func Run(ctx context.Context, db DB, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: read server facts: %w", err)
 	}
-	res := &Result{Tables: opt.Tables, Rows: opt.Rows, Reps: opt.Reps, Seed: opt.Seed, Server: server, Status: StatusRunning}
+	res := &Result{Tables: opt.Tables, Rows: opt.Rows, Reps: opt.Reps, Seed: opt.Seed, Server: server, Status: StatusRunning,
+		Setup: Setup{Method: opt.Method, Commit: opt.Commit}, Auto: opt.Reps == 0}
+	if res.SizesBefore, err = tableSizes(ctx, db, opt.Tables); err != nil {
+		return nil, err
+	}
 	if err := insertRun(ctx, db, res); err != nil {
 		return nil, err
 	}
-	runErr := runPairs(ctx, db, opt, res)
+	runErr := runWithScratch(ctx, db, opt, res)
 	finishRun(db, res, runErr, ctx.Err())
 	if runErr != nil {
 		return res, runErr
@@ -109,41 +184,77 @@ func Run(ctx context.Context, db DB, opt Options) (*Result, error) {
 	return res, nil
 }
 
-func runPairs(ctx context.Context, db DB, opt Options, res *Result) error {
-	steps := len(opt.Tables) * opt.Reps * len(Variants)
-	step := 0
-	users, err := readUsers(ctx, db)
-	if err != nil {
+func runWithScratch(ctx context.Context, db DB, opt Options, res *Result) (err error) {
+	if !opt.Commit {
+		return runPairs(ctx, db, opt, res, "")
+	}
+	if err := sweepScratch(ctx, db); err != nil {
 		return err
 	}
+	schema := scratchSchema(res.ID)
+	defer func() {
+		if derr := dropScratch(db, schema); derr != nil && err == nil {
+			err = derr
+		}
+	}()
+	var pairs []Pair
 	for _, name := range opt.Tables {
+		p, _ := PairNamed(name)
+		pairs = append(pairs, p)
+	}
+	if err := createScratch(ctx, db, schema, pairs); err != nil {
+		return err
+	}
+	return runPairs(ctx, db, opt, res, schema)
+}
+
+// plan is when to stop adding repetitions.
+type plan struct {
+	fixed    int       // K, or 0 for automatic
+	deadline time.Time // automatic only
+	width    float64
+}
+
+// more reports whether repetition r (1-based) should run, given the pair's
+// summary so far.
+func (p plan) more(r int, c []Comparison) bool {
+	if p.fixed > 0 {
+		return r <= p.fixed
+	}
+	if r > maxAutoReps || (r > 1 && time.Now().After(p.deadline)) {
+		return false
+	}
+	return r <= MinReps || !decided(c, p.width)
+}
+
+func runPairs(ctx context.Context, db DB, opt Options, res *Result, schema string) error {
+	steps := len(opt.Tables) * opt.Reps * len(Variants)
+	step := 0
+	end := time.Now().Add(opt.MaxTime)
+	for i, name := range opt.Tables {
 		pair, _ := PairNamed(name)
-		gen, err := Generate(name, opt.Rows, opt.Seed, opt.Anchor)
+		// Each pair gets an equal share of the time still left.
+		pl := plan{fixed: opt.Reps, width: opt.CIWidth,
+			deadline: time.Now().Add(time.Until(end) / time.Duration(len(opt.Tables)-i))}
+		w, err := newWriter(ctx, db, opt, pair, schema)
 		if err != nil {
 			return err
 		}
-		ds, err := prepare(ctx, db, pair, gen, users)
-		if err != nil {
-			return err
-		}
-		if err := warmup(ctx, db, pair, ds); err != nil {
-			return err
-		}
-		for r := 1; r <= opt.Reps; r++ {
+		for r := 1; pl.more(r, summaryOf(res, name)); r++ {
 			var batch []Measurement
 			for _, v := range Variants {
-				p := Progress{Table: name, Variant: v, Rep: r, Reps: opt.Reps, Step: step, Steps: steps}
-				report(opt.Progress, p)
-				m, err := measure(ctx, db, pair, v, ds)
-				if err != nil {
-					return err
+				report(opt.Progress, Progress{Table: name, Variant: v, Rep: r, Reps: opt.Reps, Step: step, Steps: steps})
+				if v == Variants[0] || !w.together() {
+					ms, err := w.measure(ctx, v)
+					if err != nil {
+						return err
+					}
+					batch = append(batch, ms...)
 				}
-				m.Rep = r
-				batch = append(batch, m)
 				step++
-				p.Step, p.Done, p.RowsPerSec = step, true, m.RowsPerSec
-				p.MedianSoFar = medianSoFar(append(res.Measurements, batch...), name, v)
-				report(opt.Progress, p)
+			}
+			for i := range batch {
+				batch[i].Rep = r
 			}
 			// A repetition is stored whole, in one statement, so the
 			// monitor feed trigger sees all three variants of it together.
@@ -151,9 +262,38 @@ func runPairs(ctx context.Context, db DB, opt Options, res *Result) error {
 				return err
 			}
 			res.Measurements = append(res.Measurements, batch...)
+			res.Reps = max(res.Reps, r)
+			for _, m := range batch {
+				report(opt.Progress, Progress{Table: name, Variant: m.Variant, Rep: r, Reps: opt.Reps, Step: step, Steps: steps,
+					Done: true, RowsPerSec: m.RowsPerSec, MedianSoFar: medianSoFar(res.Measurements, name, m.Variant),
+					Ratio: ratioSoFar(res.Measurements, name)})
+			}
+			if err := w.between(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// summaryOf is the comparison of one pair over the measurements so far.
+func summaryOf(res *Result, pair string) []Comparison {
+	var ms []Measurement
+	for _, m := range res.Measurements {
+		if m.Table == pair {
+			ms = append(ms, m)
+		}
+	}
+	_, cs := Summarize(ms, res.Setup)
+	return cs
+}
+
+func ratioSoFar(ms []Measurement, pair string) Interval {
+	var ratios []float64
+	for _, r := range completeReps(ms, pair) {
+		ratios = append(ratios, r[Optimized].RowsPerSec/r[Original].RowsPerSec)
+	}
+	return MedianInterval(ratios)
 }
 
 func report(fn func(Progress), p Progress) {
@@ -175,46 +315,6 @@ func medianSoFar(ms []Measurement, table string, v Variant) float64 {
 	return Median(xs)
 }
 
-func warmup(ctx context.Context, db DB, pair Pair, ds variantData) error {
-	small := ds.head(warmupRows)
-	for _, v := range Variants {
-		if _, err := measure(ctx, db, pair, v, small); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// measure times one COPY of ds into the variant's table, inside a
-// transaction that is always rolled back.
-func measure(ctx context.Context, db DB, pair Pair, v Variant, ds variantData) (Measurement, error) {
-	table, rows := ds.tables[v], ds.rows[v]
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		return Measurement{}, fmt.Errorf("bench: begin: %w", err)
-	}
-	// Rolled back with a fresh context: a cancelled ctx must still leave
-	// nothing behind.
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = tx.Rollback(rctx)
-	}()
-	if err := ds.users.Insert(ctx, tx, ds.owners); err != nil {
-		return Measurement{}, fmt.Errorf("bench: create row owners: %w", err)
-	}
-	start := time.Now()
-	n, err := tx.CopyFrom(ctx, table.m.Table.Ident(), table.m.Columns, pgx.CopyFromRows(rows))
-	secs := time.Since(start).Seconds()
-	if err != nil {
-		return Measurement{}, fmt.Errorf("bench: COPY into %s: %w", table.m.Table, err)
-	}
-	if int(n) != len(rows) {
-		return Measurement{}, fmt.Errorf("bench: COPY into %s wrote %d of %d rows", table.m.Table, n, len(rows))
-	}
-	return Measurement{Table: pair.Name, Variant: v, Rows: len(rows), Seconds: secs, RowsPerSec: float64(len(rows)) / secs}, nil
-}
-
 // finishRun records how the run ended. It uses its own context: the run's
 // may be cancelled, and a cancelled run must still be marked so.
 func finishRun(db DB, res *Result, runErr, ctxErr error) {
@@ -226,7 +326,7 @@ func finishRun(db DB, res *Result, runErr, ctxErr error) {
 	default:
 		res.Status, res.Error = StatusFailed, runErr.Error()
 	}
-	res.Results, res.Comparisons = Summarize(res.Measurements)
+	res.Results, res.Comparisons = Summarize(res.Measurements, res.Setup)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := updateRun(ctx, db, res); err != nil && runErr == nil {

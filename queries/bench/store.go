@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,25 +18,36 @@ import (
 // summaries computed from the measurements (always by Summarize, whether
 // the run was just made or read back, so both give the same figures).
 type Result struct {
-	ID           int64              `json:"run_id"`
-	StartedAt    time.Time          `json:"started_at"`
-	FinishedAt   time.Time          `json:"finished_at"`
-	Tables       []string           `json:"tables"` // pair names
-	Rows         int                `json:"rows"`
-	Reps         int                `json:"reps"`
-	Seed         uint64             `json:"seed"`
-	Server       queries.ServerInfo `json:"server"`
-	Status       string             `json:"status"`
-	Error        string             `json:"error,omitempty"`
-	Measurements []Measurement      `json:"measurements"`
-	Results      []VariantResult    `json:"results"`
-	Comparisons  []Comparison       `json:"comparisons"`
+	ID         int64              `json:"run_id"`
+	StartedAt  time.Time          `json:"started_at"`
+	FinishedAt time.Time          `json:"finished_at"`
+	Tables     []string           `json:"tables"` // pair names
+	Rows       int                `json:"rows"`
+	Reps       int                `json:"reps"`
+	Seed       uint64             `json:"seed"`
+	Server     queries.ServerInfo `json:"server"`
+	Setup      Setup              `json:"setup"`
+	Auto       bool               `json:"auto_reps"` // Reps was chosen by --reps auto
+	// SizesBefore is each benchmarked table's total size in bytes
+	// (partitions and indexes included) when the run started.
+	SizesBefore  map[string]int64 `json:"table_bytes_before"`
+	Status       string           `json:"status"`
+	Error        string           `json:"error,omitempty"`
+	Measurements []Measurement    `json:"measurements"`
+	Results      []VariantResult  `json:"results"`
+	Comparisons  []Comparison     `json:"comparisons"`
 }
 
-// seedSetting is the key under which the generator seed is kept in
+// Keys under which hmperf's own facts of a run are kept in
 // benchmark_runs.settings, beside the server settings, so a stored run says
-// how to regenerate its rows.
-const seedSetting = "hmperf.seed"
+// how to regenerate its rows and how they were written.
+const (
+	seedSetting   = "hmperf.seed"
+	methodSetting = "hmperf.method"
+	commitSetting = "hmperf.commit"
+	autoSetting   = "hmperf.auto_reps"
+	sizePrefix    = "hmperf.bytes_before."
+)
 
 func insertRun(ctx context.Context, db queries.DBTX, r *Result) error {
 	settings := maps.Clone(r.Server.Settings)
@@ -43,6 +55,12 @@ func insertRun(ctx context.Context, db queries.DBTX, r *Result) error {
 		settings = map[string]string{}
 	}
 	settings[seedSetting] = strconv.FormatUint(r.Seed, 10)
+	settings[methodSetting] = string(r.Setup.Method)
+	settings[commitSetting] = strconv.FormatBool(r.Setup.Commit)
+	settings[autoSetting] = strconv.FormatBool(r.Auto)
+	for t, n := range r.SizesBefore {
+		settings[sizePrefix+t] = strconv.FormatInt(n, 10)
+	}
 	originals := make([]string, len(r.Tables))
 	for i, name := range r.Tables {
 		p, _ := PairNamed(name)
@@ -87,12 +105,61 @@ func updateRun(ctx context.Context, db queries.DBTX, r *Result) error {
 		errText = &r.Error
 	}
 	err := db.QueryRow(ctx, `
-		UPDATE hmperf.benchmark_runs SET status = $2, error = $3, finished_at = clock_timestamp()
-		 WHERE id = $1 RETURNING finished_at`, r.ID, r.Status, errText).Scan(&r.FinishedAt)
+		UPDATE hmperf.benchmark_runs SET status = $2, error = $3, reps = $4, finished_at = clock_timestamp()
+		 WHERE id = $1 RETURNING finished_at`, r.ID, r.Status, errText, r.Reps).Scan(&r.FinishedAt)
 	if err != nil {
 		return fmt.Errorf("bench: record the end of run %d: %w", r.ID, err)
 	}
+	return insertVerdicts(ctx, db, r)
+}
+
+// insertVerdicts stores the run's verdicts with their intervals, as printed,
+// for readers in SQL (migration 0028's benchmark_verdicts).
+func insertVerdicts(ctx context.Context, db queries.DBTX, r *Result) error {
+	var tables, claims, units, verdicts, whys, methods []string
+	var claimed, measured []float64
+	var lows, highs []*float64
+	var reps []int
+	for _, c := range r.Comparisons {
+		p, _ := PairNamed(c.Pair)
+		for _, v := range c.Verdicts {
+			tables, claims, units = append(tables, p.Tables[Original]), append(claims, v.Claim), append(units, v.Unit)
+			verdicts, whys, methods = append(verdicts, string(v.Verdict)), append(whys, v.Why), append(methods, v.Method)
+			claimed, measured = append(claimed, v.Claimed), append(measured, v.Measured)
+			lows, highs, reps = append(lows, v.CILow), append(highs, v.CIHigh), append(reps, v.Reps)
+		}
+	}
+	if len(claims) == 0 {
+		return nil
+	}
+	_, err := db.Exec(ctx, `
+		INSERT INTO hmperf.benchmark_verdicts (run_id, table_name, claim, claimed, unit, measured, ci_low, ci_high, method, reps, verdict, why)
+		SELECT $1, t, c, cl, u, m, lo, hi, me, n, v, nullif(w, '')
+		  FROM unnest($2::text[], $3::text[], $4::float8[], $5::text[], $6::float8[], $7::float8[], $8::float8[],
+		              $9::text[], $10::int[], $11::text[], $12::text[]) AS x(t, c, cl, u, m, lo, hi, me, n, v, w)`,
+		r.ID, tables, claims, claimed, units, measured, lows, highs, methods, reps, verdicts, whys)
+	if err != nil {
+		return fmt.Errorf("bench: store the verdicts of run %d: %w", r.ID, err)
+	}
 	return nil
+}
+
+// tableSizes is the total size of every variant table of the pairs.
+func tableSizes(ctx context.Context, db queries.DBTX, pairs []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, name := range pairs {
+		p, _ := PairNamed(name)
+		for _, v := range Variants {
+			var n int64
+			err := db.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::bigint
+				FROM pg_partition_tree(to_regclass($1))`, pgx.Identifier{p.Tables[v]}.Sanitize()).Scan(&n)
+			if err != nil {
+				return nil, fmt.Errorf("bench: size of %s: %w", p.Tables[v], err)
+			}
+			out[p.Tables[v]] = n
+		}
+	}
+	return out, nil
 }
 
 // ErrNoRuns is returned by Latest when no run is stored.
@@ -101,8 +168,19 @@ var ErrNoRuns = errors.New("no benchmark run stored yet")
 // Latest reads back the most recent run (any status), with its measurements
 // and summaries.
 func Latest(ctx context.Context, db queries.DBTX) (*Result, error) {
+	return latest(ctx, db, "")
+}
+
+// LatestDone reads back the most recent run that finished (status done):
+// verdicts of a run still going or cancelled are not verdicts yet.
+func LatestDone(ctx context.Context, db queries.DBTX) (*Result, error) {
+	return latest(ctx, db, StatusDone)
+}
+
+func latest(ctx context.Context, db queries.DBTX, status string) (*Result, error) {
 	var id int64
-	err := db.QueryRow(ctx, "SELECT id FROM hmperf.benchmark_runs ORDER BY started_at DESC, id DESC LIMIT 1").Scan(&id)
+	err := db.QueryRow(ctx, `SELECT id FROM hmperf.benchmark_runs WHERE $1 = '' OR status = $1
+		ORDER BY started_at DESC, id DESC LIMIT 1`, status).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNoRuns
 	}
@@ -145,7 +223,7 @@ func ByID(ctx context.Context, db queries.DBTX, id int64) (*Result, error) {
 	if r.Measurements, err = readMeasurements(ctx, db, id); err != nil {
 		return nil, err
 	}
-	r.Results, r.Comparisons = Summarize(r.Measurements)
+	r.Results, r.Comparisons = Summarize(r.Measurements, r.Setup)
 	return &r, nil
 }
 
@@ -169,7 +247,24 @@ func scanRun(row pgx.CollectableRow) (Result, error) {
 	}
 	if s, ok := r.Server.Settings[seedSetting]; ok {
 		r.Seed, _ = strconv.ParseUint(s, 10, 64)
-		delete(r.Server.Settings, seedSetting)
+	}
+	// Runs stored before methods existed were rolled-back COPYs.
+	r.Setup = Setup{Method: MethodCopy}
+	if m, ok := r.Server.Settings[methodSetting]; ok {
+		r.Setup.Method = Method(m)
+	}
+	r.Setup.Commit = r.Server.Settings[commitSetting] == "true"
+	r.Auto = r.Server.Settings[autoSetting] == "true"
+	for k, v := range r.Server.Settings {
+		if n, ok := strings.CutPrefix(k, sizePrefix); ok {
+			if r.SizesBefore == nil {
+				r.SizesBefore = map[string]int64{}
+			}
+			r.SizesBefore[n], _ = strconv.ParseInt(v, 10, 64)
+		}
+		if strings.HasPrefix(k, "hmperf.") {
+			delete(r.Server.Settings, k)
+		}
 	}
 	return r, nil
 }

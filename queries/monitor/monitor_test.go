@@ -47,7 +47,7 @@ func exec(t *testing.T, tx pgx.Tx, sql string, args ...any) {
 
 // benchmarkRows stores one benchmark repetition per hour ago in hoursAgo,
 // with the original taking secs and the unconstrained floor floor seconds:
-// overhead (secs - floor)/secs.
+// overhead (secs - floor)/floor.
 func benchmarkRows(t *testing.T, tx pgx.Tx, secs, floor float64, hoursAgo ...int) {
 	t.Helper()
 	var run int64
@@ -93,11 +93,11 @@ func TestAlertsFire(t *testing.T) {
 			benchmarkRows(t, tx, 1, 0.9, 0)
 			batchStats(t, tx, 1, 1, 90, 10, 0)
 		}, nil},
-		{"overhead warning", func(t *testing.T, tx pgx.Tx) { benchmarkRows(t, tx, 1, 0.6, 2, 1, 0) },
+		{"overhead warning", func(t *testing.T, tx pgx.Tx) { benchmarkRows(t, tx, 1.4, 1, 2, 1, 0) },
 			[]want{{"constraint_overhead_warning", monitor.Warning, "nutrition_metrics", 40, 2}}},
 		{"overhead critical, run broken 3 hours ago", func(t *testing.T, tx pgx.Tx) {
 			benchmarkRows(t, tx, 1, 0.9, 3)
-			benchmarkRows(t, tx, 1, 0.4, 1, 0)
+			benchmarkRows(t, tx, 1.6, 1, 1, 0)
 		}, []want{
 			{"constraint_overhead_critical", monitor.Critical, "nutrition_metrics", 60, 1},
 			{"constraint_overhead_warning", monitor.Warning, "nutrition_metrics", 60, 1},
@@ -169,7 +169,7 @@ func TestFeed(t *testing.T) {
 	var n int64
 	var maxDiff float64
 	err = pool.QueryRow(ctx, `
-		SELECT count(*), coalesce(max(abs(m.constraint_overhead_pct - (b.seconds - u.seconds) / b.seconds * 100)), 0)
+		SELECT count(*), coalesce(max(abs(m.constraint_overhead_pct - (b.seconds - u.seconds) / u.seconds * 100)), 0)
 		  FROM constraint_performance_monitor m
 		  JOIN hmperf.benchmark_results b ON b.id = m.source_ref
 		  JOIN hmperf.benchmark_results u ON u.run_id = b.run_id AND u.rep = b.rep AND u.variant = 'unconstrained'

@@ -43,7 +43,7 @@ func Ensure(ctx context.Context, db queries.Beginner, live []*catalog.Table) err
 		return err
 	}
 	for _, t := range live {
-		if err := twin(ctx, tx, t); err != nil {
+		if err := CopyTable(ctx, tx, Schema, t); err != nil {
 			return fmt.Errorf("sandbox twin of %s: %w", t, err)
 		}
 	}
@@ -53,12 +53,17 @@ func Ensure(ctx context.Context, db queries.Beginner, live []*catalog.Table) err
 // Ident is the twin's identifier for a live table name.
 func Ident(name string) pgx.Identifier { return pgx.Identifier{Schema, name} }
 
-func twin(ctx context.Context, tx pgx.Tx, t *catalog.Table) error {
+// CopyTable creates, in schema, a twin of the live table t under the same
+// name, as this package describes, unless schema already has a table of
+// that name. Ensure uses it for the sandbox; benchmarks for their scratch
+// copies.
+func CopyTable(ctx context.Context, tx pgx.Tx, schema string, t *catalog.Table) error {
+	ident := func(name string) pgx.Identifier { return pgx.Identifier{schema, name} }
 	var exists bool
-	if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", Ident(t.Name).Sanitize()).Scan(&exists); err != nil || exists {
+	if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", ident(t.Name).Sanitize()).Scan(&exists); err != nil || exists {
 		return err
 	}
-	create := fmt.Sprintf("CREATE TABLE %s (LIKE %s INCLUDING ALL)", Ident(t.Name).Sanitize(), t.Ident().Sanitize())
+	create := fmt.Sprintf("CREATE TABLE %s (LIKE %s INCLUDING ALL)", ident(t.Name).Sanitize(), t.Ident().Sanitize())
 	if t.Partitioned {
 		key, err := partitionKey(ctx, tx, t.OID)
 		if err != nil {
@@ -69,21 +74,21 @@ func twin(ctx context.Context, tx pgx.Tx, t *catalog.Table) error {
 	if _, err := tx.Exec(ctx, create); err != nil {
 		return err
 	}
-	if err := ownSequences(ctx, tx, t.Name); err != nil {
+	if err := ownSequences(ctx, tx, schema, t.Name); err != nil {
 		return err
 	}
 	if !t.Partitioned {
 		return nil
 	}
-	hasDefault, err := twinPartitions(ctx, tx, t.OID, t.Name)
+	hasDefault, err := twinPartitions(ctx, tx, schema, t.OID, t.Name)
 	if err != nil {
 		return err
 	}
 	if hasDefault {
 		return nil
 	}
-	def := Ident(defaultName(t.Name)).Sanitize()
-	_, err = tx.Exec(ctx, fmt.Sprintf("CREATE TABLE %s PARTITION OF %s DEFAULT", def, Ident(t.Name).Sanitize()))
+	def := ident(defaultName(t.Name)).Sanitize()
+	_, err = tx.Exec(ctx, fmt.Sprintf("CREATE TABLE %s PARTITION OF %s DEFAULT", def, ident(t.Name).Sanitize()))
 	return err
 }
 
@@ -98,7 +103,8 @@ func partitionKey(ctx context.Context, tx pgx.Tx, oid uint32) (string, error) {
 // twinPartitions twins the partitions of the live table parent under the
 // twin called name, recursing into sub-partitioned ones, and reports
 // whether parent has a DEFAULT partition.
-func twinPartitions(ctx context.Context, tx pgx.Tx, parent uint32, name string) (bool, error) {
+func twinPartitions(ctx context.Context, tx pgx.Tx, schema string, parent uint32, name string) (bool, error) {
+	ident := func(n string) pgx.Identifier { return pgx.Identifier{schema, n} }
 	type part struct {
 		oid         uint32
 		name, bound string
@@ -122,7 +128,7 @@ func twinPartitions(ctx context.Context, tx pgx.Tx, parent uint32, name string) 
 	hasDefault := false
 	for _, p := range parts {
 		hasDefault = hasDefault || p.bound == "DEFAULT"
-		create := fmt.Sprintf("CREATE TABLE %s PARTITION OF %s %s", Ident(p.name).Sanitize(), Ident(name).Sanitize(), p.bound)
+		create := fmt.Sprintf("CREATE TABLE %s PARTITION OF %s %s", ident(p.name).Sanitize(), ident(name).Sanitize(), p.bound)
 		if p.partitioned {
 			key, err := partitionKey(ctx, tx, p.oid)
 			if err != nil {
@@ -134,7 +140,7 @@ func twinPartitions(ctx context.Context, tx pgx.Tx, parent uint32, name string) 
 			return false, fmt.Errorf("partition %s: %w", p.name, err)
 		}
 		if p.partitioned {
-			if _, err := twinPartitions(ctx, tx, p.oid, p.name); err != nil {
+			if _, err := twinPartitions(ctx, tx, schema, p.oid, p.name); err != nil {
 				return false, err
 			}
 		}
@@ -146,7 +152,8 @@ func twinPartitions(ctx context.Context, tx pgx.Tx, parent uint32, name string) 
 // draws from one (a serial column): LIKE copies the default expression, and
 // sandbox rows must not advance the live table's sequence. Identity columns
 // already get a sequence of their own from LIKE ... INCLUDING IDENTITY.
-func ownSequences(ctx context.Context, tx pgx.Tx, name string) error {
+func ownSequences(ctx context.Context, tx pgx.Tx, schema, name string) error {
+	ident := func(n string) pgx.Identifier { return pgx.Identifier{schema, n} }
 	rows, err := tx.Query(ctx, `
 		SELECT a.attname, format_type(a.atttypid, a.atttypmod)
 		  FROM pg_attrdef d
@@ -154,7 +161,7 @@ func ownSequences(ctx context.Context, tx pgx.Tx, name string) error {
 		  JOIN pg_depend dep ON dep.classid = 'pg_attrdef'::regclass AND dep.objid = d.oid
 		                    AND dep.refclassid = 'pg_class'::regclass
 		  JOIN pg_class s ON s.oid = dep.refobjid AND s.relkind = 'S'
-		 WHERE d.adrelid = to_regclass($1)`, Ident(name).Sanitize())
+		 WHERE d.adrelid = to_regclass($1)`, ident(name).Sanitize())
 	if err != nil {
 		return err
 	}
@@ -168,18 +175,18 @@ func ownSequences(ctx context.Context, tx pgx.Tx, name string) error {
 		return err
 	}
 	for _, c := range cols {
-		seq := Ident(trim(name+"_"+c.name, 59) + "_seq")
+		seq := ident(trim(name+"_"+c.name, 59) + "_seq")
 		typ := "bigint"
 		if c.typ == "integer" || c.typ == "smallint" {
 			typ = c.typ
 		}
-		create := fmt.Sprintf("CREATE SEQUENCE %s AS %s OWNED BY %s.%s", seq.Sanitize(), typ, Ident(name).Sanitize(), pgx.Identifier{c.name}.Sanitize())
+		create := fmt.Sprintf("CREATE SEQUENCE %s AS %s OWNED BY %s.%s", seq.Sanitize(), typ, ident(name).Sanitize(), pgx.Identifier{c.name}.Sanitize())
 		if _, err := tx.Exec(ctx, create); err != nil {
 			return err
 		}
 		var alter string
 		if err := tx.QueryRow(ctx, "SELECT format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT nextval(%L::regclass)', $1::regclass, $2::text, $3::text)",
-			Ident(name).Sanitize(), c.name, seq.Sanitize()).Scan(&alter); err != nil {
+			ident(name).Sanitize(), c.name, seq.Sanitize()).Scan(&alter); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, alter); err != nil {

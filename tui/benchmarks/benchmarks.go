@@ -174,7 +174,14 @@ func (m *Model) progressView() string {
 	if p.Steps > 0 {
 		frac = float64(p.Step) / float64(p.Steps)
 	}
-	label := fmt.Sprintf("running %s %s rep %d/%d  ", p.Table, p.Variant, p.Rep, p.Reps)
+	reps := fmt.Sprint(p.Reps)
+	if p.Reps == 0 {
+		// Automatic repetitions: the total is not known, so no bar.
+		label := fmt.Sprintf("running %s %s rep %d (auto)  ratio x%s [%s]", p.Table, p.Variant, p.Rep,
+			format.Float(p.Ratio, 2), Interval(p.RatioLow, p.RatioHigh, func(v float64) string { return format.Float(v, 2) }))
+		return m.st.Accent.Render(label) + m.st.Muted.Render("  esc cancels")
+	}
+	label := fmt.Sprintf("running %s %s rep %d/%s  ", p.Table, p.Variant, p.Rep, reps)
 	hint := "  esc cancels"
 	return m.st.Accent.Render(label) + m.st.Bar(max(m.w-len(label)-len(hint), 10), frac) + m.st.Muted.Render(hint)
 }

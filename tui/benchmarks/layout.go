@@ -54,21 +54,49 @@ func (m *Model) mainView(l layout) string {
 }
 
 func (m *Model) verdictsView() string {
-	lines := []string{m.st.Title.Render("Claimed against measured (optimized/original)")}
+	lines := []string{m.st.Title.Render("Claimed against measured (optimized/original, 95% CI)")}
 	for _, c := range m.data.Comparisons {
 		lines = append(lines, m.verdictLine(c))
 	}
 	return strings.Join(lines, "\n")
 }
 
+// verdictLine is one table's improvement claim: the paired ratio, the
+// measured improvement with its 95% interval and the number of
+// repetitions, and the verdict as a word and a symbol.
 func (m *Model) verdictLine(c source.Comparison) string {
-	verdict := m.st.Crit.Render("[x] " + c.Verdict)
-	if c.Verdict == "holds" {
-		verdict = m.st.OK.Render("[ok] " + c.Verdict)
+	return fmt.Sprintf("%-10s x%s want %s got %s [%s] n=%d %s",
+		format.Truncate(c.Pair, 10), format.Float(c.RatioMedian, 2), format.SignedPct(c.ClaimedPct),
+		format.SignedPct(c.MeasuredPct), Interval(c.CILow, c.CIHigh, format.SignedPct), c.Reps, m.Outcome(c.Verdict))
+}
+
+// Interval prints a 95% interval with f, or "no CI" when too few
+// repetitions bound one.
+func Interval(lo, hi *float64, f func(float64) string) string {
+	if lo == nil || hi == nil {
+		return "no CI"
 	}
-	return fmt.Sprintf("%-10s x%s (%s-%s) claimed %s measured %s %s",
-		format.Truncate(c.Pair, 10), format.Float(c.RatioMedian, 2), format.Float(c.RatioMin, 2),
-		format.Float(c.RatioMax, 2), format.SignedPct(c.ClaimedPct), format.SignedPct(c.MeasuredPct), verdict)
+	return f(*lo) + ".." + f(*hi)
+}
+
+// Outcome renders a verdict as a symbol and a word, coloured by what it
+// says, so it reads without colour too.
+func (m *Model) Outcome(o string) string {
+	return RenderOutcome(m.st.OK, m.st.Crit, m.st.Warn, m.st.Muted, o)
+}
+
+// RenderOutcome renders a verdict with the given styles: ok for holds,
+// crit for does not hold, warn for inconclusive, muted for not comparable.
+func RenderOutcome(ok, crit, warn, muted lipgloss.Style, o string) string {
+	switch o {
+	case source.Holds:
+		return ok.Render("[ok] " + o)
+	case source.DoesNotHold:
+		return crit.Render("[x] " + o)
+	case source.Inconclusive:
+		return warn.Render("[?] " + o)
+	}
+	return muted.Render("[-] " + o)
 }
 
 func resultColumns() []datatable.Column {
@@ -79,14 +107,19 @@ func resultColumns() []datatable.Column {
 		{Title: "Min/s", Width: 9, Optional: true},
 		{Title: "Max/s", Width: 9, Optional: true},
 		{Title: "Overhead", Width: 8},
+		{Title: "95% CI", Width: 15, Optional: true},
 	}
 }
 
 func resultRows(rs []source.VariantResult) [][]string {
 	out := make([][]string, len(rs))
 	for i, r := range rs {
+		over, ci := format.SignedPct(r.OverheadPct), Interval(r.OverheadLow, r.OverheadHigh, format.SignedPct)
+		if r.Variant == source.Unconstrained {
+			over, ci = "floor", ""
+		}
 		out[i] = []string{r.Table, string(r.Variant), format.Rate(r.MedianRPS),
-			format.Rate(r.MinRPS), format.Rate(r.MaxRPS), format.Pct(r.OverheadPct)}
+			format.Rate(r.MinRPS), format.Rate(r.MaxRPS), over, ci}
 	}
 	return out
 }

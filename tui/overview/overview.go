@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"hmperf/tui/benchmarks"
 	"hmperf/tui/datatable"
 	"hmperf/tui/format"
 	"hmperf/tui/source"
@@ -20,8 +21,9 @@ import (
 // side; narrower terminals stack them.
 const wideAt = 100
 
-// verdictFixed is the width of a verdict line without its claim text.
-const verdictFixed = 52
+// verdictFixed is the width of a verdict line without its claim text
+// (the longest verdict, "[-] not comparable", included).
+const verdictFixed = 69
 
 // sparkHeight is the sparkline's height in lines.
 const sparkHeight = 4
@@ -177,12 +179,13 @@ func (m *Model) rateView() string {
 }
 
 func (m *Model) verdictsView() string {
-	title := m.st.Title.Render("Latest benchmark: claimed against measured")
+	title := m.st.Title.Render("Latest finished benchmark: claimed against measured (95% CI)")
 	if len(m.data.Verdicts) == 0 {
-		return title + "\n" + m.st.Muted.Render("no benchmark run yet (panel 5, b)")
+		return title + "\n" + m.st.Muted.Render("no finished benchmark run yet (panel 5, b)")
 	}
-	lines := []string{title, m.st.Muted.Render(fmt.Sprintf("%-10s %-*s %10s %10s  %s",
-		"table", m.claimWidth(), "claim", "claimed", "measured", "verdict"))}
+	title = m.st.Title.Render(fmt.Sprintf("Benchmark run %d: claimed against measured (95%% CI)", m.data.VerdictsRun))
+	lines := []string{title, m.st.Muted.Render(fmt.Sprintf("%-9s %-*s %8s %8s %17s %2s  %s",
+		"table", m.claimWidth(), "claim", "claimed", "measured", "95% CI", "n", "verdict"))}
 	for _, v := range m.data.Verdicts {
 		lines = append(lines, m.verdictLine(v))
 	}
@@ -190,18 +193,19 @@ func (m *Model) verdictsView() string {
 }
 
 func (m *Model) verdictLine(v source.Verdict) string {
-	verdict := m.st.OK.Render("[ok] holds")
-	if !v.Holds {
-		verdict = m.st.Crit.Render("[x] does not hold")
-	}
 	cw := m.claimWidth()
-	return fmt.Sprintf("%-10s %-*s %10s %10s  %s",
-		v.Table, cw, format.Truncate(v.Claim, cw), figure(v.Claimed, v.Unit), figure(v.Measured, v.Unit), verdict)
+	ci := benchmarks.Interval(v.CILow, v.CIHigh, func(x float64) string { return figure(x, v.Unit) })
+	if v.Outcome == source.NotComparable {
+		ci = "other unit"
+	}
+	return fmt.Sprintf("%-9s %-*s %8s %8s %17s %2d  %s",
+		v.Table, cw, format.Truncate(v.Claim, cw), figure(v.Claimed, v.Unit), figure(v.Measured, v.Unit), ci, v.Reps,
+		benchmarks.RenderOutcome(m.st.OK, m.st.Crit, m.st.Warn, m.st.Muted, v.Outcome))
 }
 
 // claimWidth is what a verdict line leaves for the claim: the fixed
 // columns take verdictFixed cells.
-func (m *Model) claimWidth() int { return min(max(m.w-verdictFixed, 10), 40) }
+func (m *Model) claimWidth() int { return min(max(m.w-verdictFixed, 8), 40) }
 
 // figure shows a claim's figure in its unit: throughput as a rate, the
 // rest as signed percentages.

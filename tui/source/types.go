@@ -24,7 +24,8 @@ type Overview struct {
 	CriticalAlerts int
 	WarningAlerts  int
 	IngestRate     []RatePoint // oldest first
-	Verdicts       []Verdict   // from the latest benchmark run
+	Verdicts       []Verdict   // from the latest finished benchmark run
+	VerdictsRun    int64       // that run's id; 0 when none finished
 
 	// AlertsUnknown is why the alert check could not run (missing
 	// function, no privilege, timeout); empty when the counts are valid.
@@ -42,10 +43,23 @@ type Verdict struct {
 	Table    string
 	Claim    string  // what the report claims, e.g. "improvement over original"
 	Claimed  float64 // the claimed figure, in Unit
-	Measured float64 // the measured figure, in Unit
+	Measured float64 // the measured median, in Unit
 	Unit     string  // "%" or "rows/s"
-	Holds    bool
+	// CILow and CIHigh bound Measured at 95%; nil when too few
+	// repetitions bound it or it was not measured comparably.
+	CILow, CIHigh *float64
+	Reps          int
+	Outcome       string // Holds, DoesNotHold, Inconclusive or NotComparable
+	Why           string // why inconclusive or not comparable
 }
+
+// The outcomes of a verdict.
+const (
+	Holds         = "holds"
+	DoesNotHold   = "does not hold"
+	Inconclusive  = "inconclusive"
+	NotComparable = "not comparable"
+)
 
 // RowsPerSec is the Unit of a throughput claim.
 const RowsPerSec = "rows/s"
@@ -160,8 +174,11 @@ type VariantResult struct {
 	MedianRPS float64 // rows per second
 	MinRPS    float64
 	MaxRPS    float64
-	// OverheadPct is (t - t_unconstrained) / t, in percent.
-	OverheadPct float64
+	// OverheadPct is (t - t_floor) / t_floor in percent, t_floor the
+	// unconstrained twin's time; OverheadLow/High its 95% interval (nil
+	// when unbounded).
+	OverheadPct               float64
+	OverheadLow, OverheadHigh *float64
 }
 
 // Comparison is optimized against original for one table, beside the
@@ -173,7 +190,10 @@ type Comparison struct {
 	RatioMax    float64
 	ClaimedPct  float64
 	MeasuredPct float64
-	Verdict     string // e.g. "holds", "does not hold", "worse"
+	// CILow and CIHigh bound MeasuredPct at 95% (nil when unbounded).
+	CILow, CIHigh *float64
+	Reps          int
+	Verdict       string // Holds, DoesNotHold or Inconclusive
 }
 
 // BenchProgress is reported while a benchmark runs.
@@ -181,9 +201,13 @@ type BenchProgress struct {
 	Table   string
 	Variant Variant
 	Rep     int // 1-based repetition being run
-	Reps    int
+	Reps    int // 0 while repetitions are automatic
 	Step    int // steps done of Steps, over the whole run
 	Steps   int
+	// Ratio is the table's optimized/original median so far, with its 95%
+	// interval once enough repetitions bound one.
+	Ratio               float64
+	RatioLow, RatioHigh *float64
 }
 
 // IngestStats is the recent ingest activity, from the batch stats table,

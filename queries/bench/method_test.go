@@ -1,0 +1,170 @@
+package bench_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hmperf/queries/bench"
+)
+
+// scratchSchemas counts the schemas that hold scratch copies.
+func scratchSchemas(t *testing.T, pool *pgxpool.Pool) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'hmperf\\_scratch\\_%'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestMethods runs every write method on one pair: each measures all
+// three variants every repetition, stores how it wrote, and leaves no rows
+// and no scratch copy behind.
+func TestMethods(t *testing.T) {
+	pool := setup(t)
+	ctx := context.Background()
+	cases := []struct {
+		method bench.Method
+		commit bool
+	}{
+		{bench.MethodCopy, false}, {bench.MethodCopy, true}, {bench.MethodService, false}, {bench.MethodFunction, false},
+	}
+	for _, c := range cases {
+		t.Run(string(c.method), func(t *testing.T) {
+			res, err := bench.Run(ctx, pool, bench.Options{Tables: []string{"nutrition"}, Rows: 300, Reps: 2, Seed: 3, Method: c.method, Commit: c.commit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantCommit := c.commit || c.method == bench.MethodService
+			if res.Status != bench.StatusDone || len(res.Measurements) != 6 || res.Setup.Commit != wantCommit {
+				t.Fatalf("status %s, %d measurements, setup %+v", res.Status, len(res.Measurements), res.Setup)
+			}
+			for _, m := range res.Measurements {
+				if m.Rows != 300 || m.Seconds <= 0 {
+					t.Errorf("measurement %+v", m)
+				}
+			}
+			back, err := bench.ByID(ctx, pool, res.ID)
+			if err != nil || back.Setup != res.Setup || back.SizesBefore["nutrition_metrics"] <= 0 {
+				t.Errorf("stored setup %+v sizes %v (%v), want %+v", back.Setup, back.SizesBefore, err, res.Setup)
+			}
+			ops := res.Comparisons[0].Verdicts[1]
+			if (ops.Verdict == bench.NotComparable) != (c.method != bench.MethodFunction) {
+				t.Errorf("ops/s verdict %s by method %s", ops.Verdict, c.method)
+			}
+			if n := dataRows(t, pool); n != 0 {
+				t.Errorf("%d rows left in the benchmarked tables", n)
+			}
+			if n := scratchSchemas(t, pool); n != 0 {
+				t.Errorf("%d scratch schemas left", n)
+			}
+		})
+	}
+}
+
+// TestCommitOnCancel: a cancelled committed run drops its scratch copies.
+func TestCommitOnCancel(t *testing.T) {
+	pool := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := bench.Run(ctx, pool, bench.Options{Tables: []string{"symptoms"}, Rows: 300, Reps: 3, Method: bench.MethodService,
+		Progress: func(p bench.Progress) {
+			if p.Step == 4 && !p.Done {
+				cancel()
+			}
+		}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if n := scratchSchemas(t, pool); n != 0 {
+		t.Errorf("%d scratch schemas left after a cancelled run", n)
+	}
+}
+
+// TestAutoReps: automatic repetitions stop within the time budget, and the
+// run stores how many it made.
+func TestAutoReps(t *testing.T) {
+	pool := setup(t)
+	ctx := context.Background()
+	var last bench.Progress
+	start := time.Now()
+	res, err := bench.Run(ctx, pool, bench.Options{Tables: []string{"symptoms"}, Rows: 200, MaxTime: 3 * time.Second,
+		Progress: func(p bench.Progress) { last = p }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Auto || res.Reps < 1 || res.Reps != len(res.Measurements)/3 || last.Reps != 0 || last.Rep != res.Reps {
+		t.Errorf("auto %v, %d reps, %d measurements, last progress %+v", res.Auto, res.Reps, len(res.Measurements), last)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("a 3 s budget took %v", took)
+	}
+	if res.Reps >= bench.MinReps && last.Ratio.Bounded != true {
+		t.Errorf("progress after %d reps has no interval", res.Reps)
+	}
+	back, err := bench.ByID(ctx, pool, res.ID)
+	if err != nil || back.Reps != res.Reps || !back.Auto {
+		t.Errorf("stored reps %d auto %v (%v), want %d", back.Reps, back.Auto, err, res.Reps)
+	}
+}
+
+// TestSeedsNeverContradict: two runs with different seeds never give
+// "holds" in one and "does not hold" in the other for the same claim.
+func TestSeedsNeverContradict(t *testing.T) {
+	pool := setup(t)
+	ctx := context.Background()
+	verdicts := map[[2]string][]bench.Outcome{}
+	for _, seed := range []uint64{11, 12} {
+		res, err := bench.Run(ctx, pool, bench.Options{Rows: 300, Reps: bench.MinReps, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range res.Comparisons {
+			for _, v := range c.Verdicts {
+				k := [2]string{c.Pair, v.Claim}
+				verdicts[k] = append(verdicts[k], v.Verdict)
+			}
+		}
+	}
+	for k, vs := range verdicts {
+		if len(vs) != 2 {
+			t.Errorf("%v: %d verdicts", k, len(vs))
+			continue
+		}
+		if (vs[0] == bench.Holds && vs[1] == bench.DoesNotHold) || (vs[0] == bench.DoesNotHold && vs[1] == bench.Holds) {
+			t.Errorf("%v: %s with one seed, %s with the other", k, vs[0], vs[1])
+		}
+	}
+}
+
+func TestLatestDone(t *testing.T) {
+	pool := setup(t)
+	ctx := context.Background()
+	done, err := bench.Run(ctx, pool, bench.Options{Tables: []string{"symptoms"}, Rows: 100, Reps: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	_, err = bench.Run(cctx, pool, bench.Options{Tables: []string{"symptoms"}, Rows: 100, Reps: 2,
+		Progress: func(p bench.Progress) {
+			if p.Step == 4 && !p.Done {
+				cancel()
+			}
+		}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	latest, err := bench.Latest(ctx, pool)
+	if err != nil || latest.ID == done.ID {
+		t.Fatalf("Latest = %v, %v; want the cancelled run", latest, err)
+	}
+	got, err := bench.LatestDone(ctx, pool)
+	if err != nil || got.ID != done.ID {
+		t.Errorf("LatestDone = %v, %v; want run %d", got, err, done.ID)
+	}
+}

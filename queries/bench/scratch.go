@@ -1,0 +1,171 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hmperf/queries/catalog"
+	"hmperf/queries/sandbox"
+)
+
+// scratchPrefix starts the name of every schema that holds one run's
+// scratch copies; the run's id completes it.
+const scratchPrefix = "hmperf_scratch_"
+
+// scratchSchema is the schema of run id's scratch copies.
+func scratchSchema(runID int64) string { return fmt.Sprintf("%s%d", scratchPrefix, runID) }
+
+// createScratch copies users and every variant table of pairs into a new
+// schema of the run's own, for committed measurements: the same columns,
+// defaults, CHECKs, domains, indexes and partitions (queries/sandbox makes
+// those), plus the live tables' own triggers and their foreign keys to
+// users, pointed at the copy of users so that committed owners never reach
+// the live one. It returns the copy of users.
+func createScratch(ctx context.Context, db DB, schema string, pairs []Pair) (err error) {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("bench: scratch copies: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		return fmt.Errorf("bench: create schema %s: %w", schema, err)
+	}
+	users, err := catalog.Read(ctx, tx, pgx.Identifier{"users"})
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if err := sandbox.CopyTable(ctx, tx, schema, users); err != nil {
+		return fmt.Errorf("bench: scratch copy of users: %w", err)
+	}
+	for _, p := range pairs {
+		for _, v := range Variants {
+			if err := scratchCopy(ctx, tx, schema, p.Tables[v], users.OID); err != nil {
+				return fmt.Errorf("bench: scratch copy of %s: %w", p.Tables[v], err)
+			}
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("bench: scratch copies: %w", err)
+	}
+	return nil
+}
+
+func scratchCopy(ctx context.Context, tx pgx.Tx, schema, table string, usersOID uint32) error {
+	live, err := catalog.Read(ctx, tx, pgx.Identifier{table})
+	if err != nil {
+		return err
+	}
+	if err := sandbox.CopyTable(ctx, tx, schema, live); err != nil {
+		return err
+	}
+	copyIdent := pgx.Identifier{schema, table}.Sanitize()
+	if err := copyTriggers(ctx, tx, live.OID, copyIdent); err != nil {
+		return err
+	}
+	return copyUserKeys(ctx, tx, live.OID, usersOID, copyIdent, pgx.Identifier{schema, "users"}.Sanitize())
+}
+
+// copyTriggers re-creates the live table's own triggers (not the clones on
+// its partitions, which the copy's partitions get from the copy) on the
+// copy: the optimized tables validate in triggers, and a copy without them
+// would measure a different table.
+func copyTriggers(ctx context.Context, tx pgx.Tx, liveOID uint32, copyIdent string) error {
+	rows, err := tx.Query(ctx, `
+		SELECT pg_get_triggerdef(t.oid), format('%I.%I', n.nspname, c.relname)
+		  FROM pg_trigger t
+		  JOIN pg_class c ON c.oid = t.tgrelid
+		  JOIN pg_namespace n ON n.oid = c.relnamespace
+		 WHERE t.tgrelid = $1 AND NOT t.tgisinternal AND t.tgparentid = 0
+		 ORDER BY t.tgname`, liveOID)
+	if err != nil {
+		return err
+	}
+	type def struct{ sql, rel string }
+	defs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (def, error) {
+		var d def
+		err := r.Scan(&d.sql, &d.rel)
+		return d, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range defs {
+		on := " ON " + d.rel + " "
+		if !strings.Contains(d.sql, on) {
+			return fmt.Errorf("cannot place trigger %q on the copy", d.sql)
+		}
+		if _, err := tx.Exec(ctx, strings.Replace(d.sql, on, " ON "+copyIdent+" ", 1)); err != nil {
+			return fmt.Errorf("trigger on the copy: %w", err)
+		}
+	}
+	return nil
+}
+
+// copyUserKeys re-creates the live table's foreign keys to users on the
+// copy, referencing the copy of users.
+func copyUserKeys(ctx context.Context, tx pgx.Tx, liveOID, usersOID uint32, copyIdent, usersIdent string) error {
+	rows, err := tx.Query(ctx, `
+		SELECT (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord)
+		          FROM unnest(c.conkey) WITH ORDINALITY k(n, ord)
+		          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n),
+		       (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord)
+		          FROM unnest(c.confkey) WITH ORDINALITY k(n, ord)
+		          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n)
+		  FROM pg_constraint c
+		 WHERE c.conrelid = $1 AND c.confrelid = $2 AND c.contype = 'f' AND c.conparentid = 0`, liveOID, usersOID)
+	if err != nil {
+		return err
+	}
+	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([2]string, error) {
+		var k [2]string
+		err := r.Scan(&k[0], &k[1])
+		return k, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD FOREIGN KEY (%s) REFERENCES %s (%s)", copyIdent, k[0], usersIdent, k[1])); err != nil {
+			return fmt.Errorf("foreign key on the copy: %w", err)
+		}
+	}
+	return nil
+}
+
+// dropScratch drops a run's scratch schema with everything in it. It has
+// its own context: a cancelled or failed run must still leave nothing.
+func dropScratch(db DB, schema string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := db.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		return fmt.Errorf("bench: drop scratch schema %s: %w", schema, err)
+	}
+	return nil
+}
+
+// sweepScratch drops the scratch schemas of runs that are no longer
+// running: what a killed hmperf could not drop itself.
+func sweepScratch(ctx context.Context, db DB) error {
+	rows, err := db.Query(ctx, `
+		SELECT n.nspname FROM pg_namespace n
+		 WHERE n.nspname LIKE $1 || '%'
+		   AND NOT EXISTS (SELECT 1 FROM hmperf.benchmark_runs r
+		                    WHERE r.status = 'running' AND $1 || r.id = n.nspname)`, scratchPrefix)
+	if err != nil {
+		return fmt.Errorf("bench: find stale scratch schemas: %w", err)
+	}
+	stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("bench: find stale scratch schemas: %w", err)
+	}
+	for _, s := range stale {
+		if err := dropScratch(db, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
