@@ -158,11 +158,11 @@ func fakeOverview() source.Overview {
 		IngestRate:  rate,
 		VerdictsRun: 7,
 		Verdicts: []source.Verdict{
-			{Table: "nutrition", Claim: "improvement over original", Claimed: 65, Measured: -3.2, Unit: "%",
+			{Table: "nutrition", Claim: "improvement over original", Short: "improvement", Claimed: 65, Measured: -3.2, Unit: "%",
 				CILow: ptr(-6.0), CIHigh: ptr(-0.5), Reps: 8, Outcome: source.DoesNotHold},
-			{Table: "symptoms", Claim: "optimized throughput", Claimed: 1950, Measured: 36795, Unit: source.RowsPerSec,
+			{Table: "symptoms", Claim: "optimized throughput", Short: "throughput", Claimed: 1950, Measured: 36795, Unit: source.RowsPerSec,
 				Reps: 8, Outcome: source.NotComparable, Why: "measured by COPY"},
-			{Table: "activity", Claim: "optimized constraint overhead", Claimed: 15, Measured: 23.5, Unit: "%",
+			{Table: "activity", Claim: "optimized constraint overhead", Short: "overhead", Claimed: 15, Measured: 23.5, Unit: "%",
 				CILow: ptr(9.0), CIHigh: ptr(31.0), Reps: 8, Outcome: source.Inconclusive},
 		},
 	}

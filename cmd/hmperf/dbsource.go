@@ -121,7 +121,7 @@ func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
 	o.VerdictsRun = last.ID
 	for _, c := range last.Comparisons {
 		for _, v := range c.Verdicts {
-			o.Verdicts = append(o.Verdicts, source.Verdict{Table: c.Pair, Claim: claimWording[v.Claim], Claimed: v.Claimed,
+			o.Verdicts = append(o.Verdicts, source.Verdict{Table: c.Pair, Claim: claimWording[v.Claim], Short: claimShort[v.Claim], Claimed: v.Claimed,
 				Measured: v.Measured, Unit: v.Unit, CILow: v.CILow, CIHigh: v.CIHigh, Reps: v.Reps,
 				Outcome: string(v.Verdict), Why: v.Why})
 		}

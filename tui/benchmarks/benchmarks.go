@@ -15,6 +15,7 @@ import (
 	"hmperf/tui/format"
 	"hmperf/tui/source"
 	"hmperf/tui/theme"
+	"hmperf/tui/verdict"
 )
 
 // All is the selector choice that benchmarks every table.
@@ -178,7 +179,7 @@ func (m *Model) progressView() string {
 	if p.Reps == 0 {
 		// Automatic repetitions: the total is not known, so no bar.
 		label := fmt.Sprintf("running %s %s rep %d (auto)  ratio x%s [%s]", p.Table, p.Variant, p.Rep,
-			format.Float(p.Ratio, 2), Interval(p.RatioLow, p.RatioHigh, func(v float64) string { return format.Float(v, 2) }))
+			format.Float(p.Ratio, 2), verdict.Interval(p.RatioLow, p.RatioHigh, func(v float64) string { return format.Float(v, 2) }))
 		return m.st.Accent.Render(label) + m.st.Muted.Render("  esc cancels")
 	}
 	label := fmt.Sprintf("running %s %s rep %d/%s  ", p.Table, p.Variant, p.Rep, reps)

@@ -10,6 +10,7 @@ import (
 	"hmperf/tui/datatable"
 	"hmperf/tui/format"
 	"hmperf/tui/source"
+	"hmperf/tui/verdict"
 )
 
 // wideAt is the width from which the chart and the verdicts sit side by side.
@@ -67,36 +68,7 @@ func (m *Model) verdictsView() string {
 func (m *Model) verdictLine(c source.Comparison) string {
 	return fmt.Sprintf("%-10s x%s want %s got %s [%s] n=%d %s",
 		format.Truncate(c.Pair, 10), format.Float(c.RatioMedian, 2), format.SignedPct(c.ClaimedPct),
-		format.SignedPct(c.MeasuredPct), Interval(c.CILow, c.CIHigh, format.SignedPct), c.Reps, m.Outcome(c.Verdict))
-}
-
-// Interval prints a 95% interval with f, or "no CI" when too few
-// repetitions bound one.
-func Interval(lo, hi *float64, f func(float64) string) string {
-	if lo == nil || hi == nil {
-		return "no CI"
-	}
-	return f(*lo) + ".." + f(*hi)
-}
-
-// Outcome renders a verdict as a symbol and a word, coloured by what it
-// says, so it reads without colour too.
-func (m *Model) Outcome(o string) string {
-	return RenderOutcome(m.st.OK, m.st.Crit, m.st.Warn, m.st.Muted, o)
-}
-
-// RenderOutcome renders a verdict with the given styles: ok for holds,
-// crit for does not hold, warn for inconclusive, muted for not comparable.
-func RenderOutcome(ok, crit, warn, muted lipgloss.Style, o string) string {
-	switch o {
-	case source.Holds:
-		return ok.Render("[ok] " + o)
-	case source.DoesNotHold:
-		return crit.Render("[x] " + o)
-	case source.Inconclusive:
-		return warn.Render("[?] " + o)
-	}
-	return muted.Render("[-] " + o)
+		format.SignedPct(c.MeasuredPct), verdict.Interval(c.CILow, c.CIHigh, format.SignedPct), c.Reps, verdict.Outcome(m.st, c.Verdict))
 }
 
 func resultColumns() []datatable.Column {
@@ -114,7 +86,7 @@ func resultColumns() []datatable.Column {
 func resultRows(rs []source.VariantResult) [][]string {
 	out := make([][]string, len(rs))
 	for i, r := range rs {
-		over, ci := format.SignedPct(r.OverheadPct), Interval(r.OverheadLow, r.OverheadHigh, format.SignedPct)
+		over, ci := format.SignedPct(r.OverheadPct), verdict.Interval(r.OverheadLow, r.OverheadHigh, format.SignedPct)
 		if r.Variant == source.Unconstrained {
 			over, ci = "floor", ""
 		}

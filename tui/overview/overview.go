@@ -10,11 +10,11 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"hmperf/tui/benchmarks"
 	"hmperf/tui/datatable"
 	"hmperf/tui/format"
 	"hmperf/tui/source"
 	"hmperf/tui/theme"
+	"hmperf/tui/verdict"
 )
 
 // wideAt is the width from which the summary and the sparkline sit side by
@@ -194,17 +194,18 @@ func (m *Model) verdictsView() string {
 
 func (m *Model) verdictLine(v source.Verdict) string {
 	cw := m.claimWidth()
-	ci := benchmarks.Interval(v.CILow, v.CIHigh, func(x float64) string { return figure(x, v.Unit) })
+	ci := verdict.Interval(v.CILow, v.CIHigh, func(x float64) string { return figure(x, v.Unit) })
 	if v.Outcome == source.NotComparable {
 		ci = "other unit"
 	}
 	return fmt.Sprintf("%-9s %-*s %8s %8s %17s %2d  %s",
-		v.Table, cw, format.Truncate(v.Claim, cw), figure(v.Claimed, v.Unit), figure(v.Measured, v.Unit), ci, v.Reps,
-		benchmarks.RenderOutcome(m.st.OK, m.st.Crit, m.st.Warn, m.st.Muted, v.Outcome))
+		v.Table, cw, verdict.Label(v, cw), figure(v.Claimed, v.Unit), figure(v.Measured, v.Unit), ci, v.Reps,
+		verdict.Outcome(m.st, v.Outcome))
 }
 
 // claimWidth is what a verdict line leaves for the claim: the fixed
-// columns take verdictFixed cells.
+// columns take verdictFixed cells. At 80 columns that is 11, room for the
+// one-word labels ("improvement", "throughput", "overhead").
 func (m *Model) claimWidth() int { return min(max(m.w-verdictFixed, 8), 40) }
 
 // figure shows a claim's figure in its unit: throughput as a rate, the

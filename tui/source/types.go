@@ -42,6 +42,7 @@ type RatePoint struct {
 type Verdict struct {
 	Table    string
 	Claim    string  // what the report claims, e.g. "improvement over original"
+	Short    string  // the claim in one word for narrow screens, e.g. "improvement"
 	Claimed  float64 // the claimed figure, in Unit
 	Measured float64 // the measured median, in Unit
 	Unit     string  // "%" or "rows/s"
