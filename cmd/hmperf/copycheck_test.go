@@ -1,0 +1,422 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hmperf/engine"
+	"hmperf/queries/bench"
+	"hmperf/queries/catalog"
+	"hmperf/queries/pglaunch"
+	"hmperf/queries/pgtest"
+)
+
+var (
+	copyCheckRows = flag.Int("copycheck.rows", 100000, "BenchmarkCopyAgreement: rows per write")
+	copyCheckReps = flag.Int("copycheck.reps", 8, "BenchmarkCopyAgreement: interleaved psql \\copy repetitions")
+)
+
+// copyCheckSeed is the seed both sides generate their rows from: hmperf
+// bench's default --seed.
+const copyCheckSeed = 1
+
+// BenchmarkCopyAgreement checks hmperf's COPY benchmark against an
+// independent measurement of the same rows, on a fresh migrated database of
+// the test cluster (the embedded server's settings, fsync=off):
+//
+//  1. the built binary runs `hmperf bench --table nutrition --method copy
+//     --commit --rows N --json` (binary COPY, committed into scratch copies,
+//     --reps auto);
+//  2. the same N rows (bench.Generate, the same seed, the same hour the run
+//     anchored them to) are written as one CSV per table, in that table's
+//     live column order, and psql loads them with `\copy` into the
+//     database's own nutrition_metrics and nutrition_metrics_optimized,
+//     truncated before every load, interleaved, each load committed, after
+//     one untimed load of each; psql's `\timing` times each `\copy`.
+//
+// It prints both optimized/original ratios with their 95% intervals side by
+// side and fails when hmperf's interval lies wholly on the other side of 1
+// from psql's median: the two would then disagree in direction. hmperf's
+// interval containing 1 (inconclusive) is agreement. Run it alone; the
+// figures are only as quiet as the machine:
+//
+//	go test ./cmd/hmperf -run '^$' -bench CopyAgreement -benchtime 1x -timeout 30m
+func BenchmarkCopyAgreement(b *testing.B) {
+	psql := psqlPath(b)
+	for range b.N {
+		dsn := pgtest.NewMigratedDB(b)
+		ctx := context.Background()
+		hm := runHmperfBench(b, dsn, *copyCheckRows)
+		ps := runPsqlCopy(ctx, b, dsn, psql, hm.anchor, *copyCheckRows, *copyCheckReps)
+		var out strings.Builder
+		printAgreement(&out, hm, ps)
+		b.Log("\n" + out.String())
+		b.ReportMetric(hm.ratio.Median, "hmperf-ratio")
+		b.ReportMetric(ps.ratio.Median, "psql-ratio")
+		if disagree(hm.ratio, ps.ratio.Median) {
+			b.Errorf("hmperf bench (interval %.3f to %.3f) and psql \\copy (median %.3f) disagree in direction", hm.ratio.Low, hm.ratio.High, ps.ratio.Median)
+		}
+	}
+}
+
+// disagree reports whether hmperf's ratio interval lies wholly on the other
+// side of 1 from the independent median.
+func disagree(hm bench.Interval, independent float64) bool {
+	return hm.Bounded && ((hm.Low > 1 && independent < 1) || (hm.High < 1 && independent > 1))
+}
+
+func psqlPath(b *testing.B) string {
+	dir, err := pglaunch.FindBinDir()
+	if err == nil {
+		if p := filepath.Join(dir, "psql"); fileExists(p) {
+			return p
+		}
+	}
+	p, err := exec.LookPath("psql")
+	if err != nil {
+		b.Skip("psql not found: the check loads the rows with psql's \\copy")
+	}
+	return p
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// sideResult is one side of the check: the optimized/original ratio of
+// rows/s, paired per repetition, with its interval.
+type sideResult struct {
+	label  string
+	ratio  bench.Interval
+	detail string
+	anchor time.Time // hmperf only: the hour its rows were anchored to
+}
+
+// runHmperfBench runs the built binary and reads its JSON. It also returns
+// the instant the rows were anchored to: bench anchors them when the run
+// starts, and only the hour counts (Generate truncates to it), so the hour
+// of the moment before the command and of the run's stored start, when the
+// two agree, is the hour of the anchor.
+func runHmperfBench(b *testing.B, dsn string, rows int) sideResult {
+	args := []string{"bench", "--dsn", dsn, "--table", "nutrition", "--method", "copy", "--commit",
+		"--rows", strconv.Itoa(rows), "--seed", strconv.Itoa(copyCheckSeed), "--json"}
+	before := time.Now()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = cleanEnv()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("hmperf bench: %v: %s", err, stderr.Bytes())
+	}
+	var doc struct {
+		RunID       int64                 `json:"run_id"`
+		Comparisons []bench.Comparison    `json:"comparisons"`
+		Results     []bench.VariantResult `json:"results"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || len(doc.Comparisons) != 1 {
+		b.Fatalf("hmperf bench --json: %v: %s", err, stdout.Bytes())
+	}
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var started time.Time
+	if err := conn.QueryRow(context.Background(), "SELECT started_at FROM hmperf.benchmark_runs WHERE id = $1", doc.RunID).Scan(&started); err != nil {
+		b.Fatal(err)
+	}
+	if !started.UTC().Truncate(time.Hour).Equal(before.UTC().Truncate(time.Hour)) {
+		b.Fatalf("the run started across an hour boundary (%s to %s): the generated rows' hour is unknown; run again", before, started)
+	}
+	c := doc.Comparisons[0]
+	iv := bench.Interval{Median: c.RatioMedian, Reps: c.Reps}
+	if c.RatioLow != nil && c.RatioHigh != nil {
+		iv.Low, iv.High, iv.Bounded = *c.RatioLow, *c.RatioHigh, true
+	}
+	medians := map[bench.Variant]float64{}
+	for _, r := range doc.Results {
+		medians[r.Variant] = r.MedianRPS
+	}
+	return sideResult{label: "hmperf bench --method copy --commit (binary COPY, scratch copies)", ratio: iv, anchor: started,
+		detail: fmt.Sprintf("median rows/s: original %s, optimized %s; improvement verdict: %s",
+			thousands(medians[bench.Original]), thousands(medians[bench.Optimized]), c.Verdict)}
+}
+
+// copyTables are the two tables the psql side loads, in hmperf's run order.
+var copyTables = []bench.Variant{bench.Original, bench.Optimized}
+
+// runPsqlCopy writes the rows to CSV and times psql's \copy of them.
+func runPsqlCopy(ctx context.Context, b *testing.B, dsn, psql string, anchor time.Time, rows, reps int) sideResult {
+	pair, _ := bench.PairNamed("nutrition")
+	ds, err := bench.Generate(pair.Name, rows, copyCheckSeed, anchor)
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := createOwners(ctx, conn, ds); err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	loads := map[bench.Variant]string{}
+	for _, v := range copyTables {
+		load, err := writeCSV(ctx, conn, ds, pair.Tables[v], filepath.Join(dir, string(v)+".csv"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		loads[v] = load
+	}
+	script := psqlScript(pair, loads, reps)
+	scriptPath := filepath.Join(dir, "copy.psql")
+	if err := os.WriteFile(scriptPath, []byte(script), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	out, err := exec.Command(psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", scriptPath).CombinedOutput()
+	if err != nil {
+		b.Fatalf("psql: %v: %s", err, out)
+	}
+	times, err := psqlTimes(out)
+	if err != nil || len(times) != len(copyTables)*reps {
+		b.Fatalf("psql printed %d copy timings, want %d (%v):\n%s", len(times), len(copyTables)*reps, err, out)
+	}
+	var ratios, orig, opt []float64
+	for r := range reps {
+		orig, opt = append(orig, times[2*r]), append(opt, times[2*r+1])
+		ratios = append(ratios, times[2*r]/times[2*r+1]) // rows/s optimized over original
+	}
+	for _, v := range copyTables {
+		if err := sameRows(ctx, conn, ds, pair.Tables[v]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return sideResult{label: `psql \copy (CSV, the live tables, truncated)`, ratio: bench.MedianInterval(ratios),
+		detail: fmt.Sprintf("median seconds: original %.3f, optimized %.3f", bench.Median(orig), bench.Median(opt))}
+}
+
+// createOwners commits the rows' owners into users once: both tables'
+// user_id references it, and TRUNCATE of the metric tables leaves it.
+func createOwners(ctx context.Context, conn *pgx.Conn, ds bench.Dataset) error {
+	live, err := catalog.Read(ctx, conn, pgx.Identifier{"users"})
+	if err != nil {
+		return err
+	}
+	users, err := catalog.MapUsers(live)
+	if err != nil {
+		return err
+	}
+	owners := make([]engine.UUID, len(ds.Users))
+	for i, u := range ds.Users {
+		owners[i] = u
+	}
+	return users.Insert(ctx, conn, owners)
+}
+
+// writeCSV writes the rows as table's live layout has them (catalog.Map,
+// as hmperf's writers do) and returns the psql \copy command that loads
+// the file.
+func writeCSV(ctx context.Context, conn *pgx.Conn, ds bench.Dataset, table, path string) (string, error) {
+	live, err := catalog.Read(ctx, conn, pgx.Identifier{table})
+	if err != nil {
+		return "", err
+	}
+	m, err := catalog.Map(engine.TableOf(ds.Kind), live)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	w := bufio.NewWriter(f)
+	var row []any
+	for _, r := range ds.Rows {
+		row = m.Row(row[:0], r)
+		for i, v := range row {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			field, err := csvField(v)
+			if err != nil {
+				f.Close()
+				return "", fmt.Errorf("%s column %s: %w", table, m.Columns[i], err)
+			}
+			w.WriteString(field)
+		}
+		w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	cols := make([]string, len(m.Columns))
+	for i, c := range m.Columns {
+		cols[i] = pgx.Identifier{c}.Sanitize()
+	}
+	return fmt.Sprintf(`\copy %s (%s) FROM '%s' WITH (FORMAT csv)`, live.Ident().Sanitize(), strings.Join(cols, ", "),
+		strings.ReplaceAll(path, `'`, `''`)), nil
+}
+
+// sameRows checks that what psql's last \copy left in table is exactly the
+// generated rows as a binary COPY (hmperf's write) stores them: the same
+// rows, compared as a multiset over the columns written.
+func sameRows(ctx context.Context, conn *pgx.Conn, ds bench.Dataset, table string) error {
+	live, err := catalog.Read(ctx, conn, pgx.Identifier{table})
+	if err != nil {
+		return err
+	}
+	m, err := catalog.Map(engine.TableOf(ds.Kind), live)
+	if err != nil {
+		return err
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	ident := live.Ident().Sanitize()
+	cols := make([]string, len(m.Columns))
+	for i, c := range m.Columns {
+		cols[i] = pgx.Identifier{c}.Sanitize()
+	}
+	list := strings.Join(cols, ", ")
+	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE binary_copy ON COMMIT DROP AS SELECT "+list+" FROM "+ident+" WITH NO DATA"); err != nil {
+		return err
+	}
+	rows := make([][]any, len(ds.Rows))
+	for i, r := range ds.Rows {
+		rows[i] = m.Row(nil, r)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"binary_copy"}, m.Columns, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("binary COPY of the rows for %s: %w", table, err)
+	}
+	var differ int64
+	err = tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM (
+		(SELECT %[1]s FROM %[2]s EXCEPT ALL SELECT %[1]s FROM binary_copy)
+		UNION ALL
+		(SELECT %[1]s FROM binary_copy EXCEPT ALL SELECT %[1]s FROM %[2]s)) d`, list, ident)).Scan(&differ)
+	if err != nil {
+		return err
+	}
+	if differ != 0 {
+		return fmt.Errorf("%s: %d rows differ between psql's \\copy of the CSV and a binary COPY of the same rows", table, differ)
+	}
+	return nil
+}
+
+// csvField renders one value as PostgreSQL's CSV reads it: NULL as an
+// unquoted empty field, text always quoted (so an empty string stays one).
+func csvField(v any) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return `"` + strings.ReplaceAll(x, `"`, `""`) + `"`, nil
+	case [16]byte:
+		h := hex.EncodeToString(x[:])
+		return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+	case time.Time:
+		return x.Format(time.RFC3339Nano), nil
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64), nil
+	case int:
+		return strconv.Itoa(x), nil
+	case int32:
+		return strconv.FormatInt(int64(x), 10), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case []string:
+		j, err := json.Marshal(x)
+		return `"` + strings.ReplaceAll(string(j), `"`, `""`) + `"`, err
+	}
+	return "", fmt.Errorf("no CSV form for %T", v)
+}
+
+// psqlScript is one warm-up load of each table, then reps repetitions of
+// TRUNCATE and a timed \copy per table, original first as in hmperf's
+// runs. Only the \copy commands are timed.
+func psqlScript(pair bench.Pair, loads map[bench.Variant]string, reps int) string {
+	var s strings.Builder
+	round := func(timed bool) {
+		for _, v := range copyTables {
+			fmt.Fprintf(&s, "TRUNCATE %s;\n", pgx.Identifier{pair.Tables[v]}.Sanitize())
+			if timed {
+				s.WriteString("\\timing on\n")
+			}
+			s.WriteString(loads[v] + "\n")
+			if timed {
+				s.WriteString("\\timing off\n")
+			}
+		}
+	}
+	round(false)
+	for range reps {
+		round(true)
+	}
+	return s.String()
+}
+
+var timingLine = regexp.MustCompile(`(?m)^Time: ([0-9.]+) ms`)
+
+// psqlTimes reads the seconds of every timed command from psql's output.
+func psqlTimes(out []byte) ([]float64, error) {
+	var secs []float64
+	for _, m := range timingLine.FindAllSubmatch(out, -1) {
+		ms, err := strconv.ParseFloat(string(m[1]), 64)
+		if err != nil {
+			return nil, err
+		}
+		secs = append(secs, ms/1000)
+	}
+	return secs, nil
+}
+
+// direction says which way an optimized/original ratio interval points.
+func direction(iv bench.Interval) string {
+	switch {
+	case !iv.Bounded:
+		return "no interval (too few repetitions)"
+	case iv.Low > 1:
+		return "optimized faster"
+	case iv.High < 1:
+		return "optimized slower"
+	}
+	return "inconclusive (interval contains 1)"
+}
+
+func printAgreement(w *strings.Builder, sides ...sideResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "measured by\treps\toptimized/original (median)\t95% interval\tdirection")
+	for _, s := range sides {
+		ci := "none"
+		if s.ratio.Bounded {
+			ci = fmt.Sprintf("%.3f to %.3f", s.ratio.Low, s.ratio.High)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%s\t%s\n", s.label, s.ratio.Reps, s.ratio.Median, ci, direction(s.ratio))
+	}
+	tw.Flush()
+	for _, s := range sides {
+		fmt.Fprintf(w, "%s: %s\n", s.label, s.detail)
+	}
+}
