@@ -63,12 +63,13 @@ func BenchmarkCopyAgreement(b *testing.B) {
 		dsn := pgtest.NewMigratedDB(b)
 		ctx := context.Background()
 		hm := runHmperfBench(b, dsn, *copyCheckRows)
-		ps := runPsqlCopy(ctx, b, dsn, psql, hm.anchor, *copyCheckRows, *copyCheckReps)
+		ps, bin := runIndependent(ctx, b, dsn, psql, hm.anchor, *copyCheckRows, *copyCheckReps)
 		var out strings.Builder
-		printAgreement(&out, hm, ps)
+		printAgreement(&out, hm, ps, bin)
 		b.Log("\n" + out.String())
 		b.ReportMetric(hm.ratio.Median, "hmperf-ratio")
 		b.ReportMetric(ps.ratio.Median, "psql-ratio")
+		b.ReportMetric(bin.ratio.Median, "binary-ratio")
 		if disagree(hm.ratio, ps.ratio.Median) {
 			b.Errorf("hmperf bench (interval %.3f to %.3f) and psql \\copy (median %.3f) disagree in direction", hm.ratio.Low, hm.ratio.High, ps.ratio.Median)
 		}
@@ -156,11 +157,57 @@ func runHmperfBench(b *testing.B, dsn string, rows int) sideResult {
 			thousands(medians[bench.Original]), thousands(medians[bench.Optimized]), c.Verdict)}
 }
 
-// copyTables are the two tables the psql side loads, in hmperf's run order.
+// copyTables are the two tables the independent side loads, in hmperf's
+// run order.
 var copyTables = []bench.Variant{bench.Original, bench.Optimized}
 
-// runPsqlCopy writes the rows to CSV and times psql's \copy of them.
-func runPsqlCopy(ctx context.Context, b *testing.B, dsn, psql string, anchor time.Time, rows, reps int) sideResult {
+// liveTable is one table's live layout and the generated rows laid out for
+// it (catalog.Map, as hmperf's writers do).
+type liveTable struct {
+	ident pgx.Identifier
+	cols  []string
+	rows  [][]any
+	csv   string // the rows as CSV, for psql
+}
+
+func layOut(ctx context.Context, conn *pgx.Conn, ds bench.Dataset, table, csvPath string) (liveTable, error) {
+	live, err := catalog.Read(ctx, conn, pgx.Identifier{table})
+	if err != nil {
+		return liveTable{}, err
+	}
+	m, err := catalog.Map(engine.TableOf(ds.Kind), live)
+	if err != nil {
+		return liveTable{}, err
+	}
+	lt := liveTable{ident: live.Ident(), cols: m.Columns, rows: make([][]any, len(ds.Rows)), csv: csvPath}
+	for i, r := range ds.Rows {
+		lt.rows[i] = m.Row(nil, r)
+	}
+	return lt, writeCSV(lt)
+}
+
+// columnList is the table's written columns, quoted, for SQL.
+func (lt liveTable) columnList() string {
+	cols := make([]string, len(lt.cols))
+	for i, c := range lt.cols {
+		cols[i] = pgx.Identifier{c}.Sanitize()
+	}
+	return strings.Join(cols, ", ")
+}
+
+// copyCommand is the psql \copy command that loads the CSV.
+func (lt liveTable) copyCommand() string {
+	return fmt.Sprintf(`\copy %s (%s) FROM '%s' WITH (FORMAT csv)`, lt.ident.Sanitize(), lt.columnList(),
+		strings.ReplaceAll(lt.csv, `'`, `''`))
+}
+
+// runIndependent loads the rows reps times into each live table, truncated
+// before every load, by psql's \copy of the CSV and by a binary COPY from
+// this process (pgx CopyFrom, as hmperf writes, but into the live tables
+// and autocommitted), interleaved: psql original, psql optimized, binary
+// original, binary optimized. The binary side separates what the CSV path
+// costs from what hmperf's scratch copies might change.
+func runIndependent(ctx context.Context, b *testing.B, dsn, psql string, anchor time.Time, rows, reps int) (sideResult, sideResult) {
 	pair, _ := bench.PairNamed("nutrition")
 	ds, err := bench.Generate(pair.Name, rows, copyCheckSeed, anchor)
 	if err != nil {
@@ -175,39 +222,95 @@ func runPsqlCopy(ctx context.Context, b *testing.B, dsn, psql string, anchor tim
 		b.Fatal(err)
 	}
 	dir := b.TempDir()
-	loads := map[bench.Variant]string{}
-	for _, v := range copyTables {
-		load, err := writeCSV(ctx, conn, ds, pair.Tables[v], filepath.Join(dir, string(v)+".csv"))
+	tables := make([]liveTable, len(copyTables))
+	for i, v := range copyTables {
+		if tables[i], err = layOut(ctx, conn, ds, pair.Tables[v], filepath.Join(dir, string(v)+".csv")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// One untimed load of each table by each path first.
+	if _, err := psqlRound(psql, dsn, dir, tables, false); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := binaryRound(ctx, conn, tables); err != nil {
+		b.Fatal(err)
+	}
+	var ps, bin [2][]float64
+	for range reps {
+		t, err := psqlRound(psql, dsn, dir, tables, true)
 		if err != nil {
 			b.Fatal(err)
 		}
-		loads[v] = load
+		ps[0], ps[1] = append(ps[0], t[0]), append(ps[1], t[1])
+		if t, err = binaryRound(ctx, conn, tables); err != nil {
+			b.Fatal(err)
+		}
+		bin[0], bin[1] = append(bin[0], t[0]), append(bin[1], t[1])
 	}
-	script := psqlScript(pair, loads, reps)
-	scriptPath := filepath.Join(dir, "copy.psql")
-	if err := os.WriteFile(scriptPath, []byte(script), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	out, err := exec.Command(psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", scriptPath).CombinedOutput()
-	if err != nil {
-		b.Fatalf("psql: %v: %s", err, out)
-	}
-	times, err := psqlTimes(out)
-	if err != nil || len(times) != len(copyTables)*reps {
-		b.Fatalf("psql printed %d copy timings, want %d (%v):\n%s", len(times), len(copyTables)*reps, err, out)
-	}
-	var ratios, orig, opt []float64
-	for r := range reps {
-		orig, opt = append(orig, times[2*r]), append(opt, times[2*r+1])
-		ratios = append(ratios, times[2*r]/times[2*r+1]) // rows/s optimized over original
-	}
-	for _, v := range copyTables {
-		if err := sameRows(ctx, conn, ds, pair.Tables[v]); err != nil {
+	for _, lt := range tables {
+		if err := sameRows(ctx, conn, psql, dsn, dir, lt); err != nil {
 			b.Fatal(err)
 		}
 	}
-	return sideResult{label: `psql \copy (CSV, the live tables, truncated)`, ratio: bench.MedianInterval(ratios),
-		detail: fmt.Sprintf("median seconds: original %.3f, optimized %.3f", bench.Median(orig), bench.Median(opt))}
+	return side(`psql \copy (CSV, the live tables, committed)`, ps), side("binary COPY (pgx CopyFrom, the live tables, committed)", bin)
+}
+
+// side summarises the seconds of the original (secs[0]) and optimized
+// (secs[1]) loads, paired by repetition.
+func side(label string, secs [2][]float64) sideResult {
+	ratios := make([]float64, len(secs[0]))
+	for i := range ratios {
+		ratios[i] = secs[0][i] / secs[1][i] // rows/s optimized over original
+	}
+	return sideResult{label: label, ratio: bench.MedianInterval(ratios),
+		detail: fmt.Sprintf("median seconds: original %.3f, optimized %.3f", bench.Median(secs[0]), bench.Median(secs[1]))}
+}
+
+// psqlRound runs one psql session that truncates and loads each table in
+// turn and returns the seconds psql's \timing gave each \copy.
+func psqlRound(psql, dsn, dir string, tables []liveTable, timed bool) ([]float64, error) {
+	var s strings.Builder
+	for _, lt := range tables {
+		fmt.Fprintf(&s, "TRUNCATE %s;\n", lt.ident.Sanitize())
+		if timed {
+			s.WriteString("\\timing on\n")
+		}
+		s.WriteString(lt.copyCommand() + "\n")
+		if timed {
+			s.WriteString("\\timing off\n")
+		}
+	}
+	path := filepath.Join(dir, "round.psql")
+	if err := os.WriteFile(path, []byte(s.String()), 0o600); err != nil {
+		return nil, err
+	}
+	out, err := exec.Command(psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", path).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("psql: %v: %s", err, out)
+	}
+	times, err := psqlTimes(out)
+	if err == nil && timed && len(times) != len(tables) {
+		err = fmt.Errorf("psql printed %d \\copy timings, want %d:\n%s", len(times), len(tables), out)
+	}
+	return times, err
+}
+
+// binaryRound truncates and loads each table in turn by one binary COPY,
+// its own committed transaction, and returns the seconds of each.
+func binaryRound(ctx context.Context, conn *pgx.Conn, tables []liveTable) ([]float64, error) {
+	var secs []float64
+	for _, lt := range tables {
+		if _, err := conn.Exec(ctx, "TRUNCATE "+lt.ident.Sanitize()); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		n, err := conn.CopyFrom(ctx, lt.ident, lt.cols, pgx.CopyFromRows(lt.rows))
+		secs = append(secs, time.Since(start).Seconds())
+		if err != nil || int(n) != len(lt.rows) {
+			return nil, fmt.Errorf("binary COPY into %s: %d rows: %v", lt.ident.Sanitize(), n, err)
+		}
+	}
+	return secs, nil
 }
 
 // createOwners commits the rows' owners into users once: both tables'
@@ -228,26 +331,14 @@ func createOwners(ctx context.Context, conn *pgx.Conn, ds bench.Dataset) error {
 	return users.Insert(ctx, conn, owners)
 }
 
-// writeCSV writes the rows as table's live layout has them (catalog.Map,
-// as hmperf's writers do) and returns the psql \copy command that loads
-// the file.
-func writeCSV(ctx context.Context, conn *pgx.Conn, ds bench.Dataset, table, path string) (string, error) {
-	live, err := catalog.Read(ctx, conn, pgx.Identifier{table})
+// writeCSV writes the table's rows to its CSV file.
+func writeCSV(lt liveTable) error {
+	f, err := os.Create(lt.csv)
 	if err != nil {
-		return "", err
-	}
-	m, err := catalog.Map(engine.TableOf(ds.Kind), live)
-	if err != nil {
-		return "", err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return "", err
+		return err
 	}
 	w := bufio.NewWriter(f)
-	var row []any
-	for _, r := range ds.Rows {
-		row = m.Row(row[:0], r)
+	for _, row := range lt.rows {
 		for i, v := range row {
 			if i > 0 {
 				w.WriteByte(',')
@@ -255,7 +346,7 @@ func writeCSV(ctx context.Context, conn *pgx.Conn, ds bench.Dataset, table, path
 			field, err := csvField(v)
 			if err != nil {
 				f.Close()
-				return "", fmt.Errorf("%s column %s: %w", table, m.Columns[i], err)
+				return fmt.Errorf("%s column %s: %w", lt.ident.Sanitize(), lt.cols[i], err)
 			}
 			w.WriteString(field)
 		}
@@ -263,62 +354,36 @@ func writeCSV(ctx context.Context, conn *pgx.Conn, ds bench.Dataset, table, path
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
-		return "", err
+		return err
 	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	cols := make([]string, len(m.Columns))
-	for i, c := range m.Columns {
-		cols[i] = pgx.Identifier{c}.Sanitize()
-	}
-	return fmt.Sprintf(`\copy %s (%s) FROM '%s' WITH (FORMAT csv)`, live.Ident().Sanitize(), strings.Join(cols, ", "),
-		strings.ReplaceAll(path, `'`, `''`)), nil
+	return f.Close()
 }
 
-// sameRows checks that what psql's last \copy left in table is exactly the
-// generated rows as a binary COPY (hmperf's write) stores them: the same
-// rows, compared as a multiset over the columns written.
-func sameRows(ctx context.Context, conn *pgx.Conn, ds bench.Dataset, table string) error {
-	live, err := catalog.Read(ctx, conn, pgx.Identifier{table})
-	if err != nil {
+// sameRows checks that what psql's \copy of the CSV stores is exactly what
+// a binary COPY (hmperf's write) stores for the same rows: the table's
+// content (the binary side loaded it last) against psql's load of the CSV
+// into a temporary table of the same columns, compared as multisets.
+func sameRows(ctx context.Context, conn *pgx.Conn, psql, dsn, dir string, lt liveTable) error {
+	list, ident := lt.columnList(), lt.ident.Sanitize()
+	if _, err := conn.Exec(ctx, "CREATE TABLE copycheck_csv AS SELECT "+list+" FROM "+ident+" WITH NO DATA"); err != nil {
 		return err
 	}
-	m, err := catalog.Map(engine.TableOf(ds.Kind), live)
-	if err != nil {
+	defer conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS copycheck_csv")
+	csv := lt
+	csv.ident = pgx.Identifier{"public", "copycheck_csv"}
+	if _, err := psqlRound(psql, dsn, dir, []liveTable{csv}, false); err != nil {
 		return err
-	}
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
-	ident := live.Ident().Sanitize()
-	cols := make([]string, len(m.Columns))
-	for i, c := range m.Columns {
-		cols[i] = pgx.Identifier{c}.Sanitize()
-	}
-	list := strings.Join(cols, ", ")
-	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE binary_copy ON COMMIT DROP AS SELECT "+list+" FROM "+ident+" WITH NO DATA"); err != nil {
-		return err
-	}
-	rows := make([][]any, len(ds.Rows))
-	for i, r := range ds.Rows {
-		rows[i] = m.Row(nil, r)
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"binary_copy"}, m.Columns, pgx.CopyFromRows(rows)); err != nil {
-		return fmt.Errorf("binary COPY of the rows for %s: %w", table, err)
 	}
 	var differ int64
-	err = tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM (
-		(SELECT %[1]s FROM %[2]s EXCEPT ALL SELECT %[1]s FROM binary_copy)
+	err := conn.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM (
+		(SELECT %[1]s FROM %[2]s EXCEPT ALL SELECT %[1]s FROM copycheck_csv)
 		UNION ALL
-		(SELECT %[1]s FROM binary_copy EXCEPT ALL SELECT %[1]s FROM %[2]s)) d`, list, ident)).Scan(&differ)
+		(SELECT %[1]s FROM copycheck_csv EXCEPT ALL SELECT %[1]s FROM %[2]s)) d`, list, ident)).Scan(&differ)
 	if err != nil {
 		return err
 	}
 	if differ != 0 {
-		return fmt.Errorf("%s: %d rows differ between psql's \\copy of the CSV and a binary COPY of the same rows", table, differ)
+		return fmt.Errorf("%s: %d rows differ between the CSV and a binary COPY of the same rows", ident, differ)
 	}
 	return nil
 }
@@ -351,30 +416,6 @@ func csvField(v any) (string, error) {
 		return `"` + strings.ReplaceAll(string(j), `"`, `""`) + `"`, err
 	}
 	return "", fmt.Errorf("no CSV form for %T", v)
-}
-
-// psqlScript is one warm-up load of each table, then reps repetitions of
-// TRUNCATE and a timed \copy per table, original first as in hmperf's
-// runs. Only the \copy commands are timed.
-func psqlScript(pair bench.Pair, loads map[bench.Variant]string, reps int) string {
-	var s strings.Builder
-	round := func(timed bool) {
-		for _, v := range copyTables {
-			fmt.Fprintf(&s, "TRUNCATE %s;\n", pgx.Identifier{pair.Tables[v]}.Sanitize())
-			if timed {
-				s.WriteString("\\timing on\n")
-			}
-			s.WriteString(loads[v] + "\n")
-			if timed {
-				s.WriteString("\\timing off\n")
-			}
-		}
-	}
-	round(false)
-	for range reps {
-		round(true)
-	}
-	return s.String()
 }
 
 var timingLine = regexp.MustCompile(`(?m)^Time: ([0-9.]+) ms`)
