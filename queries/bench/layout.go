@@ -5,13 +5,18 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"hmperf/engine"
 	"hmperf/queries/catalog"
 )
 
-// variantTable is one variant's live table and how the dataset maps onto it.
-type variantTable struct{ m *catalog.Mapping }
+// variantTable is one variant's live table, how the dataset maps onto it,
+// and the type OIDs of the columns written (for encoding COPY data).
+type variantTable struct {
+	m    *catalog.Mapping
+	oids []uint32
+}
 
 // variantData is a pair's dataset laid out for each variant's live table:
 // the catalogue is read and the rows are projected once, before any timing,
@@ -21,16 +26,39 @@ type variantData struct {
 	rows   map[Variant][][]any
 	users  *catalog.Users
 	owners []engine.UUID
+	// payloads caches each variant's rows encoded for binary COPY, by
+	// copySignature, so that variants with the same column types share
+	// one; filled by copyData.
+	payloads map[string][]byte
 }
 
 // head is the first n rows of every variant.
 func (d variantData) head(n int) variantData {
 	out := d
+	out.payloads = map[string][]byte{}
 	out.rows = make(map[Variant][][]any, len(d.rows))
 	for v, rows := range d.rows {
 		out.rows[v] = rows[:min(n, len(rows))]
 	}
 	return out
+}
+
+// copyData is variant v's rows encoded for binary COPY, encoded on first
+// use and then reused: every repetition sends the same bytes.
+func (d variantData) copyData(v Variant, tm *pgtype.Map) (copyPayload, error) {
+	t := d.tables[v]
+	p := copyPayload{sql: "COPY " + t.m.Table.Ident().Sanitize() + " (" + columnList(t.m.Columns) + ") FROM STDIN (FORMAT binary)"}
+	key := copySignature(t.oids, t.m.Direct(), v)
+	if data, ok := d.payloads[key]; ok {
+		p.data = data
+		return p, nil
+	}
+	data, err := encodeCopy(tm, t.oids, d.rows[v])
+	if err != nil {
+		return copyPayload{}, fmt.Errorf("bench: %s: %w", t.m.Table, err)
+	}
+	d.payloads[key], p.data = data, data
+	return p, nil
 }
 
 // readUsers reads the users table the row owners go into: the live one,
@@ -51,7 +79,7 @@ func readUsers(ctx context.Context, db DB, schema string) (*catalog.Users, error
 // variant whose table lacks a column the rows need fails here, before any
 // COPY, with the table and column named.
 func prepare(ctx context.Context, db DB, pair Pair, ds Dataset, users *catalog.Users, schema string) (variantData, error) {
-	out := variantData{tables: map[Variant]variantTable{}, rows: map[Variant][][]any{}, users: users}
+	out := variantData{tables: map[Variant]variantTable{}, rows: map[Variant][][]any{}, users: users, payloads: map[string][]byte{}}
 	for _, u := range ds.Users {
 		out.owners = append(out.owners, u)
 	}
@@ -64,6 +92,10 @@ func prepare(ctx context.Context, db DB, pair Pair, ds Dataset, users *catalog.U
 		if err != nil {
 			return variantData{}, fmt.Errorf("bench: %s %s: %w", pair.Name, v, err)
 		}
+		oids, err := describeColumns(ctx, db, m.Table.Ident(), m.Columns)
+		if err != nil {
+			return variantData{}, err
+		}
 		rows := ds.Rows
 		if !m.Direct() {
 			rows = make([][]any, len(ds.Rows))
@@ -71,7 +103,7 @@ func prepare(ctx context.Context, db DB, pair Pair, ds Dataset, users *catalog.U
 				rows[i] = m.Row(nil, r)
 			}
 		}
-		out.tables[v], out.rows[v] = variantTable{m}, rows
+		out.tables[v], out.rows[v] = variantTable{m: m, oids: oids}, rows
 	}
 	return out, nil
 }

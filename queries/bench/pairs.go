@@ -16,7 +16,10 @@
 // and committed rows truncated between repetitions, so every repetition
 // starts from the same table state. The clock is the client's monotonic
 // clock around the write (and the COMMIT, when committing); creating the
-// row owners is outside it. Verdicts come from 95% order-statistic
+// row owners is outside it, and so is encoding the COPY data, which is done
+// once per variant before the first repetition (copyenc.go): pgx's numeric
+// encoder is slower than the server's COPY, so inside the clock it timed
+// the client, alike for every variant. Verdicts come from 95% order-statistic
 // intervals of the paired per-repetition values (interval.go).
 package bench
 
