@@ -255,7 +255,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	pane.waitText(10*time.Second, "Run the benchmark for all?", "y confirms")
 	pane.send("y")
 	// One repetition bounds no 95% interval: the verdict must be inconclusive.
-	verdict := regexp.MustCompile(`nutrition\s+x\d+\.\d\d want [+-]\d+\.\d% got [+-]\d+\.\d% \[no CI\] n=1 \[\?\] inconclusive`)
+	verdict := regexp.MustCompile(`nutrition\s+x\d+\.\d\d want [+-]\d+% got [+-]\d+\.\d% \[no CI\] n=1 \[\?\] inconclusive`)
 	variant := regexp.MustCompile(`symptoms\s+unconstrained\s+[\d,]+/s`)
 	pane.waitFor("the benchmark's result", 60*time.Second, func(s string) bool {
 		return strings.Contains(s, "benchmark finished") && verdict.MatchString(s) && variant.MatchString(s)

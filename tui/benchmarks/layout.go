@@ -2,10 +2,12 @@ package benchmarks
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"hmperf/tui/datatable"
 	"hmperf/tui/format"
@@ -46,7 +48,7 @@ func (m *Model) layout() layout {
 
 // mainView is the chart, the verdicts and the results table.
 func (m *Model) mainView(l layout) string {
-	side := m.verdictsView() + "\n" + m.results.View()
+	side := m.verdictsView(l.sideW) + "\n" + m.results.View()
 	if l.wide {
 		chart := lipgloss.NewStyle().Width(l.chartW + 1).Render(m.chartView)
 		return lipgloss.JoinHorizontal(lipgloss.Top, chart, side)
@@ -54,21 +56,48 @@ func (m *Model) mainView(l layout) string {
 	return m.chartView + "\n" + side
 }
 
-func (m *Model) verdictsView() string {
+func (m *Model) verdictsView(width int) string {
 	lines := []string{m.st.Title.Render("Claimed against measured (optimized/original, 95% CI)")}
 	for _, c := range m.data.Comparisons {
-		lines = append(lines, m.verdictLine(c))
+		lines = append(lines, m.verdictLine(c, width))
 	}
 	return strings.Join(lines, "\n")
 }
 
-// verdictLine is one table's improvement claim: the paired ratio, the
-// measured improvement with its 95% interval and the number of
-// repetitions, and the verdict as a word and a symbol.
-func (m *Model) verdictLine(c source.Comparison) string {
-	return fmt.Sprintf("%-10s x%s want %s got %s [%s] n=%d %s",
-		format.Truncate(c.Pair, 10), format.Float(c.RatioMedian, 2), format.SignedPct(c.ClaimedPct),
-		format.SignedPct(c.MeasuredPct), verdict.Interval(c.CILow, c.CIHigh, format.SignedPct), c.Reps, verdict.Outcome(m.st, c.Verdict))
+// verdictLine is one table's improvement claim in at most width cells: the
+// paired ratio, the claimed and measured improvement, its 95% interval,
+// the number of repetitions and the verdict as a word and a symbol. Where
+// the line does not fit, the measured improvement goes first (the ratio
+// says the same), then the ratio, then the claim (the Overview lists it);
+// the verdict, the interval and the repetitions stay, and anything still
+// too wide is cut with a visible "…".
+func (m *Model) verdictLine(c source.Comparison, width int) string {
+	pair := fmt.Sprintf("%-10s", format.Truncate(c.Pair, 10))
+	ratio := "x" + format.Float(c.RatioMedian, 2)
+	want, got := "want "+claimedPct(c.ClaimedPct), "got "+format.SignedPct(c.MeasuredPct)
+	ci := "[" + verdict.Interval(c.CILow, c.CIHigh, format.SignedPct) + "]"
+	n, outcome := fmt.Sprintf("n=%d", c.Reps), verdict.Outcome(m.st, c.Verdict)
+	var line string
+	for _, parts := range [][]string{
+		{pair, ratio, want, got, ci, n, outcome},
+		{pair, ratio, want, ci, n, outcome},
+		{pair, want, ci, n, outcome},
+		{pair, ci, n, outcome},
+	} {
+		if line = strings.Join(parts, " "); lipgloss.Width(line) <= width {
+			return line
+		}
+	}
+	return ansi.Truncate(line, width, "…")
+}
+
+// claimedPct is a claimed improvement as the report states it: whole
+// percentages without a decimal ("+65%").
+func claimedPct(v float64) string {
+	if v == math.Trunc(v) {
+		return fmt.Sprintf("%+.0f%%", v)
+	}
+	return format.SignedPct(v)
 }
 
 func resultColumns() []datatable.Column {
