@@ -87,3 +87,38 @@ func sameAsCopyFrom(ctx context.Context, conn *pgx.Conn, vd variantData, v Varia
 	}
 	return nil
 }
+
+// BenchmarkEncodeCopy times what the COPY method now does before its clock:
+// encoding 10,000 nutrition rows as binary COPY data with pgx's type map.
+//
+//	go test ./queries/bench -run '^$' -bench EncodeCopy
+func BenchmarkEncodeCopy(b *testing.B) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.NewMigratedDB(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	pair, _ := PairNamed("nutrition")
+	ds, err := Generate(pair.Name, 10000, 1, time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		b.Fatal(err)
+	}
+	users, err := readUsers(ctx, conn, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	vd, err := prepare(ctx, conn, pair, ds, users, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	t, tm := vd.tables[Optimized], pgtype.NewMap()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := encodeCopy(tm, t.oids, vd.rows[Optimized]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(ds.Rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
