@@ -73,7 +73,7 @@ func BenchmarkCopyAgreement(b *testing.B) {
 		b.Log("\n" + out.String())
 		b.ReportMetric(hm.ratio.Median, "hmperf-ratio")
 		b.ReportMetric(ps.ratio.Median, "psql-ratio")
-		b.ReportMetric(bin.ratio.Median, "binary-ratio")
+		b.ReportMetric(bin.ratio.Median, "copyfrom-ratio")
 		if disagree(hm.ratio, ps.ratio.Median) {
 			b.Errorf("hmperf bench (interval %.3f to %.3f) and psql \\copy (median %.3f) disagree in direction", hm.ratio.Low, hm.ratio.High, ps.ratio.Median)
 		}
@@ -463,5 +463,50 @@ func printAgreement(w *strings.Builder, sides ...sideResult) {
 	tw.Flush()
 	for _, s := range sides {
 		fmt.Fprintf(w, "%s: %s\n", s.label, s.detail)
+	}
+}
+
+// TestDisagree: only an interval wholly on the other side of 1 from the
+// independent median is a disagreement; an interval containing 1, or an
+// unbounded one, is not.
+func TestDisagree(t *testing.T) {
+	for _, tc := range []struct {
+		iv     bench.Interval
+		median float64
+		want   bool
+	}{
+		{bench.Interval{Low: 0.3, High: 0.7, Bounded: true}, 0.73, false},
+		{bench.Interval{Low: 0.3, High: 0.7, Bounded: true}, 1.2, true},
+		{bench.Interval{Low: 1.1, High: 1.4, Bounded: true}, 0.9, true},
+		{bench.Interval{Low: 1.1, High: 1.4, Bounded: true}, 1.05, false},
+		{bench.Interval{Low: 0.8, High: 1.2, Bounded: true}, 0.5, false},
+		{bench.Interval{Low: 0.3, High: 0.7}, 1.2, false},
+	} {
+		if got := disagree(tc.iv, tc.median); got != tc.want {
+			t.Errorf("disagree(%+v, %g) = %v, want %v", tc.iv, tc.median, got, tc.want)
+		}
+	}
+}
+
+// TestCSVField: NULL stays an unquoted empty field, text is always quoted
+// (so an empty string is not NULL), and a UUID prints in its usual form.
+func TestCSVField(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{
+		{nil, ""},
+		{"", `""`},
+		{`say "hi"`, `"say ""hi"""`},
+		{[16]byte{0: 0x12, 15: 0xab}, "12000000-0000-0000-0000-0000000000ab"},
+		{0.1, "0.1"},
+		{[]string{"a"}, `"[""a""]"`},
+	} {
+		if got, err := csvField(tc.v); err != nil || got != tc.want {
+			t.Errorf("csvField(%#v) = %q, %v; want %q", tc.v, got, err, tc.want)
+		}
+	}
+	if _, err := csvField(struct{}{}); err == nil {
+		t.Error("csvField of an unknown type: no error")
 	}
 }
