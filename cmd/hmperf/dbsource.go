@@ -113,6 +113,9 @@ func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
 	if err != nil {
 		return err
 	}
+	if last.Status != bench.StatusDone {
+		return nil // a running, cancelled, failed or interrupted run has no final figures
+	}
 	for _, c := range last.Comparisons {
 		for _, v := range c.Verdicts {
 			o.Verdicts = append(o.Verdicts, source.Verdict{Table: c.Pair, Claim: claimWording[v.Claim], Claimed: v.Claimed,

@@ -97,7 +97,12 @@ func Run(ctx context.Context, db DB, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: read server facts: %w", err)
 	}
-	res := &Result{Tables: opt.Tables, Rows: opt.Rows, Reps: opt.Reps, Seed: opt.Seed, Server: server, Status: StatusRunning}
+	id, release, err := ownRun(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	res := &Result{ID: id, Tables: opt.Tables, Rows: opt.Rows, Reps: opt.Reps, Seed: opt.Seed, Server: server, Status: StatusRunning}
 	if err := insertRun(ctx, db, res); err != nil {
 		return nil, err
 	}
