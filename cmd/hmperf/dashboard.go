@@ -72,30 +72,33 @@ func dashboardPool(ctx context.Context, t *target) (*pgxpool.Pool, error) {
 // startSampleIngest runs a paced sample ingest until ctx is cancelled:
 // rate records per second, in one batch a second, so a first-time user sees
 // the charts move without the ingest taking the machine. On a database
-// hmperf did not create the rows go to the sandbox (generatedTarget).
-func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) error {
+// hmperf did not create the rows go to the sandbox (generatedTarget). The
+// returned channel is closed when the ingest's goroutine has ended.
+func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) (<-chan struct{}, error) {
 	rules := engine.DefaultRules()
 	cache, err := engine.NewCache(10000, time.Hour, time.Now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkWritable(ctx, pool); err != nil {
-		return err
+		return nil, err
 	}
 	target, err := generatedTarget(ctx, pool, "")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	in, err := ingest.Open(ctx, pool, ingest.Options{Context: engine.ContextAPI, Target: target,
 		Validator: engine.NewValidator(rules, engine.DefaultPolicy(), cache), Cache: cache})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	g, err := engine.NewGenerator(engine.DefaultGenConfig(uint64(time.Now().UnixNano())))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		for {
@@ -109,7 +112,7 @@ func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) error 
 			}
 		}
 	}()
-	return nil
+	return done, nil
 }
 
 var errReadOnly = errors.New("read-only: writes are disabled")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,7 @@ type dbSource struct {
 
 	mu         sync.Mutex
 	stopIngest context.CancelFunc
+	ingestDone <-chan struct{} // closed when the sample ingest's goroutine ended
 
 	// noSampling is set once sampling the service's writes cannot work in
 	// this session (schema older than 0025, no privilege): the Constraints
@@ -336,22 +338,35 @@ func (s *dbSource) StartIngest(ctx context.Context) error {
 	// The ingest outlives the key press that started it: it stops with
 	// StopIngest or when the dashboard's own context ends.
 	ictx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	if err := startSampleIngest(ictx, s.pool, s.opts.sampleRate); err != nil {
+	done, err := startSampleIngest(ictx, s.pool, s.opts.sampleRate)
+	if err != nil {
 		cancel()
 		return err
 	}
-	s.stopIngest = cancel
+	s.stopIngest, s.ingestDone = cancel, done
 	return nil
 }
 
+// ingestStopWait bounds how long StopIngest waits for the batch in flight.
+const ingestStopWait = 10 * time.Second
+
+// StopIngest cancels the sample ingest and waits until its goroutine has
+// ended (its batch in flight is rolled back), at most ingestStopWait.
 func (s *dbSource) StopIngest() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopIngest != nil {
-		s.stopIngest()
-		s.stopIngest = nil
+	if s.stopIngest == nil {
+		return nil
 	}
-	return nil
+	s.stopIngest()
+	done := s.ingestDone
+	s.stopIngest, s.ingestDone = nil, nil
+	select {
+	case <-done:
+		return nil
+	case <-time.After(ingestStopWait):
+		return fmt.Errorf("the sample ingest did not stop within %s", ingestStopWait)
+	}
 }
 
 func (s *dbSource) ProcessIndexes(ctx context.Context) error {

@@ -15,7 +15,7 @@ import (
 	"hmperf/queries/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { pgtest.MainNoLeaks(m) }
 
 // bundle is what a test needs: the DSN of a fresh migrated database and a
 // pool on it.

@@ -12,7 +12,7 @@ import (
 	"hmperf/queries/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { pgtest.MainNoLeaks(m) }
 
 // fixedEnd keeps generated timestamps the same from run to run.
 var fixedEnd = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
