@@ -3,7 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
-	"time"
+
+	"hmperf/queries"
 )
 
 // StatusInterrupted is how a run reads whose status says "running" while no
@@ -35,11 +36,7 @@ func ownRun(ctx context.Context, db DB) (id int64, release func(), err error) {
 	if err != nil {
 		return 0, nil, fmt.Errorf("bench: begin the run's ownership: %w", err)
 	}
-	release = func() {
-		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = own.Rollback(rctx)
-	}
+	release = func() { queries.Rollback(own) }
 	err = own.QueryRow(ctx, "SELECT nextval(pg_get_serial_sequence('hmperf.benchmark_runs', 'id'))").Scan(&id)
 	if err == nil && id >= 1<<31 {
 		err = fmt.Errorf("run id %d is past the lock's key range", id)

@@ -200,11 +200,7 @@ func measure(ctx context.Context, db DB, pair Pair, v Variant, ds variantData) (
 	}
 	// Rolled back with a fresh context: a cancelled ctx must still leave
 	// nothing behind.
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = tx.Rollback(rctx)
-	}()
+	defer queries.Rollback(tx)
 	if err := ds.users.Insert(ctx, tx, ds.owners); err != nil {
 		return Measurement{}, fmt.Errorf("bench: create row owners: %w", err)
 	}

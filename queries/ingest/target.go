@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/engine"
 	"hmperf/queries/catalog"
@@ -76,7 +75,7 @@ type tableTarget struct {
 // readLayout reads the target's tables, making the sandbox twins first
 // when the target is the sandbox. Every table is mapped before anything is
 // written, so a missing column stops the run before its first row.
-func readLayout(ctx context.Context, pool *pgxpool.Pool, target Target) (*layout, error) {
+func readLayout(ctx context.Context, db DB, target Target) (*layout, error) {
 	names := []string{"users"}
 	for _, k := range engine.Kinds() {
 		names = append(names, k.Table())
@@ -86,18 +85,18 @@ func readLayout(ctx context.Context, pool *pgxpool.Pool, target Target) (*layout
 		idents[i] = pgx.Identifier{n}
 	}
 	if target == Sandbox {
-		live, err := readTables(ctx, pool, idents)
+		live, err := readTables(ctx, db, idents)
 		if err != nil {
 			return nil, err
 		}
-		if err := sandbox.Ensure(ctx, pool, live); err != nil {
+		if err := sandbox.Ensure(ctx, db, live); err != nil {
 			return nil, err
 		}
 		for i, n := range names {
 			idents[i] = sandbox.Ident(n)
 		}
 	}
-	tables, err := readTables(ctx, pool, idents)
+	tables, err := readTables(ctx, db, idents)
 	if err != nil {
 		return nil, err
 	}
@@ -115,10 +114,10 @@ func readLayout(ctx context.Context, pool *pgxpool.Pool, target Target) (*layout
 	return lay, nil
 }
 
-func readTables(ctx context.Context, pool *pgxpool.Pool, idents []pgx.Identifier) ([]*catalog.Table, error) {
+func readTables(ctx context.Context, db DB, idents []pgx.Identifier) ([]*catalog.Table, error) {
 	out := make([]*catalog.Table, len(idents))
 	for i, id := range idents {
-		t, err := catalog.Read(ctx, pool, id)
+		t, err := catalog.Read(ctx, db, id)
 		if err != nil {
 			return nil, err
 		}

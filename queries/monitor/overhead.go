@@ -161,7 +161,7 @@ func timedBatch(ctx context.Context, db bench.DB, ds bench.Dataset, feed, bare b
 	if err != nil {
 		return bt, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer queries.Rollback(tx)
 	if _, err := tx.Exec(ctx, "INSERT INTO users (id) SELECT unnest($1::uuid[]) ON CONFLICT (id) DO NOTHING", ds.Users); err != nil {
 		return bt, err
 	}
@@ -246,7 +246,7 @@ func checkFeed(ctx context.Context, db bench.DB, ds bench.Dataset) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer queries.Rollback(tx)
 	var before, after int64
 	q := "SELECT count(*) FROM constraint_performance_monitor WHERE source = 'ingest'"
 	if err := tx.QueryRow(ctx, q).Scan(&before); err != nil {
