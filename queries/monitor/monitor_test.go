@@ -75,6 +75,7 @@ func batchStats(t *testing.T, tx pgx.Tx, refused, invalid, hits, misses int, hou
 }
 
 func TestAlertsFire(t *testing.T) {
+	t.Parallel()
 	pool := setup(t)
 	type want struct {
 		name     string
@@ -160,6 +161,7 @@ func TestWorst(t *testing.T) {
 // ingest_batch_stats and benchmark_results (and by nothing on the metric
 // tables), and that the hourly view reads it.
 func TestFeed(t *testing.T) {
+	t.Parallel()
 	pool := setup(t)
 	ctx := context.Background()
 	res, err := bench.Run(ctx, pool, bench.Options{Tables: []string{"activity"}, Rows: 200, Reps: 2})
@@ -203,6 +205,7 @@ func TestFeed(t *testing.T) {
 }
 
 func TestThresholds(t *testing.T) {
+	t.Parallel()
 	th, err := monitor.Thresholds(context.Background(), setup(t))
 	if err != nil {
 		t.Fatal(err)
