@@ -49,7 +49,7 @@ func (t *target) Embedded() bool { return t.cluster != nil }
 // Describe names the server without its password, for status lines.
 func (t *target) Describe() string {
 	if t.cluster != nil {
-		return fmt.Sprintf("embedded PostgreSQL on 127.0.0.1:%d", t.cluster.Port())
+		return "embedded PostgreSQL (private socket)"
 	}
 	return fmt.Sprintf("%s@%s:%d/%s", t.cfg.User, t.cfg.Host, t.cfg.Port, t.cfg.Database)
 }

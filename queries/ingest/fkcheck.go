@@ -7,8 +7,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"hmperf/engine"
 	"hmperf/queries"
 )
@@ -52,13 +50,13 @@ type fkPlan struct {
 }
 
 // decide works out which kinds' tables may use the per-batch check.
-func (f *fkPlan) decide(ctx context.Context, pool *pgxpool.Pool, rowChecks bool, lay *layout) error {
+func (f *fkPlan) decide(ctx context.Context, db DB, rowChecks bool, lay *layout) error {
 	f.once.Do(func() {
 		if rowChecks {
 			f.reason = "per-row checks requested"
 			return
 		}
-		if err := queries.CanSkipTriggers(ctx, pool); err != nil {
+		if err := queries.CanSkipTriggers(ctx, db); err != nil {
 			f.reason = "the role may not set session_replication_role (" + err.Error() + ")"
 			return
 		}
@@ -68,7 +66,7 @@ func (f *fkPlan) decide(ctx context.Context, pool *pgxpool.Pool, rowChecks bool,
 			if tbl == nil {
 				continue // no table: its records are unsupported
 			}
-			ok, err := batchCheckable(ctx, pool, tbl.m.Table.OID, lay.users.Table.OID)
+			ok, err := batchCheckable(ctx, db, tbl.m.Table.OID, lay.users.Table.OID)
 			if err != nil {
 				f.err = fmt.Errorf("inspect %s for the foreign-key check: %w", tbl.name, err)
 				return
@@ -101,9 +99,9 @@ func (f *fkPlan) report() FKCheck {
 // its partitions but the foreign-key triggers of user_id → users(id): no
 // user trigger that fires on insert in origin mode or only in replica mode,
 // no rule, no other foreign key.
-func batchCheckable(ctx context.Context, pool *pgxpool.Pool, table, users uint32) (bool, error) {
+func batchCheckable(ctx context.Context, db DB, table, users uint32) (bool, error) {
 	var ok bool
-	err := pool.QueryRow(ctx, `
+	err := db.QueryRow(ctx, `
 		WITH rels AS (SELECT $1::regclass AS relid  -- a plain table is no partition tree
 		              UNION SELECT relid FROM pg_partition_tree($1::regclass))
 		SELECT NOT EXISTS (SELECT 1 FROM pg_trigger t JOIN rels ON t.tgrelid = rels.relid
