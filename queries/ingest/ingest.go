@@ -293,7 +293,14 @@ func (in *Ingester) batchChecked(ctx context.Context, tx pgx.Tx, groups []*group
 	marks := make([]bool, len(groups))
 	var eligible []*group
 	for i, g := range groups {
-		if in.fk.batch[g.kind] && len(g.keep) > 0 {
+		if !in.fk.eligible(g.kind) || len(g.keep) == 0 {
+			continue
+		}
+		ok, err := in.stillBatchCheckable(ctx, tx, g.kind)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			marks[i] = true
 			eligible = append(eligible, g)
 		}
@@ -309,6 +316,23 @@ func (in *Ingester) batchChecked(ctx context.Context, tx pgx.Tx, groups []*group
 		clear(marks) // a user went away: let the triggers reject its rows
 	}
 	return marks, nil
+}
+
+// stillBatchCheckable checks again, inside the batch's transaction, that
+// replica mode skips nothing on kind k's table but its user_id foreign key.
+// The table is locked first in ROW EXCLUSIVE mode, the lock the insert
+// takes anyway: CREATE TRIGGER, CREATE RULE and ADD FOREIGN KEY need a lock
+// that conflicts with it, so what the check sees stays true until commit.
+func (in *Ingester) stillBatchCheckable(ctx context.Context, tx pgx.Tx, k engine.Kind) (bool, error) {
+	tbl := in.lay.tables[k]
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+tbl.m.Table.Ident().Sanitize()+" IN ROW EXCLUSIVE MODE"); err != nil {
+		return false, fmt.Errorf("lock %s for the foreign-key check: %w", tbl.name, err)
+	}
+	ok, err := batchCheckable(ctx, tx, tbl.m.Table.OID, in.lay.users.Table.OID)
+	if err != nil {
+		return false, fmt.Errorf("inspect %s for the foreign-key check: %w", tbl.name, err)
+	}
+	return ok, nil
 }
 
 func setReplicationRole(ctx context.Context, tx pgx.Tx, role string) error {
