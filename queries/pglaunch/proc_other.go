@@ -12,6 +12,7 @@ type credential struct{}
 var (
 	fastShutdown      os.Signal = os.Interrupt
 	immediateShutdown os.Signal = os.Kill
+	reloadSignal      os.Signal = os.Interrupt
 )
 
 func supported() error { return ErrUnsupportedPlatform }

@@ -18,6 +18,8 @@ type credential = syscall.Credential
 var (
 	fastShutdown      os.Signal = syscall.SIGINT
 	immediateShutdown os.Signal = syscall.SIGQUIT
+	// reloadSignal makes the server reread its configuration files.
+	reloadSignal os.Signal = syscall.SIGHUP
 )
 
 // supported reports whether the embedded server can run here: it can on
