@@ -140,9 +140,19 @@ func startEmbedded(ctx context.Context, cf connFlags, stderr io.Writer) (*target
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := pgx.ParseConfig(c.DSN("postgres"))
+	t, err := embeddedTarget(c, cf)
 	if err != nil {
 		c.Stop()
+		return nil, err
+	}
+	return t, nil
+}
+
+// embeddedTarget is the target of a server hmperf launched; closing it
+// stops the server.
+func embeddedTarget(c *pglaunch.Cluster, cf connFlags) (*target, error) {
+	cfg, err := pgx.ParseConfig(c.DSN("postgres"))
+	if err != nil {
 		return nil, err
 	}
 	applyConnFlags(cfg, cf)

@@ -106,6 +106,51 @@ func WaitStreaming(ctx context.Context, primary *Cluster, names ...string) error
 	}
 }
 
+// WaitCaughtUp waits until every replica of the set has replayed all the
+// WAL the primary had written when it was called, at most until ctx ends:
+// what was committed on the primary before is then visible on every
+// replica.
+func (s *Set) WaitCaughtUp(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, s.Primary.DSN("postgres"))
+	if err != nil {
+		return fmt.Errorf("wait for replicas to catch up: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var target string
+	if err := conn.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&target); err != nil {
+		return fmt.Errorf("wait for replicas to catch up: %w", err)
+	}
+	for _, r := range s.Replicas {
+		if err := waitReplayed(ctx, r, target); err != nil {
+			return fmt.Errorf("wait for %s to catch up: %w", r.Name(), err)
+		}
+	}
+	return nil
+}
+
+// waitReplayed waits until replica r has replayed the WAL up to lsn.
+func waitReplayed(ctx context.Context, r *Cluster, lsn string) error {
+	for {
+		var done bool
+		conn, err := pgx.Connect(ctx, r.DSN("postgres"))
+		if err == nil {
+			err = conn.QueryRow(ctx, `SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)`, lsn).Scan(&done)
+			conn.Close(context.WithoutCancel(ctx))
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = ctx.Err()
+			}
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 func notStreaming(ctx context.Context, primary *Cluster, names []string) ([]string, error) {
 	conn, err := pgx.Connect(ctx, primary.DSN("postgres"))
 	if err != nil {
