@@ -1,5 +1,4 @@
--- 0030 down: the lag thresholds and the lag function go; the alert function
--- is 0029's again.
+-- 0030 down: the lag thresholds go; the alert function is 0029's again.
 BEGIN;
 
 CREATE OR REPLACE FUNCTION check_constraint_performance_alerts()
@@ -69,8 +68,6 @@ BEGIN
      ORDER BY CASE r.severity WHEN 'CRITICAL' THEN 0 ELSE 1 END, r.table_name, r.alert_name;
 END;
 $$;
-
-DROP FUNCTION hmperf.replication_lag();
 
 DELETE FROM constraint_alert_thresholds WHERE metric IN ('replication_lag_bytes', 'replication_lag_seconds');
 ALTER TABLE constraint_alert_thresholds

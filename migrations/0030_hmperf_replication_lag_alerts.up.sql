@@ -2,7 +2,7 @@
 -- same thresholds table and the same function as every other alert, so that
 -- `hmperf alerts` over a primary and its replicas needs nothing else.
 --
--- hmperf.replication_lag() observes the lag where the server can see it:
+-- The lag is observed where the server can see it:
 --   on a primary, per standby in pg_stat_replication (bytes between the
 --   current WAL position and the standby's replay position, seconds from
 --   replay_lag), plus each inactive physical replication slot (the bytes a
@@ -14,10 +14,11 @@
 --   however long ago that transaction was (an idle primary writes nothing
 --   to replay): its lag is 0. One that is not streaming (primary gone) lags
 --   by the time since its last replayed transaction, which grows.
--- Everything here only reads, so it runs unchanged on a read-only replica.
--- Detail columns of pg_stat_replication and pg_stat_wal_receiver need
--- pg_monitor (pg_read_all_stats); without it the lag is NULL and no lag
--- alert fires.
+-- It is part of the alert function itself, so the one EXECUTE grant a
+-- monitoring role has covers it, and it only reads, so it runs unchanged on
+-- a read-only replica. The detail columns of pg_stat_replication and
+-- pg_stat_wal_receiver need pg_monitor (pg_read_all_stats); without it the
+-- lag is NULL and no lag alert fires.
 --
 -- The alert function is 0029's, with the lag rows added.
 BEGIN;
@@ -33,42 +34,6 @@ INSERT INTO constraint_alert_thresholds (alert_name, metric, comparison, thresho
     ('replication_lag_bytes_critical',   'replication_lag_bytes',   '>', 1073741824, 'CRITICAL', 'Replication lag above 1 GB'),
     ('replication_lag_seconds_warning',  'replication_lag_seconds', '>', 30,         'WARNING',  'Replication lag above 30 seconds'),
     ('replication_lag_seconds_critical', 'replication_lag_seconds', '>', 300,        'CRITICAL', 'Replication lag above 300 seconds');
-
-CREATE FUNCTION hmperf.replication_lag()
-RETURNS TABLE (standby text, lag_bytes double precision, lag_seconds double precision)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    streaming boolean;
-BEGIN
-    IF pg_is_in_recovery() THEN
-        -- Without pg_read_all_stats the receiver's status reads NULL:
-        -- assume streaming rather than report an idle primary as lag.
-        streaming := CASE WHEN pg_has_role('pg_read_all_stats', 'USAGE')
-                          THEN EXISTS (SELECT FROM pg_stat_wal_receiver w WHERE w.status = 'streaming')
-                          ELSE true END;
-        RETURN QUERY
-        SELECT coalesce(nullif(current_setting('cluster_name'), ''), 'this replica'),
-               pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::double precision,
-               CASE WHEN streaming AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-                    ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::double precision END;
-    ELSE
-        RETURN QUERY
-        SELECT coalesce(nullif(r.application_name, ''), r.client_addr::text, r.pid::text),
-               pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn)::double precision,
-               extract(epoch FROM r.replay_lag)::double precision
-          FROM pg_stat_replication r
-        UNION ALL
-        SELECT s.slot_name::text,
-               pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::double precision,
-               NULL::double precision
-          FROM pg_replication_slots s
-         WHERE s.slot_type = 'physical' AND NOT s.active AND s.restart_lsn IS NOT NULL;
-    END IF;
-END;
-$$;
-
-COMMENT ON FUNCTION hmperf.replication_lag() IS
-    'Replication lag in bytes and seconds: per standby (and inactive physical slot) on a primary, of this server on a replica. Read-only.';
 
 CREATE OR REPLACE FUNCTION check_constraint_performance_alerts()
 RETURNS TABLE (
@@ -114,6 +79,33 @@ BEGIN
                                    ELSE r.observed < r.threshold END)
                 AND r.hour_bucket = r.latest - (r.rn - 1) * interval '1 hour') AS in_run
           FROM ranked r
+    ), lag AS (
+        -- WAL positions by CASE: pg_current_wal_lsn() fails during
+        -- recovery, and a (cascading) replica sends what it has replayed.
+        SELECT coalesce(nullif(r.application_name, ''), r.client_addr::text, r.pid::text) AS standby,
+               pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END,
+                               r.replay_lsn)::double precision AS lag_bytes,
+               extract(epoch FROM r.replay_lag)::double precision AS lag_seconds
+          FROM pg_stat_replication r
+        UNION ALL
+        SELECT s.slot_name::text,
+               pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END,
+                               s.restart_lsn)::double precision,
+               NULL::double precision
+          FROM pg_replication_slots s
+         WHERE s.slot_type = 'physical' AND NOT s.active AND s.restart_lsn IS NOT NULL
+        UNION ALL
+        -- This replica itself. Without pg_read_all_stats the receiver's
+        -- status reads NULL: assume streaming rather than report an idle
+        -- primary as lag.
+        SELECT coalesce(nullif(current_setting('cluster_name'), ''), 'this replica'),
+               pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::double precision,
+               CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+                     AND (NOT pg_has_role('pg_read_all_stats', 'USAGE')
+                          OR EXISTS (SELECT FROM pg_stat_wal_receiver w WHERE w.status = 'streaming'))
+                    THEN 0
+                    ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::double precision END
+         WHERE pg_is_in_recovery()
     ), firing AS (
         SELECT r.alert_name, r.table_name,
                coalesce(min(r.rn) FILTER (WHERE NOT r.in_run) - 1, count(*)) AS run_length
@@ -152,7 +144,7 @@ BEGIN
                    CASE t.metric WHEN 'replication_lag_bytes'   THEN g.lag_bytes
                                  WHEN 'replication_lag_seconds' THEN g.lag_seconds END AS observed
               FROM constraint_alert_thresholds t
-             CROSS JOIN hmperf.replication_lag() g
+             CROSS JOIN lag g
              WHERE t.enabled
                AND t.metric IN ('replication_lag_bytes', 'replication_lag_seconds')) l
      WHERE l.observed IS NOT NULL
