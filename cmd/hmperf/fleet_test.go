@@ -327,3 +327,14 @@ func sql(t *testing.T, c *pglaunch.Cluster, stmts ...string) {
 		}
 	}
 }
+
+// TestFleetBadDSN: a connection string that does not parse is UNKNOWN, says
+// which --dsn it was, and keeps its password to itself.
+func TestFleetBadDSN(t *testing.T) {
+	const secret = "s3cr3t-Pa55"
+	r := runCmd(context.Background(), "", "alerts", "--dsn", "host=127.0.0.1 port=1 dbname=x",
+		"--dsn", "host=127.0.0.1 port=notanumber password="+secret)
+	if r.code != 3 || !strings.Contains(r.stdout, "--dsn number 2") || strings.Contains(r.stdout+r.stderr, secret) {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 3 naming --dsn number 2 without the password", r.code, r.stdout, r.stderr)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -30,12 +29,9 @@ type serversFile struct {
 // connFlags.dsn, the server every command that needs one server uses.
 type dsnFlag struct{ c *connFlags }
 
-func (f dsnFlag) String() string {
-	if f.c == nil {
-		return ""
-	}
-	return strings.Join(f.c.allDSNs(), " ")
-}
+// String is empty: a connection string may hold a password, and the flag
+// package prints String as the flag's default.
+func (f dsnFlag) String() string { return "" }
 
 func (f dsnFlag) Set(v string) error {
 	if f.c.dsn == "" && len(f.c.moreDSNs) == 0 {
@@ -124,8 +120,11 @@ func resolveTargets(ctx context.Context, cf connFlags, stderr io.Writer) ([]name
 		return []namedTarget{{name: t.Describe(), target: t}}, nil
 	}
 	out := make([]namedTarget, 0, len(list))
-	for _, s := range list {
+	for i, s := range list {
 		t, err := configuredTarget(s.DSN, cf)
+		if err != nil && s.Name == "" {
+			return nil, fmt.Errorf("--dsn number %d: %w", i+1, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("server %s: %w", s.Name, err)
 		}
