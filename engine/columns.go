@@ -108,7 +108,8 @@ var symptomIndex = func() map[string]uint16 {
 const NutrientCount = 39
 
 // nutrientColumns lists the 39 nutrient columns in table order, with the
-// database's inclusive CHECK ranges and NUMERIC scales (§3 of the facts).
+// database's inclusive CHECK ranges and NUMERIC scales, as the service's
+// nutrition_metrics table declares them.
 var nutrientColumns = [NutrientCount]Column{
 	colNum("water_ml", "NUMERIC(8,2)", 2, 0, 20000),
 	colNum("energy_consumed_kcal", "NUMERIC(8,2)", 2, 0, 20000),
@@ -155,8 +156,8 @@ var nutrientColumns = [NutrientCount]Column{
 const ActivityFieldCount = 15
 
 // activityColumns lists the 15 measured columns of activity_metrics_v2 with
-// the database's CHECK ranges (§5). The database is the source of truth: the
-// original app disagreed (§10.7: it capped every distance at 500 km, so it
+// the database's CHECK ranges. The database is the source of truth: the
+// original app disagreed (it capped every distance at 500 km, so it
 // refused cycling the DB allows and allowed swimming and snow-sport distances
 // the DB refuses). We follow the DB.
 var activityColumns = [ActivityFieldCount]Column{

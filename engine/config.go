@@ -7,7 +7,7 @@ import (
 )
 
 // Config holds the bounds the original service made configurable through
-// VALIDATION_* environment variables (§7.5), with the same defaults.
+// VALIDATION_* environment variables, with the same defaults.
 //
 // How they relate to the database CHECKs: NewRules intersects every
 // configured range with the column's CHECK range. A stricter setting narrows

@@ -29,7 +29,7 @@ func (s *DedupStats) Add(o DedupStats) {
 }
 
 // FamilyStats is the per-family view, the equivalent of the legacy
-// OptimizedDeduplicationStats (§7.2).
+// OptimizedDeduplicationStats, its per-family duplicate counters.
 type FamilyStats struct {
 	TotalDuplicates     uint64
 	DeduplicationTimeMs uint64
@@ -58,7 +58,8 @@ func (s DedupStats) Families() FamilyStats {
 	return f
 }
 
-// LegacyStats has the 13 fields of the legacy DeduplicationStats (§7.1).
+// LegacyStats has the 13 fields of the legacy DeduplicationStats, the service's
+// per-table duplicate counters.
 // Unlike the legacy to_legacy_format, each counter holds only its own
 // table's duplicates (heart rate and blood pressure are not both given the
 // cardiovascular total). The four kinds without a table here are always 0.
@@ -100,7 +101,7 @@ func (s DedupStats) Legacy() LegacyStats {
 // of one calendar day (max of each field) because its table was keyed on a
 // DATE; activity_metrics_v2 is keyed on the exact recorded_at, so hourly
 // samples are distinct rows, and an exact repeat of (user, recorded_at) is
-// a duplicate whose first occurrence wins (§10.9).
+// a duplicate whose first occurrence wins.
 //
 // The zero value is ready to use; it keeps its map between batches to
 // avoid reallocating. Not safe for concurrent use.

@@ -64,7 +64,7 @@ type DecodeSummary struct {
 }
 
 // arrayTypes maps the data arrays whose records carry no type tag to the
-// type they hold (§7.4: the service's IngestData had per-type arrays).
+// type they hold (the service's IngestData had per-type arrays).
 var arrayTypes = map[string]string{
 	"workouts":          "Workout",
 	"nutrition_metrics": "Nutrition",

@@ -81,7 +81,7 @@ func workoutRules(c Config) []Rule {
 // activityRules follows the database CHECKs. Of the original app's
 // settings only step count and calories apply: its distance_max_km capped
 // every distance at 500 km, which would refuse cycling distances the DB
-// accepts (§10.7), so distances keep their per-column DB bounds.
+// accepts, so distances keep their per-column DB bounds.
 func activityRules(c Config) []Rule {
 	rules := []Rule{requiredTime("recorded_at", 0)}
 	for i, col := range activityColumns {

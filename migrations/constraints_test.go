@@ -11,8 +11,8 @@ import (
 	"hmperf/queries/pgtest"
 )
 
-// A rule is one constrained column of an original table, as seed-facts §2-5
-// and the brief give it. The probes built from it: lo and hi accepted, one
+// A rule is one constrained column of an original table, as the service's
+// dump declares it. The probes built from it: lo and hi accepted, one
 // step outside each rejected (ints ±1, NUMERIC(p,2) ±0.01, NUMERIC(p,3)
 // ±0.001), NULL accepted when the column is nullable; for lists every allowed
 // value accepted and an unknown one rejected.
@@ -107,7 +107,7 @@ func (f family) allProbes() []probe {
 	return append(ps, f.extra...)
 }
 
-// nutrient is one of the 39 nutrition columns (seed-facts §3) with the domain
+// nutrient is one of the 39 nutrition columns with the domain
 // 0020 gives it in nutrition_metrics_optimized.
 type nutrient struct {
 	col, short string
@@ -160,8 +160,7 @@ var nutrients = []nutrient{
 
 // domainLooser names every nutrition column whose DOMAIN (on its own) accepts
 // a wider range than the original CHECK, and the domain's ceiling. Intended:
-// one domain has one range, the 39 columns have 13 upper bounds (seed-facts
-// §10.2); validate_nutrition_metrics_optimized() enforces the original upper
+// one domain has one range, the 39 columns have 13 upper bounds; validate_nutrition_metrics_optimized() enforces the original upper
 // bound, so the TABLE's verdict does not differ (see optimizedDiffs, empty).
 // Columns not listed here are exact by their domain alone.
 var domainLooser = map[string]string{
@@ -197,7 +196,7 @@ var domainLooser = map[string]string{
 	"caffeine_mg":           "5000",
 }
 
-// The 68 distinct values of the original symptom_type CHECK (seed-facts §4).
+// The 68 distinct values of the original symptom_type CHECK.
 var symptomTypes = []string{
 	"fever", "fatigue", "weakness", "night_sweats", "chills", "malaise", "appetite_loss", "weight_loss", "weight_gain",
 	"headache", "dizziness", "lightheadedness", "confusion", "memory_issues", "concentration_difficulty", "mood_changes", "anxiety", "depression",
@@ -263,7 +262,7 @@ func families() []family {
 			list("severity", false, "symptoms_severity_check", "not_present", "mild", "moderate", "severe"),
 			num("duration_minutes", 0, "0", "10080", "symptoms_duration_minutes_check"),
 		},
-		// The time-dependent CHECKs (seed-facts §10.12, kept on purpose) and
+		// The time-dependent CHECKs (kept on purpose) and
 		// the JSON-array CHECKs (a deviation, see 0014).
 		extra: []probe{
 			{name: "onset_at=now()-1min", set: map[string]string{"onset_at": "now() - interval '1 minute'"}, accept: true},
@@ -506,7 +505,7 @@ func TestNutritionDomainRanges(t *testing.T) {
 	}
 }
 
-// TestConstraintCounts pins the counts the facts give: 40 CHECKs on
+// TestConstraintCounts pins the counts of the service's dump: 40 CHECKs on
 // nutrition_metrics, 16 on activity_metrics_v2, 68 symptom types and 68 enum
 // labels.
 func TestConstraintCounts(t *testing.T) {
@@ -531,7 +530,7 @@ func TestConstraintCounts(t *testing.T) {
 	if strings.Join(labels, ",") != strings.Join(symptomTypes, ",") {
 		t.Errorf("symptom_type_enum labels differ from the 68 CHECK values:\n got %v\nwant %v", labels, symptomTypes)
 	}
-	// No UNIQUE constraint duplicating a primary key (seed-facts §10.10).
+	// No UNIQUE constraint duplicating a primary key.
 	if dups := queryStrings(t, conn, `
 		SELECT u.conrelid::regclass::text || '.' || u.conname
 		  FROM pg_constraint u JOIN pg_constraint p

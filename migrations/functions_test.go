@@ -334,7 +334,7 @@ func TestMonitoringFeedAndAlerts(t *testing.T) {
 
 // TestNoMonitoringOnInsertPath: the metric tables carry no trigger besides
 // updated_at maintenance (core tables, UPDATE only) and the optimized tables'
-// validation triggers; monitoring never writes per data row (§10.3).
+// validation triggers; monitoring never writes per data row.
 func TestNoMonitoringOnInsertPath(t *testing.T) {
 	t.Parallel()
 	conn := connect(t, pgtest.NewMigratedDB(t))

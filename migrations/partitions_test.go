@@ -18,9 +18,9 @@ func requiredColumns(table string) (cols, vals string) {
 }
 
 // TestFarDatesInsert: rows dated 5 years back and 2 years ahead go into every
-// partitioned table (the DEFAULT partition takes them, seed-facts §10.10).
+// partitioned table (the DEFAULT partition takes them).
 // Exception, on purpose: symptoms and symptoms_optimized keep the original
-// CHECK recorded_at <= now() + 1 day (§10.12), so their far-future row is
+// CHECK recorded_at <= now() + 1 day, so their far-future row is
 // rejected by that CHECK -- never by partition routing.
 func TestFarDatesInsert(t *testing.T) {
 	t.Parallel()
@@ -103,7 +103,7 @@ func TestCreateMonthlyPartitionsMovesDefaultRows(t *testing.T) {
 }
 
 // TestPartitionIndexesOnlyFromParent: every index of every partition is the
-// child of an index on its parent; none was added per partition (§10.10).
+// child of an index on its parent; none was added per partition.
 func TestPartitionIndexesOnlyFromParent(t *testing.T) {
 	t.Parallel()
 	conn := connect(t, pgtest.NewMigratedDB(t))
@@ -125,7 +125,7 @@ func TestPartitionIndexesOnlyFromParent(t *testing.T) {
 }
 
 // TestAnalyzeFunctions: partitions are matched exactly (the *_optimized and
-// *_unconstrained tables are not counted, §10.14) and the figures are real.
+// *_unconstrained tables are not counted) and the figures are real.
 func TestAnalyzeFunctions(t *testing.T) {
 	t.Parallel()
 	conn := connect(t, pgtest.NewMigratedDB(t))
@@ -155,7 +155,7 @@ func TestAnalyzeFunctions(t *testing.T) {
 }
 
 // TestSummaryViewsDoNotDoubleCount: a day reported both as a daily total and
-// in finer rows is counted once, from the daily row (§10.13).
+// in finer rows is counted once, from the daily row.
 func TestSummaryViewsDoNotDoubleCount(t *testing.T) {
 	t.Parallel()
 	conn := connect(t, pgtest.NewMigratedDB(t))

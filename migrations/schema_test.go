@@ -9,7 +9,7 @@ import (
 	"hmperf/queries/pgtest"
 )
 
-// Objects named in design.md, the report (seed-facts §6) and hmperf's brief.
+// Objects hmperf's README and the report it checks name.
 var (
 	namedTables = []string{
 		"users", "heart_rate_metrics", "blood_pressure_metrics", "sleep_metrics", "workouts",

@@ -5,6 +5,7 @@ package queries
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -64,7 +65,21 @@ func CanSkipTriggers(ctx context.Context, db Beginner) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer Rollback(tx)
 	_, err = tx.Exec(ctx, "SET LOCAL session_replication_role = replica")
 	return err
+}
+
+// rollbackTimeout bounds a rollback on its fresh context.
+const rollbackTimeout = 30 * time.Second
+
+// Rollback rolls tx back on a fresh context with a timeout: the caller's
+// context may be the reason for the rollback (cancelled, timed out), and
+// the rollback must still reach the server. Its error is dropped: after a
+// commit it is pgx.ErrTxClosed, and a rollback that fails on a broken
+// connection ends the transaction anyway.
+func Rollback(tx pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
+	defer cancel()
+	_ = tx.Rollback(ctx)
 }

@@ -3,7 +3,7 @@ package tui
 import (
 	"bytes"
 	"fmt"
-	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,14 +12,18 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
+	"go.uber.org/goleak"
 )
 
 // TestMain fixes the colour profile and background so that golden files are
-// the same in a terminal and in CI.
+// the same in a terminal and in CI, and fails the run when a goroutine the
+// dashboard started outlives the tests.
 func TestMain(m *testing.M) {
 	lipgloss.SetColorProfile(termenv.Ascii)
 	lipgloss.SetHasDarkBackground(true)
-	os.Exit(m.Run())
+	// teatest leaves one goroutine per test model waiting for a SIGINT that
+	// never comes; everything the dashboard itself starts must have ended.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/charmbracelet/x/exp/teatest.NewTestModel.func2"))
 }
 
 // loadedMarker is text each panel shows only once its data is in.
@@ -121,8 +125,10 @@ func runGolden(t *testing.T, p Panel, w, h int, st goldenState) {
 	if st.setup != nil {
 		st.setup(f)
 	}
+	unblock := func() {}
 	if f.block != nil {
-		t.Cleanup(func() { close(f.block) })
+		unblock = sync.OnceFunc(func() { close(f.block) })
+		t.Cleanup(unblock)
 	}
 	m := New(f, Options{Clock: fixedClock, Panel: p, Interval: MaxInterval})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
@@ -134,5 +140,11 @@ func runGolden(t *testing.T, p Panel, w, h int, st goldenState) {
 		t.Fatal(err)
 	}
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second))
+	// tm.Quit ends the program as tui.Run's caller would not: close the
+	// dashboard's tracker as Run does, so its pending tick ends too.
+	unblock() // the polls of a "loading" state end now, not at their timeout
+	if !m.track.close(quitWait) {
+		t.Error("a poll or tick of the dashboard did not end after quitting")
+	}
 	golden.RequireEqual(t, []byte(final.View()))
 }

@@ -61,21 +61,30 @@ const benchEventBuffer = 16
 // delivers its first event. The run goroutine only sends on the channel; the
 // model reads it through waitBench, one event per command.
 func (m *Model) startBench(table string) tea.Cmd {
+	if !m.track.enter() {
+		return nil // quitting
+	}
 	ctx, cancel := context.WithCancel(m.ctx)
 	m.jobs.bench = cancel
 	m.jobs.benchRun++
 	m.benchmarks.SetRunning(true)
 	m.status = "benchmark of " + table + " started"
-	run, src := m.jobs.benchRun, m.src
+	run, src, track := m.jobs.benchRun, m.src, m.track
 	events := make(chan benchMsg, benchEventBuffer)
 	go func() {
+		defer track.leave()
 		err := src.RunBenchmark(ctx, table, func(p source.BenchProgress) {
 			select {
 			case events <- benchMsg{run: run, events: events, progress: &p}:
 			case <-ctx.Done():
+			case <-track.stopping:
 			}
 		})
-		events <- benchMsg{run: run, events: events, done: true, err: err}
+		// After a quit nobody reads the events any more: do not wait.
+		select {
+		case events <- benchMsg{run: run, events: events, done: true, err: err}:
+		case <-track.stopping:
+		}
 		close(events)
 	}()
 	return waitBench(events)
@@ -127,7 +136,7 @@ func (m *Model) cancelBench() {
 // runJob runs one write in a command and reports its end.
 func (m *Model) runJob(job string, f func(ctx context.Context) error) tea.Cmd {
 	ctx := m.ctx
-	return func() tea.Msg { return jobDoneMsg{job: job, err: f(ctx)} }
+	return m.track.cmd(func() tea.Msg { return jobDoneMsg{job: job, err: f(ctx)} })
 }
 
 func (m *Model) startIndexes() tea.Cmd {
@@ -135,7 +144,7 @@ func (m *Model) startIndexes() tea.Cmd {
 	m.jobs.indexes = cancel
 	m.status = "building queued indexes…"
 	src := m.src
-	return func() tea.Msg { return jobDoneMsg{job: "indexes", err: src.ProcessIndexes(ctx)} }
+	return m.track.cmd(func() tea.Msg { return jobDoneMsg{job: "indexes", err: src.ProcessIndexes(ctx)} })
 }
 
 func (m *Model) toggleIngest() tea.Cmd {
@@ -211,17 +220,21 @@ func (m *Model) requestQuit() tea.Cmd {
 	return nil
 }
 
-// quit stops what runs and ends the program.
+// quit stops what runs, waits (at most quitWait) for the jobs and polls in
+// flight to end, and ends the program. A migration is not cancelled: it
+// gets the same time to finish.
 func (m *Model) quit() tea.Cmd {
 	for _, cancel := range []context.CancelFunc{m.jobs.bench, m.jobs.indexes} {
 		if cancel != nil {
 			cancel()
 		}
 	}
+	track := m.track
+	wait := func() tea.Msg { track.close(quitWait); return nil }
 	if !m.jobs.ingest {
-		return tea.Quit
+		return tea.Sequence(wait, tea.Quit)
 	}
 	src := m.src
 	stop := func() tea.Msg { _ = src.StopIngest(); return nil }
-	return tea.Sequence(stop, tea.Quit)
+	return tea.Sequence(stop, wait, tea.Quit)
 }

@@ -49,6 +49,7 @@ type Model struct {
 	ticker ticker
 	firing alertCounts // the header's badge
 	jobs   jobs
+	track  *tracker // the goroutines of jobs and polls, waited for on quit
 
 	showHelp  bool
 	filtering bool
@@ -63,6 +64,7 @@ func New(src source.Source, opts Options) Model {
 	st := theme.NewStyles(theme.Default())
 	m := Model{
 		ctx:         context.Background(),
+		track:       newTracker(),
 		src:         src,
 		opts:        opts,
 		keys:        NewKeyMap(),

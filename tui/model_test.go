@@ -489,6 +489,8 @@ func TestResizeStacksOnNarrowTerminals(t *testing.T) {
 func TestHeaderShowsAlertsOnEveryPanel(t *testing.T) {
 	f := newFake()
 	m := loadedModel(t, f, Ingest, Options{})
+	track := m.track
+	t.Cleanup(func() { track.close(quitWait) }) // ends the ticks runBatch leaves waiting
 	if strings.Contains(m.headerView(), "CRITICAL") {
 		t.Fatal("header shows alert counts before any alert poll")
 	}

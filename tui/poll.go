@@ -30,6 +30,9 @@ type ticker struct {
 	paused    bool
 	failures  int           // consecutive failed polls
 	lastQuery time.Duration // duration of the last answered poll
+	// superseded is closed when the pending tick is no longer wanted, so
+	// that its goroutine ends at once instead of sleeping out its delay.
+	superseded chan struct{}
 }
 
 // tickMsg asks for a poll of the visible panel.
@@ -61,26 +64,49 @@ func (t ticker) delay() time.Duration {
 	return t.interval
 }
 
-// schedule returns the command for the next tick, or nil when paused.
-func (t ticker) schedule() tea.Cmd {
+// schedule returns the command for the next tick, or nil when paused. The
+// command waits on a timer it stops when its tick is superseded or the
+// dashboard quits: no sleeping goroutine outlives its use.
+func (t *ticker) schedule(track *tracker) tea.Cmd {
 	if t.paused {
 		return nil
 	}
-	gen := t.gen
-	return tea.Tick(t.delay(), func(time.Time) tea.Msg { return tickMsg{gen: gen} })
+	gen, d := t.gen, t.delay()
+	superseded := make(chan struct{})
+	t.superseded = superseded
+	return track.cmd(func() tea.Msg {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			return tickMsg{gen: gen}
+		case <-superseded:
+		case <-track.stopping:
+		}
+		return nil
+	})
+}
+
+// supersede drops the pending tick.
+func (t *ticker) supersede() {
+	t.gen++
+	if t.superseded != nil {
+		close(t.superseded)
+		t.superseded = nil
+	}
 }
 
 // restart supersedes the pending tick and schedules a new one.
-func (t *ticker) restart() tea.Cmd {
-	t.gen++
-	return t.schedule()
+func (t *ticker) restart(track *tracker) tea.Cmd {
+	t.supersede()
+	return t.schedule(track)
 }
 
 func (m *Model) handleTick(msg tickMsg) tea.Cmd {
 	if msg.gen != m.ticker.gen || m.ticker.paused {
 		return nil
 	}
-	return tea.Batch(m.fetch(m.active), m.fetchHeader(), m.ticker.schedule())
+	return tea.Batch(m.fetch(m.active), m.fetchHeader(), m.ticker.schedule(m.track))
 }
 
 // fetchHeader polls the alerts behind the header's badge, so that firing
@@ -110,13 +136,13 @@ func (m *Model) poll(p Panel, background bool) tea.Cmd {
 	// Copy what the command needs: it runs on another goroutine and must
 	// not read the model.
 	ctx, src, gen, timeout, clock := m.ctx, m.src, ps.gen, m.opts.QueryTimeout, m.opts.Clock
-	return func() tea.Msg {
+	return m.track.cmd(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		start := clock()
 		data, err := query(ctx, src, p)
 		return dataMsg{panel: p, gen: gen, data: data, err: err, took: clock().Sub(start), background: background}
-	}
+	})
 }
 
 // query runs the poll of panel p.
@@ -165,12 +191,12 @@ func (m *Model) handleData(msg dataMsg) tea.Cmd {
 	switch {
 	case msg.err != nil:
 		m.ticker.failures++
-		return m.ticker.restart()
+		return m.ticker.restart(m.track)
 	case m.ticker.failures == 0:
 		return nil
 	}
 	m.ticker.failures = 0
-	return m.ticker.restart()
+	return m.ticker.restart(m.track)
 }
 
 // apply hands data to the panel that shows it.
@@ -203,10 +229,10 @@ func (m *Model) apply(data any) {
 func (m *Model) togglePause() tea.Cmd {
 	m.ticker.paused = !m.ticker.paused
 	if m.ticker.paused {
-		m.ticker.gen++ // drop the tick already scheduled
+		m.ticker.supersede() // drop the tick already scheduled
 		return nil
 	}
-	return tea.Batch(m.fetch(m.active), m.ticker.restart())
+	return tea.Batch(m.fetch(m.active), m.ticker.restart(m.track))
 }
 
 // intervalSteps are the refresh intervals + and - step through.
@@ -240,7 +266,7 @@ func (m *Model) changeInterval(dir int) tea.Cmd {
 	}
 	m.ticker.interval = next
 	m.status = "refresh every " + interval(next)
-	return m.ticker.restart()
+	return m.ticker.restart(m.track)
 }
 
 // interval renders a refresh interval: "500ms", "2s".

@@ -73,7 +73,8 @@ func newRootCommand(e env) *cobra.Command {
 // them to tell `--dsn X migrate` (X is a value) from a command name; the
 // commands parse them.
 func registerGlobalFlags(fs *pflag.FlagSet) {
-	fs.String("dsn", "", "PostgreSQL connection string (URL or key=value); default $DATABASE_URL, then the libpq PG* environment, then an embedded local server")
+	fs.StringArray("dsn", nil, dsnUsage)
+	fs.String("servers", "", serversUsage)
 	fs.Duration("connect-timeout", 10*time.Second, "how long to wait for the server to accept a connection")
 	fs.Bool("read-only", false, "never write: every session is read-only and write commands are refused")
 	fs.Bool("json", false, "print one JSON document (commands that report)")

@@ -20,13 +20,27 @@ import (
 
 // connFlags are the connection flags every subcommand accepts.
 type connFlags struct {
-	dsn            string
+	// dsn is the first --dsn: the server of every command that needs one.
+	dsn string
+	// moreDSNs are the further --dsn values, in order.
+	moreDSNs []string
+	// serversPath is --servers: a TOML file listing the servers instead.
+	serversPath    string
 	connectTimeout time.Duration
 	readOnly       bool
 }
 
+// Usage texts of the server flags, shared with the command tree's help.
+const (
+	dsnUsage = "PostgreSQL connection string (URL or key=value); repeat it for several servers, primary first: " +
+		"alerts checks them all, every other command uses the first; default $DATABASE_URL, then the libpq PG* environment, then an embedded local server"
+	serversUsage = "TOML file listing servers ([[server]] with name and dsn; libpq environment and .pgpass still apply), primary first: " +
+		"alerts checks them all, every other command uses the first"
+)
+
 func (c *connFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.dsn, "dsn", "", "PostgreSQL connection string (URL or key=value); default $DATABASE_URL, then the libpq PG* environment, then an embedded local server")
+	fs.Var(dsnFlag{c}, "dsn", dsnUsage)
+	fs.StringVar(&c.serversPath, "servers", "", serversUsage)
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "how long to wait for the server to accept a connection")
 	fs.BoolVar(&c.readOnly, "read-only", false, "never write: every session is read-only and write commands are refused")
 }
@@ -49,7 +63,7 @@ func (t *target) Embedded() bool { return t.cluster != nil }
 // Describe names the server without its password, for status lines.
 func (t *target) Describe() string {
 	if t.cluster != nil {
-		return fmt.Sprintf("embedded PostgreSQL on 127.0.0.1:%d", t.cluster.Port())
+		return "embedded PostgreSQL (private socket)"
 	}
 	return fmt.Sprintf("%s@%s:%d/%s", t.cfg.User, t.cfg.Host, t.cfg.Port, t.cfg.Database)
 }
@@ -63,10 +77,18 @@ func (t *target) Close() {
 	}
 }
 
-// resolveTarget picks the database: --dsn, else DATABASE_URL, else the libpq
-// environment, else an embedded local server (started here).
+// resolveTarget picks the database: the first --dsn or --servers entry,
+// else DATABASE_URL, else the libpq environment, else an embedded local
+// server (started here).
 func resolveTarget(ctx context.Context, cf connFlags, stderr io.Writer) (*target, error) {
-	dsn, configured := cf.dsn, cf.dsn != ""
+	list, err := cf.servers()
+	if err != nil {
+		return nil, err
+	}
+	if len(list) > 0 {
+		return configuredTarget(list[0].DSN, cf)
+	}
+	dsn, configured := os.LookupEnv("DATABASE_URL")
 	if !configured {
 		dsn, configured = os.LookupEnv("DATABASE_URL")
 	}
@@ -81,6 +103,12 @@ func resolveTarget(ctx context.Context, cf connFlags, stderr io.Writer) (*target
 	if !configured {
 		return startEmbedded(ctx, cf, stderr)
 	}
+	return configuredTarget(dsn, cf)
+}
+
+// configuredTarget is the server dsn names; libpq's environment and
+// .pgpass fill in what it leaves out.
+func configuredTarget(dsn string, cf connFlags) (*target, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("invalid connection string: %s", redactDSN(err.Error(), dsn))
@@ -112,9 +140,19 @@ func startEmbedded(ctx context.Context, cf connFlags, stderr io.Writer) (*target
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := pgx.ParseConfig(c.DSN("postgres"))
+	t, err := embeddedTarget(c, cf)
 	if err != nil {
 		c.Stop()
+		return nil, err
+	}
+	return t, nil
+}
+
+// embeddedTarget is the target of a server hmperf launched; closing it
+// stops the server.
+func embeddedTarget(c *pglaunch.Cluster, cf connFlags) (*target, error) {
+	cfg, err := pgx.ParseConfig(c.DSN("postgres"))
+	if err != nil {
 		return nil, err
 	}
 	applyConnFlags(cfg, cf)

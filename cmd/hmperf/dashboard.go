@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -81,10 +82,16 @@ type sampleRun struct {
 	err    error // why the run ended; written before done closes
 }
 
-// Stop ends the run and waits for its goroutine.
-func (r *sampleRun) Stop() {
+// stopWithin ends the run and waits for its goroutine (its batch in
+// flight is rolled back), at most d.
+func (r *sampleRun) stopWithin(d time.Duration) error {
 	r.cancel()
-	<-r.done
+	select {
+	case <-r.done:
+		return nil
+	case <-time.After(d):
+		return fmt.Errorf("the sample ingest did not stop within %s", d)
+	}
 }
 
 // Ended reports whether the run's goroutine has ended, and the error it

@@ -339,14 +339,20 @@ func (s *dbSource) StartIngest(ctx context.Context) error {
 	return err
 }
 
+// ingestStopWait bounds how long StopIngest waits for the batch in flight.
+const ingestStopWait = 10 * time.Second
+
+// StopIngest cancels the sample ingest and waits until its goroutine has
+// ended (its batch in flight is rolled back), at most ingestStopWait.
 func (s *dbSource) StopIngest() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.sample != nil {
-		s.sample.Stop()
+	if s.sample == nil {
+		return nil
 	}
+	err := s.sample.stopWithin(ingestStopWait)
 	s.sample, s.sampleErr = nil, nil
-	return nil
+	return err
 }
 
 // sampleFailed is why the sample ingest ended or could not start, "" while

@@ -4,16 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"hmperf/queries/pglaunch"
 )
 
-// runLocal starts the embedded PostgreSQL with the schema applied and keeps
-// it until interrupted, so a DBA can point psql (or a second hmperf) at it.
+// runLocal starts the embedded PostgreSQL with the schema applied, and with
+// --replicas N that many streaming replicas of it, and keeps them until
+// interrupted, so a DBA can point psql (or a second hmperf) at them.
 func runLocal(ctx context.Context, e env, args []string) error {
+	var replicas int
 	fs := newFlagSet(e, "local")
+	fs.IntVar(&replicas, "replicas", 0, "also start N streaming replicas of the primary (pg_basebackup -R), each with its own data directory and private socket; one connection string per server is printed, primary first")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if replicas < 0 || replicas > 8 {
+		return fmt.Errorf("%w: --replicas %d: give 0 to 8", errUsage, replicas)
+	}
+	if replicas > 0 {
+		return runLocalSet(ctx, e, replicas)
 	}
 	t, err := startEmbedded(ctx, connFlags{}, e.stderr)
 	if err != nil {
@@ -25,6 +37,39 @@ func runLocal(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "%s\n", t.cluster.DSN("postgres"))
 	fmt.Fprintln(e.stderr, "hmperf: embedded PostgreSQL ready (connection string above); ^C stops it and removes its files")
+	<-ctx.Done()
+	return nil
+}
+
+// runLocalSet is `local --replicas n`: a primary with the schema applied
+// and n replicas that have replayed it, until interrupted.
+func runLocalSet(ctx context.Context, e env, n int) (err error) {
+	fmt.Fprintf(e.stderr, "hmperf: starting a throwaway embedded PostgreSQL primary and %d streaming %s, discarded on exit\n", n, plural(n, "replica", "replicas"))
+	set, err := pglaunch.StartSet(ctx, pglaunch.Options{}, n)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := set.Stop(); serr != nil {
+			fmt.Fprintf(e.stderr, "hmperf: stopping the embedded servers: %v\n", serr)
+		}
+	}()
+	t, err := embeddedTarget(set.Primary, connFlags{})
+	if err != nil {
+		return err
+	}
+	if err := migrateEmbedded(ctx, t); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := set.WaitCaughtUp(wctx); err != nil {
+		return err
+	}
+	for _, c := range set.All() {
+		fmt.Fprintf(e.stdout, "%s\n", c.DSN("postgres"))
+	}
+	fmt.Fprintf(e.stderr, "hmperf: primary and %d %s ready (connection strings above, primary first); ^C stops them and removes their files\n", n, plural(n, "replica", "replicas"))
 	<-ctx.Done()
 	return nil
 }

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 	}
 	code := pgtest.Run(m)
 	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(pgtest.NoLeaks(code))
 }
 
 // result is what a child hmperf did.

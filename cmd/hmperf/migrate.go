@@ -98,8 +98,8 @@ func parseMigrateAction(rest []string, all bool) (migrateAction, error) {
 	case a.name == "down" && all:
 		want = 0
 	case a.name == "down" && len(rest) == 1:
-		// `migrate down` alone reverts one step, as design.md's
-		// `down [N]` has it.
+		// `migrate down` alone reverts one step: N of `down [N]`
+		// defaults to 1.
 		rest = append(rest, "1")
 	}
 	if len(rest)-1 != want {

@@ -55,6 +55,12 @@ func TestEmbeddedStopsOnSIGTERM(t *testing.T) {
 				cmd.Process.Kill()
 				t.Fatalf("no connection string printed: %q, %v", line, err)
 			}
+			// The printed string must work for the user who ran hmperf.
+			if conn, err := pgx.Connect(context.Background(), strings.TrimSpace(line)); err != nil {
+				t.Errorf("connect with the printed string %q: %v", line, err)
+			} else {
+				conn.Close(context.Background())
+			}
 			if len(processesMentioning(t, tmp)) == 0 {
 				t.Error("no server process found while hmperf local runs")
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,8 +102,14 @@ func TestSmallRun(t *testing.T) {
 func checkResults(t *testing.T, res *bench.Result) {
 	t.Helper()
 	for _, r := range res.Results {
-		if !(r.MinRPS > 0 && r.MinRPS <= r.MedianRPS && r.MedianRPS <= r.MaxRPS) {
-			t.Errorf("%s %s: min %g median %g max %g", r.Table, r.Variant, r.MinRPS, r.MedianRPS, r.MaxRPS)
+		var rps []float64
+		for _, m := range res.Measurements {
+			if m.Table == r.Table && m.Variant == r.Variant {
+				rps = append(rps, m.RowsPerSec)
+			}
+		}
+		if len(rps) != res.Reps || r.MinRPS <= 0 || r.MinRPS != slices.Min(rps) || r.MedianRPS != bench.Median(rps) || r.MaxRPS != slices.Max(rps) {
+			t.Errorf("%s %s: min %g median %g max %g, want those of its %d measurements %v", r.Table, r.Variant, r.MinRPS, r.MedianRPS, r.MaxRPS, res.Reps, rps)
 		}
 		// Overhead is the median over repetitions of (t - t_floor)/t_floor,
 		// recomputed here from the stored measurements. (An upper bound
@@ -156,8 +163,8 @@ func checkComparisons(t *testing.T, res *bench.Result) {
 		if want := bench.Median(ratios); c.RatioMedian != want {
 			t.Errorf("%s: ratio_median %g, want median of per-rep ratios %g", c.Pair, c.RatioMedian, want)
 		}
-		if !(c.RatioMin <= c.RatioMedian && c.RatioMedian <= c.RatioMax) {
-			t.Errorf("%s: ratio spread %g..%g around %g", c.Pair, c.RatioMin, c.RatioMax, c.RatioMedian)
+		if c.RatioMin != slices.Min(ratios) || c.RatioMax != slices.Max(ratios) {
+			t.Errorf("%s: ratio spread %g..%g, want that of the per-rep ratios %v", c.Pair, c.RatioMin, c.RatioMax, ratios)
 		}
 		if math.Abs(c.MeasuredImprovementPct-(c.RatioMedian-1)*100) > 1e-9 || len(c.Verdicts) != 3 {
 			t.Errorf("%s: improvement %g for ratio %g, %d verdicts", c.Pair, c.MeasuredImprovementPct, c.RatioMedian, len(c.Verdicts))

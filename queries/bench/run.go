@@ -168,7 +168,12 @@ func Run(ctx context.Context, db DB, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: read server facts: %w", err)
 	}
-	res := &Result{Tables: opt.Tables, Rows: opt.Rows, Reps: opt.Reps, Seed: opt.Seed, Server: server, Status: StatusRunning,
+	id, release, err := ownRun(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	res := &Result{ID: id, Tables: opt.Tables, Rows: opt.Rows, Reps: opt.Reps, Seed: opt.Seed, Server: server, Status: StatusRunning,
 		Setup: Setup{Method: opt.Method, Commit: opt.Commit}, Auto: opt.Reps == 0}
 	if res.SizesBefore, err = tableSizes(ctx, db, opt.Tables); err != nil {
 		return nil, err

@@ -67,9 +67,10 @@ func insertRun(ctx context.Context, db queries.DBTX, r *Result) error {
 		originals[i] = p.Tables[Original]
 	}
 	err := db.QueryRow(ctx, `
-		INSERT INTO hmperf.benchmark_runs (tables, rows, reps, server_version, settings, status)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, started_at`,
-		originals, r.Rows, r.Reps, r.Server.Version, settings, StatusRunning).Scan(&r.ID, &r.StartedAt)
+		INSERT INTO hmperf.benchmark_runs (id, tables, rows, reps, server_version, settings, status)
+		OVERRIDING SYSTEM VALUE
+		VALUES ($7, $1, $2, $3, $4, $5, $6) RETURNING id, started_at`,
+		originals, r.Rows, r.Reps, r.Server.Version, settings, StatusRunning, r.ID).Scan(&r.ID, &r.StartedAt)
 	if err != nil {
 		return fmt.Errorf("bench: store the run: %w", err)
 	}
@@ -228,7 +229,7 @@ func ByID(ctx context.Context, db queries.DBTX, id int64) (*Result, error) {
 }
 
 const runColumns = `SELECT id, started_at, coalesce(finished_at, 'epoch'::timestamptz), tables, rows, reps,
-	server_version, settings, status, coalesce(error, '') FROM hmperf.benchmark_runs`
+	server_version, settings, ` + statusColumn + `, coalesce(error, '') FROM hmperf.benchmark_runs`
 
 func scanRun(row pgx.CollectableRow) (Result, error) {
 	var r Result

@@ -149,6 +149,7 @@ func TestMapServiceLayout(t *testing.T) {
 // TestMapHmperfLayoutIsDirect: on hmperf's own tables every kind writes its
 // values as they are, so the ingest hot path does no per-row mapping.
 func TestMapHmperfLayoutIsDirect(t *testing.T) {
+	t.Parallel()
 	db := open(t, pgtest.NewMigratedDB(t))
 	for _, k := range engine.Kinds() {
 		m, err := catalog.Map(engine.TableOf(k), read(t, db, k.Table()))
@@ -226,6 +227,7 @@ func TestUsersFillsEmail(t *testing.T) {
 }
 
 func TestUsersBigintIDs(t *testing.T) {
+	t.Parallel()
 	db := open(t, pgtest.NewDB(t))
 	ctx := context.Background()
 	if _, err := db.Exec(ctx, `CREATE TABLE users (id bigint PRIMARY KEY, login text NOT NULL, active boolean NOT NULL DEFAULT true)`); err != nil {

@@ -15,7 +15,7 @@ import (
 	"hmperf/queries/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { pgtest.MainNoLeaks(m) }
 
 // bundle is what a test needs: the DSN of a fresh migrated database and a
 // pool on it.
@@ -289,5 +289,53 @@ func TestReclaimVanishedWorker(t *testing.T) {
 	}
 	if j := b.job(t, live); j.Status != indexq.Running {
 		t.Errorf("live worker's job: %+v, want still running", j)
+	}
+}
+
+// TestCancelledBuildLeavesNoInvalidIndex cancels a build while it waits for
+// a writer, after its INVALID catalog entry exists: cancelling closes the
+// build's connection, and the leftover must still be dropped at once, not
+// when the job runs again.
+func TestCancelledBuildLeavesNoInvalidIndex(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.items(t, 1000)
+	id := b.enqueue(t, indexq.Spec{Table: "idxq_items", Index: "idxq_cancelled", Method: "btree", Columns: []string{"a"}})
+	ctx := context.Background()
+	holder, err := b.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(ctx)
+	if _, err := holder.Exec(ctx, "INSERT INTO idxq_items (a, b) VALUES (-1, 'held')"); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := indexq.Process(wctx, newPool(t, b.dsn), "cancelled", 0)
+		done <- err
+	}()
+	waitForProgress(t, b.pool, id)
+	if _, invalid := b.relations(t, "idxq_cancelled"); invalid != 1 {
+		t.Fatalf("%d INVALID idxq_cancelled while the build waits, want 1", invalid)
+	}
+	cancel()
+	// The drop waits for the held writer as the build did.
+	time.Sleep(100 * time.Millisecond)
+	if err := holder.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the cancelled worker did not return")
+	}
+	if n, _ := b.relations(t, "idxq_cancelled"); n != 0 {
+		t.Errorf("%d relation(s) idxq_cancelled left after a cancelled build, want 0", n)
+	}
+	if j := b.job(t, id); j.Status == indexq.Running || j.Status == indexq.Done {
+		t.Errorf("job after a cancelled build: %+v", j)
 	}
 }

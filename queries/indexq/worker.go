@@ -232,7 +232,7 @@ func (w *Worker) build(ctx context.Context, j Job) (int64, error) {
 	}
 	if !exists || !valid {
 		if _, err := conn.Exec(ctx, createSQL(j)); err != nil {
-			cleanupInvalid(conn, j.Index)
+			w.cleanupInvalid(conn, j.Index)
 			return 0, err
 		}
 	}
@@ -316,10 +316,20 @@ func dropIndex(ctx context.Context, conn *pgxpool.Conn, name string) error {
 
 // cleanupInvalid drops the INVALID index a failed or cancelled CREATE INDEX
 // CONCURRENTLY leaves behind. It runs on its own context: the build's may be
-// the reason it failed.
-func cleanupInvalid(conn *pgxpool.Conn, name string) {
+// the reason it failed. A cancelled build closes its connection (that is how
+// pgx interrupts a statement), so the drop then runs on a fresh one; it waits
+// for the cancelled build's backend to end.
+func (w *Worker) cleanupInvalid(conn *pgxpool.Conn, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if conn.Conn().IsClosed() {
+		fresh, err := w.Pool.Acquire(ctx)
+		if err != nil {
+			return
+		}
+		defer fresh.Release()
+		conn = fresh
+	}
 	if valid, exists, err := indexState(ctx, conn, name); err == nil && exists && !valid {
 		_ = dropIndex(ctx, conn, name)
 	}

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"hmperf/engine"
 	"hmperf/queries"
 )
@@ -43,50 +41,75 @@ type FKCheck struct {
 	Reason string `json:"per_row_reason,omitempty"`
 }
 
-// fkPlan is the per-table decision, made once per Ingester.
+// fkPlan is the per-table decision, made once per Ingester. It is only a
+// first answer: each batch checks its tables again inside its own
+// transaction (Ingester.batchChecked), so a trigger created during a long
+// ingest is honoured from the next batch on.
 type fkPlan struct {
-	once   sync.Once
-	batch  [engine.NumKinds]bool
-	reason string
-	err    error
+	mu      sync.Mutex
+	decided bool
+	batch   [engine.NumKinds]bool
+	reason  string
 }
 
-// decide works out which kinds' tables may use the per-batch check.
-func (f *fkPlan) decide(ctx context.Context, pool *pgxpool.Pool, rowChecks bool, lay *layout) error {
-	f.once.Do(func() {
-		if rowChecks {
-			f.reason = "per-row checks requested"
-			return
+// decide works out which kinds' tables may use the per-batch check. An
+// error (a lost connection, a timeout) is returned and not kept: the next
+// batch decides again.
+func (f *fkPlan) decide(ctx context.Context, db DB, rowChecks bool, lay *layout) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.decided {
+		return nil
+	}
+	batch, reason, err := planFK(ctx, db, rowChecks, lay)
+	if err != nil {
+		return err
+	}
+	f.batch, f.reason, f.decided = batch, reason, true
+	return nil
+}
+
+// planFK is decide's answer: which kinds' tables may be checked per batch,
+// and why the others may not.
+func planFK(ctx context.Context, db DB, rowChecks bool, lay *layout) (batch [engine.NumKinds]bool, reason string, err error) {
+	if rowChecks {
+		return batch, "per-row checks requested", nil
+	}
+	if err := queries.CanSkipTriggers(ctx, db); err != nil {
+		return batch, "the role may not set session_replication_role (" + err.Error() + ")", nil
+	}
+	var other []string
+	for _, k := range engine.Kinds() {
+		tbl := lay.tables[k]
+		if tbl == nil {
+			continue // no table: its records are unsupported
 		}
-		if err := queries.CanSkipTriggers(ctx, pool); err != nil {
-			f.reason = "the role may not set session_replication_role (" + err.Error() + ")"
-			return
+		ok, err := batchCheckable(ctx, db, tbl.m.Table.OID, lay.users.Table.OID)
+		if err != nil {
+			return batch, "", fmt.Errorf("inspect %s for the foreign-key check: %w", tbl.name, err)
 		}
-		var other []string
-		for _, k := range engine.Kinds() {
-			tbl := lay.tables[k]
-			if tbl == nil {
-				continue // no table: its records are unsupported
-			}
-			ok, err := batchCheckable(ctx, pool, tbl.m.Table.OID, lay.users.Table.OID)
-			if err != nil {
-				f.err = fmt.Errorf("inspect %s for the foreign-key check: %w", tbl.name, err)
-				return
-			}
-			f.batch[k] = ok
-			if !ok {
-				other = append(other, tbl.name)
-			}
+		batch[k] = ok
+		if !ok {
+			other = append(other, tbl.name)
 		}
-		if len(other) > 0 {
-			f.reason = "user triggers, rules or other foreign keys on " + strings.Join(other, ", ")
-		}
-	})
-	return f.err
+	}
+	if len(other) > 0 {
+		reason = "user triggers, rules or other foreign keys on " + strings.Join(other, ", ")
+	}
+	return batch, reason, nil
+}
+
+// eligible reports whether kind k's table passed the first check.
+func (f *fkPlan) eligible(k engine.Kind) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.batch[k]
 }
 
 // report is the run's FKCheck.
 func (f *fkPlan) report() FKCheck {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var c FKCheck
 	for _, k := range engine.Kinds() {
 		if f.batch[k] {
@@ -101,9 +124,9 @@ func (f *fkPlan) report() FKCheck {
 // its partitions but the foreign-key triggers of user_id → users(id): no
 // user trigger that fires on insert in origin mode or only in replica mode,
 // no rule, no other foreign key.
-func batchCheckable(ctx context.Context, pool *pgxpool.Pool, table, users uint32) (bool, error) {
+func batchCheckable(ctx context.Context, db DB, table, users uint32) (bool, error) {
 	var ok bool
-	err := pool.QueryRow(ctx, `
+	err := db.QueryRow(ctx, `
 		WITH rels AS (SELECT $1::regclass AS relid  -- a plain table is no partition tree
 		              UNION SELECT relid FROM pg_partition_tree($1::regclass))
 		SELECT NOT EXISTS (SELECT 1 FROM pg_trigger t JOIN rels ON t.tgrelid = rels.relid

@@ -109,6 +109,37 @@ func TestTriggersAndRulesKeepRowChecks(t *testing.T) {
 	}
 }
 
+// TestTriggerCreatedDuringIngest: a trigger created after the ingest
+// started (and after its first batch chose the per-batch check) fires for
+// every row of the batches after it: each batch checks its tables again
+// inside its own transaction.
+func TestTriggerCreatedDuringIngest(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	requireReplicaRole(t, pool)
+	in := newIngester(t, pool, engine.DefaultPolicy(), engine.ContextAPI)
+	first := sampleRun(t, in, 1000)
+	if !slices.Contains(first.ForeignKeyCheck.Batch, "heart_rate_metrics") {
+		t.Fatalf("the first batches did not check heart_rate_metrics per batch: %+v", first.ForeignKeyCheck)
+	}
+	before := first.ByType["heart_rate_metrics"].Inserted
+	exec(t, pool, `CREATE TABLE hr_late (n int);
+		CREATE FUNCTION hr_late() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN INSERT INTO hr_late VALUES (1); RETURN NEW; END $$;
+		CREATE TRIGGER hr_late BEFORE INSERT ON heart_rate_metrics FOR EACH ROW EXECUTE FUNCTION hr_late()`)
+	if err := ingest.RunSample(context.Background(), in, generator(t, 8, 0.05, 0.05), 1000, 500, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := in.Totals().ByType["heart_rate_metrics"].Inserted - before
+	var fired int64
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM hr_late").Scan(&fired); err != nil {
+		t.Fatal(err)
+	}
+	if after == 0 || fired != after {
+		t.Errorf("the late trigger fired %d times for %d heart-rate rows written after it", fired, after)
+	}
+}
+
 // TestRoleWithoutReplicationRoleKeepsRowChecks: a role that may write the
 // tables but not set session_replication_role ingests as well, with
 // PostgreSQL's per-row checks, and says why.

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/engine"
+	"hmperf/queries"
 	"hmperf/queries/catalog"
 )
 
@@ -54,7 +54,7 @@ type Options struct {
 // run's totals. Prepare is serial (it owns the dedup state); Commit may run
 // for several prepared batches at once.
 type Ingester struct {
-	pool    *pgxpool.Pool
+	db      DB
 	opts    Options
 	batch   engine.BatchDeduper
 	tracker *engine.Tracker
@@ -80,8 +80,17 @@ type Prepared struct {
 	users  []engine.UUID
 }
 
-// New returns an Ingester writing through pool.
-func New(pool *pgxpool.Pool, opts Options) (*Ingester, error) {
+// DB is what the ingester writes through: a pool, a connection or a
+// transaction (each batch then runs in a savepoint, so a test can roll the
+// whole ingest back). A connection or a transaction takes one statement at a
+// time: give it Options.Writers = 1.
+type DB interface {
+	queries.DBTX
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// New returns an Ingester writing through db.
+func New(db DB, opts Options) (*Ingester, error) {
 	if opts.Validator == nil {
 		return nil, errors.New("ingest: a validator is required")
 	}
@@ -95,7 +104,7 @@ func New(pool *pgxpool.Pool, opts Options) (*Ingester, error) {
 		_, _ = rand.Read(opts.RunID[:])
 	}
 	return &Ingester{
-		pool:    pool,
+		db:      db,
 		opts:    opts,
 		tracker: engine.NewTracker(opts.TrackKeys),
 		users:   map[engine.UUID]struct{}{},
@@ -104,11 +113,11 @@ func New(pool *pgxpool.Pool, opts Options) (*Ingester, error) {
 	}, nil
 }
 
-// Open returns an Ingester writing through pool, with the target's layout
+// Open returns an Ingester writing through db, with the target's layout
 // read from the catalogue now (and, for the sandbox, its twins made), so a
 // table it cannot write is reported before any row is.
-func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Ingester, error) {
-	in, err := New(pool, opts)
+func Open(ctx context.Context, db DB, opts Options) (*Ingester, error) {
+	in, err := New(db, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +130,7 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Ingester, err
 // layout reads the target's layout on first use; New leaves it to the
 // first commit, Open does it at once.
 func (in *Ingester) layout(ctx context.Context) (*layout, error) {
-	in.layOnce.Do(func() { in.lay, in.layErr = readLayout(ctx, in.pool, in.opts.Target) })
+	in.layOnce.Do(func() { in.lay, in.layErr = readLayout(ctx, in.db, in.opts.Target) })
 	return in.lay, in.layErr
 }
 
@@ -182,7 +191,7 @@ func (in *Ingester) commit(ctx context.Context, p *Prepared) ([]TableStats, []en
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := in.fk.decide(ctx, in.pool, in.opts.RowFKChecks, lay); err != nil {
+	if err := in.fk.decide(ctx, in.db, in.opts.RowFKChecks, lay); err != nil {
 		return nil, nil, err
 	}
 	groups, absent := lay.split(p.groups)
@@ -190,11 +199,11 @@ func (in *Ingester) commit(ctx context.Context, p *Prepared) ([]TableStats, []en
 	if len(absent) > 0 {
 		users = keptUsers(p.users, groups)
 	}
-	tx, err := in.pool.Begin(ctx)
+	tx, err := in.db.Begin(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer tx.Rollback(context.Background())
+	defer queries.Rollback(tx)
 	if err := lay.users.Insert(ctx, tx, users); err != nil {
 		return nil, nil, fmt.Errorf("register users: %w", err)
 	}
@@ -284,7 +293,14 @@ func (in *Ingester) batchChecked(ctx context.Context, tx pgx.Tx, groups []*group
 	marks := make([]bool, len(groups))
 	var eligible []*group
 	for i, g := range groups {
-		if in.fk.batch[g.kind] && len(g.keep) > 0 {
+		if !in.fk.eligible(g.kind) || len(g.keep) == 0 {
+			continue
+		}
+		ok, err := in.stillBatchCheckable(ctx, tx, g.kind)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			marks[i] = true
 			eligible = append(eligible, g)
 		}
@@ -300,6 +316,23 @@ func (in *Ingester) batchChecked(ctx context.Context, tx pgx.Tx, groups []*group
 		clear(marks) // a user went away: let the triggers reject its rows
 	}
 	return marks, nil
+}
+
+// stillBatchCheckable checks again, inside the batch's transaction, that
+// replica mode skips nothing on kind k's table but its user_id foreign key.
+// The table is locked first in ROW EXCLUSIVE mode, the lock the insert
+// takes anyway: CREATE TRIGGER, CREATE RULE and ADD FOREIGN KEY need a lock
+// that conflicts with it, so what the check sees stays true until commit.
+func (in *Ingester) stillBatchCheckable(ctx context.Context, tx pgx.Tx, k engine.Kind) (bool, error) {
+	tbl := in.lay.tables[k]
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+tbl.m.Table.Ident().Sanitize()+" IN ROW EXCLUSIVE MODE"); err != nil {
+		return false, fmt.Errorf("lock %s for the foreign-key check: %w", tbl.name, err)
+	}
+	ok, err := batchCheckable(ctx, tx, tbl.m.Table.OID, in.lay.users.Table.OID)
+	if err != nil {
+		return false, fmt.Errorf("inspect %s for the foreign-key check: %w", tbl.name, err)
+	}
+	return ok, nil
 }
 
 func setReplicationRole(ctx context.Context, tx pgx.Tx, role string) error {

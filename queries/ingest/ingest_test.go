@@ -12,7 +12,7 @@ import (
 	"hmperf/queries/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { pgtest.MainNoLeaks(m) }
 
 // fixedEnd keeps generated timestamps the same from run to run.
 var fixedEnd = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -125,6 +125,7 @@ func TestSampleAccounting(t *testing.T) {
 }
 
 func TestSameInputTwiceInsertsNothing(t *testing.T) {
+	t.Parallel()
 	pool := newPool(t)
 	ctx := context.Background()
 	first := newIngester(t, pool, engine.DefaultPolicy(), engine.ContextAPI)
@@ -154,6 +155,7 @@ func TestSameInputTwiceInsertsNothing(t *testing.T) {
 // counts its records as unvalidated, and the database's CHECKs reject the
 // invalid ones, each kept with the constraint's name.
 func TestSkippedValidationStillGuarded(t *testing.T) {
+	t.Parallel()
 	pool := newPool(t)
 	in := newIngester(t, pool, engine.PolicySkipping(engine.ContextBulkImport), engine.ContextBulkImport)
 	if err := ingest.RunSample(context.Background(), in, generator(t, 3, 0, 0.1), 3000, 1000, nil); err != nil {

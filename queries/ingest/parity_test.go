@@ -26,6 +26,7 @@ type probe struct {
 // outside it, compares the Go verdict with the database's, obtained by
 // really inserting the row.
 func TestGoVerdictEqualsDatabase(t *testing.T) {
+	t.Parallel()
 	pool := newPool(t)
 	ctx := context.Background()
 	user := engine.UUID{0x42, 0x01}

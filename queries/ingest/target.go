@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/engine"
 	"hmperf/queries/catalog"
@@ -84,9 +83,9 @@ type tableTarget struct {
 // row; a kind whose live table does not exist at all is no error (the
 // database is the service's, which may not have every table hmperf knows),
 // only users is required.
-func readLayout(ctx context.Context, pool *pgxpool.Pool, target Target) (*layout, error) {
+func readLayout(ctx context.Context, db DB, target Target) (*layout, error) {
 	kinds := engine.Kinds()
-	live, err := readTables(ctx, pool, tableIdents(kinds, nil))
+	live, err := readTables(ctx, db, tableIdents(kinds, nil))
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +100,10 @@ func readLayout(ctx context.Context, pool *pgxpool.Pool, target Target) (*layout
 	}
 	tables := live
 	if target == Sandbox {
-		if err := sandbox.Ensure(ctx, pool, present(live)); err != nil {
+		if err := sandbox.Ensure(ctx, db, present(live)); err != nil {
 			return nil, err
 		}
-		if tables, err = readTables(ctx, pool, tableIdents(kinds, live)); err != nil {
+		if tables, err = readTables(ctx, db, tableIdents(kinds, live)); err != nil {
 			return nil, err
 		}
 		for i := range tables {
@@ -161,13 +160,13 @@ func present(tables []*catalog.Table) []*catalog.Table {
 
 // readTables reads the tables idents names, leaving nil where an ident is
 // nil or its table does not exist.
-func readTables(ctx context.Context, pool *pgxpool.Pool, idents []pgx.Identifier) ([]*catalog.Table, error) {
+func readTables(ctx context.Context, db DB, idents []pgx.Identifier) ([]*catalog.Table, error) {
 	out := make([]*catalog.Table, len(idents))
 	for i, id := range idents {
 		if id == nil {
 			continue
 		}
-		t, err := catalog.Read(ctx, pool, id)
+		t, err := catalog.Read(ctx, db, id)
 		if errors.Is(err, catalog.ErrNoTable) {
 			continue
 		}

@@ -75,6 +75,7 @@ func batchStats(t *testing.T, tx pgx.Tx, refused, invalid, hits, misses int, hou
 }
 
 func TestAlertsFire(t *testing.T) {
+	t.Parallel()
 	pool := setup(t)
 	type want struct {
 		name     string
@@ -160,6 +161,7 @@ func TestWorst(t *testing.T) {
 // ingest_batch_stats and benchmark_results (and by nothing on the metric
 // tables), and that the hourly view reads it.
 func TestFeed(t *testing.T) {
+	t.Parallel()
 	pool := setup(t)
 	ctx := context.Background()
 	res, err := bench.Run(ctx, pool, bench.Options{Tables: []string{"activity"}, Rows: 200, Reps: 2})
@@ -203,6 +205,7 @@ func TestFeed(t *testing.T) {
 }
 
 func TestThresholds(t *testing.T) {
+	t.Parallel()
 	th, err := monitor.Thresholds(context.Background(), setup(t))
 	if err != nil {
 		t.Fatal(err)
@@ -216,24 +219,49 @@ func eq(p *int64, v int64) bool { return p != nil && *p == v }
 
 // TestFeedOverhead runs the monitoring-overhead measurement at a small size
 // (the figure itself is reported by BenchmarkFeedOverhead and `hmperf bench
-// --monitoring-overhead`; no timing is asserted here).
+// --monitoring-overhead`; no timing is asserted here): it reports every
+// batch, its derived shares are computed from its medians, the triggers'
+// share is there whenever the role may skip triggers, and its rolled-back
+// batches leave no row behind. How the samples are reduced is checked on
+// known numbers by TestSummarizeFeed.
 func TestFeedOverhead(t *testing.T) {
+	t.Parallel()
 	pool := setup(t)
-	o, err := monitor.MeasureFeedOverhead(context.Background(), pool, monitor.OverheadOptions{Batches: 4, BatchSize: 100})
+	ctx := context.Background()
+	counts := func() [3]int64 {
+		var n [3]int64
+		for i, tbl := range []string{"activity_metrics_v2", "hmperf.ingest_batch_stats", "constraint_performance_monitor"} {
+			if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+tbl).Scan(&n[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return n
+	}
+	before := counts()
+	o, err := monitor.MeasureFeedOverhead(ctx, pool, monitor.OverheadOptions{Batches: 4, BatchSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Batches != 4 || o.MedianWithMs <= 0 || o.MedianNoneMs <= 0 || o.MinPct > o.OverheadPct || o.OverheadPct > o.MaxPct || o.FeedMs <= 0 {
-		t.Errorf("overhead %+v", o)
+	if o.Batches != 4 || o.BatchSize != 100 || o.MedianWithMs <= 0 || o.MedianNoneMs <= 0 || o.FeedMs <= 0 {
+		t.Errorf("overhead %+v: want 4 batches of 100 and positive times", o)
+	}
+	if o.FeedPct != o.FeedMs/o.MedianNoneMs*100 {
+		t.Errorf("feed share %v%%, want %v ms of %v ms", o.FeedPct, o.FeedMs, o.MedianNoneMs)
+	}
+	if after := counts(); after != before {
+		t.Errorf("rows (activity, batch stats, monitor) %v before, %v after: the measurement left rows behind", before, after)
 	}
 	// The project's test cluster runs as a superuser, which may write the
 	// stats row without its triggers; under HMPERF_TEST_DSN it may not.
 	var super bool
-	if err := pool.QueryRow(context.Background(), "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
+	if err := pool.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
 		t.Fatal(err)
 	}
-	if super && (o.TriggersMs == nil || o.TriggersPct == nil || *o.TriggersMs >= o.FeedMs) {
-		t.Errorf("monitoring proper %v ms, feed %v ms: want the triggers' share, below the whole feed", o.TriggersMs, o.FeedMs)
+	if super != (o.TriggersMs != nil) || super != (o.TriggersPct != nil) {
+		t.Fatalf("superuser %v, triggers' share %v ms (%v%%): want it exactly when triggers can be skipped", super, o.TriggersMs, o.TriggersPct)
+	}
+	if super && *o.TriggersPct != *o.TriggersMs/o.MedianNoneMs*100 {
+		t.Errorf("triggers' share %v%%, want %v ms of %v ms", *o.TriggersPct, *o.TriggersMs, o.MedianNoneMs)
 	}
 }
 

@@ -96,17 +96,30 @@ func MeasureFeedOverhead(ctx context.Context, db bench.DB, o OverheadOptions) (F
 		with, none = append(with, t[1]*1000), append(none, t[0]*1000)
 		pct = append(pct, (t[1]-t[0])/t[0]*100)
 	}
+	return summarizeFeed(o, feedSamples{with: with, none: none, pct: pct, feedMs: feedMs, trigMs: trigMs}), nil
+}
+
+// feedSamples are the per-batch figures MeasureFeedOverhead collects: batch
+// times with and without the feed (ms), the paired overhead (%), the feed's
+// own time (ms) and the triggers' share of it (ms; empty when the role may
+// not skip triggers).
+type feedSamples struct {
+	with, none, pct, feedMs, trigMs []float64
+}
+
+// summarizeFeed reduces the samples to the figures FeedOverhead reports.
+func summarizeFeed(o OverheadOptions, s feedSamples) FeedOverhead {
 	fo := FeedOverhead{Batches: o.Batches, BatchSize: o.BatchSize,
-		MedianWithMs: bench.Median(with), MedianNoneMs: bench.Median(none),
-		OverheadPct: bench.Median(pct), MinPct: slices.Min(pct), MaxPct: slices.Max(pct),
-		FeedMs: bench.Median(feedMs)}
+		MedianWithMs: bench.Median(s.with), MedianNoneMs: bench.Median(s.none),
+		OverheadPct: bench.Median(s.pct), MinPct: slices.Min(s.pct), MaxPct: slices.Max(s.pct),
+		FeedMs: bench.Median(s.feedMs)}
 	fo.FeedPct = fo.FeedMs / fo.MedianNoneMs * 100
-	if len(trigMs) > 0 {
-		ms := bench.Median(trigMs)
+	if len(s.trigMs) > 0 {
+		ms := bench.Median(s.trigMs)
 		p := ms / fo.MedianNoneMs * 100
 		fo.TriggersMs, fo.TriggersPct = &ms, &p
 	}
-	return fo, nil
+	return fo
 }
 
 func cmp0(v, def int) int {
@@ -148,7 +161,7 @@ func timedBatch(ctx context.Context, db bench.DB, ds bench.Dataset, feed, bare b
 	if err != nil {
 		return bt, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer queries.Rollback(tx)
 	if _, err := tx.Exec(ctx, "INSERT INTO users (id) SELECT unnest($1::uuid[]) ON CONFLICT (id) DO NOTHING", ds.Users); err != nil {
 		return bt, err
 	}
@@ -233,7 +246,7 @@ func checkFeed(ctx context.Context, db bench.DB, ds bench.Dataset) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer queries.Rollback(tx)
 	var before, after int64
 	q := "SELECT count(*) FROM constraint_performance_monitor WHERE source = 'ingest'"
 	if err := tx.QueryRow(ctx, q).Scan(&before); err != nil {

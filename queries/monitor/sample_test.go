@@ -95,6 +95,7 @@ func viewRows(t testing.TB, pool *pgxpool.Pool, table string) (rows, observed in
 }
 
 func TestSampleSeesExternalInsert(t *testing.T) {
+	t.Parallel()
 	pool := setup(t)
 	w := newWriter(t, pool)
 	if r := mustSample(t, pool); r.Status != monitor.SampleBaseline || len(r.Tables) != 0 {
@@ -127,6 +128,7 @@ func TestSampleSeesExternalInsert(t *testing.T) {
 }
 
 func TestSampleKeepsRolledBackApart(t *testing.T) {
+	t.Parallel()
 	pool := setup(t)
 	w := newWriter(t, pool)
 	mustSample(t, pool)
@@ -159,6 +161,7 @@ func TestSampleKeepsRolledBackApart(t *testing.T) {
 // monitor already (from ingest_batch_stats); the observed rows must not
 // count them again, even when the statistics arrive a sample later.
 func TestSampleTakesOutHmperfIngest(t *testing.T) {
+	t.Parallel()
 	pool := setup(t)
 	w := newWriter(t, pool)
 	mustSample(t, pool)
@@ -191,6 +194,7 @@ func TestSampleTakesOutHmperfIngest(t *testing.T) {
 }
 
 func TestSampleCounterReset(t *testing.T) {
+	t.Parallel()
 	pool := setup(t)
 	w := newWriter(t, pool)
 	mustSample(t, pool)
@@ -218,6 +222,7 @@ func TestSampleCounterReset(t *testing.T) {
 // TestSampleWritesNoMetricTable: sampling reads statistics and writes only
 // hmperf's own tables, so no table outside schema hmperf sees an insert.
 func TestSampleWritesNoMetricTable(t *testing.T) {
+	t.Parallel()
 	pool := setup(t)
 	w := newWriter(t, pool)
 	w.insert(0, 50)
@@ -276,6 +281,7 @@ func TestSampleWritesNoMetricTable(t *testing.T) {
 }
 
 func TestSampleStatements(t *testing.T) {
+	t.Parallel()
 	pool := setup(t)
 	w := newWriter(t, pool)
 	mustSample(t, pool)
@@ -313,6 +319,7 @@ func TestSampleStatements(t *testing.T) {
 // TestSampleConcurrent: two processes sampling at once neither fail nor
 // count a write twice; TrySample gives way to a sampler holding the lock.
 func TestSampleConcurrent(t *testing.T) {
+	t.Parallel()
 	pool := setup(t)
 	w := newWriter(t, pool)
 	mustSample(t, pool)
@@ -380,6 +387,7 @@ func BenchmarkSample(b *testing.B) {
 // TestSampleSkipsSandbox: generated rows hmperf writes into its sandbox
 // twins are neither the service's writes nor taken out of them.
 func TestSampleSkipsSandbox(t *testing.T) {
+	t.Parallel()
 	pool := setup(t)
 	w := newWriter(t, pool)
 	w.exec(`CREATE TABLE hmperf_sandbox.activity_metrics_v2 (LIKE public.activity_metrics_v2 INCLUDING DEFAULTS)`)

@@ -5,15 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,9 +23,19 @@ import (
 // hmperf's own schema.
 const SuperUser = "hmperf_admin"
 
+// socketPort names the server's socket file (.s.PGSQL.5432). The server
+// listens on no TCP address, so the number only has to be unique within the
+// cluster's own socket directory.
+const socketPort = 5432
+
 // dirPrefix names every cluster directory, so that leftovers of a killed
 // process can be found and swept.
 const dirPrefix = "hmperf-pg-"
+
+// ErrUnsupportedPlatform is returned by Start where the embedded server
+// cannot run: on systems without unix sockets (windows).
+var ErrUnsupportedPlatform = errors.New("the embedded PostgreSQL is not supported on " + runtime.GOOS +
+	" (it serves a private unix socket only): connect to a PostgreSQL server with --dsn, DATABASE_URL or the PG* variables")
 
 // Options configures Start.
 type Options struct {
@@ -53,7 +61,7 @@ type Cluster struct {
 
 	// What launch needs, kept for StartServer.
 	binDir   string
-	owner    *syscall.Credential
+	owner    *credential
 	settings map[string]string
 
 	stopOnce sync.Once
@@ -61,10 +69,17 @@ type Cluster struct {
 }
 
 // Start initialises a new cluster in a fresh temporary directory and starts a
-// server on a free TCP port of 127.0.0.1 and a private unix socket. When the
-// process runs as root, initdb and the server run as the `postgres` user (or
-// `nobody`), because PostgreSQL refuses to run as root.
+// server that listens on a unix socket only, in a directory of mode 0700: no
+// TCP address, so no other local user can reach it (the socket's directory
+// and the cluster's are closed to everyone but their owner). When the process
+// runs as root, initdb and the server run as the `postgres` user (or
+// `nobody`), because PostgreSQL refuses to run as root; root still reaches
+// the socket, other users still do not. On a platform without unix sockets
+// (windows) it returns ErrUnsupportedPlatform.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	if err := supported(); err != nil {
+		return nil, err
+	}
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 60 * time.Second
 	}
@@ -99,9 +114,16 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-func (c *Cluster) start(ctx context.Context, binDir string, owner *syscall.Credential, settings map[string]string) error {
+func (c *Cluster) start(ctx context.Context, binDir string, owner *credential, settings map[string]string) error {
 	if err := os.Mkdir(c.sockDir, 0o700); err != nil {
 		return err
+	}
+	// Mkdir's mode is filtered by the umask, which can only remove bits;
+	// set it anyway so the directory's privacy does not depend on it.
+	for _, d := range []string{c.dir, c.sockDir} {
+		if err := os.Chmod(d, 0o700); err != nil {
+			return err
+		}
 	}
 	if err := chownAll(owner, c.dir, c.sockDir); err != nil {
 		return err
@@ -109,22 +131,21 @@ func (c *Cluster) start(ctx context.Context, binDir string, owner *syscall.Crede
 	if err := c.initdb(ctx, binDir, owner); err != nil {
 		return err
 	}
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	c.port = port
+	c.port = socketPort
 	if err := c.launch(binDir, owner, settings); err != nil {
 		return err
 	}
 	return c.waitReady(ctx)
 }
 
-func (c *Cluster) initdb(ctx context.Context, binDir string, owner *syscall.Credential) error {
+// initdb creates the data directory. Socket connections are trusted: only
+// the owner of the socket's directory can reach the socket. TCP connections
+// are rejected, should a setting ever make the server listen on one.
+func (c *Cluster) initdb(ctx context.Context, binDir string, owner *credential) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"),
-		"-D", c.DataDir(), "-U", SuperUser, "-A", "trust", "-E", "UTF8",
+		"-D", c.DataDir(), "-U", SuperUser, "--auth-local=trust", "--auth-host=reject", "-E", "UTF8",
 		"--locale=C", "--no-sync", "--no-instructions")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: owner, Setpgid: true}
+	cmd.SysProcAttr = sysProcAttr(owner, false)
 	cmd.Dir = c.dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -135,11 +156,12 @@ func (c *Cluster) initdb(ctx context.Context, binDir string, owner *syscall.Cred
 }
 
 // launch starts postgres itself (not pg_ctl) as a child, in its own process
-// group so a terminal's ^C reaches hmperf only, and with a parent-death
-// signal so that a killed hmperf does not leave a server behind.
-func (c *Cluster) launch(binDir string, owner *syscall.Credential, settings map[string]string) error {
-	args := []string{"-D", c.DataDir(), "-p", strconv.Itoa(c.port), "-k", c.sockDir,
-		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
+// group so a terminal's ^C reaches hmperf only, and (on Linux) with a
+// parent-death signal so that a killed hmperf does not leave a server
+// behind. The server listens on its private socket only; settings cannot
+// change that.
+func (c *Cluster) launch(binDir string, owner *credential, settings map[string]string) error {
+	args := []string{"-D", c.DataDir(), "-p", strconv.Itoa(c.port), "-c", "fsync=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=100", "-c", "logging_collector=off"}
 	for k, v := range statStatements(binDir, settings) {
 		args = append(args, "-c", k+"="+v)
@@ -147,6 +169,8 @@ func (c *Cluster) launch(binDir string, owner *syscall.Credential, settings map[
 	for k, v := range settings {
 		args = append(args, "-c", k+"="+v)
 	}
+	args = append(args, "-c", "listen_addresses=", "-c", "unix_socket_directories="+c.sockDir,
+		"-c", "unix_socket_permissions=0700")
 	logFile, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -155,7 +179,7 @@ func (c *Cluster) launch(binDir string, owner *syscall.Credential, settings map[
 	cmd := exec.Command(filepath.Join(binDir, "postgres"), args...)
 	cmd.Dir = c.dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: owner, Setpgid: true, Pdeathsig: syscall.SIGQUIT}
+	cmd.SysProcAttr = sysProcAttr(owner, true)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start postgres: %w", err)
 	}
@@ -211,8 +235,8 @@ func (c *Cluster) StopServer() error {
 }
 
 // StartServer starts the server of a cluster stopped with StopServer again,
-// on the same port, socket and data directory, and waits until it accepts
-// connections (at most a minute). It fails if the port was taken meanwhile.
+// on the same socket and data directory, and waits until it accepts
+// connections (at most a minute).
 func (c *Cluster) StartServer(ctx context.Context) error {
 	if c.cmd != nil {
 		select {
@@ -252,7 +276,8 @@ func (c *Cluster) DataDir() string { return filepath.Join(c.dir, "data") }
 // Dir is the cluster's top directory, removed by Stop.
 func (c *Cluster) Dir() string { return c.dir }
 
-// Port is the server's TCP port on 127.0.0.1.
+// Port is the port number in the name of the server's socket file; the
+// server listens on no TCP port.
 func (c *Cluster) Port() int { return c.port }
 
 // PID is the postmaster's process id, or 0 before launch.
@@ -263,10 +288,22 @@ func (c *Cluster) PID() int {
 	return c.cmd.Process.Pid
 }
 
+// SocketDir is the directory of the server's unix socket, mode 0700.
+func (c *Cluster) SocketDir() string { return c.sockDir }
+
 // DSN returns a keyword/value connection string for database dbname over the
-// private unix socket.
+// private unix socket. It holds no password: the socket's directory is what
+// keeps other users out.
 func (c *Cluster) DSN(dbname string) string {
-	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", c.sockDir, c.port, SuperUser, dbname)
+	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", quoteValue(c.sockDir), c.port, SuperUser, quoteValue(dbname))
+}
+
+// quoteValue quotes a keyword/value connection-string value when it needs it.
+func quoteValue(v string) string {
+	if v != "" && !strings.ContainsAny(v, " '\\") {
+		return v
+	}
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
 // Stop shuts the server down (fast shutdown, then immediate, then kill) and
@@ -286,9 +323,9 @@ func (c *Cluster) stopServer() error {
 		return nil
 	}
 	for _, step := range []struct {
-		sig  syscall.Signal
+		sig  os.Signal
 		wait time.Duration
-	}{{syscall.SIGINT, 10 * time.Second}, {syscall.SIGQUIT, 5 * time.Second}, {syscall.SIGKILL, 5 * time.Second}} {
+	}{{fastShutdown, 10 * time.Second}, {immediateShutdown, 5 * time.Second}, {os.Kill, 5 * time.Second}} {
 		_ = c.cmd.Process.Signal(step.sig)
 		select {
 		case <-c.exited:
@@ -307,43 +344,4 @@ func (c *Cluster) logTail() string {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// serverOwner returns the credential the server must run as: nil (the
-// current user) unless we are root.
-func serverOwner() (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	for _, name := range []string{"postgres", "nobody"} {
-		u, err := user.Lookup(name)
-		if err != nil {
-			continue
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
-	}
-	return nil, errors.New("running as root, but neither a `postgres` nor a `nobody` user exists to run PostgreSQL as")
-}
-
-func chownAll(owner *syscall.Credential, paths ...string) error {
-	if owner == nil {
-		return nil
-	}
-	for _, p := range paths {
-		if err := os.Chown(p, int(owner.Uid), int(owner.Gid)); err != nil {
-			return fmt.Errorf("hand %s to the server user: %w", p, err)
-		}
-	}
-	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 
 	"hmperf/migrations"
 	"hmperf/queries/pglaunch"
@@ -190,4 +191,22 @@ func randomSuffix() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// MainNoLeaks is Main that also fails the run when goroutines outlive the
+// tests (checked after the cluster is stopped): every goroutine hmperf
+// starts must have an owner that ends it.
+func MainNoLeaks(m *testing.M, opts ...goleak.Option) { os.Exit(NoLeaks(Run(m), opts...)) }
+
+// NoLeaks turns a passing exit code into a failing one when goroutines are
+// still running, for a TestMain that calls Run itself.
+func NoLeaks(code int, opts ...goleak.Option) int {
+	if code != 0 {
+		return code
+	}
+	if err := goleak.Find(opts...); err != nil {
+		fmt.Fprintf(os.Stderr, "goroutines left running after the tests: %v\n", err)
+		return 1
+	}
+	return 0
 }

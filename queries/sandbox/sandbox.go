@@ -31,7 +31,7 @@ func Ensure(ctx context.Context, db queries.Beginner, live []*catalog.Table) err
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer queries.Rollback(tx)
 	var exists bool
 	if err := tx.QueryRow(ctx, "SELECT to_regnamespace($1) IS NOT NULL", Schema).Scan(&exists); err != nil {
 		return err

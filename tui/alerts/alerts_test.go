@@ -17,6 +17,9 @@ func TestSortedCriticalFirstThenOldest(t *testing.T) {
 	}
 	got := Sorted(in)
 	want := []string{"c-old", "c-new", "w-old", "w-new"}
+	if len(got) != len(want) {
+		t.Fatalf("Sorted returned %d alerts, want %d", len(got), len(want))
+	}
 	for i, a := range got {
 		if a.Name != want[i] {
 			t.Fatalf("order %d = %s, want %s", i, a.Name, want[i])

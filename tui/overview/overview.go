@@ -4,6 +4,7 @@ package overview
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/NimbleMarkets/ntcharts/sparkline"
@@ -48,8 +49,13 @@ func New(st theme.Styles) Model {
 
 // SetData shows a new overview.
 func (m *Model) SetData(d source.Overview) {
+	// Most polls bring the same rates: rebuilding the chart was most of an
+	// idle poll's CPU.
+	same := slices.EqualFunc(d.IngestRate, m.data.IngestRate, func(a, b source.RatePoint) bool { return a.RowsPerSec == b.RowsPerSec })
 	m.data = d
-	m.redraw()
+	if !same || m.sparkView == "" {
+		m.redraw()
+	}
 }
 
 // SetSize fits the panel into w×h cells.

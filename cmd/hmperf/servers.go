@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/BurntSushi/toml"
+)
+
+// server is one configured database server: a name for reports and the
+// connection string, which libpq's environment and .pgpass complete.
+type server struct {
+	Name string `toml:"name"`
+	DSN  string `toml:"dsn"`
+}
+
+// serversFile is the --servers document:
+//
+//	[[server]]
+//	name = "primary"
+//	dsn  = "host=db1 dbname=health user=monitor"
+type serversFile struct {
+	Server []server `toml:"server"`
+}
+
+// dsnFlag is the --dsn flag: each use adds a server. The first is kept in
+// connFlags.dsn, the server every command that needs one server uses.
+type dsnFlag struct{ c *connFlags }
+
+// String is empty: a connection string may hold a password, and the flag
+// package prints String as the flag's default.
+func (f dsnFlag) String() string { return "" }
+
+func (f dsnFlag) Set(v string) error {
+	if f.c.dsn == "" && len(f.c.moreDSNs) == 0 {
+		f.c.dsn = v
+		return nil
+	}
+	f.c.moreDSNs = append(f.c.moreDSNs, v)
+	return nil
+}
+
+// allDSNs lists every --dsn value, the first first.
+func (c *connFlags) allDSNs() []string {
+	if c.dsn == "" && len(c.moreDSNs) == 0 {
+		return nil
+	}
+	return append([]string{c.dsn}, c.moreDSNs...)
+}
+
+// servers lists the servers named on the command line: --servers FILE or
+// every --dsn, in order; nil when neither was given (then DATABASE_URL, the
+// libpq environment or the embedded server is the one server).
+func (c *connFlags) servers() ([]server, error) {
+	dsns := c.allDSNs()
+	if c.serversPath == "" {
+		out := make([]server, len(dsns))
+		for i, d := range dsns {
+			out[i] = server{DSN: d}
+		}
+		return out, nil
+	}
+	if len(dsns) > 0 {
+		return nil, fmt.Errorf("%w: give --dsn or --servers, not both", errUsage)
+	}
+	return readServers(c.serversPath)
+}
+
+// readServers reads a --servers file. Every entry needs a name, unique in
+// the file; an empty dsn means the libpq environment.
+func readServers(path string) ([]server, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read --servers file: %w", err)
+	}
+	var doc serversFile
+	md, err := toml.Decode(string(b), &doc)
+	if err != nil {
+		return nil, fmt.Errorf("--servers file %s: %v", path, err)
+	}
+	if extra := md.Undecoded(); len(extra) > 0 {
+		return nil, fmt.Errorf("--servers file %s: unknown key %s (each [[server]] has name and dsn)", path, extra[0])
+	}
+	if len(doc.Server) == 0 {
+		return nil, fmt.Errorf("--servers file %s lists no [[server]]", path)
+	}
+	seen := map[string]bool{}
+	for i, s := range doc.Server {
+		switch {
+		case s.Name == "":
+			return nil, fmt.Errorf("--servers file %s: server %d has no name", path, i+1)
+		case seen[s.Name]:
+			return nil, fmt.Errorf("--servers file %s: server name %q used twice", path, s.Name)
+		}
+		seen[s.Name] = true
+	}
+	return doc.Server, nil
+}
+
+// namedTarget is a resolved server with the name reports give it.
+type namedTarget struct {
+	name string
+	*target
+}
+
+// resolveTargets resolves every server named on the command line, or the
+// one server resolveTarget picks when none is.
+func resolveTargets(ctx context.Context, cf connFlags, stderr io.Writer) ([]namedTarget, error) {
+	list, err := cf.servers()
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		t, err := resolveTarget(ctx, cf, stderr)
+		if err != nil {
+			return nil, err
+		}
+		return []namedTarget{{name: t.Describe(), target: t}}, nil
+	}
+	out := make([]namedTarget, 0, len(list))
+	for i, s := range list {
+		t, err := configuredTarget(s.DSN, cf)
+		if err != nil && s.Name == "" {
+			return nil, fmt.Errorf("--dsn number %d: %w", i+1, err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("server %s: %w", s.Name, err)
+		}
+		name := s.Name
+		if name == "" {
+			name = t.Describe()
+		}
+		out = append(out, namedTarget{name: name, target: t})
+	}
+	return out, nil
+}
