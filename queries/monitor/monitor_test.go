@@ -3,6 +3,7 @@ package monitor_test
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -210,8 +211,17 @@ func TestThresholds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(th) != 5 {
-		t.Errorf("thresholds %+v, want the report's 4 and validation_rejections_high", th)
+	var names []string
+	for _, x := range th {
+		names = append(names, x.Name)
+	}
+	want := []string{
+		"cache_hit_rate_low", "constraint_failures_warning", "constraint_overhead_critical", "constraint_overhead_warning",
+		"replication_lag_bytes_critical", "replication_lag_bytes_warning", "replication_lag_seconds_critical", "replication_lag_seconds_warning",
+		"validation_rejections_high",
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("thresholds %v, want the report's 4, the replication lag's 4 and validation_rejections_high: %v", names, want)
 	}
 }
 
