@@ -7,33 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"hmperf/queries/monitor"
 	"hmperf/queries/pgtest"
 	"hmperf/tui/source"
 )
-
-// serviceInsert writes n activity rows as the service does, a plain INSERT
-// ... SELECT on a connection of its own, and flushes its statistics so a
-// sample sees them at once.
-func serviceInsert(t *testing.T, dsn string, n int) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `WITH u AS (INSERT INTO users (email) VALUES (NULL) RETURNING id)
-		INSERT INTO activity_metrics_v2 (user_id, recorded_at, step_count)
-		SELECT u.id, now() - make_interval(secs => g), g FROM u, generate_series(1, $1::int) g`, n); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func TestMonitorOnceJSON(t *testing.T) {
 	dsn := pgtest.NewMigratedDB(t)
@@ -49,7 +26,7 @@ func TestMonitorOnceJSON(t *testing.T) {
 	if doc := sample(); doc.Status != monitor.SampleBaseline {
 		t.Fatalf("first sample: %+v, want a baseline", doc)
 	}
-	serviceInsert(t, dsn, 5000)
+	serviceWrite(t, dsn, 5000)
 	doc := sample()
 	var got *monitor.TableSample
 	for i := range doc.Tables {
@@ -76,7 +53,7 @@ func TestMonitorOnceJSON(t *testing.T) {
 func TestMonitorText(t *testing.T) {
 	dsn := pgtest.NewMigratedDB(t)
 	runCmd(context.Background(), "", "monitor", "--once", "--dsn", dsn)
-	serviceInsert(t, dsn, 321)
+	serviceWrite(t, dsn, 321)
 	r := runCmd(context.Background(), "", "monitor", "--once", "--dsn", dsn)
 	if r.code != 0 || !strings.Contains(r.stdout, "throughput rows/s") || !strings.Contains(r.stdout, "insert speed rows/s") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
@@ -110,7 +87,7 @@ func TestDashboardSamplesAsItPolls(t *testing.T) {
 	if _, err := src.Constraints(ctx); err != nil {
 		t.Fatal(err)
 	}
-	serviceInsert(t, dsn, 777)
+	serviceWrite(t, dsn, 777)
 	// The dashboard samples at most once a second: at its default 2 s
 	// interval the rows must show by the second poll.
 	var seen, observed int64
