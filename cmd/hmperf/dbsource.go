@@ -27,6 +27,11 @@ type dbSource struct {
 	pool *pgxpool.Pool
 	opts dashboardOpts
 
+	// alerts and status are shared by the panels that read them in the
+	// same tick (see recentReads).
+	alerts recent[[]monitor.Alert]
+	status recent[migrations.Status]
+
 	mu sync.Mutex
 	// sample is the sample ingest started with i (or at start), nil when
 	// none was; sampleErr why the last one could not start.
@@ -53,7 +58,8 @@ var _ source.Source = (*dbSource)(nil)
 func (s *dbSource) explain(ctx context.Context, err *error) { *err = explain(ctx, s.pool, *err) }
 
 func newDBSource(t *target, pool *pgxpool.Pool, o dashboardOpts) *dbSource {
-	return &dbSource{t: t, pool: pool, opts: o}
+	return &dbSource{t: t, pool: pool, opts: o,
+		alerts: recent[[]monitor.Alert]{ttl: recentReads}, status: recent[migrations.Status]{ttl: recentReads}}
 }
 
 func (s *dbSource) Overview(ctx context.Context) (_ source.Overview, err error) {
@@ -87,7 +93,7 @@ func (s *dbSource) Overview(ctx context.Context) (_ source.Overview, err error) 
 // the check could not run, whatever the reason, as `hmperf alerts` exits 3
 // for any of them. A lost connection fails the overview's next query.
 func (s *dbSource) overviewAlerts(ctx context.Context, o *source.Overview) {
-	alerts, err := monitor.Alerts(ctx, s.pool)
+	alerts, err := s.readAlerts(ctx)
 	if err != nil {
 		o.AlertsUnknown = explain(ctx, s.pool, err).Error()
 		return
@@ -198,7 +204,7 @@ func finite(p *float64) *float64 {
 
 func (s *dbSource) Alerts(ctx context.Context) (_ []source.Alert, err error) {
 	defer s.explain(ctx, &err)
-	alerts, err := monitor.Alerts(ctx, s.pool)
+	alerts, err := s.readAlerts(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +291,7 @@ func (s *dbSource) Ingest(ctx context.Context) (_ source.IngestStats, err error)
 
 func (s *dbSource) Migrations(ctx context.Context) (_ source.MigrationStatus, err error) {
 	defer s.explain(ctx, &err)
-	st, err := migrations.ReadStatus(ctx, s.pool, nil)
+	st, err := s.readStatus(ctx)
 	if err != nil {
 		return source.MigrationStatus{}, err
 	}
@@ -375,14 +381,26 @@ func (s *dbSource) sampleFailed() string {
 // sampleTarget says where the sample ingest writes generated rows, as
 // StartIngest decides it; unknown when the database cannot be classified.
 func (s *dbSource) sampleTarget(ctx context.Context) source.WriteTarget {
-	ours, err := createdByHmperf(ctx, s.pool)
+	st, err := s.readStatus(ctx)
 	switch {
 	case err != nil:
 		return source.TargetUnknown
-	case ours:
+	case ours(st):
 		return source.TargetLive
 	}
 	return source.TargetSandbox
+}
+
+// readAlerts runs the alert check, or shares the answer of one that ran
+// within recentReads.
+func (s *dbSource) readAlerts(ctx context.Context) ([]monitor.Alert, error) {
+	return s.alerts.get(func() ([]monitor.Alert, error) { return monitor.Alerts(ctx, s.pool) })
+}
+
+// readStatus reads the schema's status, or shares one read within
+// recentReads.
+func (s *dbSource) readStatus(ctx context.Context) (migrations.Status, error) {
+	return s.status.get(func() (migrations.Status, error) { return migrations.ReadStatus(ctx, s.pool, nil) })
 }
 
 func (s *dbSource) ProcessIndexes(ctx context.Context) error {
@@ -402,6 +420,10 @@ func (s *dbSource) withMigrator(ctx context.Context, action string, fn func(*mig
 		return err
 	}
 	defer m.Close()
+	// The schema changes: the panels must not be shown the status from
+	// before it.
+	defer s.status.forget()
+	defer s.alerts.forget()
 	if err := fn(m); err != nil {
 		return migrateFailure(m, action, err)
 	}

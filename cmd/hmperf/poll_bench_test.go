@@ -30,6 +30,11 @@ var pollMethods = []struct {
 
 // pollCycle runs every poll once and adds each one's duration to spent.
 func pollCycle(ctx context.Context, s *dbSource, spent []time.Duration) error {
+	// A new tick: the answers panels share within one tick (the alerts,
+	// the schema status) are read afresh once, as on a real dashboard, not
+	// carried over from the previous cycle a few milliseconds earlier.
+	s.alerts.forget()
+	s.status.forget()
 	for i, m := range pollMethods {
 		start := time.Now()
 		if err := m.poll(ctx, s); err != nil {

@@ -39,7 +39,13 @@ func createdByHmperf(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("classify the database: %w", err)
 	}
-	return st.State == migrations.StateHmperf && !st.Adopted(), nil
+	return ours(st), nil
+}
+
+// ours reports whether hmperf created the database: it manages it and did
+// not adopt it from another tool.
+func ours(st migrations.Status) bool {
+	return st.State == migrations.StateHmperf && !st.Adopted()
 }
 
 // checkWritable refuses to write on a schema hmperf has not versioned or
