@@ -41,8 +41,18 @@ type confirmation struct {
 
 func (c *confirmation) typed() bool { return c.want != "" || c.version }
 
-// ask opens a confirmation.
+// ask opens a confirmation. With several servers a write goes to the
+// primary whichever server the panels show, and the prompt says so; with no
+// primary to write to it does not open, and the status bar says why.
 func (m *Model) ask(c confirmation) {
+	if c.act != actQuit && m.fleet() {
+		where, err := m.src.WritesTo()
+		if err != nil {
+			m.status = "cannot write: " + err.Error()
+			return
+		}
+		c.prompt = "On the primary, " + where + " (writes never go to a replica): " + c.prompt
+	}
 	if c.typed() {
 		c.input = newInput("> ", 16)
 		c.input.Focus()

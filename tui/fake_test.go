@@ -35,6 +35,12 @@ type fakeSource struct {
 	// ingestFailed is the error the Ingest poll reports for a dead sample
 	// ingest.
 	ingestFailed string
+	// fleet are the servers of a set (nil: one server); down marks those
+	// the Servers poll cannot read; polledServer is the server
+	// (source.ServerOf) of the last poll of each panel.
+	fleet        []source.Server
+	down         map[int]bool
+	polledServer map[string]int
 }
 
 // bareObjects is what each poll of a bare database misses.
@@ -61,6 +67,10 @@ func (f *fakeSource) count(name string) int { f.mu.Lock(); defer f.mu.Unlock(); 
 func (f *fakeSource) poll(ctx context.Context, name string) error {
 	f.mu.Lock()
 	f.calls[name]++
+	if f.polledServer == nil {
+		f.polledServer = map[string]int{}
+	}
+	f.polledServer[name] = source.ServerOf(ctx)
 	failing, block := f.failing, f.block
 	f.mu.Unlock()
 	if block != nil {
@@ -127,6 +137,66 @@ func (f *fakeSource) Migrations(ctx context.Context) (source.MigrationStatus, er
 }
 
 func (f *fakeSource) ReadOnly() bool { return f.readOnly }
+
+func (f *fakeSource) ServerNames() []string {
+	if f.fleet == nil {
+		return []string{"fake"}
+	}
+	names := make([]string, len(f.fleet))
+	for i, s := range f.fleet {
+		names[i] = s.Name
+	}
+	return names
+}
+
+func (f *fakeSource) Servers(ctx context.Context) ([]source.Server, error) {
+	f.mu.Lock()
+	out := append([]source.Server(nil), f.fleet...)
+	if f.fleet == nil {
+		out = []source.Server{{Name: "fake", Role: "primary", Version: "17.6", Connections: 3, TPS: ptr(12.0)}}
+	}
+	for i := range out {
+		if f.down[i] {
+			out[i] = source.Server{Name: out[i].Name, Err: "connection refused", AlertsUnknown: "connection refused"}
+		}
+	}
+	f.mu.Unlock()
+	return out, f.poll(ctx, "servers")
+}
+
+func (f *fakeSource) setDown(i int, v bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down == nil {
+		f.down = map[int]bool{}
+	}
+	f.down[i] = v
+}
+
+// lastServer is the server the last poll name was for.
+func (f *fakeSource) lastServer(name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.polledServer[name]
+}
+
+// WritesTo names the first server of a set, as the primary.
+func (f *fakeSource) WritesTo() (string, error) {
+	if f.fleet == nil {
+		return "", nil
+	}
+	return f.fleet[0].Name, nil
+}
+
+// fakeFleet is a primary and two replicas, with lag and alerts.
+func fakeFleet() []source.Server {
+	return []source.Server{
+		{Name: "db1", Role: "primary", Version: "17.6", Standbys: 2, LagBytes: ptr(2048.0), LagSeconds: ptr(0.4),
+			Connections: 7, TPS: ptr(120.0), InsertsPerSec: ptr(950.0), Critical: 1},
+		{Name: "db2", Role: "replica", Version: "17.6", LagBytes: ptr(1024.0), LagSeconds: ptr(0.2), Connections: 3, TPS: ptr(4.0)},
+		{Name: "db3", Role: "replica", Version: "17.6", LagBytes: ptr(0.0), LagSeconds: ptr(0.0), Connections: 2, TPS: ptr(3.0), Warning: 2},
+	}
+}
 
 // RunBenchmark reports one progress step, then waits for cancellation.
 func (f *fakeSource) RunBenchmark(ctx context.Context, table string, progress func(source.BenchProgress)) error {

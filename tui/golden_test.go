@@ -41,6 +41,8 @@ func loadedMarker(p Panel) string {
 		return "Run history"
 	case Ingest:
 		return "Recent batches"
+	case Servers:
+		return "1 up, 0 stale"
 	}
 	return "activity_metrics_constraint_monitoring"
 }
@@ -55,7 +57,7 @@ func bareMarkers(p Panel) []string {
 	switch p {
 	case Overview:
 		return []string{"alerts UNKNOWN", "check_constraint_performance_alerts"}
-	case Migrations:
+	case Migrations, Servers:
 		return []string{loadedMarker(p), "alerts UNKNOWN"}
 	}
 	return []string{"cannot be shown", "migrate adopt", "alerts UNKNOWN"}

@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"hmperf/tui/servers"
 	"hmperf/tui/source"
 )
 
@@ -43,23 +44,113 @@ func countAlerts(alerts []source.Alert) alertCounts {
 
 // headerView is the title and server on the left and the alert badge on the
 // right, so that on-call sees a firing alert whatever the panel.
+//
+// With several servers the badge covers all of them, the title names the
+// server the panels show, and a second line lists every server with its
+// role, version and state.
 func (m *Model) headerView() string {
 	badge := m.alertBadge()
 	line := m.styles.Title.Render("hmperf")
-	if d := m.overview.Data(); d.Server != "" {
+	if m.fleet() {
+		line += "  showing " + m.serverLabel(m.shown)
+		if name := m.names[m.shown]; name != m.serverLabel(m.shown) {
+			line += " " + m.styles.Muted.Render(name)
+		}
+	} else if d := m.overview.Data(); d.Server != "" {
 		line += "  " + d.Server + "  " + m.styles.Muted.Render(d.ServerVersion)
 	}
 	line = ansi.Truncate(line, max(m.width-lipgloss.Width(badge)-1, 0), "…")
 	gap := strings.Repeat(" ", max(m.width-lipgloss.Width(line)-lipgloss.Width(badge), 1))
-	return ansi.Truncate(line+gap+badge, m.width, "…")
+	head := ansi.Truncate(line+gap+badge, m.width, "…")
+	if m.fleet() {
+		head += "\n" + m.serversLine()
+	}
+	return head
+}
+
+// serverLabel is server i's short name in the header: its configured name
+// when short, else its position ("#2"), which the Servers panel maps to
+// the full name.
+func (m *Model) serverLabel(i int) string {
+	if name := m.names[i]; lipgloss.Width(name) <= 16 {
+		return name
+	}
+	return fmt.Sprintf("#%d", i+1)
+}
+
+// serversLine lists every server: label, role, version and state, the
+// shown one bracketed, a failing one in the colour of its state.
+func (m *Model) serversLine() string {
+	parts := make([]string, 0, len(m.names))
+	for i, t := range m.servers.List() {
+		text := strings.Join(nonEmpty(m.serverLabel(i), t.Role, t.Version, t.Label()), " ")
+		if i == m.shown {
+			text = "[" + text + "]"
+		}
+		switch t.State {
+		case servers.Stale:
+			text = m.styles.Warn.Render(text)
+		case servers.Down:
+			text = m.styles.Crit.Render(text)
+		case servers.Up:
+			if i == m.shown {
+				text = m.styles.Title.Render(text)
+			}
+		default:
+			text = m.styles.Muted.Render(text)
+		}
+		parts = append(parts, text)
+	}
+	return ansi.Truncate(strings.Join(parts, m.styles.Muted.Render(" · ")), m.width, "…")
+}
+
+func nonEmpty(ss ...string) []string {
+	out := ss[:0]
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// fleetAlerts is the badge's counts over every server: the alerts of each
+// as last read, and the servers whose alerts are not known now (not
+// reached this poll, or their check failed), which count as UNKNOWN, as
+// `hmperf alerts` exits 3 for a server it cannot read.
+func (m *Model) fleetAlerts() alertCounts {
+	c := alertCounts{from: Servers}
+	unknown := 0
+	for _, t := range m.servers.List() {
+		switch {
+		case t.State == servers.Unknown:
+			return c // not polled yet: known stays false
+		case t.State != servers.Up || t.AlertsUnknown != "":
+			unknown++
+		default:
+			c.critical += t.Critical
+			c.warning += t.Warning
+		}
+	}
+	c.known = true
+	if unknown > 0 {
+		c.unknown = fmt.Sprintf("%d of %d servers", unknown, len(m.names))
+	}
+	return c
 }
 
 // alertBadge says how many alerts fire, in words as well as colour. Counts
 // whose poll has since failed are dimmed: they may be out of date.
 func (m *Model) alertBadge() string {
 	c := m.firing
+	if m.fleet() {
+		c = m.fleetAlerts()
+	}
 	var badge string
 	switch {
+	case c.unknown != "" && c.critical > 0:
+		// A CRITICAL outranks an unknown server, as in `hmperf alerts`.
+		badge = m.styles.Crit.Render(fmt.Sprintf("▲ %d CRITICAL", c.critical)) + " " + m.styles.Warn.Render("? "+c.unknown)
 	case c.unknown != "":
 		// Half the width, so the server stays readable beside it.
 		return ansi.Truncate(m.styles.Warn.Render("? alerts UNKNOWN: "+c.unknown), max(m.width/2, 20), "…")

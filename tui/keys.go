@@ -10,7 +10,8 @@ type KeyMap struct {
 	Help      key.Binding
 	NextPanel key.Binding
 	PrevPanel key.Binding
-	Panel     key.Binding // 1-7
+	Panel     key.Binding // 1-8
+	Server    key.Binding
 	Pause     key.Binding
 	Faster    key.Binding
 	Slower    key.Binding
@@ -40,7 +41,8 @@ func NewKeyMap() KeyMap {
 		Help:      b("?", "help", "?"),
 		NextPanel: b("tab", "next panel", "tab"),
 		PrevPanel: b("shift+tab", "previous panel", "shift+tab"),
-		Panel:     b("1-7", "go to panel", "1", "2", "3", "4", "5", "6", "7"),
+		Panel:     b("1-8", "go to panel", "1", "2", "3", "4", "5", "6", "7", "8"),
+		Server:    b("s", "next server", "s"),
 		Pause:     b("space", "pause polling", " "),
 		Faster:    b("+", "poll faster", "+", "="),
 		Slower:    b("-", "poll slower", "-", "_"),
@@ -68,11 +70,13 @@ type keyState struct {
 	hasTable     bool
 	dirty        bool
 	benchRunning bool
+	fleet        bool // several servers
 }
 
 // configure enables the bindings that work in s and disables the rest.
 func (k *KeyMap) configure(s keyState) {
 	write := !s.readOnly
+	k.Server.SetEnabled(s.fleet)
 	k.Filter.SetEnabled(s.hasTable)
 	k.Export.SetEnabled(s.hasTable)
 	onBench := s.panel == Benchmarks
@@ -98,14 +102,14 @@ func (k KeyMap) writeKeys() []key.Binding {
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{
 		k.Bench, k.Cancel, k.NextTable, k.Metric, k.Ingest, k.Process, k.MigrateUp, k.MigrateDown, k.Force,
-		k.Panel, k.Filter, k.Export, k.Pause, k.Refresh, k.Help, k.Quit,
+		k.Server, k.Panel, k.Filter, k.Export, k.Pause, k.Refresh, k.Help, k.Quit,
 	}
 }
 
 // FullHelp is the ? overlay, in columns.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.NextPanel, k.PrevPanel, k.Panel, k.Help, k.Quit},
+		{k.NextPanel, k.PrevPanel, k.Panel, k.Server, k.Help, k.Quit},
 		{k.Pause, k.Faster, k.Slower, k.Refresh, k.Filter, k.Export},
 		{k.Metric, k.Bench, k.Cancel, k.PrevTable, k.NextTable, k.Ingest, k.Process, k.MigrateUp, k.MigrateDown, k.Force},
 	}

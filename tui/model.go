@@ -18,6 +18,7 @@ import (
 	"hmperf/tui/ingest"
 	"hmperf/tui/migrations"
 	"hmperf/tui/overview"
+	"hmperf/tui/servers"
 	"hmperf/tui/source"
 	"hmperf/tui/theme"
 )
@@ -44,6 +45,12 @@ type Model struct {
 	benchmarks  benchmarks.Model
 	ingest      ingest.Model
 	migrations  migrations.Model
+	servers     servers.Model
+
+	// names are the servers of the set; shown is the one the panels other
+	// than Servers read.
+	names []string
+	shown int
 
 	polls  [panelCount]pollState
 	ticker ticker
@@ -80,6 +87,8 @@ func New(src source.Source, opts Options) Model {
 		benchmarks:  benchmarks.New(st),
 		ingest:      ingest.New(st),
 		migrations:  migrations.New(st),
+		servers:     servers.New(st, src.ServerNames()),
+		names:       src.ServerNames(),
 		ticker:      ticker{interval: opts.Interval},
 		filter:      newInput("/", 64),
 	}
@@ -133,6 +142,7 @@ func (m *Model) configureKeys() {
 		hasTable:     m.panel(m.active).Table() != nil,
 		dirty:        m.migrations.Status().Dirty,
 		benchRunning: m.jobs.bench != nil,
+		fleet:        m.fleet(),
 	})
 }
 
@@ -169,6 +179,8 @@ func (m *Model) globalKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 		return m.switchTo((m.active + 1) % panelCount), true
 	case key.Matches(msg, k.PrevPanel):
 		return m.switchTo((m.active + panelCount - 1) % panelCount), true
+	case key.Matches(msg, k.Server):
+		return m.showServer((m.shown + 1) % len(m.names)), true
 	case key.Matches(msg, k.Panel):
 		return m.switchTo(Panel(msg.String()[0] - '1')), true
 	case key.Matches(msg, k.Pause):
@@ -201,6 +213,28 @@ func (m *Model) switchTo(p Panel) tea.Cmd {
 	return m.fetch(p)
 }
 
+// fleet reports whether the dashboard watches more than one server.
+func (m *Model) fleet() bool { return len(m.names) > 1 }
+
+// showServer makes the panels show server i. Answers still in flight for
+// the server shown before are dropped, and every panel but Servers shows
+// "Loading" until its first answer from server i, so no panel shows one
+// server's data under another's name.
+func (m *Model) showServer(i int) tea.Cmd {
+	if i == m.shown {
+		return nil
+	}
+	m.shown = i
+	m.servers.SetShown(i)
+	for p := range panelCount {
+		if p != Servers {
+			m.polls[p] = pollState{gen: m.polls[p].gen + 1}
+		}
+	}
+	m.status = "showing " + m.serverLabel(i)
+	return m.fetch(m.active)
+}
+
 // resize hands the new terminal size down: header and tabs take two lines,
 // the status bar and the footer one each.
 func (m *Model) resize(w, h int) {
@@ -212,7 +246,14 @@ func (m *Model) resize(w, h int) {
 	}
 }
 
-// chromeLines is the height of everything around the panel.
-const chromeLines = 4
+// chromeLines is the height of everything around the panel: header,
+// tabs, status bar and footer, and with several servers the line that
+// lists them.
+func (m *Model) chromeLines() int {
+	if m.fleet() {
+		return 5
+	}
+	return 4
+}
 
-func (m *Model) bodyHeight() int { return max(m.height-chromeLines, 1) }
+func (m *Model) bodyHeight() int { return max(m.height-m.chromeLines(), 1) }

@@ -18,6 +18,7 @@ const (
 	Benchmarks
 	Ingest
 	Migrations
+	Servers
 	panelCount
 )
 
@@ -38,8 +39,28 @@ func (p Panel) String() string {
 		return "Ingest"
 	case Migrations:
 		return "Migrations"
+	case Servers:
+		return "Servers"
 	}
 	return "?"
+}
+
+// Short returns the panel's title in at most seven letters, for a narrow
+// tab line.
+func (p Panel) Short() string {
+	switch p {
+	case Overview:
+		return "Over"
+	case Constraints:
+		return "Constr"
+	case Indexes:
+		return "Index"
+	case Benchmarks:
+		return "Bench"
+	case Migrations:
+		return "Migr"
+	}
+	return p.String()
 }
 
 // panel is what the root needs of every sub-model.
@@ -66,6 +87,8 @@ func (m *Model) panel(p Panel) panel {
 		return &m.ingest
 	case Migrations:
 		return &m.migrations
+	case Servers:
+		return &m.servers
 	}
 	return &m.overview
 }

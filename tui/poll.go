@@ -52,7 +52,7 @@ type dataMsg struct {
 }
 
 // delay is the time to the next poll: the interval, and twice the interval
-// while the source fails. Backing off further would keep a recovered
+// while the source of a single server fails. Backing off further would keep a recovered
 // server's data off the screen for longer than two refresh intervals, which
 // is how soon it should come back; a refused connection costs the server
 // nothing, and a hung one is bounded by the query timeout and by the one
@@ -109,11 +109,15 @@ func (m *Model) handleTick(msg tickMsg) tea.Cmd {
 	return tea.Batch(m.fetch(m.active), m.fetchHeader(), m.ticker.schedule(m.track))
 }
 
-// fetchHeader polls the alerts behind the header's badge, so that firing
-// alerts show on every panel. Overview (its counts) and Alerts (its rows)
-// already carry them.
+// fetchHeader polls what the header shows on every panel. With one
+// server that is the alerts behind its badge (Overview, with its counts,
+// and Alerts, with its rows, already carry them); with several it is every
+// server's state and alerts, which the Servers panel carries.
 func (m *Model) fetchHeader() tea.Cmd {
-	if m.active == Overview || m.active == Alerts {
+	switch {
+	case m.fleet() && m.active != Servers:
+		return m.poll(Servers, true)
+	case m.fleet(), m.active == Overview || m.active == Alerts:
 		return nil
 	}
 	return m.poll(Alerts, true)
@@ -135,7 +139,7 @@ func (m *Model) poll(p Panel, background bool) tea.Cmd {
 	ps.inFlight, ps.sentAt = true, now
 	// Copy what the command needs: it runs on another goroutine and must
 	// not read the model.
-	ctx, src, gen, timeout, clock := m.ctx, m.src, ps.gen, m.opts.QueryTimeout, m.opts.Clock
+	ctx, src, gen, timeout, clock := source.WithServer(m.ctx, m.shown), m.src, ps.gen, m.opts.QueryTimeout, m.opts.Clock
 	return m.track.cmd(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
@@ -160,6 +164,8 @@ func query(ctx context.Context, src source.Poller, p Panel) (any, error) {
 		return src.Ingest(ctx)
 	case Migrations:
 		return src.Migrations(ctx)
+	case Servers:
+		return src.Servers(ctx)
 	}
 	return src.Overview(ctx)
 }
@@ -189,6 +195,10 @@ func (m *Model) handleData(msg dataMsg) tea.Cmd {
 	}
 	m.ticker.lastQuery = msg.took
 	switch {
+	case msg.err != nil && m.fleet():
+		// The other servers still need watching at the set pace: a server
+		// that fails is told from the Servers poll, not by slowing down.
+		return nil
 	case msg.err != nil:
 		m.ticker.failures++
 		return m.ticker.restart(m.track)
@@ -222,6 +232,8 @@ func (m *Model) apply(data any) {
 		m.ingestEnded(d)
 	case source.MigrationStatus:
 		m.migrations.SetData(d)
+	case []source.Server:
+		m.servers.SetData(d, m.opts.Clock())
 	}
 }
 

@@ -17,19 +17,28 @@ func (m Model) View() string {
 	return strings.Join([]string{m.headerView(), m.tabsView(), m.bodyView(), m.statusView(), m.footerView()}, "\n")
 }
 
-// tabsView lists the panels; only the active one is bracketed, so that all
-// seven fit in 80 columns.
+// tabsView lists the panels; only the active one is bracketed. When the
+// full titles do not fit, the other panels get their short ones, so that
+// all eight fit in 80 columns.
 func (m *Model) tabsView() string {
+	line := m.tabs(Panel.String)
+	if lipgloss.Width(line) > m.width {
+		line = m.tabs(Panel.Short)
+	}
+	return ansi.Truncate(line, m.width, "…")
+}
+
+// tabs renders the tab line, naming the inactive panels with title.
+func (m *Model) tabs(title func(Panel) string) string {
 	tabs := make([]string, 0, panelCount)
 	for p := range panelCount {
-		label := fmt.Sprintf("%d:%s", p+1, p)
 		if p == m.active {
-			tabs = append(tabs, m.styles.ActiveTab.Render("["+label+"]"))
+			tabs = append(tabs, m.styles.ActiveTab.Render(fmt.Sprintf("[%d:%s]", p+1, p)))
 		} else {
-			tabs = append(tabs, m.styles.Tab.Render(label))
+			tabs = append(tabs, m.styles.Tab.Render(fmt.Sprintf("%d:%s", p+1, title(p))))
 		}
 	}
-	return ansi.Truncate(strings.Join(tabs, " "), m.width, "…")
+	return strings.Join(tabs, " ")
 }
 
 // bodyView is the panel, or the modal over it, cut and padded to exactly

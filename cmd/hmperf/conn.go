@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/migrations"
@@ -188,15 +189,10 @@ func (t *target) connect(ctx context.Context) (*pgx.Conn, error) {
 	return conn, nil
 }
 
-// pool opens a connection pool of at most size connections.
+// pool opens a connection pool of at most size connections and checks
+// that the server answers.
 func (t *target) pool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
-	pcfg, err := pgxpool.ParseConfig("")
-	if err != nil {
-		return nil, err
-	}
-	pcfg.ConnConfig = t.cfg.Copy()
-	pcfg.MaxConns = size
-	p, err := pgxpool.NewWithConfig(ctx, pcfg)
+	p, err := t.newPool(ctx, size)
 	if err != nil {
 		return nil, t.connError(err)
 	}
@@ -205,6 +201,18 @@ func (t *target) pool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
 		return nil, t.connError(err)
 	}
 	return p, nil
+}
+
+// newPool makes a pool of at most size connections, which connects on
+// first use.
+func (t *target) newPool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig("")
+	if err != nil {
+		return nil, err
+	}
+	pcfg.ConnConfig = t.cfg.Copy()
+	pcfg.MaxConns = size
+	return pgxpool.NewWithConfig(ctx, pcfg)
 }
 
 // migrator opens golang-migrate on its own connection.
@@ -219,6 +227,16 @@ func (t *target) migrator(ctx context.Context) (*migrations.Migrator, error) {
 		return nil, t.connError(err)
 	}
 	return m, nil
+}
+
+// describeError names the server in a failed read's error: a connection
+// failure as connError words it, any other error after the server's name.
+func (t *target) describeError(err error) error {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return t.connError(err)
+	}
+	return fmt.Errorf("%s: %w", t.Describe(), err)
 }
 
 // connError turns a connection failure into one line that names the server

@@ -41,6 +41,13 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	list, err := o.conn.servers()
+	if err != nil {
+		return err
+	}
+	if len(list) > 1 {
+		return runFleetDashboard(ctx, e, o)
+	}
 	t, err := openSchema(ctx, o.conn, e.stderr)
 	if err != nil {
 		return err
@@ -51,10 +58,43 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	src := newDBSource(t, pool, o)
+	src := newFleetSource([]string{t.Describe()}, []*dbSource{newDBSource(t, pool, o)})
 	defer src.StopIngest()
 	ingesting := (t.Embedded() || o.autoIngest) && !t.readOnly
 	if ingesting {
+		if err := src.StartIngest(ctx); err != nil {
+			return err
+		}
+	}
+	return tui.Run(ctx, src, tui.Options{Interval: o.interval, ExportDir: o.exportDir, IngestRunning: ingesting})
+}
+
+// runFleetDashboard is the dashboard over several servers. A server that
+// does not answer at start is shown DOWN rather than refused: on-call opens
+// the dashboard precisely when something is down. --sample-ingest starts on
+// the server that answers as the primary.
+func runFleetDashboard(ctx context.Context, e env, o dashboardOpts) error {
+	targets, err := resolveTargets(ctx, o.conn, e.stderr)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(targets))
+	srcs := make([]*dbSource, len(targets))
+	for i, t := range targets {
+		pool, err := t.lazyPool(ctx, 8)
+		if err != nil {
+			return fmt.Errorf("server %s: %w", t.name, err)
+		}
+		defer pool.Close()
+		names[i], srcs[i] = t.name, newDBSource(t.target, pool, o)
+	}
+	src := newFleetSource(names, srcs)
+	defer src.StopIngest()
+	ingesting := o.autoIngest && !o.conn.readOnly
+	if ingesting {
+		if _, err := src.Servers(ctx); err != nil {
+			return err
+		}
 		if err := src.StartIngest(ctx); err != nil {
 			return err
 		}
@@ -72,6 +112,14 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 func dashboardPool(ctx context.Context, t *target) (*pgxpool.Pool, error) {
 	t.cfg.RuntimeParams["jit"] = "off"
 	return t.pool(ctx, 8)
+}
+
+// lazyPool is a dashboard pool (JIT off, as dashboardPool) that connects
+// on first use, so a server that is down at start does not stop the
+// dashboard of the set.
+func (t *target) lazyPool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
+	t.cfg.RuntimeParams["jit"] = "off"
+	return t.newPool(ctx, size)
 }
 
 // sampleRun is a paced sample ingest running in its own goroutine, which

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,11 @@ type dbSource struct {
 	noSampling atomic.Bool
 	// lastSample is when this session last sampled (Unix ns).
 	lastSample atomic.Int64
+
+	// roleKnown and replica are the server's role: set by each Servers
+	// poll, or asked once by the first write or sample that needs it. A
+	// replica is never written to, not even by the sampler.
+	roleKnown, replica atomic.Bool
 }
 
 // sampleSpacing is the least time between two of the dashboard's samples: a
@@ -51,8 +57,6 @@ type dbSource struct {
 // more often sees nothing more, and a fast poll loop (r pressed, several
 // panels) does not pay for it every time.
 const sampleSpacing = time.Second
-
-var _ source.Source = (*dbSource)(nil)
 
 // explain rewrites *err, a poll's error, into words the dashboard shows.
 func (s *dbSource) explain(ctx context.Context, err *error) { *err = explain(ctx, s.pool, *err) }
@@ -171,6 +175,9 @@ func (s *dbSource) Constraints(ctx context.Context) (_ []source.ConstraintRow, e
 func (s *dbSource) sampleWrites(ctx context.Context) {
 	if s.ReadOnly() || s.noSampling.Load() {
 		return
+	}
+	if replica, err := s.isReplica(ctx); err != nil || replica {
+		return // a replica's monitor is read, never written
 	}
 	now := time.Now().UnixNano()
 	last := s.lastSample.Load()
@@ -306,9 +313,45 @@ func (s *dbSource) Migrations(ctx context.Context) (_ source.MigrationStatus, er
 // ReadOnly reports the --read-only flag.
 func (s *dbSource) ReadOnly() bool { return s.t.readOnly }
 
-func (s *dbSource) RunBenchmark(ctx context.Context, table string, progress func(source.BenchProgress)) error {
+// setRole records the server's role as a Servers poll read it.
+func (s *dbSource) setRole(replica bool) {
+	s.replica.Store(replica)
+	s.roleKnown.Store(true)
+}
+
+// isReplica reports whether the server is a replica, asking it once when
+// no Servers poll has said yet.
+func (s *dbSource) isReplica(ctx context.Context) (bool, error) {
+	if s.roleKnown.Load() {
+		return s.replica.Load(), nil
+	}
+	var replica bool
+	if err := s.pool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&replica); err != nil {
+		return false, err
+	}
+	s.setRole(replica)
+	return replica, nil
+}
+
+// writable says why this session may not write to the server: --read-only,
+// or the server is a replica (or cannot say whether it is one).
+func (s *dbSource) writable(ctx context.Context) error {
 	if s.ReadOnly() {
 		return errReadOnly
+	}
+	replica, err := s.isReplica(ctx)
+	if err != nil {
+		return fmt.Errorf("ask %s whether it is a replica: %w", s.t.Describe(), err)
+	}
+	if replica {
+		return fmt.Errorf("%s is a replica (pg_is_in_recovery() is true): hmperf writes only to a primary", s.t.Describe())
+	}
+	return nil
+}
+
+func (s *dbSource) RunBenchmark(ctx context.Context, table string, progress func(source.BenchProgress)) error {
+	if err := s.writable(ctx); err != nil {
+		return err
 	}
 	tables, err := bench.ParseTables(table)
 	if err != nil {
@@ -328,8 +371,8 @@ func (s *dbSource) RunBenchmark(ctx context.Context, table string, progress func
 }
 
 func (s *dbSource) StartIngest(ctx context.Context) error {
-	if s.ReadOnly() {
-		return errReadOnly
+	if err := s.writable(ctx); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -404,16 +447,16 @@ func (s *dbSource) readStatus(ctx context.Context) (migrations.Status, error) {
 }
 
 func (s *dbSource) ProcessIndexes(ctx context.Context) error {
-	if s.ReadOnly() {
-		return errReadOnly
+	if err := s.writable(ctx); err != nil {
+		return err
 	}
 	_, err := indexq.Process(ctx, s.pool, indexq.DefaultWorkerID(), 0)
 	return err
 }
 
 func (s *dbSource) withMigrator(ctx context.Context, action string, fn func(*migrations.Migrator) error) error {
-	if s.ReadOnly() {
-		return errReadOnly
+	if err := s.writable(ctx); err != nil {
+		return err
 	}
 	m, err := s.t.migrator(ctx)
 	if err != nil {

@@ -17,6 +17,28 @@ type Poller interface {
 	Benchmarks(ctx context.Context) (BenchHistory, error)
 	Ingest(ctx context.Context) (IngestStats, error)
 	Migrations(ctx context.Context) (MigrationStatus, error)
+	// Servers reads every server of the set, each within ctx's timeout;
+	// a server that cannot be read has its Err set, it does not fail the
+	// poll.
+	Servers(ctx context.Context) ([]Server, error)
+	// ServerNames names the servers, in order; the other polls read the
+	// one ServerOf their context picks.
+	ServerNames() []string
+}
+
+// serverKey is the context key of the server a poll is for.
+type serverKey struct{}
+
+// WithServer returns ctx for a poll of server i of ServerNames.
+func WithServer(ctx context.Context, i int) context.Context {
+	return context.WithValue(ctx, serverKey{}, i)
+}
+
+// ServerOf is the server a poll's context is for: the index WithServer
+// gave, 0 (the first) when none.
+func ServerOf(ctx context.Context) int {
+	i, _ := ctx.Value(serverKey{}).(int)
+	return i
 }
 
 // Actions are the writes the dashboard can start. ReadOnly reports whether
@@ -40,6 +62,10 @@ type Actions interface {
 	// Force records version as the schema version and clears the dirty flag,
 	// without running any migration.
 	Force(ctx context.Context, version int) error
+	// WritesTo names the server every write goes to, whichever server the
+	// panels show: the primary of a set ("" with a single server). An
+	// error says why there is none to write to.
+	WritesTo() (string, error)
 }
 
 // Source is everything the dashboard needs from the outside world.

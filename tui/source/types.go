@@ -293,3 +293,30 @@ type Migration struct {
 	Applied bool
 	Adopted bool
 }
+
+// Server is one server of the set the dashboard watches, as one poll of
+// every server read it. The figures are those of the poll that last reached
+// the server; Err says when this poll did not, and the dashboard then shows
+// them as stale.
+type Server struct {
+	Name    string // as configured: a --servers name or the connection's user@host:port/db
+	Role    string // "primary" or "replica"; "" when never reached
+	Version string
+	// Err is why this poll could not read the server, "" when it answered.
+	Err string
+	// LagBytes and LagSeconds are the replication lag: on a primary the
+	// worst of its standbys (Standbys counts those streaming), on a replica
+	// its own. Nil when the server cannot tell.
+	LagBytes, LagSeconds *float64
+	Standbys             int
+	Connections          int
+	// TPS is transactions per second of the database, and InsertsPerSec
+	// rows inserted per second into the service's tables, between this
+	// poll and the previous one; nil when not known (first poll, a reset,
+	// a replica's inserts).
+	TPS, InsertsPerSec *float64
+	// Critical and Warning count the server's firing alerts;
+	// AlertsUnknown says why they could not be checked.
+	Critical, Warning int
+	AlertsUnknown     string
+}

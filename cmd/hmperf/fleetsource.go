@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"hmperf/queries/fleet"
+	"hmperf/queries/monitor"
+	"hmperf/tui/source"
+)
+
+// fleetSource is the dashboard's source over every server it watches, one
+// dbSource each: the panels read the server their poll's context names
+// (source.ServerOf), the Servers panel reads all of them, and every write
+// goes to the primary. With one server it is that server's source.
+type fleetSource struct {
+	members []*member
+}
+
+// member is one server of the set: its source, and what the last Servers
+// poll read of it (rates need the previous counters; writes need to know
+// which server is the primary).
+type member struct {
+	name string
+	src  *dbSource
+
+	mu   sync.Mutex
+	prev fleet.Stats // last good read; zero before the first
+	up   bool        // the last poll read it
+}
+
+var _ source.Source = (*fleetSource)(nil)
+
+func newFleetSource(names []string, srcs []*dbSource) *fleetSource {
+	f := &fleetSource{}
+	for i, s := range srcs {
+		f.members = append(f.members, &member{name: names[i], src: s})
+	}
+	return f
+}
+
+// shown is the source of the server ctx's poll is for.
+func (f *fleetSource) shown(ctx context.Context) *dbSource {
+	i := source.ServerOf(ctx)
+	if i < 0 || i >= len(f.members) {
+		i = 0
+	}
+	return f.members[i].src
+}
+
+func (f *fleetSource) Overview(ctx context.Context) (source.Overview, error) {
+	return f.shown(ctx).Overview(ctx)
+}
+
+func (f *fleetSource) Constraints(ctx context.Context) ([]source.ConstraintRow, error) {
+	return f.shown(ctx).Constraints(ctx)
+}
+
+func (f *fleetSource) Alerts(ctx context.Context) ([]source.Alert, error) {
+	return f.shown(ctx).Alerts(ctx)
+}
+
+func (f *fleetSource) Indexes(ctx context.Context) ([]source.IndexJob, error) {
+	return f.shown(ctx).Indexes(ctx)
+}
+
+func (f *fleetSource) Benchmarks(ctx context.Context) (source.BenchHistory, error) {
+	return f.shown(ctx).Benchmarks(ctx)
+}
+
+func (f *fleetSource) Ingest(ctx context.Context) (source.IngestStats, error) {
+	return f.shown(ctx).Ingest(ctx)
+}
+
+func (f *fleetSource) Migrations(ctx context.Context) (source.MigrationStatus, error) {
+	return f.shown(ctx).Migrations(ctx)
+}
+
+// ServerNames names the servers in command-line order.
+func (f *fleetSource) ServerNames() []string {
+	names := make([]string, len(f.members))
+	for i, m := range f.members {
+		names[i] = m.name
+	}
+	return names
+}
+
+// Servers reads every server at once, so that one that does not answer
+// costs the poll its timeout once, not once per server, then measures the
+// replicas' lag against the primary.
+func (f *fleetSource) Servers(ctx context.Context) ([]source.Server, error) {
+	stats := make([]fleet.Stats, len(f.members))
+	errs := make([]error, len(f.members))
+	var wg sync.WaitGroup
+	for i, m := range f.members {
+		wg.Go(func() { stats[i], errs[i] = fleet.Read(ctx, m.src.pool) })
+	}
+	wg.Wait()
+	read := make([]bool, len(errs))
+	for i, err := range errs {
+		read[i] = err == nil
+	}
+	fleet.Reconcile(stats, read)
+	out := make([]source.Server, len(f.members))
+	for i, m := range f.members {
+		wg.Go(func() { out[i] = m.server(ctx, stats[i], errs[i]) })
+	}
+	wg.Wait()
+	return out, nil
+}
+
+// server turns one read into the panel's row, with rates against the
+// previous read and the server's alerts.
+func (m *member) server(ctx context.Context, cur fleet.Stats, err error) source.Server {
+	s := source.Server{Name: m.name}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.up = err == nil
+	if err != nil {
+		err = m.src.t.describeError(err)
+		s.Err, s.AlertsUnknown = err.Error(), err.Error()
+		return s
+	}
+	m.src.setRole(cur.Role == fleet.Replica)
+	s.Role, s.Version, s.Connections = string(cur.Role), cur.Version, cur.Connections
+	s.LagBytes, s.LagSeconds, s.Standbys = cur.LagBytes, cur.LagSeconds, cur.Standbys
+	s.TPS, s.InsertsPerSec = fleet.Rate(m.prev, cur, fleet.TPS), fleet.Rate(m.prev, cur, fleet.InsertRate)
+	m.prev = cur
+	alerts, aerr := m.src.readAlerts(ctx)
+	if aerr != nil {
+		s.AlertsUnknown = explain(ctx, m.src.pool, aerr).Error()
+		return s
+	}
+	for _, a := range alerts {
+		if a.Severity == monitor.Critical {
+			s.Critical++
+		} else {
+			s.Warning++
+		}
+	}
+	return s
+}
+
+// ReadOnly reports the --read-only flag, which covers every server.
+func (f *fleetSource) ReadOnly() bool { return f.members[0].src.ReadOnly() }
+
+// errNoPrimary is why a set has nowhere to write.
+var errNoPrimary = errors.New("no server of the set answered as primary at the last poll; hmperf writes only to a primary")
+
+// primary is the member writes go to: the one server, or the one the last
+// Servers poll read as the primary.
+func (f *fleetSource) primary() (*member, error) {
+	if len(f.members) == 1 {
+		return f.members[0], nil
+	}
+	var found []*member
+	for _, m := range f.members {
+		m.mu.Lock()
+		if m.up && m.prev.Role == fleet.Primary {
+			found = append(found, m)
+		}
+		m.mu.Unlock()
+	}
+	switch len(found) {
+	case 0:
+		return nil, errNoPrimary
+	case 1:
+		return found[0], nil
+	}
+	return nil, fmt.Errorf("%d servers of the set answered as primary at the last poll (%s, %s): hmperf will not pick one to write to",
+		len(found), found[0].name, found[1].name)
+}
+
+// WritesTo names the primary of a set, "" with one server.
+func (f *fleetSource) WritesTo() (string, error) {
+	p, err := f.primary()
+	if err != nil || len(f.members) == 1 {
+		return "", err
+	}
+	return p.name, nil
+}
+
+// onPrimary runs a write on the primary's source.
+func (f *fleetSource) onPrimary(write func(*dbSource) error) error {
+	p, err := f.primary()
+	if err != nil {
+		return err
+	}
+	return write(p.src)
+}
+
+func (f *fleetSource) RunBenchmark(ctx context.Context, table string, progress func(source.BenchProgress)) error {
+	return f.onPrimary(func(s *dbSource) error { return s.RunBenchmark(ctx, table, progress) })
+}
+
+func (f *fleetSource) StartIngest(ctx context.Context) error {
+	return f.onPrimary(func(s *dbSource) error { return s.StartIngest(ctx) })
+}
+
+// StopIngest stops the sample ingest wherever it runs: the primary may
+// have changed since it started.
+func (f *fleetSource) StopIngest() error {
+	var errs []error
+	for _, m := range f.members {
+		errs = append(errs, m.src.StopIngest())
+	}
+	return errors.Join(errs...)
+}
+
+func (f *fleetSource) ProcessIndexes(ctx context.Context) error {
+	return f.onPrimary(func(s *dbSource) error { return s.ProcessIndexes(ctx) })
+}
+
+func (f *fleetSource) MigrateUp(ctx context.Context) error {
+	return f.onPrimary(func(s *dbSource) error { return s.MigrateUp(ctx) })
+}
+
+func (f *fleetSource) MigrateDown(ctx context.Context, n int) error {
+	return f.onPrimary(func(s *dbSource) error { return s.MigrateDown(ctx, n) })
+}
+
+func (f *fleetSource) Force(ctx context.Context, version int) error {
+	return f.onPrimary(func(s *dbSource) error { return s.Force(ctx, version) })
+}

@@ -1,0 +1,215 @@
+// Package fleet reads what the Servers panel shows of each server in a set
+// of a primary and its streaming replicas: role, version, connections, the
+// cumulative counters behind transactions and inserted rows per second, and
+// replication lag. Every read is a SELECT over PostgreSQL's own statistics
+// views and functions; nothing is written, so it runs unchanged on a
+// replica, and it needs no hmperf object, so it works on any server.
+package fleet
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Querier is what a pool or a connection offers for reading.
+type Querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Role is a server's part in the set, from pg_is_in_recovery().
+type Role string
+
+// The two roles.
+const (
+	Primary Role = "primary"
+	Replica Role = "replica"
+)
+
+// Stats is one read of one server.
+type Stats struct {
+	// At is when the server read its counters (its clock), so that rates
+	// divide by the server's own elapsed time.
+	At      time.Time
+	Role    Role
+	Version string // server_version
+	// Connections counts client backends, this read's own included.
+	Connections int
+	// Xacts is the database's committed plus rolled-back transactions since
+	// its statistics were reset (pg_stat_database), hmperf's reads
+	// included.
+	Xacts int64
+	// Inserted is the rows inserted into the service's tables since the
+	// statistics were reset (n_tup_ins, rolled-back rows included), nil on
+	// a replica: replay does not count as inserts there, so a replica's
+	// ingest cannot be seen, only its lag.
+	Inserted *int64
+	// StatsReset is pg_stat_database.stats_reset, so that a reset between
+	// two reads is not taken for a rate.
+	StatsReset *time.Time
+	// WAL is the server's WAL position: written (primary) or replayed
+	// (replica).
+	WAL string
+	// LagBytes and LagSeconds are the replication lag, nil where the
+	// server cannot tell (see Read). On a primary, the largest over its
+	// standbys and inactive slots; Standbys counts the standbys streaming
+	// from it.
+	LagBytes   *float64
+	LagSeconds *float64
+	Standbys   int
+}
+
+// Read reads one server. A replica's lag in bytes is what it received and
+// has not replayed yet, which is all a replica can know by itself;
+// Reconcile measures it against its primary's position when the primary
+// was read in the same round.
+//
+// The lag follows the alert function's definitions (migration 0030), so
+// the panel and `hmperf alerts` agree: on a primary, bytes between its
+// current position and each standby's replay position and seconds from
+// pg_stat_replication.replay_lag, plus each inactive physical slot's
+// backlog; on a replica, 0 seconds while it streams and has replayed all
+// it received (an idle primary sends nothing to replay), else the time
+// since its last replayed transaction committed, which grows while the
+// primary is gone.
+func Read(ctx context.Context, db Querier) (Stats, error) {
+	var s Stats
+	var replica bool
+	err := db.QueryRow(ctx, `
+		SELECT clock_timestamp(), pg_is_in_recovery(), current_setting('server_version'),
+		       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int,
+		       (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()),
+		       (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
+		       CASE WHEN NOT pg_is_in_recovery() THEN
+		           (SELECT coalesce(sum(t.n_tup_ins), 0)::bigint
+		              FROM pg_stat_user_tables t
+		              JOIN pg_class c ON c.oid = t.relid
+		             WHERE t.schemaname <> 'hmperf' AND t.schemaname NOT LIKE 'hmperf\_%'
+		               AND c.relpersistence <> 't'
+		               -- The report's monitoring tables keep public names
+		               -- but hold hmperf's bookkeeping, not ingest.
+		               AND NOT (t.schemaname = 'public' AND t.relname IN ('constraint_performance_monitor',
+		                   'constraint_alert_thresholds', 'index_creation_strategy', 'deferred_index_creation')))
+		       END,
+		       (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text`).
+		Scan(&s.At, &replica, &s.Version, &s.Connections, &s.Xacts, &s.StatsReset, &s.Inserted, &s.WAL)
+	if err != nil {
+		return s, err
+	}
+	if replica {
+		s.Role = Replica
+		err = readReplicaLag(ctx, db, &s)
+	} else {
+		s.Role = Primary
+		err = readPrimaryLag(ctx, db, &s)
+	}
+	return s, err
+}
+
+// readPrimaryLag reads the worst lag of the standbys a primary sends to,
+// and of the slots whose standby is not connected.
+func readPrimaryLag(ctx context.Context, db Querier, s *Stats) error {
+	return db.QueryRow(ctx, `
+		WITH lag AS (
+		    SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn)::float8 AS bytes,
+		           extract(epoch FROM r.replay_lag)::float8 AS seconds, true AS streaming
+		      FROM pg_stat_replication r
+		    UNION ALL
+		    SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::float8, NULL, false
+		      FROM pg_replication_slots s
+		     WHERE s.slot_type = 'physical' AND NOT s.active AND s.restart_lsn IS NOT NULL)
+		SELECT max(bytes), max(seconds), count(*) FILTER (WHERE streaming)::int FROM lag`).
+		Scan(&s.LagBytes, &s.LagSeconds, &s.Standbys)
+}
+
+// readReplicaLag reads a replica's own lag.
+func readReplicaLag(ctx context.Context, db Querier, s *Stats) error {
+	return db.QueryRow(ctx, `
+		SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8,
+		       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+		             AND (NOT pg_has_role('pg_read_all_stats', 'USAGE')
+		                  OR EXISTS (SELECT FROM pg_stat_wal_receiver w WHERE w.status = 'streaming'))
+		            THEN 0
+		            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END::float8`).
+		Scan(&s.LagBytes, &s.LagSeconds)
+}
+
+// Reconcile measures each replica's lag in bytes against the primary read
+// in the same round: the WAL the primary has written that the replica has
+// not replayed. It does so only when exactly one server of the round is a
+// primary (with two, after a failover, which one a replica follows is not
+// known) and leaves the replica's own figure otherwise. read[i] says
+// whether stats[i] comes from this round.
+func Reconcile(stats []Stats, read []bool) {
+	primary := -1
+	for i, s := range stats {
+		if read[i] && s.Role == Primary {
+			if primary >= 0 {
+				return
+			}
+			primary = i
+		}
+	}
+	if primary < 0 {
+		return
+	}
+	top, ok := ParseLSN(stats[primary].WAL)
+	if !ok {
+		return
+	}
+	for i := range stats {
+		if !read[i] || stats[i].Role != Replica {
+			continue
+		}
+		if pos, ok := ParseLSN(stats[i].WAL); ok {
+			// The servers were read a moment apart: a replica that
+			// replayed past the position the primary reported is not behind.
+			lag := float64(max(int64(top)-int64(pos), 0))
+			stats[i].LagBytes = &lag
+		}
+	}
+}
+
+// ParseLSN reads a WAL position as PostgreSQL prints it ("16/B374D848").
+func ParseLSN(s string) (uint64, bool) {
+	hi, lo, ok := strings.Cut(s, "/")
+	if !ok {
+		return 0, false
+	}
+	h, err1 := strconv.ParseUint(hi, 16, 32)
+	l, err2 := strconv.ParseUint(lo, 16, 32)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return h<<32 | l, true
+}
+
+// Rate is a per-second rate between two reads, nil when it cannot be told:
+// no earlier read, a statistics reset or a server restart in between (a
+// counter that went down), or no time between them.
+func Rate(prev, cur Stats, counter func(Stats) *int64) *float64 {
+	a, b := counter(prev), counter(cur)
+	secs := cur.At.Sub(prev.At).Seconds()
+	switch {
+	case prev.At.IsZero(), a == nil, b == nil, secs <= 0, *b < *a, !sameReset(prev.StatsReset, cur.StatsReset):
+		return nil
+	}
+	r := float64(*b-*a) / secs
+	return &r
+}
+
+// TPS is the transactions-per-second counter for Rate.
+func TPS(s Stats) *int64 { return &s.Xacts }
+
+// InsertRate is the inserted-rows counter for Rate.
+func InsertRate(s Stats) *int64 { return s.Inserted }
+
+func sameReset(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
