@@ -19,6 +19,7 @@ import (
 	"hmperf/migrations"
 	"hmperf/queries/monitor"
 	"hmperf/queries/pglaunch"
+	"hmperf/tui/source"
 )
 
 // TestFleetAlerts runs `hmperf alerts` over a primary and two streaming
@@ -48,9 +49,51 @@ func TestFleetAlerts(t *testing.T) {
 	fleet := []string{"alerts", "--json", "--connect-timeout", "5s",
 		"--dsn", primary.DSN("postgres"), "--dsn", r1.DSN("postgres"), "--dsn", r2.DSN("postgres")}
 
+	src := testFleetSource(t, ctx, primary, r1, r2)
+
 	t.Run("all up", func(t *testing.T) {
 		doc, code := fleetAlerts(t, ctx, fleet...)
 		wantServers(t, doc, code, 0, "primary OK", "replica OK", "replica OK")
+	})
+
+	t.Run("the Servers panel reads the set", func(t *testing.T) {
+		first := pollServers(t, ctx, src, "primary", "replica", "replica")
+		if first[0].Standbys != 2 || first[0].LagBytes == nil || first[0].LagSeconds == nil {
+			t.Errorf("primary: %d standbys, lag %v bytes %v s; want 2 and both figures", first[0].Standbys, first[0].LagBytes, first[0].LagSeconds)
+		}
+		for i, s := range first {
+			if s.TPS != nil || s.InsertsPerSec != nil {
+				t.Errorf("server %d has rates on its first poll: %v, %v", i, s.TPS, s.InsertsPerSec)
+			}
+		}
+		sql(t, primary, `CREATE TABLE fleet_rate (v int)`, `INSERT INTO fleet_rate SELECT generate_series(1, 3000)`)
+		time.Sleep(1100 * time.Millisecond) // a backend publishes its counters at most once a second
+		second := pollServers(t, ctx, src, "primary", "replica", "replica")
+		if p := second[0]; p.TPS == nil || *p.TPS <= 0 || p.InsertsPerSec == nil || *p.InsertsPerSec <= 0 {
+			t.Errorf("primary after 3000 inserts: TPS %v, inserts/s %v; want both above 0", p.TPS, p.InsertsPerSec)
+		}
+		for _, r := range second[1:] {
+			if r.TPS == nil || r.InsertsPerSec != nil || r.LagBytes == nil || r.LagSeconds == nil {
+				t.Errorf("replica %s: TPS %v, inserts/s %v, lag %v B %v s; want a TPS, no inserts, both lags", r.Name, r.TPS, r.InsertsPerSec, r.LagBytes, r.LagSeconds)
+			}
+		}
+		if to, err := src.WritesTo(); err != nil || to != "primary" {
+			t.Errorf("writes go to %q (%v), want the primary", to, err)
+		}
+	})
+
+	t.Run("a replica is read, never written", func(t *testing.T) {
+		replica := src.members[1].src
+		if _, err := replica.Constraints(ctx); err != nil {
+			t.Fatalf("the Constraints panel on a replica: %v", err)
+		}
+		if replica.noSampling.Load() {
+			t.Error("the sampler tried to write on the replica (and was refused)")
+		}
+		err := replica.StartIngest(ctx)
+		if err == nil || !strings.Contains(err.Error(), "is a replica") {
+			t.Errorf("StartIngest on a replica: %v, want a refusal naming it a replica", err)
+		}
 	})
 
 	if err := r1.StopServer(); err != nil {
@@ -61,6 +104,10 @@ func TestFleetAlerts(t *testing.T) {
 		wantServers(t, doc, code, 3, "primary OK", " UNKNOWN", "replica OK")
 		if doc.Servers[1].Error == "" || !strings.Contains(doc.Error, doc.Servers[1].Error) {
 			t.Errorf("the down replica's error %q is not in the document's %q", doc.Servers[1].Error, doc.Error)
+		}
+		got := pollServers(t, ctx, src, "primary", "", "replica")
+		if got[1].Err == "" || got[1].AlertsUnknown == "" {
+			t.Errorf("the stopped replica reads %+v, want an error and its alerts unknown", got[1])
 		}
 		text := runCmd(ctx, "", "alerts", "--servers", writeServersFile(t, primary, r1, r2))
 		first, _, _ := strings.Cut(text.stdout, "\n")
@@ -124,6 +171,13 @@ func TestFleetAlerts(t *testing.T) {
 			}
 		}
 		wantServers(t, doc, code, 3, " UNKNOWN", "replica WARNING", "replica WARNING")
+		got := pollServers(t, ctx, src, "", "replica", "replica")
+		if l := got[2].LagSeconds; l == nil || *l <= 1 {
+			t.Errorf("a replica without its primary lags %v s, want more than 1", l)
+		}
+		if _, err := src.WritesTo(); err == nil {
+			t.Error("writes have somewhere to go with the primary down")
+		}
 		if lag := alertNamed(doc, "replication_lag_seconds_warning"); lag == nil || lag.Table != "standby replica_1" || lag.Observed <= 1 {
 			t.Errorf("replica_1's lag alert: %+v", lag)
 		}
@@ -249,6 +303,49 @@ func TestWorstStatus(t *testing.T) {
 			t.Errorf("worst of %v = %d %s, want %d", tc.codes, got.ExitCode, got.Status, tc.want)
 		}
 	}
+}
+
+// testFleetSource is the dashboard's source over the three servers, named
+// by role as a --servers file would.
+func testFleetSource(t *testing.T, ctx context.Context, primary *pglaunch.Cluster, replicas ...*pglaunch.Cluster) *fleetSource {
+	t.Helper()
+	names := []string{"primary"}
+	clusters := append([]*pglaunch.Cluster{primary}, replicas...)
+	srcs := make([]*dbSource, len(clusters))
+	for i, c := range clusters {
+		if i > 0 {
+			names = append(names, c.Name())
+		}
+		tg, err := configuredTarget(c.DSN("postgres"), connFlags{connectTimeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool, err := tg.lazyPool(ctx, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		srcs[i] = newDBSource(tg, pool, dashboardOpts{})
+	}
+	return newFleetSource(names, srcs)
+}
+
+// pollServers runs one Servers poll and checks each server's role ("" for
+// one that cannot be read, which must say why).
+func pollServers(t *testing.T, ctx context.Context, src *fleetSource, roles ...string) []source.Server {
+	t.Helper()
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	got, err := src.Servers(pctx)
+	if err != nil || len(got) != len(roles) {
+		t.Fatalf("Servers: %d servers, %v; want %d", len(got), err, len(roles))
+	}
+	for i, want := range roles {
+		if got[i].Role != want || (want == "") != (got[i].Err != "") {
+			t.Errorf("server %d (%s): role %q, error %q; want role %q", i, got[i].Name, got[i].Role, got[i].Err, want)
+		}
+	}
+	return got
 }
 
 func fleetAlerts(t *testing.T, ctx context.Context, args ...string) (alertsJSON, int) {
