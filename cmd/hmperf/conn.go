@@ -33,10 +33,11 @@ type connFlags struct {
 
 // Usage texts of the server flags, shared with the command tree's help.
 const (
-	dsnUsage = "PostgreSQL connection string (URL or key=value); repeat it for several servers, primary first: " +
-		"alerts checks them all, every other command uses the first; default $DATABASE_URL, then the libpq PG* environment, then an embedded local server"
-	serversUsage = "TOML file listing servers ([[server]] with name and dsn; libpq environment and .pgpass still apply), primary first: " +
-		"alerts checks them all, every other command uses the first"
+	dsnUsage = "PostgreSQL connection string (URL or key=value); repeat it for a primary and its replicas: " +
+		"alerts checks them all, the dashboard shows them all, every other command runs on the one that answers as primary; " +
+		"default $DATABASE_URL, then the libpq PG* environment, then an embedded local server"
+	serversUsage = "TOML file listing servers ([[server]] with name and dsn; libpq environment and .pgpass still apply): " +
+		"alerts checks them all, the dashboard shows them all, every other command runs on the one that answers as primary"
 )
 
 func (c *connFlags) register(fs *flag.FlagSet) {
@@ -86,8 +87,12 @@ func resolveTarget(ctx context.Context, cf connFlags, stderr io.Writer) (*target
 	if err != nil {
 		return nil, err
 	}
-	if len(list) > 0 {
+	switch len(list) {
+	case 0:
+	case 1:
 		return configuredTarget(list[0].DSN, cf)
+	default:
+		return primaryOf(ctx, list, cf, stderr)
 	}
 	dsn, configured := os.LookupEnv("DATABASE_URL")
 	if !configured {
@@ -105,6 +110,32 @@ func resolveTarget(ctx context.Context, cf connFlags, stderr io.Writer) (*target
 		return startEmbedded(ctx, cf, stderr)
 	}
 	return configuredTarget(dsn, cf)
+}
+
+// primaryOf is the server of list that answers as a primary: every command
+// but alerts (which checks them all) runs there, and says so on stderr.
+func primaryOf(ctx context.Context, list []server, cf connFlags, stderr io.Writer) (*target, error) {
+	var why []string
+	for i, s := range list {
+		name := s.Name
+		if name == "" {
+			name = fmt.Sprintf("--dsn number %d", i+1)
+		}
+		t, err := configuredTarget(s.DSN, cf)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		switch err := t.refuseReplica(ctx); {
+		case err == nil:
+			fmt.Fprintf(stderr, "hmperf: %d servers given; this command runs on the primary, %s (%s)\n", len(list), name, t.Describe())
+			return t, nil
+		case errors.Is(err, errReplica):
+			why = append(why, name+" is a replica")
+		default:
+			why = append(why, name+": "+err.Error())
+		}
+	}
+	return nil, fmt.Errorf("none of the %d servers given answers as a primary (%s); this command needs the primary", len(list), strings.Join(why, "; "))
 }
 
 // configuredTarget is the server dsn names; libpq's environment and
@@ -203,6 +234,16 @@ func (t *target) pool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
 	return p, nil
 }
 
+// refuseReplica connects once and refuses a replica (see refuseReplica).
+func (t *target) refuseReplica(ctx context.Context) error {
+	conn, err := t.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return refuseReplica(ctx, conn)
+}
+
 // newPool makes a pool of at most size connections, which connects on
 // first use.
 func (t *target) newPool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
@@ -219,6 +260,9 @@ func (t *target) newPool(ctx context.Context, size int32) (*pgxpool.Pool, error)
 func (t *target) migrator(ctx context.Context) (*migrations.Migrator, error) {
 	cfg := t.cfg.Copy()
 	delete(cfg.RuntimeParams, "default_transaction_read_only")
+	if err := t.refuseReplica(ctx); err != nil {
+		return nil, err
+	}
 	m, err := migrations.NewWithConfig(ctx, cfg, nil)
 	if errors.Is(err, migrations.ErrForeign) {
 		return nil, err

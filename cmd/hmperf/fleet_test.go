@@ -82,6 +82,24 @@ func TestFleetAlerts(t *testing.T) {
 		}
 	})
 
+	t.Run("commands run on the primary and refuse a replica", func(t *testing.T) {
+		r := runCmd(ctx, "", "migrate", "status", "--dsn", r2.DSN("postgres"), "--dsn", primary.DSN("postgres"))
+		if r.code != 0 || !strings.Contains(r.stderr, "2 servers given; this command runs on the primary, --dsn number 2") {
+			t.Errorf("migrate status over a replica and the primary: exit %d, stderr %q; want it run on --dsn number 2", r.code, r.stderr)
+		}
+		for _, args := range [][]string{
+			{"migrate", "up", "--yes"},
+			{"monitor", "--once"},
+			{"ingest", "--sample", "10"},
+			{"indexes", "process"},
+		} {
+			r := runCmd(ctx, "", append(args, "--dsn", r1.DSN("postgres"))...)
+			if r.code == 0 || !strings.Contains(r.stderr, "is a replica (pg_is_in_recovery() is true)") {
+				t.Errorf("%v on a replica: exit %d, stderr %q; want a refusal naming the replica", args, r.code, r.stderr)
+			}
+		}
+	})
+
 	t.Run("a replica is read, never written", func(t *testing.T) {
 		replica := src.members[1].src
 		if _, err := replica.Constraints(ctx); err != nil {

@@ -55,6 +55,9 @@ func runIndexes(ctx context.Context, e env, args []string) error {
 	if rest[0] == "status" {
 		return indexesStatus(ctx, e.stdout, pool, o.json)
 	}
+	if err := refuseReplica(ctx, pool); err != nil {
+		return err
+	}
 	// Partition maintenance first: it creates the months ahead and queues
 	// the deferred indexes their strategies call for, which this run builds.
 	created, err := indexq.MaintainPartitions(ctx, pool)

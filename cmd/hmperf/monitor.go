@@ -52,6 +52,9 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	if err := refuseReplica(ctx, conn); err != nil {
+		return fmt.Errorf("monitor stores its samples: %w (the dashboard on a replica reads the samples the primary's monitor stored and replicated)", err)
+	}
 	tick := time.NewTicker(o.interval)
 	defer tick.Stop()
 	for {

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -52,12 +55,34 @@ func ours(st migrations.Status) bool {
 // one left dirty by a failed migration, and names the fix. Every writing
 // command calls it before its first write.
 func checkWritable(ctx context.Context, pool *pgxpool.Pool) error {
+	if err := refuseReplica(ctx, pool); err != nil {
+		return err
+	}
 	st, err := migrations.ReadStatus(ctx, pool, nil)
 	if err != nil {
 		return err
 	}
 	if st.State != migrations.StateHmperf {
 		return fmt.Errorf("refusing to write: this database is %s; %s", st.Summary, st.Next)
+	}
+	return nil
+}
+
+// errReplica is the refusal to write on a replica.
+var errReplica = errors.New("refusing to write: this server is a replica (pg_is_in_recovery() is true) and hmperf writes only to a primary; give the primary's --dsn, or list the set and hmperf picks the primary")
+
+// refuseReplica returns errReplica on a replica. A replica would refuse the
+// write itself, but only at the first statement, in words about read-only
+// transactions; this names the cause before anything starts.
+func refuseReplica(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}) error {
+	var replica bool
+	if err := q.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&replica); err != nil {
+		return fmt.Errorf("ask the server whether it is a replica: %w", err)
+	}
+	if replica {
+		return errReplica
 	}
 	return nil
 }
