@@ -68,15 +68,9 @@ func (m *Model) headerView() string {
 	return head
 }
 
-// serverLabel is server i's short name in the header: its configured name
-// when short, else its position ("#2"), which the Servers panel maps to
-// the full name.
-func (m *Model) serverLabel(i int) string {
-	if name := m.names[i]; lipgloss.Width(name) <= 16 {
-		return name
-	}
-	return fmt.Sprintf("#%d", i+1)
-}
+// serverLabel is server i's short name in the header, as the Servers panel
+// labels it.
+func (m *Model) serverLabel(i int) string { return servers.Label(i, m.names[i]) }
 
 // serversLine lists every server: label, role, version and state, the
 // shown one bracketed, a failing one in the colour of its state.

@@ -35,7 +35,7 @@ type Stats struct {
 	// divide by the server's own elapsed time.
 	At      time.Time
 	Role    Role
-	Version string // server_version
+	Version string // server_version's number, without the packager's suffix
 	// Connections counts client backends, this read's own included.
 	Connections int
 	// Xacts is the database's committed plus rolled-back transactions since
@@ -79,7 +79,7 @@ func Read(ctx context.Context, db Querier) (Stats, error) {
 	var s Stats
 	var replica bool
 	err := db.QueryRow(ctx, `
-		SELECT clock_timestamp(), pg_is_in_recovery(), current_setting('server_version'),
+		SELECT clock_timestamp(), pg_is_in_recovery(), split_part(current_setting('server_version'), ' ', 1),
 		       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int,
 		       (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()),
 		       (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),

@@ -58,6 +58,16 @@ func (t Tracked) Label() string {
 	return "?"
 }
 
+// Label is server i's short name: its configured name when short, else
+// its position ("#2"); the detail line under the table gives the full
+// name.
+func Label(i int, name string) string {
+	if len([]rune(name)) <= 16 {
+		return name
+	}
+	return fmt.Sprintf("#%d", i+1)
+}
+
 // Model is the Servers panel.
 type Model struct {
 	st    theme.Styles
@@ -134,9 +144,9 @@ func (m *Model) SetShown(i int) {
 func (m *Model) refresh() {
 	rows := make([][]string, len(m.list))
 	for i, t := range m.list {
-		name := "  " + t.Name
+		name := "  " + Label(i, t.Name)
 		if i == m.shown && len(m.list) > 1 {
-			name = "▶ " + t.Name
+			name = "▶ " + Label(i, t.Name)
 		}
 		rows[i] = row(t, name)
 	}
@@ -215,14 +225,17 @@ func (m *Model) detail() string {
 	if t.Shown() == 0 || len(m.list) == 0 {
 		return m.st.Muted.Render("no server matches the filter")
 	}
-	name := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t.SelectedRow()[0]), "▶"))
+	label := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t.SelectedRow()[0]), "▶"))
 	var s Tracked
-	for _, c := range m.list {
-		if c.Name == name {
+	for i, c := range m.list {
+		if Label(i, c.Name) == label {
 			s = c
 		}
 	}
 	text := s.Name
+	if label != s.Name {
+		text = label + " " + s.Name
+	}
 	switch s.Role {
 	case "primary":
 		text += fmt.Sprintf(": primary, %d %s streaming; lag is the worst of them and of any slot whose standby is gone. Writes go here.",
