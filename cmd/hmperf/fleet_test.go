@@ -200,6 +200,36 @@ func TestFleetAlerts(t *testing.T) {
 			t.Errorf("replica_1's lag alert: %+v", lag)
 		}
 	})
+
+	if err := primary.StartServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := set.WaitStreaming(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := set.WaitCaughtUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("the primary back: recovered", func(t *testing.T) {
+		sql(t, primary, `UPDATE constraint_alert_thresholds SET threshold = 30 WHERE alert_name = 'replication_lag_seconds_warning'`)
+		if err := set.WaitCaughtUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		doc, code := fleetAlerts(t, ctx, fleet...)
+		if code != 0 && code != 1 {
+			t.Errorf("exit %d after the primary's restart, want 0 or 1: %+v", code, doc)
+		}
+		wantServers(t, doc, code, code, "primary ", "replica ", "replica ")
+		got := pollServers(t, ctx, src, "primary", "replica", "replica")
+		for _, r := range got[1:] {
+			if r.LagSeconds == nil || *r.LagSeconds != 0 {
+				t.Errorf("replica %s lags %v s once streaming and caught up again, want 0", r.Name, r.LagSeconds)
+			}
+		}
+		if to, err := src.WritesTo(); err != nil || to != "primary" {
+			t.Errorf("writes go to %q (%v) after the primary's return, want the primary", to, err)
+		}
+	})
 }
 
 // TestLocalReplicas runs `hmperf local --replicas 1`: two connection
