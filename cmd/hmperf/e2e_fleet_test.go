@@ -24,7 +24,8 @@ import (
 // primary and two replicas with their lag; a replica killed with SIGKILL
 // turns STALE and then DOWN within two refresh intervals, while
 // `hmperf alerts` over the three exits 2 or 3; restarted, it is up again
-// and alerts exit 0 or 1.
+// and alerts exit 0 or 1. The primary killed, the header says UNKNOWN and
+// the replicas' lag grows; restarted, the set is up again.
 func TestDashboardOnReplicaSet(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatalf("tmux is needed for the end-to-end test (apt-get install tmux): %v", err)
@@ -79,6 +80,27 @@ func TestDashboardOnReplicaSet(t *testing.T) {
 	if r := runBin(t, cleanEnv(), "", "alerts", "--servers", servers); r.code != 0 && r.code != 1 {
 		t.Errorf("alerts with replica_2 back: exit %d, want 0 or 1:\n%s", r.code, r.stdout)
 	}
+
+	// The primary killed: UNKNOWN in the header, and the replicas' lag in
+	// seconds (the age of their last replayed commit) grows.
+	restartPrimary := killServer(t, dsns[0])
+	lagOf := regexp.MustCompile(`replica_1\s+replica\s+up\s+\S+ k?B\s+([\d.]+)s\s`)
+	first := 0.0
+	pane.waitFor("the primary DOWN, alerts UNKNOWN and replica_1's lag growing", 20*time.Second, func(s string) bool {
+		m := lagOf.FindStringSubmatch(s)
+		if m == nil || !regexp.MustCompile(`primary\s+primary\s+DOWN `).MatchString(s) || !strings.Contains(s, "alerts UNKNOWN: 1 of 3 servers") {
+			return false
+		}
+		lag, _ := strconv.ParseFloat(m[1], 64)
+		if first == 0 {
+			first = lag
+		}
+		return first > 0 && lag >= first+1
+	}, "panic:", "hmperf exited")
+	restartPrimary()
+	pane.waitFor("the primary up again", 20*time.Second, func(s string) bool {
+		return strings.Contains(s, "3 up, 0 stale, 0 down") && strings.Contains(s, "no alerts firing")
+	}, "panic:", "hmperf exited")
 
 	pane.send("q")
 	pane.waitText(10*time.Second, "hmperf exited with status 0")
