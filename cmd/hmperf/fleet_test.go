@@ -147,15 +147,7 @@ func TestFleetAlerts(t *testing.T) {
 		wantServers(t, doc, code, 3, "primary WARNING", " UNKNOWN", "replica OK")
 	})
 
-	if err := r1.StartServer(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := set.WaitStreaming(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := set.WaitCaughtUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	restartInSet(t, ctx, set, r1)
 	t.Run("the replica back", func(t *testing.T) {
 		doc, code := fleetAlerts(t, ctx, fleet...)
 		if code != 0 && code != 1 {
@@ -201,15 +193,7 @@ func TestFleetAlerts(t *testing.T) {
 		}
 	})
 
-	if err := primary.StartServer(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := set.WaitStreaming(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := set.WaitCaughtUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	restartInSet(t, ctx, set, primary)
 	t.Run("the primary back: recovered", func(t *testing.T) {
 		sql(t, primary, `UPDATE constraint_alert_thresholds SET threshold = 30 WHERE alert_name = 'replication_lag_seconds_warning'`)
 		if err := set.WaitCaughtUp(ctx); err != nil {
@@ -350,6 +334,21 @@ func TestWorstStatus(t *testing.T) {
 		if got := summarize(results); got.ExitCode != tc.want || got.Status != alertsStatus[tc.want] {
 			t.Errorf("worst of %v = %d %s, want %d", tc.codes, got.ExitCode, got.Status, tc.want)
 		}
+	}
+}
+
+// restartInSet starts a stopped server of set again and waits until every
+// replica streams and has replayed the primary's position.
+func restartInSet(t *testing.T, ctx context.Context, set *pglaunch.Set, c *pglaunch.Cluster) {
+	t.Helper()
+	if err := c.StartServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := set.WaitStreaming(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := set.WaitCaughtUp(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 
