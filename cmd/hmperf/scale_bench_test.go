@@ -16,6 +16,7 @@ import (
 
 	"hmperf/engine"
 	"hmperf/migrations"
+	"hmperf/queries/indexq"
 	"hmperf/queries/ingest"
 	"hmperf/queries/monitor"
 	"hmperf/queries/pgtest"
@@ -172,7 +173,7 @@ func measureScaleStep(b *testing.B, ctx context.Context, pool *pgxpool.Pool, dsn
 		b.Fatal(err)
 	}
 	start := time.Now()
-	created, err := scale.Maintain(ctx, pool)
+	created, err := indexq.MaintainPartitions(ctx, pool)
 	p.create, p.created = time.Since(start), created
 	if err != nil {
 		b.Fatal(err)
@@ -197,7 +198,7 @@ func measureScaleStep(b *testing.B, ctx context.Context, pool *pgxpool.Pool, dsn
 		b.Fatal(err)
 	}
 	p.maintain = medianOf(b, 5, func() error {
-		n, err := scale.Maintain(ctx, pool)
+		n, err := indexq.MaintainPartitions(ctx, pool)
 		if err == nil && n != 0 {
 			err = fmt.Errorf("maintain_partitions created %d partitions on a second run", n)
 		}

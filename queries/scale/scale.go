@@ -84,14 +84,6 @@ func SetMonths(ctx context.Context, db queries.DBTX, months int) error {
 	return nil
 }
 
-// Maintain runs hmperf.maintain_partitions() and returns how many
-// partitions it created.
-func Maintain(ctx context.Context, db queries.DBTX) (int, error) {
-	var n int
-	err := db.QueryRow(ctx, `SELECT hmperf.maintain_partitions()`).Scan(&n)
-	return n, err
-}
-
 // Fill describes one call of FillRows.
 type Fill struct {
 	// Table is one of FillTables.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/queries/indexq"
 	"hmperf/queries/pgtest"
 	"hmperf/queries/scale"
 )
@@ -39,7 +40,7 @@ func TestMonthsAndRows(t *testing.T) {
 	if err := scale.SetMonths(ctx, conn, 6); err != nil {
 		t.Fatal(err)
 	}
-	created, err := scale.Maintain(ctx, conn)
+	created, err := indexq.MaintainPartitions(ctx, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
