@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
@@ -73,6 +74,7 @@ type scalePoint struct {
 	status     time.Duration // median `hmperf migrate status`
 	readStatus time.Duration // median migrations.ReadStatus on an open connection
 	sample     time.Duration // median hmperf.sample_writes()
+	ingest     ingestRates   // two writers, after the fill
 }
 
 // BenchmarkScale builds ten years of monthly partitions (120 on every table
@@ -99,10 +101,12 @@ func BenchmarkScale(b *testing.B) {
 		b.Fatal(err)
 	}
 	src := pollSource(b, dsn)
+	ingestRows := envInt(b, "HMPERF_SCALE_INGEST_ROWS", 100_000)
 	var points []scalePoint
 	var filled int64
 	for step, sz := range sizes {
 		p := measureScaleStep(b, ctx, pool, dsn, sz, step, filled)
+		p.ingest = measureScaleIngest(b, ctx, pool, ingestRows, []int{2})[0]
 		filled = sz.rows
 		points = append(points, p)
 		b.Run(fmt.Sprintf("months=%d/rows=%d", sz.months, sz.rows), func(b *testing.B) {
@@ -131,9 +135,11 @@ func BenchmarkScale(b *testing.B) {
 			b.ReportMetric(msOf(p.status), "migrate_status_ms")
 			b.ReportMetric(msOf(p.readStatus), "read_status_ms")
 			b.ReportMetric(msOf(p.sample), "sample_writes_ms")
+			b.ReportMetric(p.ingest.ingest, "ingest_w2_rows/s")
+			b.ReportMetric(p.ingest.copy, "copy_w2_rows/s")
 		})
 	}
-	ing := measureScaleIngest(b, ctx, pool, envInt(b, "HMPERF_SCALE_INGEST_ROWS", 100_000))
+	ing := measureScaleIngest(b, ctx, pool, ingestRows, []int{1, 2, 4})
 	b.Run("ingest", func(b *testing.B) {
 		for b.Loop() {
 		}
@@ -283,27 +289,25 @@ type ingestRates struct {
 
 // measureScaleIngest writes rows generated activity rows (the last thirty
 // days of fresh users, as a live service writes them) into
-// activity_metrics_v2 through hmperf's ingest and by raw COPY, each with 1,
-// 2 and 4 writers: three rounds of all six, the order turned each round so
-// that no method always runs on the smaller table. Every run has its own
+// activity_metrics_v2 through hmperf's ingest and by raw COPY, each with
+// every count of writers: three rounds of all of them, the order turned
+// each round so that no method always runs on the smaller table. Every run has its own
 // users, so nothing is a duplicate and nothing needs deleting in between.
-func measureScaleIngest(b *testing.B, ctx context.Context, pool *pgxpool.Pool, rows int) []ingestRates {
+func measureScaleIngest(b *testing.B, ctx context.Context, pool *pgxpool.Pool, rows int, writers []int) []ingestRates {
 	b.Helper()
 	type method struct {
 		writers int
 		copy    bool
 	}
 	var methods []method
-	for _, w := range []int{1, 2, 4} {
+	for _, w := range writers {
 		methods = append(methods, method{w, false}, method{w, true})
 	}
 	rates := make([][]float64, len(methods))
-	seed := uint64(1000)
 	for round := range 3 {
 		for j := range methods {
 			i := (j + round*2) % len(methods)
-			seed++
-			recs := scaleActivity(b, seed, rows)
+			recs := scaleActivity(b, rows)
 			start := time.Now()
 			var err error
 			if methods[i].copy {
@@ -333,11 +337,12 @@ func medianFloat(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// scaleActivity generates n valid activity records of 200 users new to the
-// seed, hourly over the last thirty days.
-func scaleActivity(b *testing.B, seed uint64, n int) []engine.Record {
+// scaleActivity generates n valid activity records of 200 new users (a
+// random seed: the benchmark's runs must not share one), hourly over the
+// last thirty days.
+func scaleActivity(b *testing.B, n int) []engine.Record {
 	b.Helper()
-	g, err := engine.NewGenerator(engine.GenConfig{Seed: seed, Types: []engine.Kind{engine.KindActivity}, Users: 200})
+	g, err := engine.NewGenerator(engine.GenConfig{Seed: rand.Uint64(), Types: []engine.Kind{engine.KindActivity}, Users: 200})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -421,11 +426,12 @@ func copyWriters(ctx context.Context, pool *pgxpool.Pool, recs []engine.Record, 
 // scaleTable is the curve as a Markdown table, for the README.
 func scaleTable(points []scalePoint, ing []ingestRates) string {
 	var sb strings.Builder
-	sb.WriteString("| months | rows | partitions | create (new months) | fill | maintain (nothing to do) | migrate status | ReadStatus | sample_writes |\n")
-	sb.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	sb.WriteString("| months | rows | partitions | create (new months) | fill | maintain (nothing to do) | migrate status | ReadStatus | sample_writes | ingest, 2 writers | raw COPY, 2 writers |\n")
+	sb.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range points {
-		fmt.Fprintf(&sb, "| %d | %d | %d | %d in %.0f ms | %.1f s | %.1f ms | %.1f ms | %.2f ms | %.1f ms |\n",
-			p.months, p.rows, p.partitions, p.created, msOf(p.create), p.fill.Seconds(), msOf(p.maintain), msOf(p.status), msOf(p.readStatus), msOf(p.sample))
+		fmt.Fprintf(&sb, "| %d | %d | %d | %d in %.0f ms | %.1f s | %.1f ms | %.1f ms | %.2f ms | %.1f ms | %.0f rows/s | %.0f rows/s |\n",
+			p.months, p.rows, p.partitions, p.created, msOf(p.create), p.fill.Seconds(), msOf(p.maintain), msOf(p.status),
+			msOf(p.readStatus), msOf(p.sample), p.ingest.ingest, p.ingest.copy)
 	}
 	sb.WriteString("\n| writers | ingest rows/s | raw COPY rows/s | ingest/COPY |\n|---:|---:|---:|---:|\n")
 	for _, w := range ing {

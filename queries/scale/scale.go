@@ -23,31 +23,34 @@ import (
 var FillTables = []string{"activity_metrics_v2", "nutrition_metrics", "symptoms"}
 
 // fillSQL is, per table, the INSERT … SELECT that writes rows g of
-// generate_series($1, $2): scale user $3 + g % $4, in month
-// g % $5 of the $5 full months that start at $6, at slot g / $5 of that
-// month, $7 seconds apart, plus $8 microseconds. A month is never shorter
-// than 28 days, and Fill checks that the slots fit in them.
+// generate_series(0, n-1) with n = $2 ($1 is 0): scale user $3 + g % $4,
+// in month m = g * $5 / n of the $5 full months that start at $6, at slot
+// g - first(m) of that month, $7 seconds apart, plus $8 microseconds. Each
+// month gets a run of consecutive rows, so the server fills one partition
+// (and its indexes) after another rather than all of them at once, and
+// every month gets the same number of rows, give or take one. A month is
+// never shorter than 28 days, and FillRows checks that the slots fit.
 var fillSQL = map[string]string{
 	"activity_metrics_v2": `INSERT INTO activity_metrics_v2 (user_id, recorded_at, step_count, active_energy_burned_kcal,
 		       exercise_time_minutes, aggregation_period, source)
 		SELECT ` + userExpr + `, ` + timeExpr + `, (g % 20000)::int, (g % 900)::numeric, (g % 120)::int, 'hourly', 'scale'
-		  FROM generate_series($1::bigint, $2::bigint) g`,
+		  FROM generate_series($1::bigint, $2::bigint - 1) g, LATERAL (SELECT g * $5::bigint / $2::bigint AS m) mo`,
 	"nutrition_metrics": `INSERT INTO nutrition_metrics (user_id, recorded_at, water_ml, energy_consumed_kcal, protein_g,
 		       carbohydrates_g, aggregation_period, source)
 		SELECT ` + userExpr + `, ` + timeExpr + `, (g % 4000)::numeric, (g % 5000)::numeric, (g % 300)::numeric,
 		       (g % 600)::numeric, 'daily', 'scale'
-		  FROM generate_series($1::bigint, $2::bigint) g`,
+		  FROM generate_series($1::bigint, $2::bigint - 1) g, LATERAL (SELECT g * $5::bigint / $2::bigint AS m) mo`,
 	"symptoms": `INSERT INTO symptoms (user_id, recorded_at, symptom_type, severity, duration_minutes, source)
 		SELECT ` + userExpr + `, ` + timeExpr + `,
 		       (ARRAY['headache', 'fatigue', 'cough', 'nausea', 'joint_pain', 'insomnia'])[1 + g % 6],
 		       (ARRAY['not_present', 'mild', 'moderate', 'severe'])[1 + g % 4], (g % 600)::int, 'scale'
-		  FROM generate_series($1::bigint, $2::bigint) g`,
+		  FROM generate_series($1::bigint, $2::bigint - 1) g, LATERAL (SELECT g * $5::bigint / $2::bigint AS m) mo`,
 }
 
 const (
 	userExpr = `md5('scale-user-' || ($3::bigint + g % $4::bigint))::uuid`
-	timeExpr = `$6::timestamptz + make_interval(months => (g % $5::bigint)::int)
-		       + make_interval(secs => (g / $5::bigint) * $7::bigint + $8::int * 0.000001)`
+	timeExpr = `$6::timestamptz + make_interval(months => mo.m::int)
+		       + make_interval(secs => (g - (mo.m * $2::bigint + $5::bigint - 1) / $5::bigint) * $7::bigint + $8::int * 0.000001)`
 )
 
 // monthSeconds is the shortest month: the slots of a month must fit in it.
@@ -94,8 +97,8 @@ type Fill struct {
 	// FirstUser is the number of the first. EnsureUsers creates them.
 	FirstUser, Users int64
 	// Months is how many full months, ending before the current one, the
-	// rows are dealt out to, row g to month g % Months: every month gets
-	// the same number of rows, give or take one.
+	// rows are shared out to: every month gets the same number of rows,
+	// give or take one.
 	Months int
 	// Micros is added to every timestamp: calls with different Micros
 	// never write the same key, whatever their numbers.
@@ -127,7 +130,7 @@ func FillRows(ctx context.Context, db queries.DBTX, f Fill) (int64, error) {
 		f.Months).Scan(&start); err != nil {
 		return 0, err
 	}
-	tag, err := db.Exec(ctx, sql, 0, n-1, f.FirstUser, f.Users, f.Months, start, spacing, f.Micros)
+	tag, err := db.Exec(ctx, sql, 0, n, f.FirstUser, f.Users, f.Months, start, spacing, f.Micros)
 	if err != nil {
 		return 0, fmt.Errorf("scale: fill %s: %w", f.Table, err)
 	}
