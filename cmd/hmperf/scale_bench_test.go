@@ -87,8 +87,9 @@ type scalePoint struct {
 // Constraints panel runs, and one poll cycle of every panel (the
 // sub-benchmark's loop). At the full size it measures ingest throughput
 // with 1, 2 and 4 writers against raw COPY with as many, interleaved.
-// HMPERF_SCALE_MONTHS and HMPERF_SCALE_ROWS change the full size. The full
-// run takes about ten minutes on two cores.
+// HMPERF_SCALE_MONTHS and HMPERF_SCALE_ROWS change the full size,
+// HMPERF_SCALE_INGEST_ROWS the rows of each ingest run (100,000). The full
+// run takes about five minutes on two cores; -v prints the tables.
 //
 //	go test ./cmd/hmperf -run '^$' -bench BenchmarkScale -benchtime 20x -timeout 60m
 func BenchmarkScale(b *testing.B) {
