@@ -126,22 +126,31 @@ func (f *fkPlan) report() FKCheck {
 // no rule, no other foreign key.
 func batchCheckable(ctx context.Context, db DB, table, users uint32) (bool, error) {
 	var ok bool
-	err := db.QueryRow(ctx, `
-		WITH rels AS (SELECT $1::regclass AS relid  -- a plain table is no partition tree
-		              UNION SELECT relid FROM pg_partition_tree($1::regclass))
-		SELECT NOT EXISTS (SELECT 1 FROM pg_trigger t JOIN rels ON t.tgrelid = rels.relid
-		                    WHERE NOT t.tgisinternal
-		                      AND (t.tgenabled = 'R' OR (t.tgenabled = 'O' AND t.tgtype & 4 <> 0)))
-		   AND NOT EXISTS (SELECT 1 FROM pg_rewrite r JOIN rels ON r.ev_class = rels.relid
-		                    WHERE r.rulename <> '_RETURN')
-		   AND NOT EXISTS (SELECT 1 FROM pg_constraint c JOIN rels ON c.conrelid = rels.relid
-		                    WHERE c.contype = 'f'
-		                      AND (c.confrelid <> $2::regclass
-		                           OR c.conkey <> ARRAY[(SELECT a.attnum FROM pg_attribute a
-		                                                  WHERE a.attrelid = c.conrelid AND a.attname = 'user_id')]))`,
-		table, users).Scan(&ok)
+	err := db.QueryRow(ctx, batchCheckableSQL, table, users).Scan(&ok)
 	return ok, err
 }
+
+// batchCheckableSQL looks each relation of the tree up in the catalogues'
+// indexes on the relation (EXISTS under OR stay correlated subplans), so its
+// cost grows with the table's own partitions only. Joining the tree to the
+// catalogues instead let the planner compare every partition with every
+// user trigger of the database: with a trigger cloned to every partition of
+// some table, that grew as the square of the months kept, on every batch.
+const batchCheckableSQL = `
+	WITH rels AS (SELECT $1::regclass AS relid  -- a plain table is no partition tree
+	              UNION SELECT relid FROM pg_partition_tree($1::regclass))
+	SELECT NOT EXISTS (
+	         SELECT 1 FROM rels
+	          WHERE EXISTS (SELECT 1 FROM pg_trigger t
+	                         WHERE t.tgrelid = rels.relid AND NOT t.tgisinternal
+	                           AND (t.tgenabled = 'R' OR (t.tgenabled = 'O' AND t.tgtype & 4 <> 0)))
+	             OR EXISTS (SELECT 1 FROM pg_rewrite r
+	                         WHERE r.ev_class = rels.relid AND r.rulename <> '_RETURN')
+	             OR EXISTS (SELECT 1 FROM pg_constraint c
+	                         WHERE c.conrelid = rels.relid AND c.contype = 'f'
+	                           AND (c.confrelid <> $2::regclass
+	                                OR c.conkey <> ARRAY[(SELECT a.attnum FROM pg_attribute a
+	                                                       WHERE a.attrelid = c.conrelid AND a.attname = 'user_id')])))`
 
 // batchUsers lists the distinct users of the groups, sorted.
 func batchUsers(groups []*group) []engine.UUID {
