@@ -344,7 +344,7 @@ func (s *dbSource) writable(ctx context.Context) error {
 		return fmt.Errorf("ask %s whether it is a replica: %w", s.t.Describe(), err)
 	}
 	if replica {
-		return fmt.Errorf("%s is a replica (pg_is_in_recovery() is true): hmperf writes only to a primary", s.t.Describe())
+		return fmt.Errorf("%s: %w", s.t.Describe(), errReplica)
 	}
 	return nil
 }

@@ -167,7 +167,7 @@ func startLocalSet(t *testing.T, tmp string, n int) []string {
 // stops it at cleanup, before `hmperf local` removes its directory.
 func killServer(t *testing.T, dsn string) (restart func()) {
 	t.Helper()
-	dataDir := strings.TrimSpace(psqlValue(t, dsn, "SHOW data_directory"))
+	dataDir := strings.TrimSpace(queryValue(t, dsn, "SHOW data_directory"))
 	pidText, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +251,7 @@ func postmasterArgs(opts string) []string {
 	return args
 }
 
-func psqlValue(t *testing.T, dsn, query string) string {
+func queryValue(t *testing.T, dsn, query string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -115,19 +115,19 @@ func (f *fleetSource) Servers(ctx context.Context) ([]source.Server, error) {
 // previous read and the server's alerts.
 func (m *member) server(ctx context.Context, cur fleet.Stats, err error) source.Server {
 	s := source.Server{Name: m.name}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.up = err == nil
 	if err != nil {
+		m.record(fleet.Stats{}, false)
 		err = m.src.t.describeError(err)
 		s.Err, s.AlertsUnknown = err.Error(), err.Error()
 		return s
 	}
 	m.src.setRole(cur.Role == fleet.Replica)
+	prev := m.record(cur, true)
 	s.Role, s.Version, s.Connections = string(cur.Role), cur.Version, cur.Connections
 	s.LagBytes, s.LagSeconds, s.Standbys = cur.LagBytes, cur.LagSeconds, cur.Standbys
-	s.TPS, s.InsertsPerSec = fleet.Rate(m.prev, cur, fleet.TPS), fleet.Rate(m.prev, cur, fleet.InsertRate)
-	m.prev = cur
+	s.TPS, s.InsertsPerSec = fleet.Rate(prev, cur, fleet.TPS), fleet.Rate(prev, cur, fleet.InsertRate)
+	// The alert check is read outside the lock: primary() takes it when a
+	// write key is pressed, which must not wait on a slow server.
 	alerts, aerr := m.src.readAlerts(ctx)
 	if aerr != nil {
 		s.AlertsUnknown = explain(ctx, m.src.pool, aerr).Error()
@@ -141,6 +141,18 @@ func (m *member) server(ctx context.Context, cur fleet.Stats, err error) source.
 		}
 	}
 	return s
+}
+
+// record notes whether the last poll read the server and, when it did,
+// keeps cur as the previous read; it returns the read before cur.
+func (m *member) record(cur fleet.Stats, up bool) (prev fleet.Stats) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	prev, m.up = m.prev, up
+	if up {
+		m.prev = cur
+	}
+	return prev
 }
 
 // ReadOnly reports the --read-only flag, which covers every server.

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -167,20 +165,17 @@ func TestPollCycle(t *testing.T) {
 //
 //	go test ./cmd/hmperf -run '^$' -bench BenchmarkPollCycle -benchtime 50x
 func BenchmarkPollCycle(b *testing.B) {
-	rows := 1_000_000
-	if v := os.Getenv("HMPERF_POLL_ROWS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("HMPERF_POLL_ROWS=%q: want a positive number", v)
-		}
-		rows = n
-	}
+	rows := envInt(b, "HMPERF_POLL_ROWS", 1_000_000)
 	dsn := pgtest.NewMigratedDB(b)
 	seedPollData(b, dsn, rows)
-	src := pollSource(b, dsn)
-	ctx := context.Background()
+	benchPollCycles(b, context.Background(), pollSource(b, dsn))
+}
+
+// benchPollCycles runs poll cycles for b's loop, after one warm-up cycle
+// (the first fills the pool and the plan caches), and reports each poll's
+// share and the whole cycle.
+func benchPollCycles(b *testing.B, ctx context.Context, src *dbSource) {
 	spent := make([]time.Duration, len(pollMethods))
-	// One warm-up cycle: the first fills the pool and the plan caches.
 	if err := pollCycle(ctx, src, spent); err != nil {
 		b.Fatal(err)
 	}

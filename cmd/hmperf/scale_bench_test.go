@@ -111,24 +111,7 @@ func BenchmarkScale(b *testing.B) {
 		filled = sz.rows
 		points = append(points, p)
 		b.Run(fmt.Sprintf("months=%d/rows=%d", sz.months, sz.rows), func(b *testing.B) {
-			spent := make([]time.Duration, len(pollMethods))
-			if err := pollCycle(ctx, src, spent); err != nil { // warm-up
-				b.Fatal(err)
-			}
-			clear(spent)
-			cycles := 0
-			start := time.Now()
-			for b.Loop() {
-				if err := pollCycle(ctx, src, spent); err != nil {
-					b.Fatal(err)
-				}
-				cycles++
-			}
-			elapsed := time.Since(start)
-			for i, m := range pollMethods {
-				b.ReportMetric(float64(spent[i].Nanoseconds())/float64(cycles), m.name+"-ns/op")
-			}
-			b.ReportMetric(float64(elapsed.Microseconds())/1000/float64(cycles), "ms/cycle")
+			benchPollCycles(b, ctx, src)
 			b.ReportMetric(float64(p.partitions), "partitions")
 			b.ReportMetric(msOf(p.create), "create_ms")
 			b.ReportMetric(float64(p.created), "created")
