@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/migrations"
+	"hmperf/queries/fleet"
 	"hmperf/queries/monitor"
 	"hmperf/queries/pglaunch"
 	"hmperf/tui/source"
@@ -46,13 +47,13 @@ func TestFleetAlerts(t *testing.T) {
 	if err := set.WaitCaughtUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	fleet := []string{"alerts", "--json", "--connect-timeout", "5s",
+	setArgs := []string{"alerts", "--json", "--connect-timeout", "5s",
 		"--dsn", primary.DSN("postgres"), "--dsn", r1.DSN("postgres"), "--dsn", r2.DSN("postgres")}
 
 	src := testFleetSource(t, ctx, primary, r1, r2)
 
 	t.Run("all up", func(t *testing.T) {
-		doc, code := fleetAlerts(t, ctx, fleet...)
+		doc, code := fleetAlerts(t, ctx, setArgs...)
 		wantServers(t, doc, code, 0, "primary OK", "replica OK", "replica OK")
 	})
 
@@ -118,7 +119,7 @@ func TestFleetAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("a replica down is UNKNOWN", func(t *testing.T) {
-		doc, code := fleetAlerts(t, ctx, fleet...)
+		doc, code := fleetAlerts(t, ctx, setArgs...)
 		wantServers(t, doc, code, 3, "primary OK", " UNKNOWN", "replica OK")
 		if doc.Servers[1].Error == "" || !strings.Contains(doc.Error, doc.Servers[1].Error) {
 			t.Errorf("the down replica's error %q is not in the document's %q", doc.Servers[1].Error, doc.Error)
@@ -143,13 +144,13 @@ func TestFleetAlerts(t *testing.T) {
 			t.Fatalf("primary alone: exit %d, lag alert %+v; want exit 1 and a WARNING for standby replica_1 above 100000 bytes (%+v)", code, lag, doc)
 		}
 		// The fleet: a WARNING and an UNKNOWN make UNKNOWN.
-		doc, code = fleetAlerts(t, ctx, fleet...)
+		doc, code = fleetAlerts(t, ctx, setArgs...)
 		wantServers(t, doc, code, 3, "primary WARNING", " UNKNOWN", "replica OK")
 	})
 
 	restartInSet(t, ctx, set, r1)
 	t.Run("the replica back", func(t *testing.T) {
-		doc, code := fleetAlerts(t, ctx, fleet...)
+		doc, code := fleetAlerts(t, ctx, setArgs...)
 		if code != 0 && code != 1 {
 			t.Errorf("exit %d after the replica's restart, want 0 or 1: %+v", code, doc)
 		}
@@ -176,7 +177,7 @@ func TestFleetAlerts(t *testing.T) {
 		// Each replica notices the silence on its own clock: wait until
 		// both say so (or the deadline passes and the check below fails).
 		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-			if doc, code = fleetAlerts(t, ctx, fleet...); lagging(doc) == 2 {
+			if doc, code = fleetAlerts(t, ctx, setArgs...); lagging(doc) == 2 {
 				break
 			}
 		}
@@ -199,7 +200,7 @@ func TestFleetAlerts(t *testing.T) {
 		if err := set.WaitCaughtUp(ctx); err != nil {
 			t.Fatal(err)
 		}
-		doc, code := fleetAlerts(t, ctx, fleet...)
+		doc, code := fleetAlerts(t, ctx, setArgs...)
 		if code != 0 && code != 1 {
 			t.Errorf("exit %d after the primary's restart, want 0 or 1: %+v", code, doc)
 		}
@@ -496,5 +497,31 @@ func TestFleetBadDSN(t *testing.T) {
 		"--dsn", "host=127.0.0.1 port=notanumber password="+secret)
 	if r.code != 3 || !strings.Contains(r.stdout, "--dsn number 2") || strings.Contains(r.stdout+r.stderr, secret) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 3 naming --dsn number 2 without the password", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestWritesGoToTheOnePrimary: a set writes to the one server the last
+// poll read as primary, and to none when there is none or more than one.
+func TestWritesGoToTheOnePrimary(t *testing.T) {
+	at := func(name string, role fleet.Role, up bool) *member {
+		return &member{name: name, up: up, prev: fleet.Stats{Role: role}}
+	}
+	tests := []struct {
+		name    string
+		members []*member
+		want    string
+		wantErr string
+	}{
+		{"one primary", []*member{at("a", fleet.Replica, true), at("b", fleet.Primary, true)}, "b", ""},
+		{"the primary down", []*member{at("a", fleet.Primary, false), at("b", fleet.Replica, true)}, "", "no server of the set answered as primary"},
+		{"never polled", []*member{at("a", "", false), at("b", "", false)}, "", "no server of the set answered as primary"},
+		{"two primaries", []*member{at("a", fleet.Primary, true), at("b", fleet.Primary, true)}, "", "2 servers of the set answered as primary"},
+		{"one server, whatever it is", []*member{at("a", "", false)}, "", ""},
+	}
+	for _, tc := range tests {
+		got, err := (&fleetSource{members: tc.members}).WritesTo()
+		if got != tc.want || (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("%s: WritesTo = %q, %v; want %q and an error saying %q", tc.name, got, err, tc.want, tc.wantErr)
+		}
 	}
 }
