@@ -128,6 +128,9 @@ func TestMonitoringRole(t *testing.T) {
 	if ms, err := src.Migrations(ctx); err != nil || ms.Current == 0 || ms.Dirty {
 		t.Errorf("Migrations: %+v, %v", ms, err)
 	}
+	if row := serverRow(t, ctx, src); row.Err != "" || row.Role != "primary" || row.AlertsUnknown != "" {
+		t.Errorf("Servers as the monitoring role: %+v", row)
+	}
 	if r := runCmd(ctx, "", "alerts", "--read-only", "--dsn", roleDSN); r.code == alertsUnknown {
 		t.Errorf("alerts as the monitoring role: UNKNOWN\n%s%s", r.stdout, r.stderr)
 	}

@@ -30,6 +30,16 @@ func dashSource(t *testing.T, ctx context.Context, dsn string) *dbSource {
 	return newDBSource(tg, pool, dashboardOpts{benchRows: 50, benchReps: 1, sampleRate: 10})
 }
 
+// serverRow is the Servers panel's row of the one server src reads.
+func serverRow(t *testing.T, ctx context.Context, src *dbSource) source.Server {
+	t.Helper()
+	got, err := newFleetSource([]string{"s"}, []*dbSource{src}).Servers(ctx)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Servers: %d rows, %v", len(got), err)
+	}
+	return got[0]
+}
+
 // panelPolls are the dashboard's polls that read hmperf's objects.
 func panelPolls(src *dbSource) map[string]func(context.Context) error {
 	return map[string]func(context.Context) error{
@@ -79,6 +89,12 @@ func TestDashboardOnBareDatabase(t *testing.T) {
 			}
 			if _, err := src.Migrations(ctx); err != nil {
 				t.Errorf("Migrations: %v", err)
+			}
+			// The Servers panel needs nothing of hmperf's: the server is
+			// read, and its alerts are UNKNOWN, never "none".
+			if row := serverRow(t, ctx, src); row.Err != "" || row.Role != "primary" ||
+				!strings.Contains(row.AlertsUnknown, "check_constraint_performance_alerts") || row.Critical+row.Warning != 0 {
+				t.Errorf("Servers: %+v; want the primary read, its alerts UNKNOWN naming the function", row)
 			}
 		})
 	}
