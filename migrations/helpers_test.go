@@ -240,3 +240,18 @@ func sameSnapshot(a, b []string) bool {
 	}
 	return true
 }
+
+// checkRolledBack runs sql in a transaction that is always rolled back, so
+// a test can show a statement works without changing what it compares.
+func checkRolledBack(t testing.TB, conn *pgx.Conn, sql string, args ...any) {
+	t.Helper()
+	ctx := testCtx(t)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, sql, args...); err != nil {
+		t.Fatalf("%s: %v", firstLine(sql), err)
+	}
+}
