@@ -176,7 +176,7 @@ func TestAdoptUpDownOnServiceDump(t *testing.T) {
 		t.Skip("the service's dump (../shared/fixtures/original-service) is not beside the project")
 	}
 	dsn := pgtest.NewDB(t)
-	pgtest.LoadSQLFile(t, dsn, dump)
+	pgtest.LoadServiceDump(t, dsn, dump)
 	adoptRoundTrip(t, dsn)
 }
 

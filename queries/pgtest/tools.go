@@ -48,3 +48,19 @@ func SchemaDump(t testing.TB, dsn string) string {
 	}
 	return restrictLine.ReplaceAllString(string(out), "")
 }
+
+// LoadServiceDump loads a dump of the service's database and then runs the
+// service's own partition maintenance, as its scheduler does every day, so
+// the database has the partitions the service would have on the day the
+// test runs rather than on the day the dump was taken.
+func LoadServiceDump(t testing.TB, dsn, path string) {
+	t.Helper()
+	LoadSQLFile(t, dsn, path)
+	maintain := `DO $$ BEGIN
+		IF to_regprocedure('public.maintain_partitions()') IS NOT NULL THEN PERFORM public.maintain_partitions(); END IF;
+	END $$`
+	cmd := exec.Command(tool(t, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-c", maintain)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("maintain the partitions of %s: %v: %s", filepath.Base(path), err, out)
+	}
+}
