@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,14 @@ type connFlags struct {
 	serversPath    string
 	connectTimeout time.Duration
 	readOnly       bool
+	// command labels every connection ("hmperf migrate"), so hmperf's own
+	// traffic can be told from the service's in pg_stat_activity.
+	command string
+	// lockTimeout bounds every lock wait of every statement hmperf runs;
+	// lockWait is the total time a step that locks the service's tables
+	// keeps retrying after its lock timed out.
+	lockTimeout time.Duration
+	lockWait    time.Duration
 }
 
 // Usage texts of the server flags, shared with the command tree's help.
@@ -45,6 +54,11 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.serversPath, "servers", "", serversUsage)
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "how long to wait for the server to accept a connection")
 	fs.BoolVar(&c.readOnly, "read-only", false, "never write: every session is read-only and write commands are refused")
+	fs.DurationVar(&c.lockTimeout, "lock-timeout", time.Second,
+		"longest any statement of hmperf waits for a lock (lock_timeout), so the service's statements never queue behind it for longer")
+	fs.DurationVar(&c.lockWait, "lock-wait", 2*time.Minute,
+		"total time a step that locks the service's tables retries with backoff after its lock wait timed out, naming the blocker, before it stops cleanly")
+	c.command = fs.Name()
 }
 
 // libpqEnv lists the variables whose presence means "the user configured a
@@ -57,6 +71,9 @@ type target struct {
 	cfg      *pgx.ConnConfig
 	cluster  *pglaunch.Cluster
 	readOnly bool
+	// lockWait is --lock-wait: how long a step that locks the service's
+	// tables retries after its lock_timeout fired.
+	lockWait time.Duration
 }
 
 // Embedded reports whether hmperf runs its own throwaway server.
@@ -146,7 +163,7 @@ func configuredTarget(dsn string, cf connFlags) (*target, error) {
 		return nil, fmt.Errorf("invalid connection string: %s", redactDSN(err.Error(), dsn))
 	}
 	applyConnFlags(cfg, cf)
-	return &target{cfg: cfg, readOnly: cf.readOnly}, nil
+	return &target{cfg: cfg, readOnly: cf.readOnly, lockWait: cf.lockWait}, nil
 }
 
 // openSchema resolves the target and, on hmperf's own embedded server,
@@ -188,7 +205,7 @@ func embeddedTarget(c *pglaunch.Cluster, cf connFlags) (*target, error) {
 		return nil, err
 	}
 	applyConnFlags(cfg, cf)
-	return &target{cfg: cfg, cluster: c, readOnly: cf.readOnly}, nil
+	return &target{cfg: cfg, cluster: c, readOnly: cf.readOnly, lockWait: cf.lockWait}, nil
 }
 
 func applyConnFlags(cfg *pgx.ConnConfig, cf connFlags) {
@@ -198,7 +215,10 @@ func applyConnFlags(cfg *pgx.ConnConfig, cf connFlags) {
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
 	}
-	cfg.RuntimeParams["application_name"] = "hmperf"
+	cfg.RuntimeParams["application_name"] = applicationName(cf.command)
+	if cf.lockTimeout > 0 {
+		cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(cf.lockTimeout.Milliseconds(), 10)
+	}
 	// The service's tables live in public, hmperf's own objects are always
 	// schema-qualified. Pinning the path keeps a role whose name matches a
 	// schema (the default path starts with "$user") from resolving the
@@ -209,6 +229,18 @@ func applyConnFlags(cfg *pgx.ConnConfig, cf connFlags) {
 		// read-only, whatever the role could otherwise do.
 		cfg.RuntimeParams["default_transaction_read_only"] = "on"
 	}
+}
+
+// applicationName is the label of every connection of command: "hmperf"
+// followed by the command's name.
+func applicationName(command string) string {
+	if command == "" {
+		return "hmperf"
+	}
+	if strings.HasPrefix(command, "hmperf") {
+		return command
+	}
+	return "hmperf " + command
 }
 
 // connect opens one connection and checks it answers.

@@ -27,7 +27,7 @@ func runLocal(ctx context.Context, e env, args []string) error {
 	if replicas > 0 {
 		return runLocalSet(ctx, e, replicas)
 	}
-	t, err := startEmbedded(ctx, connFlags{}, e.stderr)
+	t, err := startEmbedded(ctx, connFlags{command: "local"}, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func runLocalSet(ctx context.Context, e env, n int) (err error) {
 			fmt.Fprintf(e.stderr, "hmperf: stopping the embedded servers: %v\n", serr)
 		}
 	}()
-	t, err := embeddedTarget(set.Primary, connFlags{})
+	t, err := embeddedTarget(set.Primary, connFlags{command: "local"})
 	if err != nil {
 		return err
 	}
