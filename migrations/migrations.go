@@ -12,12 +12,15 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/golang-migrate/migrate/v4"
 	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"hmperf/queries/lockwait"
 )
 
 // FS holds the migration files, NNNN_title.up.sql and NNNN_title.down.sql.
@@ -55,6 +58,15 @@ type Migrator struct {
 	files  []Migration
 	cfg    *pgx.ConnConfig
 	src    fs.FS
+	// lock is how a step whose lock wait timed out is retried.
+	lock lockwait.Policy
+	// pid is the backend of golang-migrate's connection, whose blockers
+	// a retry names. Atomic: the watcher reads it while a failed step
+	// reconnects.
+	pid atomic.Uint32
+	// watcher is the side connection that reads the blockers while a
+	// step waits; opened on the first step.
+	watcher *pgx.Conn
 }
 
 // New opens a Migrator for the database named by dsn (a URL or keyword/value
@@ -109,11 +121,15 @@ func (g *Migrator) open(ctx context.Context) error {
 		return fmt.Errorf("this database is %s: %w; %s", st.Summary, ErrForeign, st.Next)
 	}
 	db := stdlib.OpenDB(*g.cfg)
-	db.SetMaxOpenConns(2)
-	if err := db.PingContext(ctx); err != nil {
+	// One connection: golang-migrate keeps it for every statement, so the
+	// backend read here is the one whose lock waits a retry explains.
+	db.SetMaxOpenConns(1)
+	var pid uint32
+	if err := db.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
 		db.Close()
 		return err
 	}
+	g.pid.Store(pid)
 	if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+Schema); err != nil {
 		db.Close()
 		return fmt.Errorf("create schema %s: %w", Schema, err)
@@ -155,18 +171,24 @@ func (g *Migrator) afterChange(err error) error {
 	if err == nil {
 		return nil
 	}
-	_ = g.Close()
+	_ = g.closeMigrate()
 	if reopenErr := g.open(context.Background()); reopenErr != nil {
 		return errors.Join(err, fmt.Errorf("reconnect after the failure: %w", reopenErr))
 	}
 	return err
 }
 
-// Close releases the connection.
+// Close releases the connections.
 func (g *Migrator) Close() error {
+	g.closeWatcher()
 	if g.closed {
 		return nil
 	}
+	return g.closeMigrate()
+}
+
+// closeMigrate releases golang-migrate's connection.
+func (g *Migrator) closeMigrate() error {
 	srcErr, dbErr := g.m.Close()
 	closeErr := g.db.Close()
 	return errors.Join(srcErr, dbErr, closeErr)
@@ -240,11 +262,26 @@ func statusOf(files []Migration, v uint, has, dirty bool) Status {
 }
 
 // Up applies every pending migration. Nothing to do is not an error.
-func (g *Migrator) Up() error {
+func (g *Migrator) Up() error { return g.UpContext(context.Background()) }
+
+// UpContext is Up, one migration at a time (see step); ctx stops a wait
+// for a lock between attempts.
+func (g *Migrator) UpContext(ctx context.Context) error {
 	if err := g.reopen(); err != nil {
 		return err
 	}
-	return g.afterChange(g.m.Up())
+	for {
+		cur, err := g.version()
+		if err != nil {
+			return err
+		}
+		if _, pending := g.next(cur); !pending {
+			return nil
+		}
+		if err := g.step(ctx, cur, +1); err != nil {
+			return err
+		}
+	}
 }
 
 // reopen reconnects a Migrator whose schema DownAll removed.
@@ -261,7 +298,10 @@ func (g *Migrator) reopen() error {
 
 // Down reverts the last n applied migrations. On an adopted database it
 // never goes below BaseVersion: the base tables are the service's.
-func (g *Migrator) Down(n int) error {
+func (g *Migrator) Down(n int) error { return g.DownContext(context.Background(), n) }
+
+// DownContext is Down, one migration at a time.
+func (g *Migrator) DownContext(ctx context.Context, n int) error {
 	if err := g.reopen(); err != nil {
 		return err
 	}
@@ -283,14 +323,30 @@ func (g *Migrator) Down(n int) error {
 			return fmt.Errorf("this database was adopted: only %d of hmperf's own migrations can be reverted (the base tables are the service's); `hmperf migrate down --all` removes everything hmperf added", applied)
 		}
 	}
-	return g.afterChange(g.m.Steps(-n))
+	for i := 0; i < n; i++ {
+		cur, err := g.version()
+		if err != nil {
+			return err
+		}
+		if cur == nilVersion {
+			return fmt.Errorf("down %d: only %d migration(s) were applied", n, i)
+		}
+		if err := g.step(ctx, cur, -1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DownAll reverts every migration hmperf applied and then removes its
 // version table, the adoption record and its schema, so the database is
 // left as hmperf found it. On an adopted database the base migrations are
 // not reverted: their tables are the service's.
-func (g *Migrator) DownAll() error {
+func (g *Migrator) DownAll() error { return g.DownAllContext(context.Background()) }
+
+// DownAllContext is DownAll, one migration at a time, then the bookkeeping
+// in one short transaction.
+func (g *Migrator) DownAllContext(ctx context.Context) error {
 	if err := g.reopen(); err != nil {
 		return err
 	}
@@ -298,51 +354,83 @@ func (g *Migrator) DownAll() error {
 	if err != nil {
 		return err
 	}
+	floor := nilVersion
 	if st.Adopted() {
-		if st.HasVersion && st.Version > BaseVersion {
-			err = g.m.Migrate(BaseVersion)
-		}
-	} else {
-		err = g.m.Down()
+		floor = int(BaseVersion)
 	}
-	if err = g.afterChange(err); err != nil {
+	if err := g.stepDownTo(ctx, floor); err != nil {
 		return err
 	}
-	if err := g.removeBookkeeping(); err != nil {
+	if err := g.removeBookkeeping(ctx); err != nil {
 		return err
 	}
 	// golang-migrate's version table is gone; reconnecting recreates it, so
 	// a later change through this Migrator starts from nothing applied.
-	_ = g.Close()
+	_ = g.closeMigrate()
 	g.closed = true
 	return nil
 }
 
-// removeBookkeeping drops what hmperf keeps besides its migrations. The
-// schema is dropped without CASCADE: anything left in it that hmperf did not
-// put there makes this fail rather than vanish.
-func (g *Migrator) removeBookkeeping() error {
-	ctx := context.Background()
-	tx, err := g.db.BeginTx(ctx, nil)
+// stepDownTo reverts one migration after another while the version is
+// above floor.
+func (g *Migrator) stepDownTo(ctx context.Context, floor int) error {
+	for {
+		cur, err := g.version()
+		if err != nil {
+			return err
+		}
+		if cur <= floor {
+			return nil
+		}
+		if err := g.step(ctx, cur, -1); err != nil {
+			return err
+		}
+	}
+}
+
+// removeBookkeeping drops what hmperf keeps besides its migrations, in one
+// transaction retried like a migration step. The schema is dropped without
+// CASCADE: anything left in it that hmperf did not put there makes this
+// fail rather than vanish.
+func (g *Migrator) removeBookkeeping(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, g.cfg)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer conn.Close(context.WithoutCancel(ctx))
+	watch, err := g.watch(ctx, func() uint32 { return conn.PgConn().PID() })
+	if err != nil {
+		return err
+	}
+	return g.lock.Run(ctx, "remove hmperf's schema", watch, func(ctx context.Context) error {
+		return dropBookkeeping(ctx, conn)
+	})
+}
+
+func dropBookkeeping(ctx context.Context, conn *pgx.Conn) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer rollback(tx)
 	for _, stmt := range []string{
 		"DROP TABLE IF EXISTS hmperf.schema_migrations",
 		"DROP TABLE IF EXISTS hmperf.adoption",
 		"DROP SCHEMA IF EXISTS hmperf",
 	} {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+		if _, err := tx.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("remove hmperf's schema: %s: %w", stmt, err)
 		}
 	}
-	return tx.Commit()
+	return tx.Commit(ctx)
 }
 
 // Goto migrates up or down to version v; on an adopted database not below
 // BaseVersion.
-func (g *Migrator) Goto(v uint) error {
+func (g *Migrator) Goto(v uint) error { return g.GotoContext(context.Background(), v) }
+
+// GotoContext is Goto, one migration at a time.
+func (g *Migrator) GotoContext(ctx context.Context, v uint) error {
 	if err := g.reopen(); err != nil {
 		return err
 	}
@@ -358,7 +446,23 @@ func (g *Migrator) Goto(v uint) error {
 			return fmt.Errorf("this database was adopted: hmperf never goes below version %d (the base tables are the service's)", BaseVersion)
 		}
 	}
-	return g.afterChange(g.m.Migrate(v))
+	for {
+		cur, err := g.version()
+		if err != nil {
+			return err
+		}
+		switch {
+		case cur == int(v):
+			return nil
+		case cur < int(v):
+			err = g.step(ctx, cur, +1)
+		default:
+			err = g.step(ctx, cur, -1)
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // Force sets the recorded version without running anything and clears the

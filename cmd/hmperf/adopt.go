@@ -48,7 +48,8 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 		return err
 	}
 	defer m.Close()
-	if err := m.Up(); err != nil {
+	m.SetLockWait(t.lockPolicy(e.stderr))
+	if err := m.UpContext(ctx); err != nil {
 		return migrateFailure(m, "adopt", err)
 	}
 	if o.json {

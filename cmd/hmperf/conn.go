@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/migrations"
+	"hmperf/queries/lockwait"
 	"hmperf/queries/pglaunch"
 )
 
@@ -302,7 +303,15 @@ func (t *target) migrator(ctx context.Context) (*migrations.Migrator, error) {
 	if err != nil {
 		return nil, t.connError(err)
 	}
+	m.SetLockWait(t.lockPolicy(nil))
 	return m, nil
+}
+
+// lockPolicy is how a step of this target that locks the service's tables
+// retries after its lock_timeout fired: for --lock-wait in all, one line
+// per retry to log (nil for none: the dashboard owns the terminal).
+func (t *target) lockPolicy(log io.Writer) lockwait.Policy {
+	return lockwait.Policy{Budget: t.lockWait, Log: log}
 }
 
 // describeError names the server in a failed read's error: a connection

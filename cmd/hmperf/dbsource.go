@@ -474,11 +474,11 @@ func (s *dbSource) withMigrator(ctx context.Context, action string, fn func(*mig
 }
 
 func (s *dbSource) MigrateUp(ctx context.Context) error {
-	return s.withMigrator(ctx, "up", func(m *migrations.Migrator) error { return m.Up() })
+	return s.withMigrator(ctx, "up", func(m *migrations.Migrator) error { return m.UpContext(ctx) })
 }
 
 func (s *dbSource) MigrateDown(ctx context.Context, n int) error {
-	return s.withMigrator(ctx, "down", func(m *migrations.Migrator) error { return m.Down(n) })
+	return s.withMigrator(ctx, "down", func(m *migrations.Migrator) error { return m.DownContext(ctx, n) })
 }
 
 func (s *dbSource) Force(ctx context.Context, version int) error {

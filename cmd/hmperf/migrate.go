@@ -59,10 +59,11 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer m.Close()
+	m.SetLockWait(t.lockPolicy(e.stderr))
 	if err := confirm(e, o.yes, action.describe(t)); err != nil {
 		return err
 	}
-	if err := action.apply(m); err != nil {
+	if err := action.apply(ctx, m); err != nil {
 		return migrateFailure(m, action.name, err)
 	}
 	return reportDone(ctx, e.stdout, t, action.name)
@@ -130,19 +131,21 @@ func (a migrateAction) describe(t *target) string {
 	}
 }
 
-func (a migrateAction) apply(m *migrations.Migrator) error {
+// apply runs the action one migration at a time; ctx (Ctrl-C) stops a
+// wait for a lock.
+func (a migrateAction) apply(ctx context.Context, m *migrations.Migrator) error {
 	switch {
 	case a.name == "up":
-		return m.Up()
+		return m.UpContext(ctx)
 	case a.name == "down" && a.all:
-		return m.DownAll()
+		return m.DownAllContext(ctx)
 	case a.name == "down":
-		return m.Down(a.n)
+		return m.DownContext(ctx, a.n)
 	case a.name == "goto":
 		if a.v < 0 {
 			return fmt.Errorf("goto needs a version ≥ 0, got %d", a.v)
 		}
-		return m.Goto(uint(a.v))
+		return m.GotoContext(ctx, uint(a.v))
 	default:
 		return m.Force(a.v)
 	}
