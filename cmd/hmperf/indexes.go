@@ -60,14 +60,14 @@ func runIndexes(ctx context.Context, e env, args []string) error {
 	}
 	// Partition maintenance first: it creates the months ahead and queues
 	// the deferred indexes their strategies call for, which this run builds.
-	created, err := indexq.MaintainPartitions(ctx, pool)
+	created, err := indexq.MaintainPartitionsOneByOne(ctx, pool, t.lockPolicy(e.stderr))
 	if err != nil {
 		return err
 	}
 	if !o.json {
 		fmt.Fprintf(e.stdout, "partitions: %d created ahead\n", created)
 	}
-	w := indexq.Worker{Pool: pool, ID: o.worker, Backoff: o.backoff}
+	w := indexq.Worker{Pool: pool, ID: o.worker, Backoff: o.backoff, Lock: t.lockPolicy(e.stderr)}
 	sum, err := w.Process(ctx, o.limit)
 	if perr := printProcess(e.stdout, sum, o.json); err == nil {
 		err = perr

@@ -130,7 +130,7 @@ func (o *ingestOpts) open(ctx context.Context, e env) (*ingest.Ingester, func(),
 		return nil, nil, err
 	}
 	in, err := o.openIngester(ctx, pool, ingest.Options{Context: vctx, Validator: engine.NewValidator(rules, policy, cache), Cache: cache,
-		RowFKChecks: o.rowFKChecks})
+		RowFKChecks: o.rowFKChecks, LockWait: t.lockPolicy(e.stderr)})
 	if err != nil {
 		pool.Close()
 		t.Close()

@@ -18,12 +18,15 @@ package indexq
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/queries"
+	"hmperf/queries/lockwait"
 )
 
 // Job statuses.
@@ -207,6 +210,56 @@ func MaintainPartitions(ctx context.Context, db queries.DBTX) (int, error) {
 		return 0, fmt.Errorf("maintain partitions: %w", err)
 	}
 	return n, nil
+}
+
+// maintained is one enabled row of hmperf.partition_maintenance whose
+// table exists.
+type maintained struct {
+	Table       string
+	Back, Ahead int
+}
+
+// MaintainPartitionsOneByOne is MaintainPartitions for a database the
+// service is using: each table's months are created in a transaction of
+// their own (a partition of a table with a foreign key to users locks
+// users too, so the locks are held for one table at a time), and a table
+// whose lock wait timed out is retried under p. The tables are
+// independent, so the schema is consistent between them. It returns the
+// number of partitions created, those of the tables done before an error
+// included.
+func MaintainPartitionsOneByOne(ctx context.Context, pool *pgxpool.Pool, p lockwait.Policy) (int, error) {
+	rows, err := pool.Query(ctx, `
+		SELECT parent_table, months_back, months_ahead FROM hmperf.partition_maintenance
+		 WHERE enabled AND to_regclass(parent_table) IS NOT NULL
+		 ORDER BY parent_table`)
+	if err != nil {
+		return 0, fmt.Errorf("maintain partitions: read hmperf.partition_maintenance: %w", err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowToStructByPos[maintained])
+	if err != nil {
+		return 0, fmt.Errorf("maintain partitions: read hmperf.partition_maintenance: %w", err)
+	}
+	total := 0
+	for _, m := range tables {
+		n, err := createMonths(ctx, pool, p, m)
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// createMonths creates one table's missing months in one transaction.
+func createMonths(ctx context.Context, pool *pgxpool.Pool, p lockwait.Policy, m maintained) (int, error) {
+	var n int
+	err := p.InTx(ctx, "create the monthly partitions of "+m.Table, pool, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT hmperf.create_monthly_partitions(to_regclass($1), $2, $3)", m.Table, m.Back, m.Ahead).Scan(&n)
+	})
+	if err != nil && !errors.As(err, new(*lockwait.ExhaustedError)) {
+		err = fmt.Errorf("maintain partitions of %s: %w", m.Table, err)
+	}
+	return n, err
 }
 
 // Perf is one row of the index_creation_performance view.

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/queries"
+	"hmperf/queries/lockwait"
 )
 
 // DefaultBackoff is the wait before the first retry; each further retry
@@ -22,6 +23,9 @@ type Worker struct {
 	Pool    *pgxpool.Pool
 	ID      string        // recorded in deferred_index_creation.worker
 	Backoff time.Duration // wait before the first retry
+	// Lock is how a build whose lock wait timed out (lock_timeout) is
+	// retried before the job counts as failed for this attempt.
+	Lock lockwait.Policy
 }
 
 // Outcome is what happened to one claimed job.
@@ -221,24 +225,33 @@ func (w *Worker) build(ctx context.Context, j Job) (int64, error) {
 		return 0, err
 	}
 	defer unlock()
-	valid, exists, err := indexState(ctx, conn, j.Index)
-	if err != nil {
+	what := fmt.Sprintf("build index %s on %s", j.Index, j.Table)
+	if err := w.Lock.OnConn(ctx, what, w.Pool, conn, func(ctx context.Context) error { return w.create(ctx, conn, j) }); err != nil {
 		return 0, err
-	}
-	if exists && !valid {
-		if err := dropIndex(ctx, conn, j.Index); err != nil {
-			return 0, err
-		}
-	}
-	if !exists || !valid {
-		if _, err := conn.Exec(ctx, createSQL(j)); err != nil {
-			w.cleanupInvalid(conn, j.Index)
-			return 0, err
-		}
 	}
 	var size int64
 	err = conn.QueryRow(ctx, "SELECT pg_relation_size($1::regclass)", pgx.Identifier{j.Index}.Sanitize()).Scan(&size)
 	return size, err
+}
+
+// create builds j's index unless a valid one is there, dropping an INVALID
+// leftover first and after a failure, so that a build whose lock wait
+// timed out leaves nothing behind and can simply run again.
+func (w *Worker) create(ctx context.Context, conn *pgxpool.Conn, j Job) error {
+	valid, exists, err := indexState(ctx, conn, j.Index)
+	if err != nil || (exists && valid) {
+		return err
+	}
+	if exists {
+		if err := dropIndex(ctx, conn, j.Index); err != nil {
+			return err
+		}
+	}
+	if _, err := conn.Exec(ctx, createSQL(j)); err != nil {
+		w.cleanupInvalid(conn, j.Index)
+		return err
+	}
+	return nil
 }
 
 // reclaimGrace covers the short gap between claiming a job and taking its

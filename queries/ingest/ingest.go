@@ -16,6 +16,7 @@ import (
 	"hmperf/engine"
 	"hmperf/queries"
 	"hmperf/queries/catalog"
+	"hmperf/queries/lockwait"
 )
 
 // Item is one input record: a decoded record, a record rejected before it
@@ -48,6 +49,9 @@ type Options struct {
 	// twins in the sandbox. The caller decides; generated rows on a
 	// database hmperf did not create belong in the sandbox.
 	Target Target
+	// LockWait is how making a sandbox twin whose lock wait timed out is
+	// retried.
+	LockWait lockwait.Policy
 }
 
 // Ingester writes batches of items, one transaction per batch, keeping the
@@ -130,7 +134,7 @@ func Open(ctx context.Context, db DB, opts Options) (*Ingester, error) {
 // layout reads the target's layout on first use; New leaves it to the
 // first commit, Open does it at once.
 func (in *Ingester) layout(ctx context.Context) (*layout, error) {
-	in.layOnce.Do(func() { in.lay, in.layErr = readLayout(ctx, in.db, in.opts.Target) })
+	in.layOnce.Do(func() { in.lay, in.layErr = readLayout(ctx, in.db, in.opts.Target, in.opts.LockWait) })
 	return in.lay, in.layErr
 }
 

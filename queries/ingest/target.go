@@ -10,6 +10,7 @@ import (
 
 	"hmperf/engine"
 	"hmperf/queries/catalog"
+	"hmperf/queries/lockwait"
 	"hmperf/queries/sandbox"
 )
 
@@ -83,7 +84,7 @@ type tableTarget struct {
 // row; a kind whose live table does not exist at all is no error (the
 // database is the service's, which may not have every table hmperf knows),
 // only users is required.
-func readLayout(ctx context.Context, db DB, target Target) (*layout, error) {
+func readLayout(ctx context.Context, db DB, target Target, lock lockwait.Policy) (*layout, error) {
 	kinds := engine.Kinds()
 	live, err := readTables(ctx, db, tableIdents(kinds, nil))
 	if err != nil {
@@ -100,7 +101,7 @@ func readLayout(ctx context.Context, db DB, target Target) (*layout, error) {
 	}
 	tables := live
 	if target == Sandbox {
-		if err := sandbox.Ensure(ctx, db, present(live)); err != nil {
+		if err := sandbox.Ensure(ctx, db, present(live), lock); err != nil {
 			return nil, err
 		}
 		if tables, err = readTables(ctx, db, tableIdents(kinds, live)); err != nil {

@@ -146,26 +146,27 @@ func runWatched(ctx context.Context, every time.Duration, watch Watch, step func
 	var (
 		mu   sync.Mutex
 		seen []Blocker
-		wg   sync.WaitGroup
 	)
-	stop := make(chan struct{})
-	wg.Add(1)
+	// The watch runs on a context cancelled only if it has not finished
+	// soon after the step: cancelling a query in flight closes pgx's
+	// connection, which the next attempt still needs, but a watch that
+	// waits for a pool connection the step holds must not wait forever.
+	watchCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop, finished := make(chan struct{}), make(chan struct{})
 	go func() {
-		defer wg.Done()
-		// The watch query runs on ctx, not on a context cancelled when
-		// the step ends: cancelling a query in flight closes pgx's
-		// connection, and the next attempt needs it.
-		for tick := time.NewTicker(every); ; {
+		defer close(finished)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
 			select {
 			case <-stop:
-				tick.Stop()
 				return
-			case <-ctx.Done():
-				tick.Stop()
+			case <-watchCtx.Done():
 				return
 			case <-tick.C:
 			}
-			if bs, err := watch(ctx); err == nil && len(bs) > 0 {
+			if bs, err := watch(watchCtx); err == nil && len(bs) > 0 {
 				mu.Lock()
 				seen = bs
 				mu.Unlock()
@@ -174,9 +175,20 @@ func runWatched(ctx context.Context, every time.Duration, watch Watch, step func
 	}()
 	err := step(ctx)
 	close(stop)
-	wg.Wait()
+	select {
+	case <-finished:
+	case <-time.After(watchGrace):
+		cancel()
+		<-finished
+	}
+	mu.Lock()
+	defer mu.Unlock()
 	return seen, err
 }
+
+// watchGrace is how long a watch still running when its step ended may
+// take to finish before it is cancelled.
+const watchGrace = 2 * time.Second
 
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

@@ -10,23 +10,51 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/queries"
 	"hmperf/queries/catalog"
+	"hmperf/queries/lockwait"
 )
 
 // Schema is the schema the twins live in; migration 0026 creates it and its
 // down migration drops it with everything in it.
 const Schema = "hmperf_sandbox"
 
-// Ensure creates the twin of each live table that has none yet, in one
-// transaction serialised against other hmperf processes doing the same. A
-// twin made earlier is kept as it is: writers read the twin's own layout
-// from the catalogue, so an older twin is written correctly all the same.
-func Ensure(ctx context.Context, db queries.Beginner, live []*catalog.Table) error {
+// Ensure creates the twin of each live table that has none yet, one table
+// per transaction (the twins are independent, so the schema is consistent
+// between them, and each LIKE holds its read lock on a live table only
+// while that table's twin is made), serialised against other hmperf
+// processes doing the same. A table whose lock wait timed out is retried
+// under p. A twin made earlier is kept as it is: writers read the twin's
+// own layout from the catalogue, so an older twin is written correctly all
+// the same.
+func Ensure(ctx context.Context, db queries.Beginner, live []*catalog.Table, p lockwait.Policy) error {
+	if err := schemaExists(ctx, db); err != nil {
+		return err
+	}
+	for _, t := range live {
+		err := p.InTx(ctx, fmt.Sprintf("sandbox twin of %s", t), db, func(ctx context.Context, tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", Schema); err != nil {
+				return err
+			}
+			return CopyTable(ctx, tx, Schema, t)
+		})
+		if err != nil && !errors.As(err, new(*lockwait.ExhaustedError)) {
+			return fmt.Errorf("sandbox twin of %s: %w", t, err)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// schemaExists checks that migration 0026 made the sandbox's schema.
+func schemaExists(ctx context.Context, db queries.Beginner) error {
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return err
@@ -39,15 +67,7 @@ func Ensure(ctx context.Context, db queries.Beginner, live []*catalog.Table) err
 	if !exists {
 		return fmt.Errorf("schema %s does not exist: run `hmperf migrate up` (migration 0026 creates it)", Schema)
 	}
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", Schema); err != nil {
-		return err
-	}
-	for _, t := range live {
-		if err := CopyTable(ctx, tx, Schema, t); err != nil {
-			return fmt.Errorf("sandbox twin of %s: %w", t, err)
-		}
-	}
-	return tx.Commit(ctx)
+	return nil
 }
 
 // Ident is the twin's identifier for a live table name.
