@@ -312,17 +312,23 @@ func BlockersOf(db Querier, pid uint32) Watch {
 		if err != nil {
 			return nil, fmt.Errorf("read the sessions blocking backend %d: %w", pid, err)
 		}
-		var out []Blocker
-		var b Blocker
-		var secs float64
-		_, err = pgx.ForEachRow(rows, []any{&b.PID, &b.User, &b.App, &b.State, &secs, &b.Query}, func() error {
-			b.For = time.Duration(secs * float64(time.Second))
-			out = append(out, b)
-			return nil
-		})
+		out, err := scanBlockers(rows)
 		if err != nil {
 			return nil, fmt.Errorf("read the sessions blocking backend %d: %w", pid, err)
 		}
 		return out, nil
 	}
+}
+
+// scanBlockers reads rows of blockersSQL's columns.
+func scanBlockers(rows pgx.Rows) ([]Blocker, error) {
+	var out []Blocker
+	var b Blocker
+	var secs float64
+	_, err := pgx.ForEachRow(rows, []any{&b.PID, &b.User, &b.App, &b.State, &secs, &b.Query}, func() error {
+		b.For = time.Duration(secs * float64(time.Second))
+		out = append(out, b)
+		return nil
+	})
+	return out, err
 }

@@ -60,3 +60,35 @@ func poolWatch(pool *pgxpool.Pool, pid *atomic.Uint32) Watch {
 		return BlockersOf(pool, id)(ctx)
 	}
 }
+
+// blockersOfAppSQL reads the sessions that block any session labelled with
+// the reader's own application_name ("hmperf bench") waiting for a lock.
+const blockersOfAppSQL = `
+SELECT DISTINCT a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''), coalesce(a.state, ''),
+       coalesce(extract(epoch FROM clock_timestamp() - coalesce(a.xact_start, a.query_start)), 0)::float8,
+       coalesce(a.query, '')
+  FROM pg_stat_activity w
+ CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS b(pid)
+  JOIN pg_stat_activity a ON a.pid = b.pid
+ WHERE w.application_name = current_setting('application_name')
+   AND w.pid <> pg_backend_pid() AND w.wait_event_type = 'Lock'
+ ORDER BY a.pid`
+
+// AppWatch is a Watch for a step whose backend is not known to the caller
+// (it runs inside code that opens its own transaction): it reads, on
+// another connection of db, who blocks any session of this command
+// (same application_name) that waits for a lock. It is nil unless db is a
+// pool, the only kind that has another connection to read from.
+func AppWatch(db any) Watch {
+	pool, ok := db.(*pgxpool.Pool)
+	if !ok {
+		return nil
+	}
+	return func(ctx context.Context) ([]Blocker, error) {
+		rows, err := pool.Query(ctx, blockersOfAppSQL)
+		if err != nil {
+			return nil, err
+		}
+		return scanBlockers(rows)
+	}
+}
