@@ -112,10 +112,16 @@ type Watch func(ctx context.Context) ([]Blocker, error)
 // pause between attempts.
 func (p Policy) Run(ctx context.Context, what string, watch Watch, step func(ctx context.Context) error) error {
 	start := time.Now()
+	var blockers []Blocker
 	for attempt := 1; ; attempt++ {
-		blockers, err := runWatched(ctx, p.poll(), watch, step)
+		seen, err := runWatched(ctx, p.poll(), watch, step)
 		if err == nil || !IsLockTimeout(err) {
 			return err
+		}
+		// An attempt whose wait no poll caught keeps the blockers seen
+		// before: the lock is most likely still theirs.
+		if len(seen) > 0 {
+			blockers = seen
 		}
 		d := p.Delay(attempt)
 		if !p.fits(time.Since(start), d) {
@@ -156,7 +162,8 @@ func runWatched(ctx context.Context, every time.Duration, watch Watch, step func
 	stop, finished := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(finished)
-		tick := time.NewTicker(every)
+		// The first look comes early: a wait is at most lock_timeout long.
+		tick := time.NewTimer(every / 3)
 		defer tick.Stop()
 		for {
 			select {
@@ -165,6 +172,7 @@ func runWatched(ctx context.Context, every time.Duration, watch Watch, step func
 			case <-watchCtx.Done():
 				return
 			case <-tick.C:
+				tick.Reset(every)
 			}
 			if bs, err := watch(watchCtx); err == nil && len(bs) > 0 {
 				mu.Lock()
