@@ -109,6 +109,27 @@ func boundedLockWaits(t *testing.T, dsn string) {
 	}
 }
 
+// TestLockWaitsUnboundedControl is the DBA's report reproduced, the
+// control for TestLockWaitsBounded: with --lock-timeout 0 (no bound) adopt
+// waits behind the same row lock and the service's statements on users
+// queue behind it into their statement timeout.
+func TestLockWaitsUnboundedControl(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := serviceDB(t)
+	svc := startServiceClient(t, dsn)
+	holdUsersRow(t, dsn, blockFor)
+	if r := runCmd(ctx, "", "migrate", "adopt", "--yes", "--lock-timeout", "0", "--dsn", dsn); r.code != 0 {
+		t.Fatalf("adopt without a lock timeout: exit %d\n%s", r.code, r.stderr)
+	}
+	longest := svc.takeMax()
+	stats := svc.stop()
+	t.Logf("without lock_timeout: longest service statement %s, first failure: %v", longest.Round(time.Millisecond), stats.err)
+	if longest < serviceStatementTimeout-100*time.Millisecond || stats.err == nil || !strings.Contains(stats.err.Error(), "statement timeout") {
+		t.Errorf("the service's statements did not queue into their timeout behind an unbounded adopt (longest %s, error %v): the bounded test proves nothing", longest, stats.err)
+	}
+}
+
 // TestLockWaitBudgetStopsClean gives adopt and down --all less --lock-wait
 // than the blocker holds: each stops with one line naming the blocker, the
 // version table clean at the last step that committed, and the same
@@ -137,10 +158,12 @@ func TestLockWaitBudgetStopsClean(t *testing.T) {
 
 	pid = holdUsersRow(t, dsn, hold)
 	r = runCmd(ctx, "", "migrate", "down", "--all", "--yes", "--lock-wait", budget, "--dsn", dsn)
-	assertGaveUp(t, "down --all", r, pid)
-	if st := statusJSON(t, dsn); st.Dirty || st.State != migrations.StateHmperf {
+	last = assertGaveUp(t, "down --all", r, pid)
+	st = statusJSON(t, dsn)
+	if st.Dirty || st.State != migrations.StateHmperf {
 		t.Fatalf("after down --all gave up: state %s version %d dirty %v, want hmperf's, clean", st.State, st.Version, st.Dirty)
 	}
+	t.Logf("down --all gave up at version %d, clean: %s", st.Version, last)
 	time.Sleep(hold)
 	if r := runCmd(ctx, "", "migrate", "down", "--all", "--yes", "--dsn", dsn); r.code != 0 {
 		t.Fatalf("down --all after the blocker ended: exit %d\n%s", r.code, r.stderr)
