@@ -58,7 +58,7 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.lockTimeout, "lock-timeout", time.Second,
 		"longest any statement of hmperf waits for a lock (lock_timeout), so the service's statements never queue behind it for longer")
 	fs.DurationVar(&c.lockWait, "lock-wait", 2*time.Minute,
-		"total time a step that locks the service's tables retries with backoff after its lock wait timed out, naming the blocker, before it stops cleanly")
+		"total time a step that locks the service's tables retries with backoff after its lock wait timed out, naming the blocker, before it stops cleanly (0: stop at the first timeout)")
 	c.command = fs.Name()
 }
 
@@ -310,8 +310,13 @@ func (t *target) migrator(ctx context.Context) (*migrations.Migrator, error) {
 // lockPolicy is how a step of this target that locks the service's tables
 // retries after its lock_timeout fired: for --lock-wait in all, one line
 // per retry to log (nil for none: the dashboard owns the terminal).
+// --lock-wait 0 means no retry: the step stops at its first timeout.
 func (t *target) lockPolicy(log io.Writer) lockwait.Policy {
-	return lockwait.Policy{Budget: t.lockWait, Log: log}
+	budget := t.lockWait
+	if budget <= 0 {
+		budget = -1
+	}
+	return lockwait.Policy{Budget: budget, Log: log}
 }
 
 // describeError names the server in a failed read's error: a connection
