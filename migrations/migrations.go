@@ -312,30 +312,34 @@ func (g *Migrator) DownContext(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	if st.Adopted() {
-		applied := 0
-		for _, f := range st.Migrations {
-			if f.Applied && f.Version > BaseVersion {
-				applied++
-			}
-		}
-		if n > applied {
+	if applied := revertible(st); n > applied {
+		if st.Adopted() {
 			return fmt.Errorf("this database was adopted: only %d of hmperf's own migrations can be reverted (the base tables are the service's); `hmperf migrate down --all` removes everything hmperf added", applied)
 		}
+		return fmt.Errorf("down %d: only %d migration(s) are applied; nothing reverted", n, applied)
 	}
 	for i := 0; i < n; i++ {
 		cur, err := g.version()
 		if err != nil {
 			return err
 		}
-		if cur == nilVersion {
-			return fmt.Errorf("down %d: only %d migration(s) were applied", n, i)
-		}
 		if err := g.step(ctx, cur, -1); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// revertible counts the applied migrations down may revert: on an adopted
+// database only hmperf's own, above BaseVersion.
+func revertible(st Status) int {
+	n := 0
+	for _, f := range st.Migrations {
+		if f.Applied && (!st.Adopted() || f.Version > BaseVersion) {
+			n++
+		}
+	}
+	return n
 }
 
 // DownAll reverts every migration hmperf applied and then removes its
