@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"hmperf/migrations"
+	"hmperf/queries/lockwait"
 )
 
 // adoptWord is what a person types to confirm an adoption.
@@ -50,6 +51,11 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 	defer m.Close()
 	m.SetLockWait(t.lockPolicy(e.stderr))
 	if err := m.UpContext(ctx); err != nil {
+		if errors.As(err, new(*lockwait.ExhaustedError)) {
+			// The adoption is recorded and the steps before this one
+			// committed: adopting again would find nothing to adopt.
+			return fmt.Errorf("migrate adopt: adopted, but then %v (the retry is `hmperf migrate up`)", err)
+		}
 		return migrateFailure(m, "adopt", err)
 	}
 	if o.json {

@@ -226,7 +226,7 @@ type ExhaustedError struct {
 }
 
 func (e *ExhaustedError) Error() string {
-	return fmt.Sprintf("%s: gave up after %s (%d lock waits timed out, nothing changed by this step): blocked by %s; run it again once that session ends, or raise --lock-wait",
+	return fmt.Sprintf("%s: gave up after %s (%d lock waits timed out, nothing changed by this step): blocked by %s; retry once that session ends, or with a longer --lock-wait",
 		e.What, round(e.Waited), e.Attempts, Describe(e.Blockers))
 }
 
