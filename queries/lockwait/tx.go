@@ -61,8 +61,9 @@ func poolWatch(pool *pgxpool.Pool, pid *atomic.Uint32) Watch {
 	}
 }
 
-// blockersOfAppSQL reads the sessions that block any session labelled with
-// the reader's own application_name ("hmperf bench") waiting for a lock.
+// blockersOfAppSQL reads the sessions that block any session of the
+// reader's database labelled with its own application_name ("hmperf
+// bench") waiting for a lock.
 const blockersOfAppSQL = `
 SELECT DISTINCT a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''), coalesce(a.state, ''),
        coalesce(extract(epoch FROM clock_timestamp() - coalesce(a.xact_start, a.query_start)), 0)::float8,
@@ -71,6 +72,7 @@ SELECT DISTINCT a.pid, coalesce(a.usename, ''), coalesce(a.application_name, '')
  CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS b(pid)
   JOIN pg_stat_activity a ON a.pid = b.pid
  WHERE w.application_name = current_setting('application_name')
+   AND w.datname = current_database()
    AND w.pid <> pg_backend_pid() AND w.wait_event_type = 'Lock'
  ORDER BY a.pid`
 
