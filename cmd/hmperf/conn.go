@@ -17,7 +17,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/migrations"
-	"hmperf/queries/lockwait"
 	"hmperf/queries/pglaunch"
 )
 
@@ -303,20 +302,7 @@ func (t *target) migrator(ctx context.Context) (*migrations.Migrator, error) {
 	if err != nil {
 		return nil, t.connError(err)
 	}
-	m.SetLockWait(t.lockPolicy(nil))
 	return m, nil
-}
-
-// lockPolicy is how a step of this target that locks the service's tables
-// retries after its lock_timeout fired: for --lock-wait in all, one line
-// per retry to log (nil for none: the dashboard owns the terminal).
-// --lock-wait 0 means no retry: the step stops at its first timeout.
-func (t *target) lockPolicy(log io.Writer) lockwait.Policy {
-	budget := t.lockWait
-	if budget <= 0 {
-		budget = -1
-	}
-	return lockwait.Policy{Budget: budget, Log: log}
 }
 
 // describeError names the server in a failed read's error: a connection

@@ -463,6 +463,7 @@ func (s *dbSource) withMigrator(ctx context.Context, action string, fn func(*mig
 		return err
 	}
 	defer m.Close()
+	m.SetLockWait(s.t.lockPolicy(nil))
 	// The schema changes: the panels must not be shown the status from
 	// before it.
 	defer s.status.forget()

@@ -45,13 +45,13 @@ type Options struct {
 	// RowFKChecks keeps PostgreSQL's per-row foreign-key checks on every
 	// table, even where the per-batch check (fkcheck.go) could replace them.
 	RowFKChecks bool
+	// LockWait is how making a sandbox twin whose lock wait timed out is
+	// retried.
+	LockWait lockwait.Policy
 	// Target is where rows go: the live tables (the zero value) or their
 	// twins in the sandbox. The caller decides; generated rows on a
 	// database hmperf did not create belong in the sandbox.
 	Target Target
-	// LockWait is how making a sandbox twin whose lock wait timed out is
-	// retried.
-	LockWait lockwait.Policy
 }
 
 // Ingester writes batches of items, one transaction per batch, keeping the
