@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/queries"
-	"hmperf/queries/lockwait"
 )
 
 // DB is what a benchmark needs: queries plus transactions. A *pgxpool.Pool
@@ -83,9 +82,6 @@ type Options struct {
 	// Progress, when set, is called from Run's goroutine before and after
 	// every timed write.
 	Progress func(Progress)
-	// LockWait is how making the scratch copies is retried when its lock
-	// wait timed out.
-	LockWait lockwait.Policy
 }
 
 // Progress reports where a run stands.
@@ -211,12 +207,7 @@ func runWithScratch(ctx context.Context, db DB, opt Options, res *Result) (err e
 		p, _ := PairNamed(name)
 		pairs = append(pairs, p)
 	}
-	// The copies read the live tables' definitions (LIKE): retried when
-	// that lock wait times out, the transaction rolled back each time.
-	err = opt.LockWait.Run(ctx, "bench: scratch copies", lockwait.AppWatch(db), func(ctx context.Context) error {
-		return createScratch(ctx, db, schema, pairs)
-	})
-	if err != nil {
+	if err := createScratch(ctx, db, schema, pairs); err != nil {
 		return err
 	}
 	return runPairs(ctx, db, opt, res, schema)
