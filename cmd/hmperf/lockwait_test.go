@@ -45,11 +45,11 @@ func TestLockWaitsBounded(t *testing.T) {
 // is beside the project.
 func TestLockWaitsBoundedDump(t *testing.T) {
 	t.Parallel()
-	boundedLockWaits(t, serviceDumpDB(t))
+	boundedLockWaits(t, dumpDBOrSkip(t))
 }
 
-// serviceDumpDB loads the service's dump, or skips the test without it.
-func serviceDumpDB(t *testing.T) string {
+// dumpDBOrSkip loads the service's dump, or skips the test without it.
+func dumpDBOrSkip(t *testing.T) string {
 	t.Helper()
 	dump := filepath.Join("..", "..", "..", "shared", "fixtures", "original-service", "schema.sql")
 	if _, err := os.Stat(dump); err != nil {
@@ -211,7 +211,7 @@ func assertNamesBlocker(t *testing.T, what, stderr string, pid uint32) {
 func holdUsersRow(t *testing.T, dsn string, d time.Duration) uint32 {
 	t.Helper()
 	ctx := context.Background()
-	conn := serviceConn(t, dsn, blockerApp)
+	conn := serviceSession(t, dsn, blockerApp)
 	if _, err := conn.Exec(ctx, "INSERT INTO users (email) VALUES ($1) ON CONFLICT DO NOTHING", "blocker@example.invalid"); err != nil {
 		t.Fatal(err)
 	}
@@ -232,9 +232,9 @@ func holdUsersRow(t *testing.T, dsn string, d time.Duration) uint32 {
 	return conn.PgConn().PID()
 }
 
-// serviceConn is a connection as the service opens one: its own
+// serviceSession is a connection as the service opens one: its own
 // application_name and a 3 s statement_timeout.
-func serviceConn(t *testing.T, dsn, app string) *pgx.Conn {
+func serviceSession(t *testing.T, dsn, app string) *pgx.Conn {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -267,7 +267,7 @@ type serviceStats struct {
 
 func startServiceClient(t *testing.T, dsn string) *serviceClient {
 	t.Helper()
-	conn := serviceConn(t, dsn, "health-service")
+	conn := serviceSession(t, dsn, "health-service")
 	c := &serviceClient{stopc: make(chan struct{}), done: make(chan struct{})}
 	go c.loop(conn)
 	t.Cleanup(func() { c.stop() })
