@@ -70,7 +70,7 @@ func (g *Migrator) step(ctx context.Context, from, dir int) error {
 	if err != nil {
 		return err
 	}
-	return g.lock.Run(ctx, what, watch, func(context.Context) error { return g.stepOnce(from, dir) })
+	return g.lock.Run(ctx, what, watch, func(ctx context.Context) error { return g.stepOnce(ctx, from, dir) })
 }
 
 func fileName4(f Migration) string { return fmt.Sprintf("%04d_%s", f.Version, f.Name) }
@@ -78,7 +78,7 @@ func fileName4(f Migration) string { return fmt.Sprintf("%04d_%s", f.Version, f.
 // stepOnce runs one golang-migrate step. After a lock timeout it leaves the
 // version table as clean as the schema: the step's error then says only
 // what timed out (not the whole file), so it fits on one line.
-func (g *Migrator) stepOnce(from, dir int) error {
+func (g *Migrator) stepOnce(ctx context.Context, from, dir int) error {
 	err := g.m.Steps(dir)
 	if err == nil {
 		return nil
@@ -87,46 +87,70 @@ func (g *Migrator) stepOnce(from, dir int) error {
 	if !lockwait.IsLockTimeout(cause) {
 		return g.afterChange(err)
 	}
-	if cleanErr := g.undoDirtyMark(from, ranFile(err)); cleanErr != nil {
+	done, cleanErr := g.undoDirtyMark(ctx, from, ranFile(err))
+	switch {
+	case cleanErr != nil:
 		// Not wrapped: a version table left dirty must stop the retries.
 		return fmt.Errorf("%v; then %v", cause, cleanErr)
+	case done:
+		return nil
 	}
 	return cause
 }
 
 // undoDirtyMark reconnects (the failed file left golang-migrate's session
-// in an aborted transaction) and clears the dirty mark golang-migrate wrote
-// before the step: if the file itself timed out, its transaction rolled
-// back and the version is from again; if only the final mark timed out,
-// the file committed and the dirty version is the right one.
-func (g *Migrator) undoDirtyMark(from int, fileRan bool) error {
+// in an aborted transaction) and makes the version table say what the
+// schema is. golang-migrate marks the target version dirty, runs the file,
+// then marks it clean, each in a transaction of its own:
+//   - the first mark timed out: it rolled back, the table is clean at from;
+//   - the file timed out: its one transaction rolled back, so from again;
+//   - the last mark timed out: the file committed, the step is done (true)
+//     and the dirty version is the right one.
+func (g *Migrator) undoDirtyMark(ctx context.Context, from int, fileRan bool) (done bool, err error) {
 	_ = g.closeMigrate()
 	if err := g.open(context.Background()); err != nil {
-		return fmt.Errorf("reconnect after the lock timeout: %w", err)
+		return false, fmt.Errorf("reconnect after the lock timeout: %w", err)
 	}
-	v, dirty, err := g.m.Version()
+	v, dirty, err := g.versionRow(ctx)
 	switch {
-	case errors.Is(err, migrate.ErrNilVersion):
-		// A dirty nil version reads as nil; forcing is idempotent.
-		if fileRan {
-			return g.m.Force(from)
-		}
-		return g.m.Force(nilVersion)
 	case err != nil:
-		return fmt.Errorf("read the version after the lock timeout: %w", err)
+		return false, fmt.Errorf("read the version after the lock timeout: %w", err)
 	case !dirty:
-		return nil
+		return false, nil
 	case fileRan:
-		return g.m.Force(from)
+		return false, g.force(ctx, from)
 	}
-	return g.m.Force(int(v))
+	return true, g.force(ctx, v)
+}
+
+// versionRow reads golang-migrate's row on a connection of its own (its
+// Version hides the dirty flag of the nil version a last down writes).
+func (g *Migrator) versionRow(ctx context.Context) (v int, dirty bool, err error) {
+	conn, err := pgx.ConnectConfig(ctx, g.cfg)
+	if err != nil {
+		return 0, false, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	err = conn.QueryRow(ctx, "SELECT version, dirty FROM hmperf.schema_migrations LIMIT 1").Scan(&v, &dirty)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nilVersion, false, nil
+	}
+	return v, dirty, err
+}
+
+// force records v clean, retried like a step: the version table is
+// hmperf's, but a long reader of it (another hmperf's status) blocks the
+// rewrite too. No watcher: the step's is still polling.
+func (g *Migrator) force(ctx context.Context, v int) error {
+	what := fmt.Sprintf("record version %d clean", v)
+	return g.lock.Run(ctx, what, nil, func(context.Context) error { return dbCause(g.m.Force(v)) })
 }
 
 // dbCause is the driver's error inside golang-migrate's wrapper (which
 // does not unwrap and carries the whole file), or err itself.
 func dbCause(err error) error {
-	var de database.Error
-	if !errors.As(err, &de) || de.OrigErr == nil {
+	de, ok := asDBError(err)
+	if !ok || de.OrigErr == nil {
 		return err
 	}
 	msg := de.Err
@@ -139,8 +163,22 @@ func dbCause(err error) error {
 // ranFile reports whether err came from running a migration file, as
 // opposed to golang-migrate's lock or version bookkeeping.
 func ranFile(err error) bool {
-	var de database.Error
-	return errors.As(err, &de) && strings.HasPrefix(de.Err, "migration failed")
+	de, ok := asDBError(err)
+	return ok && strings.HasPrefix(de.Err, "migration failed")
+}
+
+// asDBError finds golang-migrate's wrapper in err: its pgx driver returns
+// it by value from a file and by pointer from its version bookkeeping.
+func asDBError(err error) (database.Error, bool) {
+	var v database.Error
+	if errors.As(err, &v) {
+		return v, true
+	}
+	var p *database.Error
+	if errors.As(err, &p) && p != nil {
+		return *p, true
+	}
+	return database.Error{}, false
 }
 
 // stepError is a driver error worded by golang-migrate, without the file.
