@@ -43,17 +43,22 @@ func ParseMethod(s string) (Method, error) {
 	return "", fmt.Errorf("unknown benchmark method %q (want copy, service or function)", s)
 }
 
+// ScratchNote says where a benchmark's rows go, for prompts and help.
+const ScratchNote = "rows go to scratch copies in schema " + scratchPrefix + "N, built from the live catalogue " +
+	"and dropped at the end; the service's tables, sequences and users are not touched"
+
 // describe says in a few words how rows were written.
 func (s Setup) describe() string {
 	end := "rolled back"
 	if s.Commit {
-		end = "committed into scratch copies"
+		end = "committed"
 	}
+	end += ", into scratch copies of the live tables"
 	switch s.Method {
 	case MethodService:
 		return "the service's chunked INSERT ... ON CONFLICT DO NOTHING, " + end
 	case MethodFunction:
-		return "the report's benchmark SQL functions (server clock, rolled back)"
+		return "the report's benchmark SQL functions (server clock, rolled back), on scratch copies of the live tables"
 	}
 	return "binary COPY, " + end
 }
@@ -72,8 +77,8 @@ type Options struct {
 	MaxTime time.Duration // automatic repetitions only; default 2 minutes
 	CIWidth float64       // automatic repetitions only; default 5 (percentage points)
 	Method  Method        // default MethodCopy
-	// Commit measures committed writes into scratch copies hmperf creates
-	// and drops; MethodService always commits.
+	// Commit measures committed writes (into the run's scratch copies,
+	// as every write is); MethodService always commits.
 	Commit bool
 	Seed   uint64 // generator seed; the same seed gives the same rows
 	// Anchor is the instant the generated rows count back from; zero means
@@ -189,10 +194,12 @@ func Run(ctx context.Context, db DB, opt Options) (*Result, error) {
 	return res, nil
 }
 
+// runWithScratch runs the pairs against scratch copies of their tables,
+// built from the live catalogue in a schema of the run's own, and drops the
+// schema however the run ends (an error, a cancelled ctx or a panic): no
+// method, the original variant included, writes, vacuums or analyzes a
+// live table, moves its sequences or adds to users.
 func runWithScratch(ctx context.Context, db DB, opt Options, res *Result) (err error) {
-	if !opt.Commit {
-		return runPairs(ctx, db, opt, res, "")
-	}
 	if err := sweepScratch(ctx, db); err != nil {
 		return err
 	}

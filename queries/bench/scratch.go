@@ -20,11 +20,12 @@ const scratchPrefix = "hmperf_scratch_"
 func scratchSchema(runID int64) string { return fmt.Sprintf("%s%d", scratchPrefix, runID) }
 
 // createScratch copies users and every variant table of pairs into a new
-// schema of the run's own, for committed measurements: the same columns,
-// defaults, CHECKs, domains, indexes and partitions (queries/sandbox makes
-// those), plus the live tables' own triggers and their foreign keys to
-// users, pointed at the copy of users so that committed owners never reach
-// the live one. It returns the copy of users.
+// schema of the run's own, which every measurement writes: the same
+// columns, defaults, CHECKs, domains, indexes and partitions, and sequences
+// of the copies' own (queries/sandbox makes those), plus the live tables'
+// own triggers and their foreign keys to users, pointed at the copy of
+// users so that row owners never reach the live one. The live tables are
+// only read.
 func createScratch(ctx context.Context, db DB, schema string, pairs []Pair) (err error) {
 	tx, err := db.Begin(ctx)
 	if err != nil {
@@ -148,13 +149,15 @@ func dropScratch(db DB, schema string) error {
 }
 
 // sweepScratch drops the scratch schemas of runs that are no longer
-// running: what a killed hmperf could not drop itself.
+// running: what a killed hmperf could not drop itself. A run killed before
+// it could record its end still reads "running" in benchmark_runs, so a
+// run counts as running only while its owner holds its lock (statusColumn).
 func sweepScratch(ctx context.Context, db DB) error {
 	rows, err := db.Query(ctx, `
 		SELECT n.nspname FROM pg_namespace n
 		 WHERE n.nspname LIKE $1 || '%'
 		   AND NOT EXISTS (SELECT 1 FROM hmperf.benchmark_runs r
-		                    WHERE r.status = 'running' AND $1 || r.id = n.nspname)`, scratchPrefix)
+		                    WHERE (`+statusColumn+`) = 'running' AND $1 || r.id = n.nspname)`, scratchPrefix)
 	if err != nil {
 		return fmt.Errorf("bench: find stale scratch schemas: %w", err)
 	}
