@@ -44,7 +44,7 @@ func ParseMethod(s string) (Method, error) {
 }
 
 // ScratchNote says where a benchmark's rows go, for prompts and help.
-const ScratchNote = "rows go to scratch copies in schema " + scratchPrefix + "N, built from the live catalogue " +
+const ScratchNote = "Rows go to scratch copies in schema " + scratchPrefix + "N, built from the live catalogue " +
 	"and dropped at the end; the service's tables, sequences and users are not touched"
 
 // describe says in a few words how rows were written.
