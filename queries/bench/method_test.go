@@ -3,9 +3,11 @@ package bench_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/queries/bench"
@@ -166,5 +168,48 @@ func TestLatestDone(t *testing.T) {
 	got, err := bench.LatestDone(ctx, pool)
 	if err != nil || got.ID != done.ID {
 		t.Errorf("LatestDone = %v, %v; want run %d", got, err, done.ID)
+	}
+}
+
+// TestPanicDropsScratch: a run that panics midway (here in its progress
+// callback) still drops its scratch copies as the panic unwinds.
+func TestPanicDropsScratch(t *testing.T) {
+	pool := setup(t)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the run did not panic")
+			}
+		}()
+		_, _ = bench.Run(context.Background(), pool, bench.Options{Tables: []string{"symptoms"}, Rows: 100, Reps: 2,
+			Progress: func(p bench.Progress) {
+				if p.Step == 2 {
+					panic("progress callback")
+				}
+			}})
+	}()
+	if n := scratchSchemas(t, pool); n != 0 {
+		t.Errorf("%d scratch schemas left after a panic", n)
+	}
+}
+
+// TestSweepKilledRun: the scratch schema of a run whose hmperf was killed
+// (its row still says running, nobody owns it) is dropped by the next run.
+func TestSweepKilledRun(t *testing.T) {
+	pool := setup(t)
+	ctx := context.Background()
+	var id int64
+	if err := pool.QueryRow(ctx, `INSERT INTO hmperf.benchmark_runs (tables, rows, reps, server_version, status)
+		VALUES ('{symptoms}', 100, 1, 'test', 'running') RETURNING id`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{"hmperf_scratch_" + strconv.FormatInt(id, 10)}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bench.Run(ctx, pool, bench.Options{Tables: []string{"symptoms"}, Rows: 100, Reps: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if n := scratchSchemas(t, pool); n != 0 {
+		t.Errorf("%d scratch schemas left; want the killed run's swept", n)
 	}
 }
