@@ -13,7 +13,7 @@ import (
 
 // TestBenchLeavesTheServiceAloneFixture: on the service's database (the
 // project's fixture), adopted, a benchmark by every write method, finished
-// or failed, leaves the service's tables, sequences and users exactly as
+// or failed, and the monitor feed's overhead measurement leave the service's tables, sequences and users exactly as
 // they were, drops its scratch schema, and `hmperf alerts` says OK; a
 // problem measured on the service's own layout still pages.
 func TestBenchLeavesTheServiceAloneFixture(t *testing.T) {
@@ -52,6 +52,15 @@ func benchLeavesTheServiceAlone(t *testing.T, dsn string) {
 		if n := scratchSchemas(t, dsn); n != 0 {
 			t.Errorf("bench --method %s left %d scratch schemas", method, n)
 		}
+	}
+	if r := runCmd(ctx, "", "bench", "--monitoring-overhead", "--rows", "100", "--reps", "2", "--yes", "--dsn", dsn); r.code != 0 {
+		t.Fatalf("bench --monitoring-overhead: exit %d\n%s", r.code, r.stderr)
+	}
+	if diff := footprintDiff(before, serviceFootprint(t, dsn)); diff != "" {
+		t.Errorf("bench --monitoring-overhead changed the service's tables:\n%s", diff)
+	}
+	if n := scratchSchemas(t, dsn); n != 0 {
+		t.Errorf("bench --monitoring-overhead left %d scratch schemas", n)
 	}
 	if doc := alertsDoc(t, dsn); doc.ExitCode != 0 {
 		t.Errorf("alerts after benchmarks: exit %d, %+v", doc.ExitCode, doc.Alerts)

@@ -195,29 +195,19 @@ func Run(ctx context.Context, db DB, opt Options) (*Result, error) {
 }
 
 // runWithScratch runs the pairs against scratch copies of their tables,
-// built from the live catalogue in a schema of the run's own, and drops the
-// schema however the run ends (an error, a cancelled ctx or a panic): no
-// method, the original variant included, writes, vacuums or analyzes a
-// live table, moves its sequences or adds to users.
-func runWithScratch(ctx context.Context, db DB, opt Options, res *Result) (err error) {
-	if err := sweepScratch(ctx, db); err != nil {
-		return err
-	}
-	schema := scratchSchema(res.ID)
-	defer func() {
-		if derr := dropScratch(db, schema); derr != nil && err == nil {
-			err = derr
-		}
-	}()
-	var pairs []Pair
+// built from the live catalogue in a schema of the run's own and dropped
+// however the run ends: no method, the original variant included, writes,
+// vacuums or analyzes a live table, moves its sequences or adds to users.
+func runWithScratch(ctx context.Context, db DB, opt Options, res *Result) error {
+	var tables []string
 	for _, name := range opt.Tables {
 		p, _ := PairNamed(name)
-		pairs = append(pairs, p)
+		for _, v := range Variants {
+			tables = append(tables, p.Tables[v])
+		}
 	}
-	if err := createScratch(ctx, db, schema, pairs); err != nil {
-		return err
-	}
-	return runPairs(ctx, db, opt, res, schema)
+	schema := scratchSchema(res.ID)
+	return inScratch(ctx, db, schema, tables, func() error { return runPairs(ctx, db, opt, res, schema) })
 }
 
 // plan is when to stop adding repetitions.

@@ -38,7 +38,7 @@ func newWriter(ctx context.Context, db DB, opt Options, pair Pair, schema string
 	if err != nil {
 		return nil, err
 	}
-	users, err := readUsers(ctx, db, schema)
+	users, err := ReadUsers(ctx, db, schema)
 	if err != nil {
 		return nil, err
 	}
