@@ -356,13 +356,15 @@ func settingsLine(s map[string]string) string {
 	return strings.Join(parts, " ")
 }
 
+// sizesLine prints the live tables' sizes when the run started, and says
+// that the copies measured were empty.
 func sizesLine(sizes map[string]int64) string {
 	names := slices.Sorted(maps.Keys(sizes))
 	parts := make([]string, len(names))
 	for i, n := range names {
 		parts[i] = fmt.Sprintf("%s %s kB", n, thousands(float64(sizes[n])/1024))
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, ", ") + " (the live tables; the scratch copies measured start empty)"
 }
 
 // ciText prints an interval, or "none" when too few repetitions bound it.
