@@ -172,4 +172,29 @@ func TestBenchHelpDefinesOverhead(t *testing.T) {
 	if !strings.Contains(r.stderr+r.stdout, "(t - t_floor) / t_floor") || !strings.Contains(r.stderr+r.stdout, "inconclusive") {
 		t.Errorf("help lacks the overhead definition or the verdicts:\n%s%s", r.stdout, r.stderr)
 	}
+	for _, want := range []string{"scratch copies in schema hmperf_scratch_N", "the service's tables, sequences and users are not touched",
+		"never an alert"} {
+		if !strings.Contains(r.stderr+r.stdout, want) {
+			t.Errorf("help does not say %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestBenchAsksOnATerminal: a person at a terminal is told where the rows
+// go and asked; "no" runs nothing; --yes does not ask.
+func TestBenchAsksOnATerminal(t *testing.T) {
+	var stdout, stderr strings.Builder
+	e := env{stdin: strings.NewReader("n\n"), stdout: &stdout, stderr: &stderr, isTerminal: func() bool { return true }}
+	if code := run(context.Background(), e, []string{"bench", "--dsn", "postgres://nowhere.invalid/db"}); code == 0 {
+		t.Fatal("answering no still ran the benchmark")
+	}
+	if !strings.Contains(stderr.String(), "Rows go to scratch copies") || !strings.Contains(stderr.String(), "cancelled: nothing changed") {
+		t.Errorf("stderr %q: want the prompt saying where rows go, then cancelled", stderr.String())
+	}
+	stderr.Reset()
+	e.stdin = strings.NewReader("")
+	run(context.Background(), e, []string{"bench", "--yes", "--dsn", "postgres://nowhere.invalid/db", "--connect-timeout", "1s"})
+	if strings.Contains(stderr.String(), "Continue?") {
+		t.Errorf("--yes still asked: %q", stderr.String())
+	}
 }
