@@ -213,3 +213,30 @@ func TestSweepKilledRun(t *testing.T) {
 		t.Errorf("%d scratch schemas left; want the killed run's swept", n)
 	}
 }
+
+// TestSweepSparesALiveScratch: scratch copies in use (WithScratch, no run
+// row of their own) survive a benchmark that runs meanwhile, and are
+// dropped when their user is done.
+func TestSweepSparesALiveScratch(t *testing.T) {
+	pool := setup(t)
+	ctx := context.Background()
+	err := bench.WithScratch(ctx, pool, []string{"symptoms"}, func(schema string) error {
+		if _, err := bench.Run(ctx, pool, bench.Options{Tables: []string{"symptoms"}, Rows: 100, Reps: 1}); err != nil {
+			return err
+		}
+		var exists bool
+		if err := pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", pgx.Identifier{schema, "symptoms"}.Sanitize()).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			t.Errorf("a benchmark swept %s while it was in use", schema)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := scratchSchemas(t, pool); n != 0 {
+		t.Errorf("%d scratch schemas left", n)
+	}
+}

@@ -156,7 +156,7 @@ func sweepScratch(ctx context.Context, db DB) error {
 		   AND NOT EXISTS (SELECT 1 FROM pg_locks l
 		                    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
 		                      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		                      AND l.classid::bigint = $2 AND l.objid::bigint = substr(n.nspname, length($1) + 1)::bigint)`,
+		                      AND l.classid::bigint = $2 AND l.objid::text = substr(n.nspname, length($1) + 1))`,
 		scratchPrefix, runLockClass)
 	if err != nil {
 		return fmt.Errorf("bench: find stale scratch schemas: %w", err)
