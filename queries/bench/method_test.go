@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/queries/bench"
+	"hmperf/queries/pgtest"
 )
 
 // scratchSchemas counts the schemas that hold scratch copies.
@@ -238,5 +239,30 @@ func TestSweepSparesALiveScratch(t *testing.T) {
 	}
 	if n := scratchSchemas(t, pool); n != 0 {
 		t.Errorf("%d scratch schemas left", n)
+	}
+}
+
+// TestEveryMethodLeavesTheLiveTablesAlone: on hmperf's own database too,
+// every method writes only its scratch copies: the live tables' insert,
+// update, delete, vacuum and analyze counts, their sequences and users read
+// the same after each run (the pool is closed first, so its sessions have
+// flushed their statistics).
+func TestEveryMethodLeavesTheLiveTablesAlone(t *testing.T) {
+	dsn := pgtest.NewMigratedDB(t)
+	ctx := context.Background()
+	before := pgtest.Footprint(t, dsn)
+	for _, m := range []bench.Method{bench.MethodCopy, bench.MethodService, bench.MethodFunction} {
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = bench.Run(ctx, pool, bench.Options{Rows: 100, Reps: 1, Method: m})
+		pool.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if diff := pgtest.FootprintDiff(before, pgtest.Footprint(t, dsn)); diff != "" {
+			t.Errorf("--method %s changed the live tables:\n%s", m, diff)
+		}
 	}
 }
