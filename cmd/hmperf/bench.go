@@ -271,6 +271,7 @@ type benchJSON struct {
 	Seed           uint64                `json:"seed"`
 	WriteMethod    bench.Method          `json:"write_method"`
 	Commit         bool                  `json:"commit"`
+	ScratchCopies  bool                  `json:"scratch_copies"`
 	Method         string                `json:"method"`
 	IntervalMethod string                `json:"interval_method"`
 	Overhead       string                `json:"overhead_definition"`
@@ -292,7 +293,7 @@ func printBenchJSON(w io.Writer, r *bench.Result) error {
 	}
 	return enc.Encode(benchJSON{Results: r.Results, Comparisons: r.Comparisons, RunID: r.ID, ServerVersion: r.Server.Version,
 		Settings: r.Server.Settings, TableBytes: r.SizesBefore, Rows: r.Rows, Reps: r.Reps, AutoReps: r.Auto, Seed: r.Seed,
-		WriteMethod: r.Setup.Method, Commit: r.Setup.Commit, Method: r.Setup.Describe() + "; repetitions interleaved original/optimized/unconstrained",
+		WriteMethod: r.Setup.Method, Commit: r.Setup.Commit, ScratchCopies: r.Setup.Scratch, Method: r.Setup.Describe() + "; repetitions interleaved original/optimized/unconstrained",
 		IntervalMethod: bench.IntervalMethod, Overhead: overheadDefinition, Warnings: warnings})
 }
 

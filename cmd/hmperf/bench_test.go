@@ -30,7 +30,10 @@ func TestBenchJSON(t *testing.T) {
 		"overhead_ci_low", "overhead_ci_high")
 	hasKeys(t, comps[0], "pair", "ratio_median", "ratio_min", "ratio_max", "claimed_improvement_pct", "measured_improvement_pct", "verdict",
 		"ci_low", "ci_high", "method", "reps")
-	hasKeys(t, doc, "settings", "table_bytes_before", "write_method", "interval_method", "overhead_definition")
+	hasKeys(t, doc, "settings", "table_bytes_before", "write_method", "scratch_copies", "interval_method", "overhead_definition")
+	if doc["scratch_copies"] != true {
+		t.Errorf("scratch_copies = %v, want true: every run writes scratch copies", doc["scratch_copies"])
+	}
 	c := comps[0].(map[string]any)
 	// Two repetitions bound no 95% interval: the verdict must be
 	// inconclusive, with null interval ends, whatever the timings.

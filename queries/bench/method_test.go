@@ -266,3 +266,32 @@ func TestEveryMethodLeavesTheLiveTablesAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestOlderRunsSayWhereTheyWrote: a run stored before benchmarks wrote
+// scratch copies reads back as having written the live tables (rolled
+// back), and a committed one as scratch copies, as they did.
+func TestOlderRunsSayWhereTheyWrote(t *testing.T) {
+	pool := setup(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		commit string
+		want   string
+	}{
+		{"false", "binary COPY, rolled back"},
+		{"true", "binary COPY, committed, into scratch copies of the live tables"},
+	} {
+		var id int64
+		if err := pool.QueryRow(ctx, `INSERT INTO hmperf.benchmark_runs (tables, rows, reps, server_version, settings, status)
+			VALUES ('{symptoms}', 100, 1, 'test', jsonb_build_object('hmperf.method', 'copy', 'hmperf.commit', $1::text), 'done')
+			RETURNING id`, c.commit).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		r, err := bench.ByID(ctx, pool, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Setup.Describe(); got != c.want {
+			t.Errorf("commit %s: %q, want %q", c.commit, got, c.want)
+		}
+	}
+}

@@ -49,18 +49,20 @@ const ScratchNote = "Rows go to scratch copies in schema " + scratchPrefix + "N,
 
 // describe says in a few words how rows were written.
 func (s Setup) describe() string {
-	end := "rolled back"
+	end, where := "rolled back", ""
 	if s.Commit {
 		end = "committed"
 	}
-	end += ", into scratch copies of the live tables"
+	if s.Scratch {
+		where = ", into scratch copies of the live tables"
+	}
 	switch s.Method {
 	case MethodService:
-		return "the service's chunked INSERT ... ON CONFLICT DO NOTHING, " + end
+		return "the service's chunked INSERT ... ON CONFLICT DO NOTHING, " + end + where
 	case MethodFunction:
-		return "the report's benchmark SQL functions (server clock, rolled back), on scratch copies of the live tables"
+		return "the report's benchmark SQL functions (server clock, rolled back)" + where
 	}
-	return "binary COPY, " + end
+	return "binary COPY, " + end + where
 }
 
 // Describe is the method line the CLI and the report print.
@@ -179,7 +181,7 @@ func Run(ctx context.Context, db DB, opt Options) (*Result, error) {
 	}
 	defer release()
 	res := &Result{ID: id, Tables: opt.Tables, Rows: opt.Rows, Reps: opt.Reps, Seed: opt.Seed, Server: server, Status: StatusRunning,
-		Setup: Setup{Method: opt.Method, Commit: opt.Commit}, Auto: opt.Reps == 0}
+		Setup: Setup{Method: opt.Method, Commit: opt.Commit, Scratch: true}, Auto: opt.Reps == 0}
 	if res.SizesBefore, err = tableSizes(ctx, db, opt.Tables); err != nil {
 		return nil, err
 	}
