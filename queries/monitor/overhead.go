@@ -98,6 +98,8 @@ type feedTarget struct {
 	users   *catalog.Users
 }
 
+// scratchTarget is the copy of feedTable in schema, with ds laid out for it
+// from the catalogue (the service's layout may lack columns hmperf's has).
 func scratchTarget(ctx context.Context, db bench.DB, schema string, ds bench.Dataset) (feedTarget, error) {
 	m, rows, err := bench.MapRows(ctx, db, pgx.Identifier{schema, feedTable}, ds)
 	if err != nil {
