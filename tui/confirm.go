@@ -77,7 +77,7 @@ func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Bench):
 		t := m.benchmarks.Selected()
 		m.ask(confirmation{act: actBench, table: t,
-			prompt: "Run the benchmark for " + t + "? It inserts rows into the benchmark tables."})
+			prompt: "Run the benchmark for " + t + "? " + benchWhere})
 	case key.Matches(msg, k.Ingest):
 		if m.jobs.ingest {
 			return m.toggleIngest(), true // stopping needs no confirmation
@@ -97,6 +97,11 @@ func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 	}
 	return nil, true
 }
+
+// benchWhere tells the person confirming a benchmark where its rows go
+// (queries/bench makes the copies; the tui does not import it).
+const benchWhere = "Rows go to scratch copies in schema hmperf_scratch_N, built from the live catalogue and " +
+	"dropped at the end; the service's tables, sequences and users are not touched."
 
 // ingestPrompt asks before a sample ingest and says where its generated
 // rows go.

@@ -392,6 +392,22 @@ func TestIngestTarget(t *testing.T) {
 	}
 }
 
+// TestBenchPromptSaysWhereRowsGo: b's confirmation says the rows go to
+// scratch copies and the service's tables are not touched.
+func TestBenchPromptSaysWhereRowsGo(t *testing.T) {
+	m := loadedModel(t, newFake(), Benchmarks, Options{})
+	m = press(t, m, "b")
+	if m.confirm == nil || m.confirm.act != actBench {
+		t.Fatalf("b asked %+v", m.confirm)
+	}
+	for _, want := range []string{"scratch copies in schema hmperf_scratch_N", "built from the live catalogue",
+		"dropped at the end", "the service's tables, sequences and users are not touched"} {
+		if !strings.Contains(m.confirm.prompt, want) {
+			t.Errorf("prompt %q does not say %q", m.confirm.prompt, want)
+		}
+	}
+}
+
 // TestDeadIngestShows: an ingest whose goroutine ended on an error is
 // shown stopped, with its error on the panel and in the status line.
 func TestDeadIngestShows(t *testing.T) {

@@ -33,12 +33,18 @@ type benchOpts struct {
 	json       bool
 	report     string
 	monitoring bool
+	yes        bool
 }
 
 // benchAbout is the long description in `hmperf bench --help`: what the
-// verdicts mean and the one definition of overhead.
+// verdicts mean, where rows go and the one definition of overhead.
 const benchAbout = `Writes the same generated rows into each pair's original, optimized and
 unconstrained tables, repetitions interleaved, and judges the report's claims.
+
+` + bench.ScratchNote + `.
+The overhead a run measures is a finding of that run (its verdicts, the
+Benchmarks panel, the report), never an alert: ` + "`hmperf alerts`" + ` is about the
+service's database.
 
 A claim "holds" only when the whole 95% confidence interval of the measured
 median is on its side, "does not hold" only when the whole interval is on the
@@ -71,6 +77,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 	fs.BoolVar(&o.json, "json", false, "print one JSON document")
 	fs.StringVar(&o.report, "report", "", "also write DIR/report.md and one SVG chart per table into DIR")
 	fs.BoolVar(&o.monitoring, "monitoring-overhead", false, "measure what the constraint-monitor feed costs an ingest batch instead")
+	fs.BoolVar(&o.yes, "yes", false, "do not ask on a terminal before running (scripts are never asked: a benchmark writes only hmperf's own tables)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -96,10 +103,14 @@ func runBench(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("%w: --commit does not apply to --method function (the report's functions roll back their own inserts)", errUsage)
 	}
 	if o.conn.readOnly {
-		return errors.New("bench writes benchmark runs (and rolled-back test rows) and --read-only is set")
+		return errors.New("bench writes benchmark runs and scratch copies of the tables (schema hmperf_scratch_N) and --read-only is set")
 	}
 	if o.monitoring {
 		setMonitoringDefaults(fs, &o, &reps)
+	} else if !o.yes && e.isTerminal() {
+		if err := ask(e, "run a benchmark. "+bench.ScratchNote); err != nil {
+			return err
+		}
 	}
 	return benchOnTarget(ctx, e, o, tables, reps, args)
 }
@@ -260,6 +271,7 @@ type benchJSON struct {
 	Seed           uint64                `json:"seed"`
 	WriteMethod    bench.Method          `json:"write_method"`
 	Commit         bool                  `json:"commit"`
+	ScratchCopies  bool                  `json:"scratch_copies"`
 	Method         string                `json:"method"`
 	IntervalMethod string                `json:"interval_method"`
 	Overhead       string                `json:"overhead_definition"`
@@ -281,7 +293,7 @@ func printBenchJSON(w io.Writer, r *bench.Result) error {
 	}
 	return enc.Encode(benchJSON{Results: r.Results, Comparisons: r.Comparisons, RunID: r.ID, ServerVersion: r.Server.Version,
 		Settings: r.Server.Settings, TableBytes: r.SizesBefore, Rows: r.Rows, Reps: r.Reps, AutoReps: r.Auto, Seed: r.Seed,
-		WriteMethod: r.Setup.Method, Commit: r.Setup.Commit, Method: r.Setup.Describe() + "; repetitions interleaved original/optimized/unconstrained",
+		WriteMethod: r.Setup.Method, Commit: r.Setup.Commit, ScratchCopies: r.Setup.Scratch, Method: r.Setup.Describe() + "; repetitions interleaved original/optimized/unconstrained",
 		IntervalMethod: bench.IntervalMethod, Overhead: overheadDefinition, Warnings: warnings})
 }
 
@@ -345,13 +357,15 @@ func settingsLine(s map[string]string) string {
 	return strings.Join(parts, " ")
 }
 
+// sizesLine prints the live tables' sizes when the run started, and says
+// that the copies measured were empty.
 func sizesLine(sizes map[string]int64) string {
 	names := slices.Sorted(maps.Keys(sizes))
 	parts := make([]string, len(names))
 	for i, n := range names {
 		parts[i] = fmt.Sprintf("%s %s kB", n, thousands(float64(sizes[n])/1024))
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, ", ") + " (the live tables; the scratch copies measured start empty)"
 }
 
 // ciText prints an interval, or "none" when too few repetitions bound it.

@@ -30,7 +30,10 @@ func TestBenchJSON(t *testing.T) {
 		"overhead_ci_low", "overhead_ci_high")
 	hasKeys(t, comps[0], "pair", "ratio_median", "ratio_min", "ratio_max", "claimed_improvement_pct", "measured_improvement_pct", "verdict",
 		"ci_low", "ci_high", "method", "reps")
-	hasKeys(t, doc, "settings", "table_bytes_before", "write_method", "interval_method", "overhead_definition")
+	hasKeys(t, doc, "settings", "table_bytes_before", "write_method", "scratch_copies", "interval_method", "overhead_definition")
+	if doc["scratch_copies"] != true {
+		t.Errorf("scratch_copies = %v, want true: every run writes scratch copies", doc["scratch_copies"])
+	}
 	c := comps[0].(map[string]any)
 	// Two repetitions bound no 95% interval: the verdict must be
 	// inconclusive, with null interval ends, whatever the timings.
@@ -171,5 +174,30 @@ func TestBenchHelpDefinesOverhead(t *testing.T) {
 	r := runCmd(context.Background(), "", "bench", "--help")
 	if !strings.Contains(r.stderr+r.stdout, "(t - t_floor) / t_floor") || !strings.Contains(r.stderr+r.stdout, "inconclusive") {
 		t.Errorf("help lacks the overhead definition or the verdicts:\n%s%s", r.stdout, r.stderr)
+	}
+	for _, want := range []string{"scratch copies in schema hmperf_scratch_N", "the service's tables, sequences and users are not touched",
+		"never an alert"} {
+		if !strings.Contains(r.stderr+r.stdout, want) {
+			t.Errorf("help does not say %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestBenchAsksOnATerminal: a person at a terminal is told where the rows
+// go and asked; "no" runs nothing; --yes does not ask.
+func TestBenchAsksOnATerminal(t *testing.T) {
+	var stdout, stderr strings.Builder
+	e := env{stdin: strings.NewReader("n\n"), stdout: &stdout, stderr: &stderr, isTerminal: func() bool { return true }}
+	if code := run(context.Background(), e, []string{"bench", "--dsn", "postgres://nowhere.invalid/db"}); code == 0 {
+		t.Fatal("answering no still ran the benchmark")
+	}
+	if !strings.Contains(stderr.String(), "Rows go to scratch copies") || !strings.Contains(stderr.String(), "cancelled: nothing changed") {
+		t.Errorf("stderr %q: want the prompt saying where rows go, then cancelled", stderr.String())
+	}
+	stderr.Reset()
+	e.stdin = strings.NewReader("")
+	run(context.Background(), e, []string{"bench", "--yes", "--dsn", "postgres://nowhere.invalid/db", "--connect-timeout", "1s"})
+	if strings.Contains(stderr.String(), "Continue?") {
+		t.Errorf("--yes still asked: %q", stderr.String())
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+
+	"github.com/mattn/go-isatty"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -156,7 +158,9 @@ func runVersion(_ context.Context, e env, args []string) error {
 	return nil
 }
 
+// stdinIsTerminal reports whether a person can answer on stdin. A
+// character device is not enough: cron and `< /dev/null` give /dev/null,
+// which is one.
 func stdinIsTerminal() bool {
-	st, err := os.Stdin.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return isatty.IsTerminal(os.Stdin.Fd())
 }

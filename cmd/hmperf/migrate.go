@@ -160,6 +160,11 @@ func confirm(e env, yes bool, what string) error {
 	if !e.isTerminal() {
 		return errors.New("refusing to change the schema without confirmation: stdin is not a terminal; pass --yes")
 	}
+	return ask(e, what)
+}
+
+// ask asks the person at the terminal whether to go on with what.
+func ask(e env, what string) error {
 	fmt.Fprintf(e.stderr, "About to %s. Continue? [y/N] ", what)
 	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(answer)) {

@@ -121,14 +121,15 @@ func waitRows(t *testing.T, dsn, table string) {
 	t.Fatalf("%s stayed empty", table)
 }
 
-func execSQL(t *testing.T, dsn, sql string) {
+// execSQL runs one statement on a connection of its own.
+func execSQL(t *testing.T, dsn, sql string, args ...any) {
 	t.Helper()
 	conn, err := pgx.Connect(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), sql); err != nil {
+	if _, err := conn.Exec(context.Background(), sql, args...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }

@@ -29,7 +29,7 @@ func TestEncodedCopyStoresWhatCopyFromStores(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		users, err := readUsers(ctx, conn, "")
+		users, err := ReadUsers(ctx, conn, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +104,7 @@ func BenchmarkEncodeCopy(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	users, err := readUsers(ctx, conn, "")
+	users, err := ReadUsers(ctx, conn, "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"hmperf/engine"
+	"hmperf/queries"
 	"hmperf/queries/catalog"
 )
 
@@ -61,9 +62,9 @@ func (d variantData) copyData(v Variant, tm *pgtype.Map) (copyPayload, error) {
 	return p, nil
 }
 
-// readUsers reads the users table the row owners go into: the live one,
+// ReadUsers reads the users table the row owners go into: the live one,
 // or its copy in schema when schema is not empty.
-func readUsers(ctx context.Context, db DB, schema string) (*catalog.Users, error) {
+func ReadUsers(ctx context.Context, db queries.DBTX, schema string) (*catalog.Users, error) {
 	live, err := catalog.Read(ctx, db, qualify(schema, "users"))
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
@@ -75,33 +76,51 @@ func readUsers(ctx context.Context, db DB, schema string) (*catalog.Users, error
 	return u, nil
 }
 
-// prepare maps the generated rows onto each variant's live table. A
-// variant whose table lacks a column the rows need fails here, before any
-// COPY, with the table and column named.
-func prepare(ctx context.Context, db DB, pair Pair, ds Dataset, users *catalog.Users, schema string) (variantData, error) {
-	out := variantData{tables: map[Variant]variantTable{}, rows: map[Variant][][]any{}, users: users, payloads: map[string][]byte{}}
-	for _, u := range ds.Users {
-		out.owners = append(out.owners, u)
+// Owners are the dataset's row owners as catalog.Users inserts them.
+func (ds Dataset) Owners() []engine.UUID {
+	out := make([]engine.UUID, len(ds.Users))
+	for i, u := range ds.Users {
+		out[i] = u
 	}
+	return out
+}
+
+// MapRows reads the table ident from the catalogue and lays the dataset's
+// rows out for it. A table that lacks a column the rows need fails here,
+// with the table and column named.
+func MapRows(ctx context.Context, db queries.DBTX, ident pgx.Identifier, ds Dataset) (*catalog.Mapping, [][]any, error) {
+	live, err := catalog.Read(ctx, db, ident)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := catalog.Map(engine.TableOf(ds.Kind), live)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.Direct() {
+		return m, ds.Rows, nil
+	}
+	rows := make([][]any, len(ds.Rows))
+	for i, r := range ds.Rows {
+		rows[i] = m.Row(nil, r)
+	}
+	return m, rows, nil
+}
+
+// prepare maps the generated rows onto each variant's table. A variant
+// whose table lacks a column the rows need fails here, before any COPY,
+// with the table and column named.
+func prepare(ctx context.Context, db DB, pair Pair, ds Dataset, users *catalog.Users, schema string) (variantData, error) {
+	out := variantData{tables: map[Variant]variantTable{}, rows: map[Variant][][]any{}, users: users,
+		owners: ds.Owners(), payloads: map[string][]byte{}}
 	for _, v := range Variants {
-		live, err := catalog.Read(ctx, db, qualify(schema, pair.Tables[v]))
-		if err != nil {
-			return variantData{}, fmt.Errorf("bench: %s %s: %w", pair.Name, v, err)
-		}
-		m, err := catalog.Map(engine.TableOf(ds.Kind), live)
+		m, rows, err := MapRows(ctx, db, qualify(schema, pair.Tables[v]), ds)
 		if err != nil {
 			return variantData{}, fmt.Errorf("bench: %s %s: %w", pair.Name, v, err)
 		}
 		oids, err := describeColumns(ctx, db, m.Table.Ident(), m.Columns)
 		if err != nil {
 			return variantData{}, err
-		}
-		rows := ds.Rows
-		if !m.Direct() {
-			rows = make([][]any, len(ds.Rows))
-			for i, r := range ds.Rows {
-				rows[i] = m.Row(nil, r)
-			}
 		}
 		out.tables[v], out.rows[v] = variantTable{m: m, oids: oids}, rows
 	}

@@ -3,12 +3,15 @@ package bench_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/queries/bench"
+	"hmperf/queries/pgtest"
 )
 
 // scratchSchemas counts the schemas that hold scratch copies.
@@ -166,5 +169,129 @@ func TestLatestDone(t *testing.T) {
 	got, err := bench.LatestDone(ctx, pool)
 	if err != nil || got.ID != done.ID {
 		t.Errorf("LatestDone = %v, %v; want run %d", got, err, done.ID)
+	}
+}
+
+// TestPanicDropsScratch: a run that panics midway (here in its progress
+// callback) still drops its scratch copies as the panic unwinds.
+func TestPanicDropsScratch(t *testing.T) {
+	pool := setup(t)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the run did not panic")
+			}
+		}()
+		_, _ = bench.Run(context.Background(), pool, bench.Options{Tables: []string{"symptoms"}, Rows: 100, Reps: 2,
+			Progress: func(p bench.Progress) {
+				if p.Step == 2 {
+					panic("progress callback")
+				}
+			}})
+	}()
+	if n := scratchSchemas(t, pool); n != 0 {
+		t.Errorf("%d scratch schemas left after a panic", n)
+	}
+}
+
+// TestSweepKilledRun: the scratch schema of a run whose hmperf was killed
+// (its row still says running, nobody owns it) is dropped by the next run.
+func TestSweepKilledRun(t *testing.T) {
+	pool := setup(t)
+	ctx := context.Background()
+	var id int64
+	if err := pool.QueryRow(ctx, `INSERT INTO hmperf.benchmark_runs (tables, rows, reps, server_version, status)
+		VALUES ('{symptoms}', 100, 1, 'test', 'running') RETURNING id`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{"hmperf_scratch_" + strconv.FormatInt(id, 10)}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bench.Run(ctx, pool, bench.Options{Tables: []string{"symptoms"}, Rows: 100, Reps: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if n := scratchSchemas(t, pool); n != 0 {
+		t.Errorf("%d scratch schemas left; want the killed run's swept", n)
+	}
+}
+
+// TestSweepSparesALiveScratch: scratch copies in use (WithScratch, no run
+// row of their own) survive a benchmark that runs meanwhile, and are
+// dropped when their user is done.
+func TestSweepSparesALiveScratch(t *testing.T) {
+	pool := setup(t)
+	ctx := context.Background()
+	err := bench.WithScratch(ctx, pool, []string{"symptoms"}, func(schema string) error {
+		if _, err := bench.Run(ctx, pool, bench.Options{Tables: []string{"symptoms"}, Rows: 100, Reps: 1}); err != nil {
+			return err
+		}
+		var exists bool
+		if err := pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", pgx.Identifier{schema, "symptoms"}.Sanitize()).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			t.Errorf("a benchmark swept %s while it was in use", schema)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := scratchSchemas(t, pool); n != 0 {
+		t.Errorf("%d scratch schemas left", n)
+	}
+}
+
+// TestEveryMethodLeavesTheLiveTablesAlone: on hmperf's own database too,
+// every method writes only its scratch copies: the live tables' insert,
+// update, delete, vacuum and analyze counts, their sequences and users read
+// the same after each run (the pool is closed first, so its sessions have
+// flushed their statistics).
+func TestEveryMethodLeavesTheLiveTablesAlone(t *testing.T) {
+	dsn := pgtest.NewMigratedDB(t)
+	ctx := context.Background()
+	before := pgtest.Footprint(t, dsn)
+	for _, m := range []bench.Method{bench.MethodCopy, bench.MethodService, bench.MethodFunction} {
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = bench.Run(ctx, pool, bench.Options{Rows: 100, Reps: 1, Method: m})
+		pool.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if diff := pgtest.FootprintDiff(before, pgtest.Footprint(t, dsn)); diff != "" {
+			t.Errorf("--method %s changed the live tables:\n%s", m, diff)
+		}
+	}
+}
+
+// TestOlderRunsSayWhereTheyWrote: a run stored before benchmarks wrote
+// scratch copies reads back as having written the live tables (rolled
+// back), and a committed one as scratch copies, as they did.
+func TestOlderRunsSayWhereTheyWrote(t *testing.T) {
+	pool := setup(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		commit string
+		want   string
+	}{
+		{"false", "binary COPY, rolled back"},
+		{"true", "binary COPY, committed, into scratch copies of the live tables"},
+	} {
+		var id int64
+		if err := pool.QueryRow(ctx, `INSERT INTO hmperf.benchmark_runs (tables, rows, reps, server_version, settings, status)
+			VALUES ('{symptoms}', 100, 1, 'test', jsonb_build_object('hmperf.method', 'copy', 'hmperf.commit', $1::text), 'done')
+			RETURNING id`, c.commit).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		r, err := bench.ByID(ctx, pool, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Setup.Describe(); got != c.want {
+			t.Errorf("commit %s: %q, want %q", c.commit, got, c.want)
+		}
 	}
 }

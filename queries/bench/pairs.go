@@ -6,21 +6,25 @@
 // Method, in short: the same N rows from the engine's seeded sample
 // generator (Generate) are written into each variant's partitioned parent,
 // repetitions interleaved original, optimized, unconstrained, after one
-// small untimed warm-up write per variant. By default (MethodCopy) each
-// write is a binary COPY in a transaction rolled back after timing, so the
-// user's data is never touched; MethodService writes as the ingest service
-// does (chunked multi-row INSERT ... ON CONFLICT DO NOTHING) and, like any
-// run with Commit, commits into scratch copies in a schema of the run's own
-// that is dropped however the run ends; MethodFunction calls the report's
-// own benchmark_* functions. Dead tuples of rolled-back writes are vacuumed
-// and committed rows truncated between repetitions, so every repetition
-// starts from the same table state. The clock is the client's monotonic
-// clock around the write (and the COMMIT, when committing); creating the
-// row owners is outside it, and so is encoding the COPY data, which is done
-// once per variant before the first repetition (copyenc.go): pgx's numeric
-// encoder is slower than the server's COPY, so inside the clock it timed
-// the client, alike for every variant. Verdicts come from 95% order-statistic
-// intervals of the paired per-repetition values (interval.go).
+// small untimed warm-up write per variant. Every variant, the original
+// included, is a scratch copy built from the live catalogue in a schema of
+// the run's own (hmperf_scratch_<run id>) and dropped however the run ends,
+// so a benchmark never writes, vacuums or analyzes the live tables, moves
+// their sequences or adds users (scratch.go). By default (MethodCopy) each
+// write is a binary COPY in a transaction rolled back after timing;
+// MethodService writes as the ingest service does (chunked multi-row
+// INSERT ... ON CONFLICT DO NOTHING) and, like any run with Commit,
+// commits; MethodFunction calls the report's own benchmark_* functions with
+// the scratch schema first on the search path. Dead tuples of rolled-back
+// writes are vacuumed and committed rows truncated between repetitions (in
+// the copies), so every repetition starts from the same table state. The
+// clock is the client's monotonic clock around the write (and the COMMIT,
+// when committing); creating the row owners is outside it, and so is
+// encoding the COPY data, which is done once per variant before the first
+// repetition (copyenc.go): pgx's numeric encoder is slower than the
+// server's COPY, so inside the clock it timed the client, alike for every
+// variant. Verdicts come from 95% order-statistic intervals of the paired
+// per-repetition values (interval.go).
 package bench
 
 import "fmt"

@@ -43,19 +43,26 @@ func ParseMethod(s string) (Method, error) {
 	return "", fmt.Errorf("unknown benchmark method %q (want copy, service or function)", s)
 }
 
+// ScratchNote says where a benchmark's rows go, for prompts and help.
+const ScratchNote = "Rows go to scratch copies in schema " + scratchPrefix + "N, built from the live catalogue " +
+	"and dropped at the end; the service's tables, sequences and users are not touched"
+
 // describe says in a few words how rows were written.
 func (s Setup) describe() string {
-	end := "rolled back"
+	end, where := "rolled back", ""
 	if s.Commit {
-		end = "committed into scratch copies"
+		end = "committed"
+	}
+	if s.Scratch {
+		where = ", into scratch copies of the live tables"
 	}
 	switch s.Method {
 	case MethodService:
-		return "the service's chunked INSERT ... ON CONFLICT DO NOTHING, " + end
+		return "the service's chunked INSERT ... ON CONFLICT DO NOTHING, " + end + where
 	case MethodFunction:
-		return "the report's benchmark SQL functions (server clock, rolled back)"
+		return "the report's benchmark SQL functions (server clock, rolled back)" + where
 	}
-	return "binary COPY, " + end
+	return "binary COPY, " + end + where
 }
 
 // Describe is the method line the CLI and the report print.
@@ -72,8 +79,8 @@ type Options struct {
 	MaxTime time.Duration // automatic repetitions only; default 2 minutes
 	CIWidth float64       // automatic repetitions only; default 5 (percentage points)
 	Method  Method        // default MethodCopy
-	// Commit measures committed writes into scratch copies hmperf creates
-	// and drops; MethodService always commits.
+	// Commit measures committed writes (into the run's scratch copies,
+	// as every write is); MethodService always commits.
 	Commit bool
 	Seed   uint64 // generator seed; the same seed gives the same rows
 	// Anchor is the instant the generated rows count back from; zero means
@@ -174,7 +181,7 @@ func Run(ctx context.Context, db DB, opt Options) (*Result, error) {
 	}
 	defer release()
 	res := &Result{ID: id, Tables: opt.Tables, Rows: opt.Rows, Reps: opt.Reps, Seed: opt.Seed, Server: server, Status: StatusRunning,
-		Setup: Setup{Method: opt.Method, Commit: opt.Commit}, Auto: opt.Reps == 0}
+		Setup: Setup{Method: opt.Method, Commit: opt.Commit, Scratch: true}, Auto: opt.Reps == 0}
 	if res.SizesBefore, err = tableSizes(ctx, db, opt.Tables); err != nil {
 		return nil, err
 	}
@@ -189,28 +196,20 @@ func Run(ctx context.Context, db DB, opt Options) (*Result, error) {
 	return res, nil
 }
 
-func runWithScratch(ctx context.Context, db DB, opt Options, res *Result) (err error) {
-	if !opt.Commit {
-		return runPairs(ctx, db, opt, res, "")
-	}
-	if err := sweepScratch(ctx, db); err != nil {
-		return err
-	}
-	schema := scratchSchema(res.ID)
-	defer func() {
-		if derr := dropScratch(db, schema); derr != nil && err == nil {
-			err = derr
-		}
-	}()
-	var pairs []Pair
+// runWithScratch runs the pairs against scratch copies of their tables,
+// built from the live catalogue in a schema of the run's own and dropped
+// however the run ends: no method, the original variant included, writes,
+// vacuums or analyzes a live table, moves its sequences or adds to users.
+func runWithScratch(ctx context.Context, db DB, opt Options, res *Result) error {
+	var tables []string
 	for _, name := range opt.Tables {
 		p, _ := PairNamed(name)
-		pairs = append(pairs, p)
+		for _, v := range Variants {
+			tables = append(tables, p.Tables[v])
+		}
 	}
-	if err := createScratch(ctx, db, schema, pairs); err != nil {
-		return err
-	}
-	return runPairs(ctx, db, opt, res, schema)
+	schema := scratchSchema(res.ID)
+	return inScratch(ctx, db, schema, tables, func() error { return runPairs(ctx, db, opt, res, schema) })
 }
 
 // plan is when to stop adding repetitions.

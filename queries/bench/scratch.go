@@ -19,13 +19,13 @@ const scratchPrefix = "hmperf_scratch_"
 // scratchSchema is the schema of run id's scratch copies.
 func scratchSchema(runID int64) string { return fmt.Sprintf("%s%d", scratchPrefix, runID) }
 
-// createScratch copies users and every variant table of pairs into a new
-// schema of the run's own, for committed measurements: the same columns,
-// defaults, CHECKs, domains, indexes and partitions (queries/sandbox makes
-// those), plus the live tables' own triggers and their foreign keys to
-// users, pointed at the copy of users so that committed owners never reach
-// the live one. It returns the copy of users.
-func createScratch(ctx context.Context, db DB, schema string, pairs []Pair) (err error) {
+// createScratch copies users and each of tables into a new schema of the
+// run's own, which every measurement writes: the same columns, defaults,
+// CHECKs, domains, indexes and partitions, and sequences of the copies' own
+// (queries/sandbox makes those), plus the live tables' own triggers and
+// their foreign keys to users, pointed at the copy of users so that row
+// owners never reach the live one. The live tables are only read.
+func createScratch(ctx context.Context, db DB, schema string, tables []string) (err error) {
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("bench: scratch copies: %w", err)
@@ -41,11 +41,9 @@ func createScratch(ctx context.Context, db DB, schema string, pairs []Pair) (err
 	if err := sandbox.CopyTable(ctx, tx, schema, users); err != nil {
 		return fmt.Errorf("bench: scratch copy of users: %w", err)
 	}
-	for _, p := range pairs {
-		for _, v := range Variants {
-			if err := scratchCopy(ctx, tx, schema, p.Tables[v], users.OID); err != nil {
-				return fmt.Errorf("bench: scratch copy of %s: %w", p.Tables[v], err)
-			}
+	for _, table := range tables {
+		if err := scratchCopy(ctx, tx, schema, table, users.OID); err != nil {
+			return fmt.Errorf("bench: scratch copy of %s: %w", table, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -147,14 +145,19 @@ func dropScratch(db DB, schema string) error {
 	return nil
 }
 
-// sweepScratch drops the scratch schemas of runs that are no longer
-// running: what a killed hmperf could not drop itself.
+// sweepScratch drops the scratch schemas nobody uses any more: what a
+// killed hmperf could not drop itself. A scratch schema is in use while the
+// ownership lock of its run id is held (ownRun), whatever benchmark_runs
+// says: a killed run's row still reads "running".
 func sweepScratch(ctx context.Context, db DB) error {
 	rows, err := db.Query(ctx, `
 		SELECT n.nspname FROM pg_namespace n
-		 WHERE n.nspname LIKE $1 || '%'
-		   AND NOT EXISTS (SELECT 1 FROM hmperf.benchmark_runs r
-		                    WHERE r.status = 'running' AND $1 || r.id = n.nspname)`, scratchPrefix)
+		 WHERE n.nspname ~ ('^' || $1 || '[0-9]+$')
+		   AND NOT EXISTS (SELECT 1 FROM pg_locks l
+		                    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+		                      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		                      AND l.classid::bigint = $2 AND l.objid::text = substr(n.nspname, length($1) + 1))`,
+		scratchPrefix, runLockClass)
 	if err != nil {
 		return fmt.Errorf("bench: find stale scratch schemas: %w", err)
 	}
@@ -168,4 +171,36 @@ func sweepScratch(ctx context.Context, db DB) error {
 		}
 	}
 	return nil
+}
+
+// inScratch builds scratch copies of users and tables in schema, runs fn on
+// them and drops schema however fn ends (an error, a cancelled ctx or a
+// panic). The caller owns schema's run id (ownRun) throughout.
+func inScratch(ctx context.Context, db DB, schema string, tables []string, fn func() error) (err error) {
+	if err := sweepScratch(ctx, db); err != nil {
+		return err
+	}
+	defer func() {
+		if derr := dropScratch(db, schema); derr != nil && err == nil {
+			err = derr
+		}
+	}()
+	if err := createScratch(ctx, db, schema, tables); err != nil {
+		return err
+	}
+	return fn()
+}
+
+// WithScratch runs fn on scratch copies of users and tables (live table
+// names, found on the search path) in a schema of their own, which fn is
+// given: for measurements other than Run's that must not write the live
+// tables. The schema is dropped however fn ends.
+func WithScratch(ctx context.Context, db DB, tables []string, fn func(schema string) error) error {
+	id, release, err := ownRun(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer release()
+	schema := scratchSchema(id)
+	return inScratch(ctx, db, schema, tables, func() error { return fn(schema) })
 }

@@ -87,6 +87,10 @@ type Comparison struct {
 type Setup struct {
 	Method Method `json:"method"`
 	Commit bool   `json:"commit"`
+	// Scratch says the rows went to scratch copies of the live tables, as
+	// every run's do now; runs stored before that wrote the live tables
+	// (rolled back) unless they committed.
+	Scratch bool `json:"scratch"`
 }
 
 // Summarize computes the per-variant results and per-pair comparisons of a

@@ -42,11 +42,12 @@ type Result struct {
 // benchmark_runs.settings, beside the server settings, so a stored run says
 // how to regenerate its rows and how they were written.
 const (
-	seedSetting   = "hmperf.seed"
-	methodSetting = "hmperf.method"
-	commitSetting = "hmperf.commit"
-	autoSetting   = "hmperf.auto_reps"
-	sizePrefix    = "hmperf.bytes_before."
+	seedSetting    = "hmperf.seed"
+	methodSetting  = "hmperf.method"
+	commitSetting  = "hmperf.commit"
+	scratchSetting = "hmperf.scratch"
+	autoSetting    = "hmperf.auto_reps"
+	sizePrefix     = "hmperf.bytes_before."
 )
 
 func insertRun(ctx context.Context, db queries.DBTX, r *Result) error {
@@ -57,6 +58,7 @@ func insertRun(ctx context.Context, db queries.DBTX, r *Result) error {
 	settings[seedSetting] = strconv.FormatUint(r.Seed, 10)
 	settings[methodSetting] = string(r.Setup.Method)
 	settings[commitSetting] = strconv.FormatBool(r.Setup.Commit)
+	settings[scratchSetting] = strconv.FormatBool(r.Setup.Scratch)
 	settings[autoSetting] = strconv.FormatBool(r.Auto)
 	for t, n := range r.SizesBefore {
 		settings[sizePrefix+t] = strconv.FormatInt(n, 10)
@@ -255,6 +257,8 @@ func scanRun(row pgx.CollectableRow) (Result, error) {
 		r.Setup.Method = Method(m)
 	}
 	r.Setup.Commit = r.Server.Settings[commitSetting] == "true"
+	// Committed runs have always written scratch copies.
+	r.Setup.Scratch = r.Server.Settings[scratchSetting] == "true" || r.Setup.Commit
 	r.Auto = r.Server.Settings[autoSetting] == "true"
 	for k, v := range r.Server.Settings {
 		if n, ok := strings.CutPrefix(k, sizePrefix); ok {

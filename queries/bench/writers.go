@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"hmperf/queries"
 )
 
 // maxParams is the most bind parameters one statement can carry in the
@@ -30,13 +32,13 @@ type writer interface {
 
 func newWriter(ctx context.Context, db DB, opt Options, pair Pair, schema string) (writer, error) {
 	if opt.Method == MethodFunction {
-		return &funcWriter{db: db, pair: pair, rows: opt.Rows}, nil
+		return &funcWriter{db: db, pair: pair, rows: opt.Rows, schema: schema}, nil
 	}
 	gen, err := Generate(pair.Name, opt.Rows, opt.Seed, opt.Anchor)
 	if err != nil {
 		return nil, err
 	}
-	users, err := readUsers(ctx, db, schema)
+	users, err := ReadUsers(ctx, db, schema)
 	if err != nil {
 		return nil, err
 	}
@@ -213,15 +215,16 @@ func insertSQL(table pgx.Identifier, cols []string, n int) string {
 // funcWriter calls the report's benchmark function: one call times every
 // variant, server-side.
 type funcWriter struct {
-	db   DB
-	pair Pair
-	rows int
+	db     DB
+	pair   Pair
+	rows   int
+	schema string // the scratch schema the function's tables resolve to
 }
 
 func (w *funcWriter) together() bool { return true }
 
 func (w *funcWriter) measure(ctx context.Context, _ Variant) ([]Measurement, error) {
-	res, err := RunSQL(ctx, w.db, w.pair.Name, w.rows)
+	res, err := w.call(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
@@ -243,9 +246,26 @@ func (w *funcWriter) measure(ctx context.Context, _ Variant) ([]Measurement, err
 	return out, nil
 }
 
+// call runs the pair's function with the scratch schema first on the
+// search path, in a transaction of its own: the functions name their
+// tables and users unqualified, so they write the scratch copies, and find
+// everything else (the enums, hmperf's helpers) where they always did.
+func (w *funcWriter) call(ctx context.Context) ([]SQLResult, error) {
+	tx, err := w.db.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer queries.Rollback(tx)
+	if _, err := tx.Exec(ctx, "SELECT set_config('search_path', $1 || ', ' || current_setting('search_path'), true)",
+		pgx.Identifier{w.schema}.Sanitize()); err != nil {
+		return nil, fmt.Errorf("put the scratch schema on the search path: %w", err)
+	}
+	return RunSQL(ctx, tx, w.pair.Name, w.rows)
+}
+
 func (w *funcWriter) between(ctx context.Context) error {
 	for _, v := range Variants {
-		stmt := "VACUUM " + pgx.Identifier{w.pair.Tables[v]}.Sanitize()
+		stmt := "VACUUM " + qualify(w.schema, w.pair.Tables[v]).Sanitize()
 		if _, err := w.db.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("bench: %s: %w", stmt, err)
 		}

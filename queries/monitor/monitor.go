@@ -2,9 +2,11 @@
 // real_time_constraint_performance view, check_constraint_performance_alerts()
 // and the thresholds table. constraint_performance_monitor is fed by AFTER
 // INSERT triggers on ingest_batch_stats (one row per ingest batch) and
-// benchmark_results (one row per measurement), never by a per-row write on
+// benchmark_results (one row per measurement, labelled with the scratch
+// copies it measured, hmperf_scratch.<table>), never by a per-row write on
 // the data insert path; MeasureFeedOverhead measures what the feed costs an
-// ingest batch.
+// ingest batch. Alerts skip every label in hmperf's own schemas (the
+// sandbox's and the benchmarks'): they are about the service's tables.
 package monitor
 
 import (

@@ -11,6 +11,7 @@ import (
 
 	"hmperf/queries"
 	"hmperf/queries/bench"
+	"hmperf/queries/catalog"
 )
 
 // OverheadOptions configure MeasureFeedOverhead.
@@ -55,14 +56,17 @@ type FeedOverhead struct {
 const DefaultFeedBatch = 5000
 
 // MeasureFeedOverhead measures the monitoring feed on the insert path. Each
-// pair inserts the same batch of activity rows into activity_metrics_v2 with
-// COPY twice: once alone, once followed by the batch's ingest_batch_stats
-// row (whose AFTER INSERT trigger writes constraint_performance_monitor),
-// the order alternating between pairs (ABBA) so drift cancels. Every batch
-// runs in a transaction that is rolled back, so nothing stays behind; the
-// commit is therefore excluded from both timings, which makes the
-// denominator smaller and the overhead figure an upper bound.
-func MeasureFeedOverhead(ctx context.Context, db bench.DB, o OverheadOptions) (FeedOverhead, error) {
+// pair inserts the same batch of activity rows with COPY twice: once alone,
+// once followed by the batch's ingest_batch_stats row (whose AFTER INSERT
+// trigger writes constraint_performance_monitor), the order alternating
+// between pairs (ABBA) so drift cancels. The batches go to a scratch copy of
+// activity_metrics_v2 (and its owners to a copy of users), built from the
+// live catalogue and dropped at the end, so the live tables, their
+// sequences and users are never touched. Every batch runs in a transaction
+// that is rolled back, so nothing stays behind; the commit is therefore
+// excluded from both timings, which makes the denominator smaller and the
+// overhead figure an upper bound.
+func MeasureFeedOverhead(ctx context.Context, db bench.DB, o OverheadOptions) (fo FeedOverhead, err error) {
 	o.Batches, o.BatchSize = cmp0(o.Batches, 40), cmp0(o.BatchSize, DefaultFeedBatch)
 	ds, err := bench.Generate("activity", o.BatchSize*o.Batches, o.Seed, time.Now())
 	if err != nil {
@@ -71,21 +75,62 @@ func MeasureFeedOverhead(ctx context.Context, db bench.DB, o OverheadOptions) (F
 	if err := checkFeed(ctx, db, ds); err != nil {
 		return FeedOverhead{}, err
 	}
+	err = bench.WithScratch(ctx, db, []string{feedTable}, func(schema string) error {
+		t, err := scratchTarget(ctx, db, schema, ds)
+		if err != nil {
+			return err
+		}
+		fo, err = measureFeed(ctx, db, o, t)
+		return err
+	})
+	return fo, err
+}
+
+// feedTable is the live table whose batches the feed is measured against.
+const feedTable = "activity_metrics_v2"
+
+// feedTarget is the scratch copy the batches are written to, with the rows
+// laid out for it and the copy of users their owners go to.
+type feedTarget struct {
+	table   pgx.Identifier
+	columns []string
+	ds      bench.Dataset // rows in the copy's column order
+	users   *catalog.Users
+}
+
+// scratchTarget is the copy of feedTable in schema, with ds laid out for it
+// from the catalogue (the service's layout may lack columns hmperf's has).
+func scratchTarget(ctx context.Context, db bench.DB, schema string, ds bench.Dataset) (feedTarget, error) {
+	m, rows, err := bench.MapRows(ctx, db, pgx.Identifier{schema, feedTable}, ds)
+	if err != nil {
+		return feedTarget{}, fmt.Errorf("feed overhead: %w", err)
+	}
+	users, err := bench.ReadUsers(ctx, db, schema)
+	if err != nil {
+		return feedTarget{}, err
+	}
+	ds.Rows = rows
+	return feedTarget{table: m.Table.Ident(), columns: m.Columns, ds: ds, users: users}, nil
+}
+
+// measureFeed times o.Batches pairs of batches into t.
+func measureFeed(ctx context.Context, db bench.DB, o OverheadOptions, t feedTarget) (FeedOverhead, error) {
 	skip := queries.CanSkipTriggers(ctx, db) == nil
 	var with, none, pct, feedMs, trigMs []float64
 	for i := range o.Batches {
-		batch := slice(ds, i*o.BatchSize, o.BatchSize)
+		batch := t
+		batch.ds = slice(t.ds, i*o.BatchSize, o.BatchSize)
 		order := []bool{true, false}
 		if i%2 == 1 {
 			order = []bool{false, true}
 		}
-		var t [2]float64
+		var tt [2]float64
 		for _, feed := range order {
 			tb, err := timedBatch(ctx, db, batch, feed, feed && skip, i)
 			if err != nil {
 				return FeedOverhead{}, err
 			}
-			t[b2i(feed)] = tb.total
+			tt[b2i(feed)] = tb.total
 			if feed {
 				feedMs = append(feedMs, tb.feed*1000)
 			}
@@ -93,8 +138,8 @@ func MeasureFeedOverhead(ctx context.Context, db bench.DB, o OverheadOptions) (F
 				trigMs = append(trigMs, (tb.feed-tb.statsOnly)*1000)
 			}
 		}
-		with, none = append(with, t[1]*1000), append(none, t[0]*1000)
-		pct = append(pct, (t[1]-t[0])/t[0]*100)
+		with, none = append(with, tt[1]*1000), append(none, tt[0]*1000)
+		pct = append(pct, (tt[1]-tt[0])/tt[0]*100)
 	}
 	return summarizeFeed(o, feedSamples{with: with, none: none, pct: pct, feedMs: feedMs, trigMs: trigMs}), nil
 }
@@ -155,20 +200,20 @@ type batchTimes struct {
 // With bare set it also writes the stats row a second time with the
 // triggers skipped, before or after the fed one as batchNo alternates, and
 // times that alone.
-func timedBatch(ctx context.Context, db bench.DB, ds bench.Dataset, feed, bare bool, batchNo int) (batchTimes, error) {
+func timedBatch(ctx context.Context, db bench.DB, t feedTarget, feed, bare bool, batchNo int) (batchTimes, error) {
 	var bt batchTimes
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return bt, err
 	}
 	defer queries.Rollback(tx)
-	if _, err := tx.Exec(ctx, "INSERT INTO users (id) SELECT unnest($1::uuid[]) ON CONFLICT (id) DO NOTHING", ds.Users); err != nil {
-		return bt, err
+	if err := t.users.Insert(ctx, tx, t.ds.Owners()); err != nil {
+		return bt, fmt.Errorf("create the batch's owners in the scratch copy of users: %w", err)
 	}
 	start := time.Now()
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{"activity_metrics_v2"}, ds.Columns, pgx.CopyFromRows(ds.Rows))
+	n, err := tx.CopyFrom(ctx, t.table, t.columns, pgx.CopyFromRows(t.ds.Rows))
 	if err != nil {
-		return bt, fmt.Errorf("copy a batch into activity_metrics_v2: %w", err)
+		return bt, fmt.Errorf("copy a batch into %s: %w", t.table.Sanitize(), err)
 	}
 	copySecs := time.Since(start).Seconds()
 	bt.total = copySecs
