@@ -357,7 +357,7 @@ func (s *dbSource) RunBenchmark(ctx context.Context, table string, progress func
 	if err != nil {
 		return err
 	}
-	_, err = bench.Run(ctx, s.pool, bench.Options{Tables: tables, Rows: s.opts.benchRows, Reps: s.opts.benchReps, Seed: 1,
+	_, err = bench.Run(ctx, s.pool, bench.Options{Tables: tables, Rows: s.opts.benchRows, Reps: s.opts.benchReps, Seed: 1, LockWait: s.t.lockPolicy(nil),
 		Progress: func(p bench.Progress) {
 			bp := source.BenchProgress{Table: p.Table, Variant: source.Variant(p.Variant), Rep: p.Rep, Reps: p.Reps, Step: p.Step, Steps: p.Steps,
 				Ratio: p.Ratio.Median}

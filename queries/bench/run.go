@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/queries"
+	"hmperf/queries/lockwait"
 )
 
 // DB is what a benchmark needs: queries plus transactions. A *pgxpool.Pool
@@ -89,6 +90,9 @@ type Options struct {
 	// Progress, when set, is called from Run's goroutine before and after
 	// every timed write.
 	Progress func(Progress)
+	// LockWait is how building the scratch copies retries a lock wait that
+	// timed out (--lock-wait); the zero value is lockwait's default.
+	LockWait lockwait.Policy
 }
 
 // Progress reports where a run stands.
@@ -209,7 +213,7 @@ func runWithScratch(ctx context.Context, db DB, opt Options, res *Result) error 
 		}
 	}
 	schema := scratchSchema(res.ID)
-	return inScratch(ctx, db, schema, tables, func() error { return runPairs(ctx, db, opt, res, schema) })
+	return inScratch(ctx, db, opt.LockWait, schema, tables, func() error { return runPairs(ctx, db, opt, res, schema) })
 }
 
 // plan is when to stop adding repetitions.

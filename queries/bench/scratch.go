@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/queries/catalog"
+	"hmperf/queries/lockwait"
 	"hmperf/queries/sandbox"
 )
 
@@ -176,7 +177,7 @@ func sweepScratch(ctx context.Context, db DB) error {
 // inScratch builds scratch copies of users and tables in schema, runs fn on
 // them and drops schema however fn ends (an error, a cancelled ctx or a
 // panic). The caller owns schema's run id (ownRun) throughout.
-func inScratch(ctx context.Context, db DB, schema string, tables []string, fn func() error) (err error) {
+func inScratch(ctx context.Context, db DB, locks lockwait.Policy, schema string, tables []string, fn func() error) (err error) {
 	if err := sweepScratch(ctx, db); err != nil {
 		return err
 	}
@@ -185,7 +186,12 @@ func inScratch(ctx context.Context, db DB, schema string, tables []string, fn fu
 			err = derr
 		}
 	}()
-	if err := createScratch(ctx, db, schema, tables); err != nil {
+	// The copies only read the live tables, but even a read queues behind
+	// the service's own DDL: under lock_timeout the set-up gives up its place
+	// and retries, one transaction per attempt.
+	if err := locks.Run(ctx, "bench: scratch copies", lockwait.AppWatch(db), func(ctx context.Context) error {
+		return createScratch(ctx, db, schema, tables)
+	}); err != nil {
 		return err
 	}
 	return fn()
@@ -194,7 +200,8 @@ func inScratch(ctx context.Context, db DB, schema string, tables []string, fn fu
 // WithScratch runs fn on scratch copies of users and tables (live table
 // names, found on the search path) in a schema of their own, which fn is
 // given: for measurements other than Run's that must not write the live
-// tables. The schema is dropped however fn ends.
+// tables. The schema is dropped however fn ends. Its set-up retries a lock
+// wait that timed out for lockwait's default budget.
 func WithScratch(ctx context.Context, db DB, tables []string, fn func(schema string) error) error {
 	id, release, err := ownRun(ctx, db)
 	if err != nil {
@@ -202,5 +209,5 @@ func WithScratch(ctx context.Context, db DB, tables []string, fn func(schema str
 	}
 	defer release()
 	schema := scratchSchema(id)
-	return inScratch(ctx, db, schema, tables, func() error { return fn(schema) })
+	return inScratch(ctx, db, lockwait.Policy{}, schema, tables, func() error { return fn(schema) })
 }
