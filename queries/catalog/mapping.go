@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"hmperf/engine"
@@ -58,6 +59,31 @@ func (k IDType) Value(u [16]byte) any {
 		return engine.UUID(u).String()
 	}
 	return u
+}
+
+// Text is the live id of u as PostgreSQL prints it (id::text).
+func (k IDType) Text(u engine.UUID) string {
+	if k == IDBigint {
+		return strconv.FormatInt(k.Value(u).(int64), 10)
+	}
+	return u.String()
+}
+
+// FromText is the engine id whose live id prints as s: Value's inverse.
+// A bigint id is kept in the first 8 bytes, which Value reads back; a text
+// id must be a UUID.
+func (k IDType) FromText(s string) (engine.UUID, bool) {
+	if k == IDBigint {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return engine.UUID{}, false
+		}
+		var u engine.UUID
+		binary.BigEndian.PutUint64(u[:8], uint64(n))
+		return u, true
+	}
+	u, err := engine.ParseUUID(s)
+	return u, err == nil
 }
 
 // Array converts ids to a parameter for an array of the live type.

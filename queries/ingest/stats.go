@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -102,11 +103,32 @@ type Totals struct {
 	// MissingTables counts, per table that does not exist, the records of
 	// its kind counted as unsupported.
 	MissingTables map[string]int64 `json:"missing_tables,omitempty"`
-	Duration      time.Duration    `json:"-"`
+	// CreatedUsers names the users the run added to the live users table
+	// (only with Options.CreateUsers): that table is the service's, so
+	// whoever must take them out again gets their ids.
+	CreatedUsers *CreatedUsers `json:"created_users,omitempty"`
+	Duration     time.Duration `json:"-"`
 	// Dedup counts every duplicate (within a batch, across batches, or a
 	// key already in the table) under its kind, so that the per-family and
 	// the legacy 13-field views count each table once.
 	Dedup engine.DedupStats `json:"-"`
+}
+
+// CreatedUsers is the users a run added to a live users table.
+type CreatedUsers struct {
+	Table string   `json:"table"`
+	IDs   []string `json:"ids"`
+}
+
+// addCreated records users added to table, by their live ids.
+func (t *Totals) addCreated(table string, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	if t.CreatedUsers == nil {
+		t.CreatedUsers = &CreatedUsers{Table: table}
+	}
+	t.CreatedUsers.IDs = append(t.CreatedUsers.IDs, ids...)
 }
 
 func newTotals(run engine.UUID, target Target) Totals {
@@ -157,6 +179,11 @@ func (t Totals) clone() Totals {
 	c.RejectsByReason = maps.Clone(t.RejectsByReason)
 	c.DroppedFields = maps.Clone(t.DroppedFields)
 	c.MissingTables = maps.Clone(t.MissingTables)
+	if t.CreatedUsers != nil {
+		cu := *t.CreatedUsers
+		cu.IDs = slices.Clone(cu.IDs)
+		c.CreatedUsers = &cu
+	}
 	return c
 }
 

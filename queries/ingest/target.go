@@ -200,3 +200,42 @@ func newTableTarget(m *catalog.Mapping) *tableTarget {
 		t.ident.Sanitize(), cols, strings.Join(placeholders, ", "), conflict)
 	return t
 }
+
+// CreatesUsers is the users policy. The live users table belongs to the
+// service, so a run adds users to it only when asked (--create-users);
+// the sandbox has users of its own, and a database hmperf created itself
+// has no service whose users they could be, so runs there add the users
+// their records name as before (and name them).
+func CreatesUsers(target Target, hmperfCreated, asked bool) bool {
+	return asked || target == Sandbox || hmperfCreated
+}
+
+// ErrNoUsers is SampleUsers' answer on a users table without users.
+var ErrNoUsers = errors.New("no users to draw generated records from")
+
+// sampleUsersLimit bounds the existing users a sample run draws from:
+// enough to spread the rows as the service's own traffic is spread, few
+// enough that the generator's per-user state stays small.
+const sampleUsersLimit = 1000
+
+// SampleUsers returns the users a generated sample run must use: nil when
+// the run adds its own (CreatesUsers), otherwise existing users of the
+// target's users table, so the sample adds none; ErrNoUsers, naming the
+// table, when it has none.
+func (in *Ingester) SampleUsers(ctx context.Context) ([]engine.UUID, error) {
+	if in.createsUsers() {
+		return nil, nil
+	}
+	lay, err := in.layout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := lay.users.Existing(ctx, in.db, sampleUsersLimit)
+	if err != nil {
+		return nil, fmt.Errorf("read the users of %s: %w", lay.users.Table, err)
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("table %s: %w", lay.users.Table, ErrNoUsers)
+	}
+	return ids, nil
+}
