@@ -144,11 +144,7 @@ func rangeRule(col Column, slot int, cfgLo, cfgHi float64, env ...string) Rule {
 		NoUpperBound: col.Hi == noHi, Step: step, Scale: col.Scale, Integer: col.Scale == 0,
 		Nullable: col.Nullable, Env: env, src: srcNum, slot: slot,
 	}
-	if r.NoUpperBound {
-		r.Desc = ">= " + fmtNum(lo)
-	} else {
-		r.Desc = "range [" + fmtNum(lo) + ", " + fmtNum(hi) + "]"
-	}
+	r.Desc = rangeDesc(r)
 	return r
 }
 

@@ -153,6 +153,7 @@ type Mapping struct {
 	Dropped []string
 	UserID  IDType
 
+	eng    *engine.Table
 	src    []int // engine value index of each written column
 	drop   []int // engine value index of each dropped field
 	userAt int   // index in Columns of user_id
@@ -161,7 +162,7 @@ type Mapping struct {
 
 // Map maps the engine table onto the live table, or returns a LayoutError.
 func Map(tbl *engine.Table, live *Table) (*Mapping, error) {
-	m := &Mapping{Table: live, userAt: -1}
+	m := &Mapping{Table: live, eng: tbl, userAt: -1}
 	lerr := &LayoutError{Table: live.String()}
 	used := map[string]bool{}
 	for i, ec := range tbl.Columns {
@@ -242,6 +243,26 @@ func sameNames(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// Field is the engine field written to the live column, if one is.
+func (m *Mapping) Field(column string) (string, bool) {
+	for j, c := range m.Columns {
+		if c == column {
+			return m.eng.Columns[m.src[j]].Name, true
+		}
+	}
+	return "", false
+}
+
+// writesAny reports whether hmperf writes any of the live columns.
+func (m *Mapping) writesAny(columns []string) bool {
+	for _, c := range columns {
+		if _, ok := m.Field(c); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Direct reports whether the engine's values can be written as they are:
