@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/engine"
+	"hmperf/queries/catalog"
 	"hmperf/queries/ingest"
 )
 
@@ -71,6 +72,7 @@ func runIngest(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer cleanup()
+	warnUnknownChecks(e.stderr, in.UnknownChecks())
 	progress := ingestProgress(e)
 	if o.file != "" {
 		err = o.ingestFile(ctx, in, progress)
@@ -83,6 +85,16 @@ func runIngest(ctx context.Context, e env, args []string) error {
 	}
 	printTotals(e.stdout, totals, o.json)
 	return err
+}
+
+// warnUnknownChecks names, before anything is written, each CHECK of the
+// target's tables that the validator does not enforce: one line each, with
+// its definition.
+func warnUnknownChecks(w io.Writer, checks []catalog.Check) {
+	for _, c := range checks {
+		fmt.Fprintf(w, "unknown CHECK on %s: %s %s (the validator does not enforce it: rows it refuses count as constraint failures)\n",
+			c.Table, c.Name, c.Definition)
+	}
 }
 
 func (o *ingestOpts) check() error {

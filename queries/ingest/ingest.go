@@ -130,16 +130,32 @@ func New(db DB, opts Options) (*Ingester, error) {
 
 // Open returns an Ingester writing through db, with the target's layout
 // read from the catalogue now (and, for the sandbox, its twins made), so a
-// table it cannot write is reported before any row is.
+// table it cannot write is reported before any row is. The validator's
+// rules are fitted to the tables' CHECKs (catalog.Adapt), so it refuses
+// what they would; the CHECKs it cannot enforce are in UnknownChecks and
+// the totals. New validates with the rules as given.
 func Open(ctx context.Context, db DB, opts Options) (*Ingester, error) {
 	in, err := New(db, opts)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := in.layout(ctx); err != nil {
+	lay, err := in.layout(ctx)
+	if err != nil {
 		return nil, err
 	}
+	rules, unknown := lay.adapt(in.opts.Validator.Rules())
+	in.opts.Validator.SetRules(rules)
+	in.totals.UnknownChecks = unknown
 	return in, nil
+}
+
+// UnknownChecks is the CHECKs of the target's tables that the validator
+// does not enforce (read by Open): rows they refuse are refused by
+// PostgreSQL alone, as constraint failures.
+func (in *Ingester) UnknownChecks() []catalog.Check {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return slices.Clone(in.totals.UnknownChecks)
 }
 
 // layout reads the target's layout on first use; New leaves it to the

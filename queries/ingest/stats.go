@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/engine"
+	"hmperf/queries/catalog"
 )
 
 // TableStats is one batch's accounting for one table (or for one unsupported
@@ -107,7 +108,10 @@ type Totals struct {
 	// (only with Options.CreateUsers): that table is the service's, so
 	// whoever must take them out again gets their ids.
 	CreatedUsers *CreatedUsers `json:"created_users,omitempty"`
-	Duration     time.Duration `json:"-"`
+	// UnknownChecks are the target tables' CHECKs the validator does not
+	// enforce: what they refuse shows up as constraint failures.
+	UnknownChecks []catalog.Check `json:"unknown_checks,omitempty"`
+	Duration      time.Duration   `json:"-"`
 	// Dedup counts every duplicate (within a batch, across batches, or a
 	// key already in the table) under its kind, so that the per-family and
 	// the legacy 13-field views count each table once.
@@ -179,6 +183,7 @@ func (t Totals) clone() Totals {
 	c.RejectsByReason = maps.Clone(t.RejectsByReason)
 	c.DroppedFields = maps.Clone(t.DroppedFields)
 	c.MissingTables = maps.Clone(t.MissingTables)
+	c.UnknownChecks = slices.Clone(t.UnknownChecks)
 	if t.CreatedUsers != nil {
 		cu := *t.CreatedUsers
 		cu.IDs = slices.Clone(cu.IDs)

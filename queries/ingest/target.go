@@ -63,6 +63,8 @@ type layout struct {
 	// records are counted as unsupported, as a payload type without a
 	// table is.
 	absent [engine.NumKinds]string
+	// checks are the CHECK constraints of each kind's table.
+	checks [engine.NumKinds][]catalog.Check
 }
 
 // tableTarget is one kind's table with the statements that write it.
@@ -124,8 +126,26 @@ func readLayout(ctx context.Context, db DB, target Target) (*layout, error) {
 			return nil, err
 		}
 		lay.tables[k] = newTableTarget(m)
+		if lay.checks[k], err = catalog.ReadChecks(ctx, db, tables[i+1]); err != nil {
+			return nil, err
+		}
 	}
 	return lay, nil
+}
+
+// adapt fits rules to the CHECKs of every table the layout writes and
+// returns them with the CHECKs no engine rule enforces.
+func (lay *layout) adapt(rules *engine.Rules) (*engine.Rules, []catalog.Check) {
+	var unknown []catalog.Check
+	for k, tbl := range lay.tables {
+		if tbl == nil {
+			continue
+		}
+		var u []catalog.Check
+		rules, u = catalog.Adapt(rules, engine.Kind(k), tbl.m, lay.checks[k])
+		unknown = append(unknown, u...)
+	}
+	return rules, unknown
 }
 
 // tableIdents names users and the kinds' tables: the live ones when live
