@@ -144,3 +144,17 @@ var knownRules = map[engine.Kind]map[string]string{
 		"recorded_at>='1900-01-0100:00:00+00'andrecorded_at<=now+'1 day'": "time:recorded_at",
 	},
 }
+
+// RangeOf is the column and the bounds a CHECK sets when it is a range on
+// one column; for boundary probes.
+func RangeOf(c Check) (string, engine.Bound, bool) {
+	s := parseCheck(c.Definition)
+	return s.column, s.bound, s.kind == shapeRange
+}
+
+// ValuesOf is the column and the values a CHECK allows when it is a list
+// of values of one column; for boundary probes.
+func ValuesOf(c Check) (string, []string, bool) {
+	s := parseCheck(c.Definition)
+	return s.column, s.values, s.kind == shapeEnum
+}
