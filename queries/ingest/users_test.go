@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -77,33 +76,14 @@ func serviceLikePools() []struct {
 	}
 }
 
-// payloadOf renders records in the service's ingest format
-// ({"data": {"metrics": [{"type": ..., field: value}]}}), fields named as
-// their columns, which the decoder reads.
+// payloadOf renders records in the service's ingest format.
 func payloadOf(t *testing.T, recs []engine.Record) io.Reader {
 	t.Helper()
-	metrics := make([]map[string]any, 0, len(recs))
-	for _, r := range recs {
-		m := map[string]any{"type": r.Kind().PayloadType()}
-		vals := r.AppendValues(nil)
-		for i, col := range r.Columns() {
-			switch v := vals[i].(type) {
-			case nil:
-			case [16]byte:
-				m[col] = engine.UUID(v).String()
-			case time.Time:
-				m[col] = v.Format(time.RFC3339Nano)
-			default:
-				m[col] = v
-			}
-		}
-		metrics = append(metrics, m)
-	}
-	b, err := json.Marshal(map[string]any{"data": map[string]any{"metrics": metrics}})
-	if err != nil {
+	var buf bytes.Buffer
+	if err := engine.EncodePayload(&buf, recs); err != nil {
 		t.Fatal(err)
 	}
-	return bytes.NewReader(b)
+	return &buf
 }
 
 // mixedRecords generates n valid, distinct records of kinds every
