@@ -18,8 +18,9 @@ import (
 // type, or for undecodable records): Received = Inserted + Duplicates +
 // Rejected + Unsupported. Of Rejected, ValidationRejected were stopped by the
 // Go validator and ConstraintFailures refused by PostgreSQL with an integrity
-// constraint violation (SQLSTATE class 23); the rest failed to decode or were
-// refused as malformed data (class 22).
+// constraint violation (SQLSTATE class 23); the rest failed to decode, named
+// a user the users table does not hold (ReasonUnknownUser), or were refused
+// as malformed data (class 22).
 type TableStats struct {
 	kind                               engine.Kind // the table's kind, when metric is set
 	metric                             bool        // false for unsupported types and undecodable records
