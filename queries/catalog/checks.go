@@ -96,7 +96,7 @@ func knows(rules *engine.Rules, k engine.Kind, m *Mapping, s shape) bool {
 		if !ok1 || !ok2 {
 			return false
 		}
-		desc = left + " " + s.op + " " + right
+		desc = comparison(left, s.op, right)
 	default:
 		desc = knownRules[k][m.normalise(s.text)]
 	}
@@ -112,6 +112,18 @@ func knows(rules *engine.Rules, k engine.Kind, m *Mapping, s shape) bool {
 		}
 	}
 	return false
+}
+
+// comparison is "left op right" as the engine's rules describe a
+// comparison of two fields, the greater one first: "a < b" is "b > a".
+func comparison(left, op, right string) string {
+	switch op {
+	case "<":
+		left, op, right = right, ">", left
+	case "<=":
+		left, op, right = right, ">=", left
+	}
+	return left + " " + op + " " + right
 }
 
 // builtArray marks a CHECK that a column holds a JSON array: the engine

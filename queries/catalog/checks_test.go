@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -80,6 +81,59 @@ func TestAdaptKnowsEveryCheck(t *testing.T) {
 			}
 			for _, c := range unknown {
 				t.Errorf("unknown: %s (columns %v)", c, c.Columns)
+			}
+		})
+	}
+}
+
+// TestAdaptCheck: each CHECK added to the service's layout is enforced by
+// the fitted rules, named as unknown, or left out when it reads no column
+// hmperf writes.
+func TestAdaptCheck(t *testing.T) {
+	tests := []struct {
+		name, table, def string
+		kind             engine.Kind
+		unknown          bool
+		// refused and accepted are values of field the fitted rules must
+		// refuse and accept.
+		field             string
+		refused, accepted float64
+	}{
+		{"narrower range", "heart_rate_metrics", "CHECK (heart_rate BETWEEN 30 AND 220)", engine.KindHeartRate, false, "heart_rate", 29, 30},
+		{"exclusive bound", "workouts", "CHECK (total_energy_kcal > 0)", engine.KindWorkout, false, "total_energy_kcal", 0, 0.01},
+		{"reversed comparison", "workouts", "CHECK (started_at < ended_at)", engine.KindWorkout, false, "", 0, 0},
+		{"text comparison", "heart_rate_metrics", "CHECK (source_device <> 'rig')", engine.KindHeartRate, true, "", 0, 0},
+		{"arithmetic between fields", "sleep_metrics", "CHECK (deep_sleep_minutes <= rem_sleep_minutes * 3)", engine.KindSleep, true, "", 0, 0},
+		{"a column hmperf does not write", "heart_rate_metrics", "CHECK (id IS NOT NULL)", engine.KindHeartRate, false, "", 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := serviceDB(t)
+			ctx := context.Background()
+			if _, err := db.Exec(ctx, "ALTER TABLE "+pgx.Identifier{tt.table}.Sanitize()+" ADD CONSTRAINT added_check "+tt.def); err != nil {
+				t.Fatal(err)
+			}
+			rules, unknown, _ := adaptAll(t, db)
+			named := len(unknown) == 1 && unknown[0].Name == "added_check" && unknown[0].Table == "public."+tt.table
+			if tt.unknown != named || !tt.unknown && len(unknown) != 0 {
+				t.Fatalf("unknown %v, want the added CHECK unknown: %v", unknown, tt.unknown)
+			}
+			if tt.field == "" {
+				return
+			}
+			for _, r := range rules.For(tt.kind) {
+				if r.Field != tt.field || r.Kind != engine.RuleRange {
+					continue
+				}
+				rec := engine.Baseline(tt.kind, engine.UUID{1}, time.Now())
+				for v, wantValid := range map[float64]bool{tt.refused: false, tt.accepted: true} {
+					if err := r.Apply(rec, v); err != nil {
+						t.Fatal(err)
+					}
+					if valid := len(rules.Validate(rec, nil)) == 0; valid != wantValid {
+						t.Errorf("%s = %g: valid %v, want %v", tt.field, v, valid, wantValid)
+					}
+				}
 			}
 		})
 	}

@@ -51,3 +51,17 @@ func TestParseCheck(t *testing.T) {
 		})
 	}
 }
+
+func TestComparison(t *testing.T) {
+	tests := []struct{ left, op, right, want string }{
+		{"ended_at", ">", "started_at", "ended_at > started_at"},
+		{"started_at", "<", "ended_at", "ended_at > started_at"},
+		{"diastolic", "<=", "systolic", "systolic >= diastolic"},
+		{"a", "=", "b", "a = b"},
+	}
+	for _, tt := range tests {
+		if got := comparison(tt.left, tt.op, tt.right); got != tt.want {
+			t.Errorf("comparison(%s %s %s) = %q, want %q", tt.left, tt.op, tt.right, got, tt.want)
+		}
+	}
+}
