@@ -39,6 +39,7 @@ var (
 	enumRe    = regexp.MustCompile(`^(.+?)\s*=\s*ANY\s*\((.*)\)$`)
 	quotedRe  = regexp.MustCompile(`'((?:[^']|'')*)'`)
 	castRe    = regexp.MustCompile(`::[a-z ]+(\[\])?`)
+	wordRe    = regexp.MustCompile(`[a-z_][a-z0-9_]*`)
 )
 
 // parseCheck reads a definition as pg_get_constraintdef prints it.
@@ -192,9 +193,8 @@ func splitTop(s, sep string) []string {
 // names replaced by the engine's field names, lower case, without casts,
 // parentheses or spaces.
 func (m *Mapping) normalise(text string) string {
-	words := regexp.MustCompile(`[a-z_][a-z0-9_]*`)
 	text = castRe.ReplaceAllString(strings.ToLower(text), "")
-	text = words.ReplaceAllStringFunc(text, func(w string) string {
+	text = wordRe.ReplaceAllStringFunc(text, func(w string) string {
 		if f, ok := m.Field(w); ok {
 			return f
 		}

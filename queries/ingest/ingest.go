@@ -235,7 +235,7 @@ type committed struct {
 }
 
 // commit writes a prepared batch in one transaction and returns its stats
-// and the users it registered.
+// and what it learnt of the users table.
 func (in *Ingester) commit(ctx context.Context, p *Prepared) (committed, error) {
 	lay, err := in.layout(ctx)
 	if err != nil {
