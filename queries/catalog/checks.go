@@ -23,7 +23,25 @@ func (c Check) String() string { return c.Table + " " + c.Name + " " + c.Definit
 
 // ReadChecks reads the CHECK constraints of t in name order. Constraints
 // marked NOT VALID are read too: PostgreSQL checks them on every new row.
+// Where db can open a transaction (a pool, a connection, a transaction) the
+// definitions are printed with TimeZone UTC, as knownRules holds them: a
+// timestamptz constant prints in the session's time zone.
 func ReadChecks(ctx context.Context, db queries.DBTX, t *Table) ([]Check, error) {
+	if b, ok := db.(interface {
+		Begin(context.Context) (pgx.Tx, error)
+	}); ok {
+		tx, err := b.Begin(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read the CHECK constraints of %s: %w", t, err)
+		}
+		// Rolled back: the setting goes with it, also when tx is a
+		// savepoint in the caller's transaction.
+		defer queries.Rollback(tx)
+		if _, err := tx.Exec(ctx, "SET LOCAL TimeZone = 'UTC'"); err != nil {
+			return nil, fmt.Errorf("read the CHECK constraints of %s: %w", t, err)
+		}
+		db = tx
+	}
 	rows, err := db.Query(ctx, `
 		SELECT c.conname, pg_get_constraintdef(c.oid),
 		       coalesce((SELECT array_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
@@ -149,11 +167,10 @@ var knownRules = map[engine.Kind]map[string]string{
 		"ended_at>started_atandended_at-started_at<='24:00:00'": "duration <= 24 h",
 	},
 	engine.KindSymptom: {
-		"triggersisnullorjsonb_typeoftriggers='array'":                    builtArray,
-		"treatmentsisnullorjsonb_typeoftreatments='array'":                builtArray,
-		"onset_atisnulloronset_at<=now":                                   "time:onset_at",
-		"recorded_at>='1900-01-0100:00:00+00'andrecorded_at<=now+'1day'":  "time:recorded_at",
-		"recorded_at>='1900-01-0100:00:00+00'andrecorded_at<=now+'1 day'": "time:recorded_at",
+		"triggersisnullorjsonb_typeoftriggers='array'":                   builtArray,
+		"treatmentsisnullorjsonb_typeoftreatments='array'":               builtArray,
+		"onset_atisnulloronset_at<=now":                                  "time:onset_at",
+		"recorded_at>='1900-01-0100:00:00+00'andrecorded_at<=now+'1day'": "time:recorded_at",
 	},
 }
 

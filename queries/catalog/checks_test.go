@@ -66,6 +66,18 @@ func TestAdaptKnowsEveryCheck(t *testing.T) {
 		open func(*testing.T) *pgxpool.Pool
 	}{
 		{"hmperf", func(t *testing.T) *pgxpool.Pool { return open(t, pgtest.NewMigratedDB(t)) }},
+		// A timestamptz constant (symptoms' 1900-01-01) prints in the
+		// session's time zone: the definitions must still be recognised.
+		{"hmperf, sessions in Asia/Kathmandu", func(t *testing.T) *pgxpool.Pool {
+			dsn := pgtest.NewMigratedDB(t)
+			setup := open(t, dsn)
+			if _, err := setup.Exec(context.Background(),
+				`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET TimeZone = %L', current_database(), 'Asia/Kathmandu'); END $$`); err != nil {
+				t.Fatal(err)
+			}
+			setup.Close()
+			return open(t, dsn)
+		}},
 		{"service layout", serviceDB},
 		{"service dump", serviceDumpDB},
 	}
