@@ -24,8 +24,9 @@ func (c Check) String() string { return c.Table + " " + c.Name + " " + c.Definit
 // ReadChecks reads the CHECK constraints of t in name order. Constraints
 // marked NOT VALID are read too: PostgreSQL checks them on every new row.
 // Where db can open a transaction (a pool, a connection, a transaction) the
-// definitions are printed with TimeZone UTC, as knownRules holds them: a
-// timestamptz constant prints in the session's time zone.
+// definitions are printed with TimeZone UTC and the default date and
+// interval styles, as knownRules holds them: a timestamptz or interval
+// constant prints in the session's settings.
 func ReadChecks(ctx context.Context, db queries.DBTX, t *Table) ([]Check, error) {
 	if b, ok := db.(interface {
 		Begin(context.Context) (pgx.Tx, error)
@@ -37,7 +38,8 @@ func ReadChecks(ctx context.Context, db queries.DBTX, t *Table) ([]Check, error)
 		// Rolled back: the setting goes with it, also when tx is a
 		// savepoint in the caller's transaction.
 		defer queries.Rollback(tx)
-		if _, err := tx.Exec(ctx, "SET LOCAL TimeZone = 'UTC'"); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, MDY', true),
+			set_config('IntervalStyle', 'postgres', true)`); err != nil {
 			return nil, fmt.Errorf("read the CHECK constraints of %s: %w", t, err)
 		}
 		db = tx

@@ -66,13 +66,17 @@ func TestAdaptKnowsEveryCheck(t *testing.T) {
 		open func(*testing.T) *pgxpool.Pool
 	}{
 		{"hmperf", func(t *testing.T) *pgxpool.Pool { return open(t, pgtest.NewMigratedDB(t)) }},
-		// A timestamptz constant (symptoms' 1900-01-01) prints in the
-		// session's time zone: the definitions must still be recognised.
-		{"hmperf, sessions in Asia/Kathmandu", func(t *testing.T) *pgxpool.Pool {
+		// A timestamptz constant (symptoms' 1900-01-01) and an interval
+		// (workouts' 24 hours) print in the session's settings: the
+		// definitions must still be recognised.
+		{"hmperf, sessions in Asia/Kathmandu with ISO 8601 intervals", func(t *testing.T) *pgxpool.Pool {
 			dsn := pgtest.NewMigratedDB(t)
 			setup := open(t, dsn)
-			if _, err := setup.Exec(context.Background(),
-				`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET TimeZone = %L', current_database(), 'Asia/Kathmandu'); END $$`); err != nil {
+			if _, err := setup.Exec(context.Background(), `DO $$ BEGIN
+				EXECUTE format('ALTER DATABASE %I SET TimeZone = %L', current_database(), 'Asia/Kathmandu');
+				EXECUTE format('ALTER DATABASE %I SET IntervalStyle = %L', current_database(), 'iso_8601');
+				EXECUTE format('ALTER DATABASE %I SET DateStyle = %L', current_database(), 'SQL, DMY');
+			END $$`); err != nil {
 				t.Fatal(err)
 			}
 			setup.Close()
