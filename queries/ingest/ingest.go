@@ -303,14 +303,16 @@ func (in *Ingester) resolveUsers(ctx context.Context, tx pgx.Tx, lay *layout, gr
 func withoutUsers(g *group, missing []engine.UUID) *group {
 	c := *g
 	c.keep = make([]engine.Record, 0, len(g.keep))
+	c.stats.indexes = make([]int64, 0, len(g.keep))
 	c.stats.Reasons = maps.Clone(g.stats.Reasons)
 	c.stats.rejections = slices.Clip(g.stats.rejections)
-	for _, r := range g.keep {
+	for i, r := range g.keep {
 		if isIn(missing, r.UserID()) {
-			c.stats.reject(-1, []string{ReasonUnknownUser}, "", r)
+			c.stats.reject(g.stats.indexes[i], []string{ReasonUnknownUser}, "", r)
 			continue
 		}
 		c.keep = append(c.keep, r)
+		c.stats.indexes = append(c.stats.indexes, g.stats.indexes[i])
 	}
 	return &c
 }
@@ -549,11 +551,30 @@ func (in *Ingester) validate(g *group) {
 func (in *Ingester) dedup(g *group) {
 	start := time.Now()
 	n := len(g.keep)
+	before := slices.Clone(g.keep)
 	g.keep = in.batch.Dedup(g.keep, nil)
 	g.keep = in.tracker.Filter(g.keep)
 	g.stats.Duplicates += n - len(g.keep)
-	g.stats.indexes = nil // indexes are only needed for rejections, done by now
+	// The input positions of the records kept, for the rejections to come
+	// (an unknown user, a refusal by the database).
+	g.stats.indexes = keptIndexes(before, g.stats.indexes, g.keep)
 	g.stats.DedupMs = ms(time.Since(start))
+}
+
+// keptIndexes is the input position of each record of kept, a
+// subsequence of before (whose positions are indexes): both dedup filters
+// keep the records they keep in order, as they were.
+func keptIndexes(before []engine.Record, indexes []int64, kept []engine.Record) []int64 {
+	out := make([]int64, 0, len(kept))
+	j := 0
+	for _, r := range kept {
+		for before[j] != r {
+			j++
+		}
+		out = append(out, indexes[j])
+		j++
+	}
+	return out
 }
 
 func (in *Ingester) writeGroup(ctx context.Context, tx pgx.Tx, g *group) (TableStats, error) {
@@ -569,7 +590,7 @@ func (in *Ingester) writeGroup(ctx context.Context, tx pgx.Tx, g *group) (TableS
 	st.Inserted = w.Inserted
 	st.Duplicates += w.Duplicates
 	for _, rj := range w.Rejected {
-		st.reject(-1, []string{rj.Reason}, "", g.keep[rj.Index])
+		st.reject(g.stats.indexes[rj.Index], []string{rj.Reason}, "", g.keep[rj.Index])
 		if rj.Constraint() {
 			st.ConstraintFailures++
 		}

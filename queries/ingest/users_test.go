@@ -143,9 +143,11 @@ func unknownUserPayload(t *testing.T, pool *pgxpool.Pool, create bool) {
 	const n = 400
 	recs := mixedRecords(t, []engine.UUID{known, unknown}, n)
 	var ofUnknown int64
-	for _, r := range recs {
+	var positions []int64 // in the payload
+	for i, r := range recs {
 		if r.UserID() == unknown {
 			ofUnknown++
+			positions = append(positions, int64(i))
 		}
 	}
 	in, err := openWith(t, pool, ingest.Options{Target: ingest.Live, CreateUsers: create})
@@ -161,8 +163,10 @@ func unknownUserPayload(t *testing.T, pool *pgxpool.Pool, create bool) {
 		t.Errorf("%d constraint failures: %v", tot.ConstraintFailures, tot.RejectsByReason)
 	}
 	var stored int64
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM hmperf.ingest_rejections WHERE run_id = $1 AND reasons ? $2`,
-		tot.RunID, ingest.ReasonUnknownUser).Scan(&stored); err != nil {
+	var at []int64
+	if err := pool.QueryRow(ctx, `SELECT count(*), coalesce(array_agg(record_index ORDER BY record_index), '{}')
+		  FROM hmperf.ingest_rejections WHERE run_id = $1 AND reasons ? $2`,
+		tot.RunID, ingest.ReasonUnknownUser).Scan(&stored, &at); err != nil {
 		t.Fatal(err)
 	}
 	var exists bool
@@ -172,6 +176,9 @@ func unknownUserPayload(t *testing.T, pool *pgxpool.Pool, create bool) {
 	if !create {
 		if got := tot.RejectsByReason[ingest.ReasonUnknownUser]; got != ofUnknown || stored != ofUnknown || ofUnknown == 0 {
 			t.Errorf("%d records of the unknown user; rejected as unknown user %d, stored %d", ofUnknown, got, stored)
+		}
+		if !slices.Equal(at, positions) {
+			t.Errorf("unknown-user rejections stored at payload positions %v, want %v", at, positions)
 		}
 		if exists || userCount(t, pool) != 1 || tot.CreatedUsers != nil {
 			t.Errorf("a user was added: unknown exists %v, %d users, created %+v", exists, userCount(t, pool), tot.CreatedUsers)
