@@ -135,6 +135,11 @@ func NewValidator(rules *Rules, policy Policy, cache *Cache) *Validator {
 // UseCache turns the cache on or off for kind k (no effect without a cache).
 func (v *Validator) UseCache(k Kind, on bool) { v.useCache[k] = on && v.cache != nil }
 
+// SetRules replaces the validator's rules, as an ingest does once it has
+// read the live table's CHECKs (Rules.Narrow). The cache keys verdicts on
+// the rules' version, so none given under the old rules serves the new.
+func (v *Validator) SetRules(rs *Rules) { v.rules = rs }
+
 // Rules returns the validator's rules.
 func (v *Validator) Rules() *Rules { return v.rules }
 

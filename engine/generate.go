@@ -17,8 +17,12 @@ const (
 // GenConfig configures a Generator. Zero rates mean none.
 type GenConfig struct {
 	Seed  uint64
-	Users int    // number of distinct users; 0 means DefaultUsers
-	Types []Kind // kinds to generate, chosen uniformly; nil means all
+	Users int // number of distinct users; 0 means DefaultUsers
+	// UserIDs, when set, are the users the samples belong to instead of
+	// random ids (Users is then ignored): a live database's existing users,
+	// so that a sample run never has to add any.
+	UserIDs []UUID
+	Types   []Kind // kinds to generate, chosen uniformly; nil means all
 	// DupRate is the probability that a sample (after the first) is a copy
 	// of an earlier one; InvalidRate the probability that a fresh sample
 	// has one field set to break one rule. Copies keep the flags of their
@@ -78,6 +82,9 @@ func NewGenerator(cfg GenConfig) (*Generator, error) {
 	if !(cfg.DupRate >= 0 && cfg.DupRate < 1) || !(cfg.InvalidRate >= 0 && cfg.InvalidRate <= 1) {
 		return nil, fmt.Errorf("generator: dup rate %g must be in [0, 1) and invalid rate %g in [0, 1]", cfg.DupRate, cfg.InvalidRate)
 	}
+	if len(cfg.UserIDs) > 0 {
+		cfg.Users = len(cfg.UserIDs)
+	}
 	if cfg.Users <= 0 {
 		cfg.Users = DefaultUsers
 	}
@@ -102,14 +109,11 @@ func (g *Generator) initUsers() {
 	g.streams = make([]stream, g.cfg.Users*NumKinds)
 	for i := range g.users {
 		u := &g.users[i]
-		for j := 0; j < 16; j += 8 {
-			v := g.rng.Uint64()
-			for b := range 8 {
-				u[j+b] = byte(v >> (8 * b))
-			}
+		if len(g.cfg.UserIDs) > 0 {
+			*u = g.cfg.UserIDs[i]
+		} else {
+			g.randomUser(u)
 		}
-		u[6] = u[6]&0x0f | 0x40 // version 4
-		u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
 		for j := range g.habits[i] {
 			g.habits[i][j] = g.rng.IntN(len(symptomTypes))
 		}
@@ -117,6 +121,18 @@ func (g *Generator) initUsers() {
 	for i := range g.streams {
 		g.streams[i].next = g.start.Add(time.Duration(g.rng.Int64N(int64(time.Hour)))).Truncate(time.Second)
 	}
+}
+
+// randomUser fills u with a random version 4 UUID.
+func (g *Generator) randomUser(u *UUID) {
+	for j := 0; j < 16; j += 8 {
+		v := g.rng.Uint64()
+		for b := range 8 {
+			u[j+b] = byte(v >> (8 * b))
+		}
+	}
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
 }
 
 // Users returns the generated user ids.

@@ -56,11 +56,17 @@ func (g *Generator) sleep(u UUID, st *stream) Record {
 	deep := int32(mins * g.between(0.15, 0.25, 3))
 	rem := int32(mins * g.between(0.20, 0.25, 3))
 	awake := int32(mins * g.between(0.02, 0.08, 3))
+	// The duration is the night's length, give or take the tracker's
+	// rounding (never more than the span: the stages end with the night);
+	// the stages and the awake time are parts of it, as the service's
+	// sleep_duration_consistency CHECK requires, with up to 5 minutes the
+	// tracker did not classify.
+	duration := int32(mins) - g.intBetween(0, 5)
 	return &Sleep{
 		User: u, Start: start, End: start.Add(span),
-		DurationMinutes: Some(int32(mins) - awake + g.intBetween(-5, 5)),
+		DurationMinutes: Some(duration),
 		DeepMinutes:     Some(deep), REMMinutes: Some(rem), Awake: Some(awake),
-		LightMinutes: Some(int32(mins) - deep - rem - awake),
+		LightMinutes: Some(duration - deep - rem - awake - g.intBetween(0, 5)),
 		Efficiency:   Some(g.between(80, 98, 2)), Source: "Apple Watch",
 	}
 }

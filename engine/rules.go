@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"hash/fnv"
 	"math"
 	"time"
 )
@@ -123,15 +122,11 @@ func NewRules(cfg Config) (*Rules, error) {
 	builders := [NumKinds]func(Config) []Rule{
 		heartRateRules, bloodPressureRules, sleepRules, workoutRules, activityRules, nutritionRules, symptomRules,
 	}
-	h := fnv.New64a()
 	for k, build := range builders {
 		rs.byKind[k] = build(cfg)
 		rs.compile(Kind(k))
-		for i := range rs.byKind[k] {
-			hashRule(h, Kind(k), &rs.byKind[k][i])
-		}
 	}
-	rs.version = h.Sum64()
+	rs.version = rs.hash()
 	return rs, nil
 }
 

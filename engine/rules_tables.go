@@ -52,6 +52,9 @@ func sleepRules(c Config) []Rule {
 			"VALIDATION_SLEEP_EFFICIENCY_MIN", "VALIDATION_SLEEP_EFFICIENCY_MAX"),
 		cross("sleep_end", "sleep_end > sleep_start", 0, sleepOrdered, sleepSpan),
 		cross("deep_sleep_minutes", "deep + rem + awake <= sleep_end - sleep_start", 0, sleepStagesFit, showStages),
+		// The service's sleep_duration_consistency CHECK: the stages and the
+		// awake time are parts of the duration, so their sum cannot exceed it.
+		cross("duration_minutes", SleepDurationConsistency, 0, sleepDurationCovers, showCover),
 		withEnv(cross("duration_minutes", fmt.Sprintf("duration within %g min of sleep_end - sleep_start",
 			c.SleepDurationToleranceMinutes), c.SleepDurationToleranceMinutes, sleepDurationFits, showDuration),
 			"VALIDATION_SLEEP_DURATION_TOLERANCE_MINUTES"),
@@ -141,11 +144,7 @@ func rangeRule(col Column, slot int, cfgLo, cfgHi float64, env ...string) Rule {
 		NoUpperBound: col.Hi == noHi, Step: step, Scale: col.Scale, Integer: col.Scale == 0,
 		Nullable: col.Nullable, Env: env, src: srcNum, slot: slot,
 	}
-	if r.NoUpperBound {
-		r.Desc = ">= " + fmtNum(lo)
-	} else {
-		r.Desc = "range [" + fmtNum(lo) + ", " + fmtNum(hi) + "]"
-	}
+	r.Desc = rangeDesc(r)
 	return r
 }
 
@@ -223,6 +222,34 @@ func sleepStagesFit(r Record, _ *Rule) bool {
 func showStages(r Record) string {
 	s := r.(*Sleep)
 	return fmt.Sprintf("%d > %g", sleepStages(s), s.End.Sub(s.Start).Minutes())
+}
+
+// SleepDurationConsistency is the description of the rule that mirrors the
+// service's sleep_duration_consistency CHECK; queries/catalog maps the
+// constraint to it by this text.
+const SleepDurationConsistency = "duration >= deep + rem + light + awake"
+
+// sleepAllStages is deep + rem + light + awake, NULLs counting 0 as the
+// CHECK's COALESCE does.
+func sleepAllStages(s *Sleep) int64 {
+	sum := sleepStages(s)
+	if s.LightMinutes.Valid {
+		sum += int64(s.LightMinutes.V)
+	}
+	return sum
+}
+
+// sleepDurationCovers holds when the duration is NULL (a CHECK on NULL
+// passes; duration's NOT NULL is the live table's own rule) or at least
+// the sum of the stages.
+func sleepDurationCovers(r Record, _ *Rule) bool {
+	s := r.(*Sleep)
+	return !s.DurationMinutes.Valid || int64(s.DurationMinutes.V) >= sleepAllStages(s)
+}
+
+func showCover(r Record) string {
+	s := r.(*Sleep)
+	return fmt.Sprintf("%d < %d", s.DurationMinutes.V, sleepAllStages(s))
 }
 
 func sleepDurationFits(r Record, rule *Rule) bool {

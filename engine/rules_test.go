@@ -155,7 +155,23 @@ func TestOtherRules(t *testing.T) {
 		{"systolic <= diastolic", KindBloodPressure, func(r Record) { r.(*BloodPressure).Diastolic = 120 }, "systolic", "systolic > diastolic"},
 		{"sleep end before start", KindSleep, func(r Record) { s := r.(*Sleep); s.End = s.Start }, "sleep_end", "sleep_end > sleep_start"},
 		{"sleep stages too long", KindSleep, func(r Record) { r.(*Sleep).DeepMinutes = Some[int32](481) }, "deep_sleep_minutes", "deep + rem"},
-		{"sleep stages fit", KindSleep, func(r Record) { r.(*Sleep).DeepMinutes = Some[int32](480) }, "", ""},
+		{"sleep stages fit", KindSleep, func(r Record) {
+			s := r.(*Sleep)
+			s.DeepMinutes, s.LightMinutes, s.DurationMinutes = Some[int32](480), Some[int32](0), Some[int32](480)
+		}, "", ""},
+		// sleep_duration_consistency at its bound (baseline: 450 minutes, 400
+		// light) and one minute past it, NULL stages counting 0 as COALESCE
+		// does.
+		{"sleep duration = stages", KindSleep, func(r Record) { r.(*Sleep).Awake = Some[int32](50) }, "", ""},
+		{"sleep duration < stages", KindSleep, func(r Record) {
+			s := r.(*Sleep)
+			s.Awake, s.DurationMinutes = Some[int32](50), Some[int32](449)
+		}, "duration_minutes", SleepDurationConsistency},
+		{"sleep stages with awake", KindSleep, func(r Record) { r.(*Sleep).Awake = Some[int32](51) }, "duration_minutes", SleepDurationConsistency},
+		{"sleep null stages count 0", KindSleep, func(r Record) {
+			s := r.(*Sleep)
+			s.LightMinutes, s.DurationMinutes = Opt[int32]{}, Some[int32](421)
+		}, "", ""},
 		{"sleep duration tolerance edge", KindSleep, func(r Record) { r.(*Sleep).DurationMinutes = Some[int32](420) }, "", ""},
 		{"sleep duration off", KindSleep, func(r Record) { r.(*Sleep).DurationMinutes = Some[int32](419) }, "duration_minutes", "within 60"},
 		{"workout type required", KindWorkout, func(r Record) { r.(*Workout).Type = "" }, "workout_type", "required"},

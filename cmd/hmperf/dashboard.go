@@ -172,12 +172,21 @@ func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) (*samp
 	if err != nil {
 		return nil, err
 	}
-	in, err := ingest.Open(ctx, pool, ingest.Options{Context: engine.ContextAPI, Target: target,
-		Validator: engine.NewValidator(rules, engine.DefaultPolicy(), cache), Cache: cache})
+	created, err := createdByHmperf(ctx, pool)
 	if err != nil {
 		return nil, err
 	}
-	g, err := engine.NewGenerator(engine.DefaultGenConfig(uint64(time.Now().UnixNano())))
+	in, err := ingest.Open(ctx, pool, ingest.Options{Context: engine.ContextAPI, Target: target,
+		Validator: engine.NewValidator(rules, engine.DefaultPolicy(), cache), Cache: cache,
+		CreateUsers: ingest.CreatesUsers(target, created, false)})
+	if err != nil {
+		return nil, err
+	}
+	cfg := engine.DefaultGenConfig(uint64(time.Now().UnixNano()))
+	if cfg.UserIDs, err = in.SampleUsers(ctx); err != nil {
+		return nil, err
+	}
+	g, err := engine.NewGenerator(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/engine"
+	"hmperf/queries/catalog"
 	"hmperf/queries/ingest"
 )
 
@@ -31,6 +32,7 @@ type ingestOpts struct {
 	skip        string
 	rowFKChecks bool
 	target      string
+	createUsers bool
 	json        bool
 }
 
@@ -48,6 +50,7 @@ func (o *ingestOpts) register(e env) *flag.FlagSet {
 	fs.StringVar(&o.skip, "skip-validation", "", "comma-separated contexts whose records skip Go validation (the database still checks them)")
 	fs.BoolVar(&o.rowFKChecks, "row-fk-checks", false, "keep PostgreSQL's per-row foreign-key checks instead of one lock per user and batch")
 	fs.StringVar(&o.target, "target", "", "where rows go: live or sandbox (hmperf_sandbox twins); default live for --file and on a database hmperf created, sandbox for generated rows on any other")
+	fs.BoolVar(&o.createUsers, "create-users", false, "add the users the records name to the live users table (the service's: by default a record whose user does not exist is rejected as \"unknown user\"); the ids added are printed")
 	fs.BoolVar(&o.json, "json", false, "print the totals as one JSON document")
 	return fs
 }
@@ -69,6 +72,7 @@ func runIngest(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer cleanup()
+	warnUnknownChecks(e.stderr, in.UnknownChecks())
 	progress := ingestProgress(e)
 	if o.file != "" {
 		err = o.ingestFile(ctx, in, progress)
@@ -81,6 +85,16 @@ func runIngest(ctx context.Context, e env, args []string) error {
 	}
 	printTotals(e.stdout, totals, o.json)
 	return err
+}
+
+// warnUnknownChecks names, before anything is written, each CHECK of the
+// target's tables that the validator does not enforce: one line each, with
+// its definition.
+func warnUnknownChecks(w io.Writer, checks []catalog.Check) {
+	for _, c := range checks {
+		fmt.Fprintf(w, "unknown CHECK on %s: %s %s (the validator does not enforce it: rows it refuses count as constraint failures)\n",
+			c.Table, c.Name, c.Definition)
+	}
 }
 
 func (o *ingestOpts) check() error {
@@ -155,7 +169,12 @@ func (o *ingestOpts) openIngester(ctx context.Context, pool *pgxpool.Pool, opts 
 	if err != nil {
 		return nil, err
 	}
+	created, err := createdByHmperf(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
 	opts.Target = target
+	opts.CreateUsers = ingest.CreatesUsers(target, created, o.createUsers)
 	return ingest.Open(ctx, pool, opts)
 }
 
@@ -170,6 +189,14 @@ func (o *ingestOpts) ingestSample(ctx context.Context, in *ingest.Ingester, prog
 			cfg.Types = append(cfg.Types, k)
 		}
 	}
+	users, err := in.SampleUsers(ctx)
+	if errors.Is(err, ingest.ErrNoUsers) {
+		return fmt.Errorf("%v: a sample on the live tables only uses existing users; pass --create-users to add generated ones, or --target sandbox", err)
+	}
+	if err != nil {
+		return err
+	}
+	cfg.UserIDs = users
 	g, err := engine.NewGenerator(cfg)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -232,6 +259,7 @@ func printTotals(w io.Writer, t ingest.Totals, asJSON bool) {
 	if t.Target == ingest.Sandbox.String() {
 		fmt.Fprintln(w, "written to the sandbox (schema hmperf_sandbox); --target live writes the live tables")
 	}
+	printCreatedUsers(w, t.CreatedUsers)
 	for _, table := range ingest.SortedReasons(t.MissingTables) {
 		fmt.Fprintf(w, "  unsupported %6d  records for %s (no such table)\n", t.MissingTables[table], table)
 	}
@@ -245,6 +273,23 @@ func printTotals(w io.Writer, t ingest.Totals, asJSON bool) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// shownCreatedUsers is how many created ids the text report lists; --json
+// lists them all.
+const shownCreatedUsers = 20
+
+// printCreatedUsers names the users a run added to the live users table.
+func printCreatedUsers(w io.Writer, cu *ingest.CreatedUsers) {
+	if cu == nil || len(cu.IDs) == 0 {
+		return
+	}
+	ids := cu.IDs[:min(len(cu.IDs), shownCreatedUsers)]
+	more := ""
+	if len(cu.IDs) > len(ids) {
+		more = fmt.Sprintf(", and %d more (--json lists them all)", len(cu.IDs)-len(ids))
+	}
+	fmt.Fprintf(w, "created %d users in %s: %s%s\n", len(cu.IDs), cu.Table, strings.Join(ids, ", "), more)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

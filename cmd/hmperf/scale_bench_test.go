@@ -346,7 +346,7 @@ func ingestWriters(ctx context.Context, pool *pgxpool.Pool, recs []engine.Record
 		return err
 	}
 	in, err := ingest.New(pool, ingest.Options{Context: engine.ContextBulkImport,
-		Validator: engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), cache), Cache: cache, Writers: writers})
+		Validator: engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), cache), Cache: cache, Writers: writers, CreateUsers: true})
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,8 @@ func TestIngestTargetOnServiceDatabase(t *testing.T) {
 		t.Errorf("%d live users after a sandbox ingest", n)
 	}
 
+	// The live tables take samples for the users the service has.
+	execSQL(t, dsn, "INSERT INTO users (email) VALUES ('someone@example.com')")
 	r = runCmd(ctx, "", "ingest", "--dsn", dsn, "--sample", "700", "--batch-size", "350", "--target", "live")
 	if r.code != 0 {
 		t.Fatalf("live ingest: exit %d: %s", r.code, r.stderr)
@@ -64,6 +66,9 @@ func TestIngestTargetOnServiceDatabase(t *testing.T) {
 	}
 	if n := rowCount(t, dsn, "public.heart_rate_metrics"); n == 0 {
 		t.Error("--target live wrote no live heart-rate rows")
+	}
+	if n := rowCount(t, dsn, "public.users"); n != 1 {
+		t.Errorf("%d live users after a live sample, want the 1 the service had", n)
 	}
 }
 

@@ -11,6 +11,8 @@
 --     and maintain_partitions(), which hmperf's helpers must not collide with;
 --   * tables hmperf knows nothing about (api_keys).
 -- Partition months are created relative to today, so the file never ages.
+--   * sleep_metrics keeps the service's sleep_duration_consistency CHECK
+--     (duration >= deep + rem + light + awake) and duration_minutes > 0.
 
 CREATE TABLE _sqlx_migrations (
     version        bigint      PRIMARY KEY,
@@ -78,6 +80,11 @@ CREATE TABLE sleep_metrics (
     sleep_efficiency    numeric(5,2),
     source_device       varchar(100),
     created_at          timestamptz  DEFAULT now(),
+    -- The service's own cross-field rule (its dump, sleep_metrics): the
+    -- stages and the awake time are parts of the duration.
+    CONSTRAINT sleep_duration_consistency CHECK (duration_minutes >= COALESCE(deep_sleep_minutes, 0) + COALESCE(rem_sleep_minutes, 0)
+        + COALESCE(light_sleep_minutes, 0) + COALESCE(awake_minutes, 0)),
+    CONSTRAINT sleep_metrics_duration_minutes_check CHECK (duration_minutes > 0),
     UNIQUE (user_id, sleep_start)
 );
 

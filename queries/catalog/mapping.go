@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"hmperf/engine"
@@ -58,6 +59,31 @@ func (k IDType) Value(u [16]byte) any {
 		return engine.UUID(u).String()
 	}
 	return u
+}
+
+// Text is the live id of u as PostgreSQL prints it (id::text).
+func (k IDType) Text(u engine.UUID) string {
+	if k == IDBigint {
+		return strconv.FormatInt(k.Value(u).(int64), 10)
+	}
+	return u.String()
+}
+
+// FromText is the engine id whose live id prints as s: Value's inverse.
+// A bigint id is kept in the first 8 bytes, which Value reads back; a text
+// id must be a UUID.
+func (k IDType) FromText(s string) (engine.UUID, bool) {
+	if k == IDBigint {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return engine.UUID{}, false
+		}
+		var u engine.UUID
+		binary.BigEndian.PutUint64(u[:8], uint64(n))
+		return u, true
+	}
+	u, err := engine.ParseUUID(s)
+	return u, err == nil
 }
 
 // Array converts ids to a parameter for an array of the live type.
@@ -127,6 +153,7 @@ type Mapping struct {
 	Dropped []string
 	UserID  IDType
 
+	eng    *engine.Table
 	src    []int // engine value index of each written column
 	drop   []int // engine value index of each dropped field
 	userAt int   // index in Columns of user_id
@@ -135,7 +162,7 @@ type Mapping struct {
 
 // Map maps the engine table onto the live table, or returns a LayoutError.
 func Map(tbl *engine.Table, live *Table) (*Mapping, error) {
-	m := &Mapping{Table: live, userAt: -1}
+	m := &Mapping{Table: live, eng: tbl, userAt: -1}
 	lerr := &LayoutError{Table: live.String()}
 	used := map[string]bool{}
 	for i, ec := range tbl.Columns {
@@ -216,6 +243,26 @@ func sameNames(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// Field is the engine field written to the live column, if one is.
+func (m *Mapping) Field(column string) (string, bool) {
+	for j, c := range m.Columns {
+		if c == column {
+			return m.eng.Columns[m.src[j]].Name, true
+		}
+	}
+	return "", false
+}
+
+// writesAny reports whether hmperf writes any of the live columns.
+func (m *Mapping) writesAny(columns []string) bool {
+	for _, c := range columns {
+		if _, ok := m.Field(c); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Direct reports whether the engine's values can be written as they are:

@@ -131,7 +131,7 @@ func ingestAll(ctx context.Context, pool *pgxpool.Pool, recs []engine.Record, ro
 	if err != nil {
 		return err
 	}
-	in, err := ingest.New(pool, ingest.Options{Context: engine.ContextBulkImport, Validator: engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), cache), Cache: cache, Writers: benchWriters(), RowFKChecks: rowFK})
+	in, err := ingest.New(pool, ingest.Options{Context: engine.ContextBulkImport, Validator: engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), cache), Cache: cache, Writers: benchWriters(), RowFKChecks: rowFK, CreateUsers: true})
 	if err != nil {
 		return err
 	}
@@ -278,7 +278,7 @@ func BenchmarkIngestFile(b *testing.B) {
 		resetTables(b, pool)
 		start := time.Now()
 		in, err := ingest.New(pool, ingest.Options{Context: engine.ContextBulkImport,
-			Validator: engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), nil)})
+			Validator: engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), nil), CreateUsers: true})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -52,7 +53,16 @@ type Options struct {
 	// twins in the sandbox. The caller decides; generated rows on a
 	// database hmperf did not create belong in the sandbox.
 	Target Target
+	// CreateUsers lets the run add the users its records name to the live
+	// users table, which belongs to the service: without it a record whose
+	// user does not exist is rejected as "unknown user". The sandbox has
+	// users of its own and always gets the ones its records need.
+	CreateUsers bool
 }
+
+// ReasonUnknownUser is the rejection reason of a record whose user is not
+// in the target's users table and that the run may not add.
+const ReasonUnknownUser = "unknown user"
 
 // Ingester writes batches of items, one transaction per batch, keeping the
 // run's totals. Prepare is serial (it owns the dedup state); Commit may run
@@ -74,6 +84,11 @@ type Ingester struct {
 	mu     sync.Mutex // guards users and totals, which Commit updates
 	users  map[engine.UUID]struct{}
 	totals Totals
+}
+
+// createsUsers reports whether the run adds the users its records need.
+func (in *Ingester) createsUsers() bool {
+	return in.opts.CreateUsers || in.opts.Target == Sandbox
 }
 
 // Prepared is a batch validated and deduplicated in Go, ready to commit.
@@ -119,16 +134,32 @@ func New(db DB, opts Options) (*Ingester, error) {
 
 // Open returns an Ingester writing through db, with the target's layout
 // read from the catalogue now (and, for the sandbox, its twins made), so a
-// table it cannot write is reported before any row is.
+// table it cannot write is reported before any row is. The validator's
+// rules are fitted to the tables' CHECKs (catalog.Adapt), so it refuses
+// what they would; the CHECKs it cannot enforce are in UnknownChecks and
+// the totals. New validates with the rules as given.
 func Open(ctx context.Context, db DB, opts Options) (*Ingester, error) {
 	in, err := New(db, opts)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := in.layout(ctx); err != nil {
+	lay, err := in.layout(ctx)
+	if err != nil {
 		return nil, err
 	}
+	rules, unknown := lay.adapt(in.opts.Validator.Rules())
+	in.opts.Validator.SetRules(rules)
+	in.totals.UnknownChecks = unknown
 	return in, nil
+}
+
+// UnknownChecks is the CHECKs of the target's tables that the validator
+// does not enforce (read by Open): rows they refuse are refused by
+// PostgreSQL alone, as constraint failures.
+func (in *Ingester) UnknownChecks() []catalog.Check {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return slices.Clone(in.totals.UnknownChecks)
 }
 
 // layout reads the target's layout on first use; New leaves it to the
@@ -169,34 +200,53 @@ func (in *Ingester) Prepare(items []Item) *Prepared {
 // transaction. Several batches may commit at once; on error nothing of the
 // batch is stored and the totals are unchanged.
 func (in *Ingester) Commit(ctx context.Context, p *Prepared) error {
-	stats, users, err := in.commit(ctx, p)
+	res, err := in.commit(ctx, p)
 	for try := 1; try < 3 && sqlState(err) == "40P01"; try++ {
 		// Two concurrent batches can deadlock on keys the cross-batch
 		// tracker had forgotten; PostgreSQL aborts one, which rolled back
 		// whole, so running it again is safe.
-		stats, users, err = in.commit(ctx, p)
+		res, err = in.commit(ctx, p)
 	}
 	if err != nil {
 		return fmt.Errorf("batch %d: %w", p.no, err)
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	for _, u := range users {
+	for _, u := range res.known {
 		in.users[u] = struct{}{}
 	}
-	in.totals.add(stats)
+	in.totals.add(res.stats)
+	if in.opts.Target == Live {
+		in.totals.addCreated(in.lay.users.Table.String(), liveIDs(in.lay.users, res.created))
+	}
 	return nil
 }
 
+// liveIDs is ids as the users table stores them.
+func liveIDs(u *catalog.Users, ids []engine.UUID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = u.ID.Text(id)
+	}
+	return out
+}
+
+// committed is what a batch's transaction did.
+type committed struct {
+	stats   []TableStats
+	known   []engine.UUID // users now known to exist
+	created []engine.UUID // users it added
+}
+
 // commit writes a prepared batch in one transaction and returns its stats
-// and the users it registered.
-func (in *Ingester) commit(ctx context.Context, p *Prepared) ([]TableStats, []engine.UUID, error) {
+// and what it learnt of the users table.
+func (in *Ingester) commit(ctx context.Context, p *Prepared) (committed, error) {
 	lay, err := in.layout(ctx)
 	if err != nil {
-		return nil, nil, err
+		return committed{}, err
 	}
 	if err := in.fk.decide(ctx, in.db, in.opts.RowFKChecks, lay); err != nil {
-		return nil, nil, err
+		return committed{}, err
 	}
 	groups, absent := lay.split(p.groups)
 	users := p.users
@@ -205,21 +255,75 @@ func (in *Ingester) commit(ctx context.Context, p *Prepared) ([]TableStats, []en
 	}
 	tx, err := in.db.Begin(ctx)
 	if err != nil {
-		return nil, nil, err
+		return committed{}, err
 	}
 	defer queries.Rollback(tx)
-	if err := lay.users.Insert(ctx, tx, users); err != nil {
-		return nil, nil, fmt.Errorf("register users: %w", err)
+	groups, res, err := in.resolveUsers(ctx, tx, lay, groups, users)
+	if err != nil {
+		return committed{}, err
 	}
 	written, err := in.writeGroups(ctx, tx, groups)
 	if err != nil {
-		return nil, nil, err
+		return committed{}, err
 	}
-	stats := slices.Concat(p.pre, absent, written)
-	if err := storeBatch(ctx, tx, in.opts.RunID, p.no, in.opts.Context, stats); err != nil {
-		return nil, nil, fmt.Errorf("store stats: %w", err)
+	res.stats = slices.Concat(p.pre, absent, written)
+	if err := storeBatch(ctx, tx, in.opts.RunID, p.no, in.opts.Context, res.stats); err != nil {
+		return committed{}, fmt.Errorf("store stats: %w", err)
 	}
-	return stats, users, tx.Commit(ctx)
+	return res, tx.Commit(ctx)
+}
+
+// resolveUsers makes sure every record of groups has its user: a run that
+// may add users adds the missing ones; any other rejects the records of
+// missing users as "unknown user", so nothing is written for them and the
+// users table stays the service's. groups is not changed (a deadlocked
+// batch runs again); the groups returned are what remains to write.
+func (in *Ingester) resolveUsers(ctx context.Context, tx pgx.Tx, lay *layout, groups []*group, users []engine.UUID) ([]*group, committed, error) {
+	if in.createsUsers() {
+		created, err := lay.users.Create(ctx, tx, users)
+		if err != nil {
+			return nil, committed{}, fmt.Errorf("register users in %s: %w", lay.users.Table, err)
+		}
+		return groups, committed{known: users, created: created}, nil
+	}
+	missing, err := lay.users.Missing(ctx, tx, users)
+	if err != nil {
+		return nil, committed{}, fmt.Errorf("look up the batch's users in %s: %w", lay.users.Table, err)
+	}
+	if len(missing) == 0 {
+		return groups, committed{known: users}, nil
+	}
+	slices.SortFunc(missing, compareUUID)
+	known := slices.DeleteFunc(slices.Clone(users), func(u engine.UUID) bool { return isIn(missing, u) })
+	out := make([]*group, len(groups))
+	for i, g := range groups {
+		out[i] = withoutUsers(g, missing)
+	}
+	return out, committed{known: known}, nil
+}
+
+// withoutUsers is g with the records of the sorted users missing moved to
+// its rejections, as "unknown user"; g itself is left as it was.
+func withoutUsers(g *group, missing []engine.UUID) *group {
+	c := *g
+	c.keep = make([]engine.Record, 0, len(g.keep))
+	c.stats.indexes = make([]int64, 0, len(g.keep))
+	c.stats.Reasons = maps.Clone(g.stats.Reasons)
+	c.stats.rejections = slices.Clip(g.stats.rejections)
+	for i, r := range g.keep {
+		if isIn(missing, r.UserID()) {
+			c.stats.reject(g.stats.indexes[i], []string{ReasonUnknownUser}, "", r)
+			continue
+		}
+		c.keep = append(c.keep, r)
+		c.stats.indexes = append(c.stats.indexes, g.stats.indexes[i])
+	}
+	return &c
+}
+
+func isIn(sorted []engine.UUID, u engine.UUID) bool {
+	_, found := slices.BinarySearchFunc(sorted, u, compareUUID)
+	return found
 }
 
 // split separates the groups of kinds with a table from those without,
@@ -451,11 +555,30 @@ func (in *Ingester) validate(g *group) {
 func (in *Ingester) dedup(g *group) {
 	start := time.Now()
 	n := len(g.keep)
+	before := slices.Clone(g.keep)
 	g.keep = in.batch.Dedup(g.keep, nil)
 	g.keep = in.tracker.Filter(g.keep)
 	g.stats.Duplicates += n - len(g.keep)
-	g.stats.indexes = nil // indexes are only needed for rejections, done by now
+	// The input positions of the records kept, for the rejections to come
+	// (an unknown user, a refusal by the database).
+	g.stats.indexes = keptIndexes(before, g.stats.indexes, g.keep)
 	g.stats.DedupMs = ms(time.Since(start))
+}
+
+// keptIndexes is the input position of each record of kept, a
+// subsequence of before (whose positions are indexes): both dedup filters
+// keep the records they keep in order, as they were.
+func keptIndexes(before []engine.Record, indexes []int64, kept []engine.Record) []int64 {
+	out := make([]int64, 0, len(kept))
+	j := 0
+	for _, r := range kept {
+		for before[j] != r {
+			j++
+		}
+		out = append(out, indexes[j])
+		j++
+	}
+	return out
 }
 
 func (in *Ingester) writeGroup(ctx context.Context, tx pgx.Tx, g *group) (TableStats, error) {
@@ -471,7 +594,7 @@ func (in *Ingester) writeGroup(ctx context.Context, tx pgx.Tx, g *group) (TableS
 	st.Inserted = w.Inserted
 	st.Duplicates += w.Duplicates
 	for _, rj := range w.Rejected {
-		st.reject(-1, []string{rj.Reason}, "", g.keep[rj.Index])
+		st.reject(g.stats.indexes[rj.Index], []string{rj.Reason}, "", g.keep[rj.Index])
 		if rj.Constraint() {
 			st.ConstraintFailures++
 		}

@@ -33,7 +33,8 @@ func newIngester(t *testing.T, pool *pgxpool.Pool, policy engine.Policy, c engin
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := ingest.New(pool, ingest.Options{Context: c, Validator: engine.NewValidator(engine.DefaultRules(), policy, cache), Cache: cache})
+	in, err := ingest.New(pool, ingest.Options{Context: c, Validator: engine.NewValidator(engine.DefaultRules(), policy, cache), Cache: cache,
+		CreateUsers: true}) // hmperf's own database: its users are hmperf's
 	if err != nil {
 		t.Fatal(err)
 	}

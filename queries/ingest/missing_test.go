@@ -39,12 +39,13 @@ func TestMissingTableUnsupported(t *testing.T) {
 			// With a sampler active, each batch's stats rows go through
 			// the write-sampling trigger too.
 			execOn(t, pool, "SELECT * FROM hmperf.sample_writes()")
+			seedUsers(t, pool, 5)
 			in, err := openIngester(t, pool, target)
 			if err != nil {
 				t.Fatalf("open with sleep_metrics missing: %v", err)
 			}
 			const n = 2000
-			if err := ingest.RunSample(ctx, in, recentGenerator(t), n, 500, nil); err != nil {
+			if err := ingest.RunSample(ctx, in, sampleGenerator(t, in), n, 500, nil); err != nil {
 				t.Fatal(err)
 			}
 			tot := in.Totals()

@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/engine"
-	"hmperf/migrations"
 	"hmperf/queries/ingest"
 	"hmperf/queries/pgtest"
 )
@@ -30,47 +29,27 @@ func servicePool(t *testing.T) *pgxpool.Pool {
 // adoptedPool is a database loaded from file and adopted by hmperf.
 func adoptedPool(t *testing.T, file string) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
 	dsn := pgtest.NewDB(t)
 	pgtest.LoadSQLFile(t, dsn, file)
-	// Adopted, as a DBA would: hmperf's own migrations on top of the
-	// service's tables.
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	check, err := migrations.CheckAdoption(ctx, conn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrations.Adopt(ctx, conn, check); err != nil {
-		t.Fatal(err)
-	}
-	m, err := migrations.New(dsn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := m.Up(); err != nil {
-		t.Fatalf("migrate the adopted layout: %v", err)
-	}
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
+	return adoptDSN(t, dsn)
 }
 
 func openIngester(t *testing.T, pool *pgxpool.Pool, target ingest.Target) (*ingest.Ingester, error) {
+	t.Helper()
+	return openWith(t, pool, ingest.Options{Target: target})
+}
+
+// openWith opens an ingester with opts, validating in the bulk-import
+// context with the default rules and a cache.
+func openWith(t *testing.T, pool *pgxpool.Pool, opts ingest.Options) (*ingest.Ingester, error) {
 	t.Helper()
 	cache, err := engine.NewCache(1000, time.Hour, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ingest.Open(context.Background(), pool, ingest.Options{Context: engine.ContextBulkImport, Target: target,
-		Validator: engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), cache), Cache: cache})
+	opts.Context, opts.Cache = engine.ContextBulkImport, cache
+	opts.Validator = engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), cache)
+	return ingest.Open(context.Background(), pool, opts)
 }
 
 // recentGenerator generates records in the 30 days before now, which the
@@ -98,11 +77,12 @@ func counts(t *testing.T, db *pgxpool.Pool, schema string) map[string]int64 {
 }
 
 // TestServiceLayoutLive: generated rows written to the service's own
-// tables land under the service's column names, with users given synthetic
-// emails, and the database agrees with the totals table by table.
+// tables with --create-users land under the service's column names, with
+// users given synthetic emails and named in the totals, and the database
+// agrees with the totals table by table.
 func TestServiceLayoutLive(t *testing.T) {
 	pool := servicePool(t)
-	in, err := openIngester(t, pool, ingest.Live)
+	in, err := openWith(t, pool, ingest.Options{Target: ingest.Live, CreateUsers: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +111,12 @@ func TestServiceLayoutLive(t *testing.T) {
 	}
 	if err := pool.QueryRow(ctx, `SELECT count(average_heart_rate) FROM workouts`).Scan(&avgHR); err != nil {
 		t.Fatal(err)
+	}
+	if tot.CreatedUsers == nil || int64(len(tot.CreatedUsers.IDs)) != got["users"] || tot.CreatedUsers.Table != "public.users" {
+		t.Errorf("%d users in the table, created users named %+v", got["users"], tot.CreatedUsers)
+	}
+	if tot.ConstraintFailures != 0 {
+		t.Errorf("%d constraint failures (%v): generated records the service refuses", tot.ConstraintFailures, tot.RejectsByReason)
 	}
 	if got["users"] == 0 || badEmail != 0 || devices == 0 || avgHR == 0 {
 		t.Errorf("%d users (%d without the synthetic email), %d heart rates with a device, %d workouts with an average heart rate",

@@ -4,20 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/engine"
+	"hmperf/queries/catalog"
 )
 
 // TableStats is one batch's accounting for one table (or for one unsupported
 // type, or for undecodable records): Received = Inserted + Duplicates +
 // Rejected + Unsupported. Of Rejected, ValidationRejected were stopped by the
 // Go validator and ConstraintFailures refused by PostgreSQL with an integrity
-// constraint violation (SQLSTATE class 23); the rest failed to decode or were
-// refused as malformed data (class 22).
+// constraint violation (SQLSTATE class 23); the rest failed to decode, named
+// a user the users table does not hold (ReasonUnknownUser), or were refused
+// as malformed data (class 22).
 type TableStats struct {
 	kind                               engine.Kind // the table's kind, when metric is set
 	metric                             bool        // false for unsupported types and undecodable records
@@ -102,11 +105,35 @@ type Totals struct {
 	// MissingTables counts, per table that does not exist, the records of
 	// its kind counted as unsupported.
 	MissingTables map[string]int64 `json:"missing_tables,omitempty"`
-	Duration      time.Duration    `json:"-"`
+	// CreatedUsers names the users the run added to the live users table
+	// (only with Options.CreateUsers): that table is the service's, so
+	// whoever must take them out again gets their ids.
+	CreatedUsers *CreatedUsers `json:"created_users,omitempty"`
+	// UnknownChecks are the target tables' CHECKs the validator does not
+	// enforce: what they refuse shows up as constraint failures.
+	UnknownChecks []catalog.Check `json:"unknown_checks,omitempty"`
+	Duration      time.Duration   `json:"-"`
 	// Dedup counts every duplicate (within a batch, across batches, or a
 	// key already in the table) under its kind, so that the per-family and
 	// the legacy 13-field views count each table once.
 	Dedup engine.DedupStats `json:"-"`
+}
+
+// CreatedUsers is the users a run added to a live users table.
+type CreatedUsers struct {
+	Table string   `json:"table"`
+	IDs   []string `json:"ids"`
+}
+
+// addCreated records users added to table, by their live ids.
+func (t *Totals) addCreated(table string, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	if t.CreatedUsers == nil {
+		t.CreatedUsers = &CreatedUsers{Table: table}
+	}
+	t.CreatedUsers.IDs = append(t.CreatedUsers.IDs, ids...)
 }
 
 func newTotals(run engine.UUID, target Target) Totals {
@@ -157,6 +184,12 @@ func (t Totals) clone() Totals {
 	c.RejectsByReason = maps.Clone(t.RejectsByReason)
 	c.DroppedFields = maps.Clone(t.DroppedFields)
 	c.MissingTables = maps.Clone(t.MissingTables)
+	c.UnknownChecks = slices.Clone(t.UnknownChecks)
+	if t.CreatedUsers != nil {
+		cu := *t.CreatedUsers
+		cu.IDs = slices.Clone(cu.IDs)
+		c.CreatedUsers = &cu
+	}
 	return c
 }
 

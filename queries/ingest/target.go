@@ -64,6 +64,8 @@ type layout struct {
 	// records are counted as unsupported, as a payload type without a
 	// table is.
 	absent [engine.NumKinds]string
+	// checks are the CHECK constraints of each kind's table.
+	checks [engine.NumKinds][]catalog.Check
 }
 
 // tableTarget is one kind's table with the statements that write it.
@@ -125,8 +127,26 @@ func readLayout(ctx context.Context, db DB, target Target, lock lockwait.Policy)
 			return nil, err
 		}
 		lay.tables[k] = newTableTarget(m)
+		if lay.checks[k], err = catalog.ReadChecks(ctx, db, tables[i+1]); err != nil {
+			return nil, err
+		}
 	}
 	return lay, nil
+}
+
+// adapt fits rules to the CHECKs of every table the layout writes and
+// returns them with the CHECKs no engine rule enforces.
+func (lay *layout) adapt(rules *engine.Rules) (*engine.Rules, []catalog.Check) {
+	var unknown []catalog.Check
+	for k, tbl := range lay.tables {
+		if tbl == nil {
+			continue
+		}
+		var u []catalog.Check
+		rules, u = catalog.Adapt(rules, engine.Kind(k), tbl.m, lay.checks[k])
+		unknown = append(unknown, u...)
+	}
+	return rules, unknown
 }
 
 // tableIdents names users and the kinds' tables: the live ones when live
@@ -200,4 +220,43 @@ func newTableTarget(m *catalog.Mapping) *tableTarget {
 	t.insert = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) %s",
 		t.ident.Sanitize(), cols, strings.Join(placeholders, ", "), conflict)
 	return t
+}
+
+// CreatesUsers is the users policy. The live users table belongs to the
+// service, so a run adds users to it only when asked (--create-users);
+// the sandbox has users of its own, and a database hmperf created itself
+// has no service whose users they could be, so runs there add the users
+// their records name as before (and name them).
+func CreatesUsers(target Target, hmperfCreated, asked bool) bool {
+	return asked || target == Sandbox || hmperfCreated
+}
+
+// ErrNoUsers is SampleUsers' answer on a users table without users.
+var ErrNoUsers = errors.New("no users to draw generated records from")
+
+// sampleUsersLimit bounds the existing users a sample run draws from:
+// enough to spread the rows as the service's own traffic is spread, few
+// enough that the generator's per-user state stays small.
+const sampleUsersLimit = 1000
+
+// SampleUsers returns the users a generated sample run must use: nil when
+// the run adds its own (CreatesUsers), otherwise existing users of the
+// target's users table, so the sample adds none; ErrNoUsers, naming the
+// table, when it has none.
+func (in *Ingester) SampleUsers(ctx context.Context) ([]engine.UUID, error) {
+	if in.createsUsers() {
+		return nil, nil
+	}
+	lay, err := in.layout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := lay.users.Existing(ctx, in.db, sampleUsersLimit)
+	if err != nil {
+		return nil, fmt.Errorf("read the users of %s: %w", lay.users.Table, err)
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("table %s: %w", lay.users.Table, ErrNoUsers)
+	}
+	return ids, nil
 }

@@ -26,7 +26,7 @@ func TestIngestInsideATransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	in, err := ingest.Open(ctx, tx, ingest.Options{Context: engine.ContextAPI, Writers: 1,
-		Validator: engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), cache), Cache: cache})
+		Validator: engine.NewValidator(engine.DefaultRules(), engine.DefaultPolicy(), cache), Cache: cache, CreateUsers: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@
 --   * heart_rate_metrics without a unique key on (user_id, recorded_at);
 --   * monthly partitions around today, with a DEFAULT partition on symptoms
 --     only, and nutrition partitioned in two levels.
+--   * sleep_metrics keeps the service's sleep_duration_consistency CHECK
+--     (duration >= deep + rem + light + awake) and duration_minutes > 0.
 
 CREATE TABLE users (
     id           uuid         PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -55,6 +57,11 @@ CREATE TABLE sleep_metrics (
     awake_minutes       integer,
     sleep_efficiency    numeric(5,2) CHECK (sleep_efficiency BETWEEN 0 AND 100),
     source_device       varchar(100),
+    -- The service's own cross-field rule (its dump, sleep_metrics): the
+    -- stages and the awake time are parts of the duration.
+    CONSTRAINT sleep_duration_consistency CHECK (duration_minutes >= COALESCE(deep_sleep_minutes, 0) + COALESCE(rem_sleep_minutes, 0)
+        + COALESCE(light_sleep_minutes, 0) + COALESCE(awake_minutes, 0)),
+    CONSTRAINT sleep_metrics_duration_minutes_check CHECK (duration_minutes > 0),
     CONSTRAINT sleep_user_time UNIQUE (user_id, sleep_start, sleep_end)
 );
 
