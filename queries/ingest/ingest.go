@@ -204,18 +204,80 @@ func (in *Ingester) commit(ctx context.Context, p *Prepared) ([]TableStats, []en
 		return nil, nil, err
 	}
 	defer queries.Rollback(tx)
-	if err := lay.users.Insert(ctx, tx, users); err != nil {
-		return nil, nil, fmt.Errorf("register users: %w", err)
+	stats, err := in.writeBatch(ctx, tx, lay, p, groups, absent, users)
+	if err != nil {
+		lay.recordRolledBack(tx, groups)
+		return nil, nil, err
+	}
+	return stats, users, tx.Commit(ctx)
+}
+
+// batchSavepoint holds everything a batch writes, so that a batch that
+// fails can still record the rows it rolled back (recordRolledBack).
+const batchSavepoint = "hmperf_batch"
+
+// writeBatch writes the batch's users, records and stats inside tx and, on
+// a live target, records in hmperf.own_writes what it wrote.
+func (in *Ingester) writeBatch(ctx context.Context, tx pgx.Tx, lay *layout, p *Prepared, groups []*group,
+	absent []TableStats, users []engine.UUID) ([]TableStats, error) {
+	if lay.recordOwn {
+		if _, err := tx.Exec(ctx, "SAVEPOINT "+batchSavepoint); err != nil {
+			return nil, err
+		}
+	}
+	newUsers, err := lay.users.InsertCounted(ctx, tx, users)
+	if err != nil {
+		return nil, fmt.Errorf("register users: %w", err)
 	}
 	written, err := in.writeGroups(ctx, tx, groups)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	stats := slices.Concat(p.pre, absent, written)
 	if err := storeBatch(ctx, tx, in.opts.RunID, p.no, in.opts.Context, stats); err != nil {
-		return nil, nil, fmt.Errorf("store stats: %w", err)
+		return nil, fmt.Errorf("store stats: %w", err)
 	}
-	return stats, users, tx.Commit(ctx)
+	if lay.recordOwn {
+		if err := queries.RecordOwnWrites(ctx, tx, lay.ownWrites(groups, written, newUsers)); err != nil {
+			return nil, err
+		}
+	}
+	return stats, nil
+}
+
+// ownWrites lists the tables a batch wrote with the rows it committed:
+// users, and each group's table (written[i] is groups[i]'s outcome; nil
+// when the batch failed, every count then 0).
+func (lay *layout) ownWrites(groups []*group, written []TableStats, users int64) []queries.OwnWrite {
+	out := []queries.OwnWrite{{Table: lay.users.Table.Ident().Sanitize(), Committed: users}}
+	for i, g := range groups {
+		w := queries.OwnWrite{Table: lay.tables[g.kind].ident.Sanitize()}
+		if written != nil {
+			w.Committed = int64(written[i].Inserted)
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// recordRolledBack records, for a batch that failed, the rows it inserted
+// and rolled back: it rolls back to the batch's savepoint (the
+// transaction's counters keep what the rolled-back part inserted), records
+// them and commits that record alone. It runs on a fresh context, as the
+// batch's own may be why it failed; when the connection is gone it cannot,
+// and the sampler counts those rows as rolled back by the service.
+func (lay *layout) recordRolledBack(tx pgx.Tx, groups []*group) {
+	if !lay.recordOwn {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+batchSavepoint); err != nil {
+		return
+	}
+	if queries.RecordOwnWrites(ctx, tx, lay.ownWrites(groups, nil, 0)) == nil {
+		_ = tx.Commit(ctx)
+	}
 }
 
 // split separates the groups of kinds with a table from those without,

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/engine"
+	"hmperf/queries"
 	"hmperf/queries/catalog"
 	"hmperf/queries/sandbox"
 )
@@ -63,6 +64,11 @@ type layout struct {
 	// records are counted as unsupported, as a payload type without a
 	// table is.
 	absent [engine.NumKinds]string
+	// recordOwn is set when batches record what they wrote to live tables
+	// in hmperf.own_writes (migration 0032), so the write sampler never
+	// counts it as the service's; never for the sandbox, which the sampler
+	// skips.
+	recordOwn bool
 }
 
 // tableTarget is one kind's table with the statements that write it.
@@ -93,6 +99,11 @@ func readLayout(ctx context.Context, db DB, target Target) (*layout, error) {
 		return nil, fmt.Errorf("table users: %w: every record needs its user", catalog.ErrNoTable)
 	}
 	lay := &layout{}
+	if target == Live {
+		if lay.recordOwn, err = queries.HasOwnWrites(ctx, db); err != nil {
+			return nil, err
+		}
+	}
 	for i, k := range kinds {
 		if live[i+1] == nil {
 			lay.absent[k] = k.Table()

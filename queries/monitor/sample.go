@@ -57,9 +57,13 @@ type TableSample struct {
 	// RollbackUnknown are rows of partitions where VACUUM or ANALYZE ran in
 	// the interval, so the rolled-back part cannot be told: counted in Rows.
 	RollbackUnknown int64 `json:"rollback_unknown"`
-	// HmperfRows are rows hmperf's own ingest committed (already in the
-	// monitor from its batch stats), taken out of Rows.
+	// HmperfRows are rows hmperf itself committed (its ingest's are in the
+	// monitor already, from its batch stats), taken out of Rows.
 	HmperfRows int64 `json:"hmperf_rows"`
+	// HmperfRolledBack are rows hmperf itself inserted and rolled back,
+	// taken out of RolledBack (or of RollbackUnknown, where the split was
+	// unknown).
+	HmperfRolledBack int64 `json:"hmperf_rolled_back"`
 	// Throughput is Rows per second of wall time between the samples.
 	Throughput *float64 `json:"throughput_rows_per_sec"`
 	// The INSERT and COPY statements into the table, from
