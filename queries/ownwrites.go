@@ -17,7 +17,9 @@ type OwnWrite struct {
 // recordOwnWrites inserts into hmperf.own_writes, per table written (summed
 // over its partitions, under the top parent), the rows the transaction
 // committed and those it inserted and rolled back: every row it inserted,
-// read from its own counters, less the committed ones. Tables in hmperf's
+// read from its own counters (on every leaf partition; pg_partition_tree
+// lists nothing for a table that is not partitioned), less the committed
+// ones. Tables in hmperf's
 // own schemas are left out: they are never the service's. Rows older than
 // two hours go: no sampler looks that far back.
 const recordOwnWrites = `
@@ -31,8 +33,9 @@ WITH prune AS (
      GROUP BY 1
 ), x AS (
     SELECT w.root, w.committed,
-           (SELECT coalesce(sum(pg_stat_get_xact_tuples_inserted(p.relid)), 0)::bigint
-              FROM pg_partition_tree(w.root) p WHERE p.isleaf) AS inserted
+           (SELECT coalesce(sum(pg_stat_get_xact_tuples_inserted(l.relid)), 0)::bigint
+              FROM unnest(coalesce((SELECT array_agg(p.relid) FROM pg_partition_tree(w.root) p WHERE p.isleaf),
+                                   ARRAY[w.root::regclass])) AS l(relid)) AS inserted
       FROM w
      WHERE NOT coalesce(hmperf.write_sampling_skips(w.root), true)
 ), ins AS (
