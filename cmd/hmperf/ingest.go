@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/engine"
+	"hmperf/queries"
 	"hmperf/queries/ingest"
 )
 
@@ -156,6 +157,9 @@ func (o *ingestOpts) openIngester(ctx context.Context, pool *pgxpool.Pool, opts 
 		return nil, err
 	}
 	opts.Target = target
+	if err := queries.Require(ctx, pool, "hmperf ingest", ingest.Needs(target)); err != nil {
+		return nil, err
+	}
 	return ingest.Open(ctx, pool, opts)
 }
 

@@ -3,11 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"hmperf/migrations"
+	"hmperf/queries"
 	"hmperf/queries/monitor"
 )
 
@@ -55,10 +60,21 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 	if err := refuseReplica(ctx, conn); err != nil {
 		return fmt.Errorf("monitor stores its samples: %w (the dashboard on a replica reads the samples the primary's monitor stored and replicated)", err)
 	}
+	st, err := migrations.ReadStatus(ctx, conn, nil)
+	if err != nil {
+		return fmt.Errorf("classify the database: %w", err)
+	}
+	if err := st.RequireManaged("hmperf monitor"); err != nil {
+		return err
+	}
+	sample, err := monitorSampler(ctx, conn, e, &o)
+	if err != nil {
+		return err
+	}
 	tick := time.NewTicker(o.interval)
 	defer tick.Stop()
 	for {
-		r, err := monitor.Sample(ctx, conn)
+		r, err := sample(ctx, conn)
 		if err != nil {
 			if ctx.Err() != nil && !o.once {
 				return nil
@@ -68,7 +84,7 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 		if err := printSample(e.stdout, r, o); err != nil {
 			return err
 		}
-		if o.once {
+		if o.once && (!r.InMemory || r.Status != monitor.SampleBaseline) {
 			return nil
 		}
 		select {
@@ -79,8 +95,32 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 	}
 }
 
+// sampleFunc takes one sample of the service's writes.
+type sampleFunc func(context.Context, queries.DBTX) (monitor.SampleResult, error)
+
+// monitorSampler is how this role samples: stored in hmperf's tables where
+// it may write them, else in memory, which it says on stderr, with the
+// privilege it lacks. In memory --once waits one --interval for a second
+// sample: its first is only a baseline.
+func monitorSampler(ctx context.Context, conn *pgx.Conn, e env, o *monitorOpts) (sampleFunc, error) {
+	err := monitor.CanStore(ctx, conn)
+	var denied *queries.PrivilegeError
+	if !errors.As(err, &denied) {
+		return monitor.Sample, err
+	}
+	m := &monitor.MemorySampler{}
+	fmt.Fprintf(e.stderr, "hmperf: monitor samples in memory (the deltas between its own samples, stored nowhere): %v\n", denied)
+	if o.once && !o.asJSON {
+		fmt.Fprintf(e.stderr, "hmperf: --once in memory: a baseline now, the sample %s later\n", o.interval)
+	}
+	return m.Sample, nil
+}
+
 func printSample(w io.Writer, r monitor.SampleResult, o monitorOpts) error {
 	r.Tables = nonNil(r.Tables)
+	if o.once && r.InMemory && r.Status == monitor.SampleBaseline {
+		return nil // --once prints the one sample that follows
+	}
 	if o.asJSON && o.once {
 		return writeJSON(w, r)
 	}
@@ -98,6 +138,9 @@ func printSample(w io.Writer, r monitor.SampleResult, o monitorOpts) error {
 		return nil
 	}
 	fmt.Fprintf(w, "%s sampled %.1f s of writes (pg_stat_statements: %s)\n", at, deref(r.IntervalSeconds), r.Statements)
+	if r.InMemory {
+		fmt.Fprintln(w, "  sampled in memory: the writes since this command's previous sample, stored nowhere")
+	}
 	if r.StatsReset {
 		fmt.Fprintln(w, "  the statistics were reset or the server restarted since the previous sample: writes before that are lost")
 	}

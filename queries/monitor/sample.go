@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"hmperf/queries"
@@ -39,6 +41,15 @@ type SampleResult struct {
 	// the reset are lost.
 	StatsReset bool          `json:"stats_reset"`
 	Tables     []TableSample `json:"tables"`
+	// InMemory is set when the sample was taken in memory (MemorySampler):
+	// the deltas since this process's previous sample, stored nowhere.
+	InMemory bool `json:"in_memory"`
+}
+
+// sortTables orders samples by table name, as the stored sampler returns
+// them.
+func sortTables(ts []TableSample) {
+	slices.SortFunc(ts, func(a, b TableSample) int { return strings.Compare(a.Table, b.Table) })
 }
 
 // TableSample is one table's writes between two samples, partitions summed
