@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/engine"
@@ -166,7 +167,7 @@ func (in *Ingester) Prepare(items []Item) *Prepared {
 // batch is stored and the totals are unchanged.
 func (in *Ingester) Commit(ctx context.Context, p *Prepared) error {
 	stats, users, err := in.commit(ctx, p)
-	for try := 1; try < 3 && sqlState(err) == "40P01"; try++ {
+	for try := 1; try < 3 && queries.Code(err) == pgerrcode.DeadlockDetected; try++ {
 		// Two concurrent batches can deadlock on keys the cross-batch
 		// tracker had forgotten; PostgreSQL aborts one, which rolled back
 		// whole, so running it again is safe.
