@@ -11,11 +11,11 @@ import (
 )
 
 // storeNeeds are the privileges that let a role store its samples with
-// hmperf.sample_writes(): the function, and the sampler's row it locks and
-// updates first.
+// hmperf.sample_writes(): the sampler's row it locks and updates first,
+// and the function.
 var storeNeeds = []queries.Privilege{
-	{Kind: "FUNCTION", Object: "hmperf.sample_writes(boolean)", Privilege: "EXECUTE"},
 	{Kind: "TABLE", Object: "hmperf.write_sampler", Privilege: "UPDATE"},
+	{Kind: "FUNCTION", Object: "hmperf.sample_writes(boolean)", Privilege: "EXECUTE"},
 }
 
 // CanStore returns nil when the session's role may store samples in
