@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // OwnWrite is what one of hmperf's transactions wrote to one table: Table
@@ -85,4 +87,24 @@ func HasOwnWrites(ctx context.Context, db DBTX) (bool, error) {
 	var ok bool
 	err := db.QueryRow(ctx, `SELECT to_regclass('hmperf.own_writes') IS NOT NULL`).Scan(&ok)
 	return ok, err
+}
+
+// RollBackRecorded ends a transaction whose writes hmperf does not keep (a
+// measurement, a batch that failed): it rolls tx back to savepoint, taken
+// before the writes, records every row the transaction inserted into
+// tables as rolled back (the counters keep what the rolled-back part
+// inserted), and commits that record alone. tx is over either way.
+func RollBackRecorded(ctx context.Context, tx pgx.Tx, savepoint string, tables []string) error {
+	defer Rollback(tx)
+	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+pgx.Identifier{savepoint}.Sanitize()); err != nil {
+		return fmt.Errorf("roll back to savepoint %s: %w", savepoint, err)
+	}
+	writes := make([]OwnWrite, len(tables))
+	for i, t := range tables {
+		writes[i] = OwnWrite{Table: t}
+	}
+	if err := RecordOwnWrites(ctx, tx, writes); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }

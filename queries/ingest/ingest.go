@@ -273,12 +273,13 @@ func (lay *layout) recordRolledBack(tx pgx.Tx, groups []*group) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+batchSavepoint); err != nil {
-		return
+	writes := lay.ownWrites(groups, nil, 0)
+	tables := make([]string, len(writes))
+	for i, w := range writes {
+		tables[i] = w.Table
 	}
-	if queries.RecordOwnWrites(ctx, tx, lay.ownWrites(groups, nil, 0)) == nil {
-		_ = tx.Commit(ctx)
-	}
+	// The batch's own error is what its caller reports.
+	_ = queries.RollBackRecorded(ctx, tx, batchSavepoint, tables)
 }
 
 // split separates the groups of kinds with a table from those without,

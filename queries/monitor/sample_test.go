@@ -493,3 +493,25 @@ func TestSampleSkipsSandbox(t *testing.T) {
 		t.Errorf("100 service rows beside 300 sandbox rows: %+v", got)
 	}
 }
+
+// TestFeedOverheadIsNotTheService: `bench --monitoring-overhead` inserts
+// and rolls back batches in activity_metrics_v2; a sample afterwards shows
+// them as hmperf's rolled-back rows, never as the service's.
+func TestFeedOverheadIsNotTheService(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	mustSample(t, pool)
+	if _, err := monitor.MeasureFeedOverhead(context.Background(), pool, monitor.OverheadOptions{Batches: 3, BatchSize: 100}); err != nil {
+		t.Fatal(err)
+	}
+	r := mustSample(t, pool)
+	for _, ts := range r.Tables {
+		if ts.Rows != 0 || ts.RolledBack != 0 || ts.RollbackUnknown != 0 {
+			t.Errorf("%s after measuring the feed: %+v; want none of it the service's", ts.Table, ts)
+		}
+	}
+	// Three pairs of 100-row batches, each rolled back.
+	if got := tableSample(r, "activity_metrics_v2"); got.HmperfRolledBack != 600 {
+		t.Errorf("activity_metrics_v2: %+v; want hmperf's 600 rolled-back rows", got)
+	}
+}
