@@ -1,6 +1,7 @@
--- 0032_hmperf_own_writes down: hmperf.sample_writes() and the trigger on
--- ingest_batch_stats as 0025 defined them, the carry without its
--- rolled-back rows, and no hmperf.own_writes.
+-- 0032_hmperf_own_writes down: hmperf.sample_writes(),
+-- hmperf.write_sampling_skips() and the trigger on ingest_batch_stats as
+-- 0025 defined them, the carry without its rolled-back rows, and no
+-- hmperf.own_writes.
 BEGIN;
 
 CREATE OR REPLACE FUNCTION hmperf.sample_writes(p_wait boolean DEFAULT true)
@@ -283,6 +284,17 @@ CREATE TRIGGER write_sampling_own_rows
     AFTER INSERT ON hmperf.ingest_batch_stats
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION hmperf.write_sampling_own_rows();
+
+CREATE OR REPLACE FUNCTION hmperf.write_sampling_skips(root oid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT n.nspname = 'hmperf' OR n.nspname LIKE 'hmperf\_%'
+        OR c.relpersistence = 't'
+        OR (c.relname IN ('constraint_performance_monitor', 'constraint_alert_thresholds',
+                          'index_creation_strategy', 'deferred_index_creation')
+            AND n.nspname = 'public')
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = root
+$$;
 
 ALTER TABLE hmperf.write_sample_carry DROP COLUMN rolled_back;
 

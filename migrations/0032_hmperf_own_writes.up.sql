@@ -24,6 +24,8 @@
 --     counted as committed). What the statistics do not show yet is carried,
 --     as before, for at most five minutes; the carry keeps rolled-back rows
 --     too. Each table's sample reports hmperf_rolled_back beside hmperf_rows.
+--   * hmperf.write_sampling_skips() also skips hmperf's scratch copies
+--     (tables named hmperf_scratch_*), wherever they live.
 BEGIN;
 
 CREATE TABLE hmperf.own_writes (
@@ -47,6 +49,20 @@ COMMENT ON TABLE hmperf.own_writes IS
 ALTER TABLE hmperf.write_sample_carry ADD COLUMN rolled_back bigint NOT NULL DEFAULT 0;
 
 DROP TRIGGER write_sampling_own_rows ON hmperf.ingest_batch_stats;
+
+-- hmperf's scratch copies (hmperf_scratch_*) are its own wherever they
+-- live, as everything in its schemas is.
+CREATE OR REPLACE FUNCTION hmperf.write_sampling_skips(root oid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT n.nspname = 'hmperf' OR n.nspname LIKE 'hmperf\_%'
+        OR c.relpersistence = 't'
+        OR c.relname LIKE 'hmperf\_scratch\_%'
+        OR (c.relname IN ('constraint_performance_monitor', 'constraint_alert_thresholds',
+                          'index_creation_strategy', 'deferred_index_creation')
+            AND n.nspname = 'public')
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = root
+$$;
 
 CREATE OR REPLACE FUNCTION hmperf.sample_writes(p_wait boolean DEFAULT true)
 RETURNS TABLE (

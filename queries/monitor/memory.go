@@ -55,8 +55,9 @@ type ownPending struct {
 const StatementsInMemory = "not read when sampling in memory"
 
 // memoryCounters reads every table's counters as hmperf.sample_writes()
-// does, with the same tables left out (hmperf's schemas and the report's
-// monitoring tables, as hmperf.write_sampling_skips says), using only
+// does, with the same tables left out (hmperf's schemas, its scratch
+// copies and the report's monitoring tables, as hmperf.write_sampling_skips
+// says), using only
 // functions every role may call.
 const memoryCounters = `
 SELECT c.oid, coalesce(pg_partition_root(c.oid), c.oid)::regclass::text,
@@ -71,6 +72,7 @@ SELECT c.oid, coalesce(pg_partition_root(c.oid), c.oid)::regclass::text,
  WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p'
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname !~ '^(pg_toast|hmperf$|hmperf_)'
+   AND coalesce(r.relname, c.relname) NOT LIKE 'hmperf\_scratch\_%'
    AND NOT (coalesce(rn.nspname, n.nspname) = 'public'
             AND coalesce(r.relname, c.relname) IN ('constraint_performance_monitor', 'constraint_alert_thresholds',
                                                    'index_creation_strategy', 'deferred_index_creation'))`
