@@ -192,3 +192,41 @@ func TestOnlyLabelledSessions(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardIngestIsNotTheService: the dashboard's sample ingest (the i
+// key, live on hmperf's own database) runs while the service writes, and is
+// stopped with a batch in flight; `monitor` reports as the service's
+// exactly what the service wrote, hmperf's rows apart.
+func TestDashboardIngestIsNotTheService(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.NewMigratedDB(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	monitorJSON(t, dsn)
+	src := pollSource(t, dsn)
+	src.opts.sampleRate = 2000
+	if err := src.StartIngest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000
+	if err := serviceRows(serviceConn(t, dsn), n, 100); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := src.StopIngest(); err != nil {
+		t.Fatal(err)
+	}
+	doc := monitorJSON(t, dsn)
+	want := map[string]int64{"activity_metrics_v2": n, "users": 1}
+	var own int64
+	for _, ts := range doc.Tables {
+		if ts.Rows != want[ts.Table] || ts.RolledBack != 0 || ts.RollbackUnknown != 0 {
+			t.Errorf("%s: %d rows, %d rolled back, %d unknown; the service wrote %d and rolled back none (hmperf: %d rows, %d rolled back)",
+				ts.Table, ts.Rows, ts.RolledBack, ts.RollbackUnknown, want[ts.Table], ts.HmperfRows, ts.HmperfRolledBack)
+		}
+		own += ts.HmperfRows
+	}
+	if own == 0 {
+		t.Errorf("the dashboard's sample ingest shows nowhere as hmperf's: %+v", doc.Tables)
+	}
+}
