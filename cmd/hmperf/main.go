@@ -123,7 +123,7 @@ func privilegeHint(err error) string {
 	if !queries.IsPrivilege(err) || errors.As(err, &named) {
 		return ""
 	}
-	return "; the role lacks a privilege for this command: run it as the role that owns hmperf's schema, or " + monitoringRoleFix
+	return "; the role lacks a privilege this command needs: reading needs what README's \"A monitoring role\" grants, writing the role that owns hmperf's schema"
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.
