@@ -21,9 +21,8 @@ type OwnWrite struct {
 // committed and those it inserted and rolled back: every row it inserted,
 // read from its own counters (on every leaf partition; pg_partition_tree
 // lists nothing for a table that is not partitioned), less the committed
-// ones. Tables in hmperf's
-// own schemas are left out: they are never the service's. Rows older than
-// two hours go: no sampler looks that far back.
+// ones. Tables in hmperf's own schemas are left out: they are never the
+// service's. Rows older than two hours go: no sampler looks that far back.
 const recordOwnWrites = `
 WITH prune AS (
     DELETE FROM hmperf.own_writes WHERE written_at < now() - interval '2 hours'

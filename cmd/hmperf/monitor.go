@@ -32,7 +32,8 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "monitor")
 	o.conn.register(fs)
 	fs.BoolVar(&o.once, "once", false, "take one sample and exit (for cron or a systemd timer)")
-	fs.DurationVar(&o.interval, "interval", 10*time.Second, "time between samples without --once")
+	fs.DurationVar(&o.interval, "interval", 10*time.Second,
+		"time between samples without --once; with --once in memory (a role that may not store samples), between its baseline and its sample")
 	fs.BoolVar(&o.asJSON, "json", false, "print each sample as one JSON document")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -52,22 +53,12 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer t.Close()
-	conn, err := t.connect(ctx)
+	conn, err := monitorConn(ctx, t)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if err := refuseReplica(ctx, conn); err != nil {
-		return fmt.Errorf("monitor stores its samples: %w (the dashboard on a replica reads the samples the primary's monitor stored and replicated)", err)
-	}
-	st, err := migrations.ReadStatus(ctx, conn, nil)
-	if err != nil {
-		return fmt.Errorf("classify the database: %w", err)
-	}
-	if err := st.RequireManaged("hmperf monitor"); err != nil {
-		return err
-	}
-	sample, err := monitorSampler(ctx, conn, e, &o)
+	sample, err := monitorSampler(ctx, conn, e, o)
 	if err != nil {
 		return err
 	}
@@ -95,6 +86,31 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 	}
 }
 
+// monitorConn connects to a primary whose schema hmperf manages: samples
+// are stored and read on the primary, and without hmperf's schema there
+// is nothing to sample into (the service's own database is adopted first).
+func monitorConn(ctx context.Context, t *target) (*pgx.Conn, error) {
+	conn, err := t.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := refuseReplica(ctx, conn); err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("monitor stores its samples: %w (the dashboard on a replica reads the samples the primary's monitor stored and replicated)", err)
+	}
+	st, err := migrations.ReadStatus(ctx, conn, nil)
+	if err == nil {
+		err = st.RequireManaged("hmperf monitor")
+	} else {
+		err = fmt.Errorf("classify the database: %w", err)
+	}
+	if err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return conn, nil
+}
+
 // sampleFunc takes one sample of the service's writes.
 type sampleFunc func(context.Context, queries.DBTX) (monitor.SampleResult, error)
 
@@ -102,7 +118,7 @@ type sampleFunc func(context.Context, queries.DBTX) (monitor.SampleResult, error
 // it may write them, else in memory, which it says on stderr, with the
 // privilege it lacks. In memory --once waits one --interval for a second
 // sample: its first is only a baseline.
-func monitorSampler(ctx context.Context, conn *pgx.Conn, e env, o *monitorOpts) (sampleFunc, error) {
+func monitorSampler(ctx context.Context, conn *pgx.Conn, e env, o monitorOpts) (sampleFunc, error) {
 	err := monitor.CanStore(ctx, conn)
 	var denied *queries.PrivilegeError
 	if !errors.As(err, &denied) {

@@ -81,11 +81,13 @@ SELECT c.oid, coalesce(pg_partition_root(c.oid), c.oid)::regclass::text,
 // since the previous one, hmperf's own writes taken out.
 func (m *MemorySampler) Sample(ctx context.Context, db queries.DBTX) (SampleResult, error) {
 	now := time.Now()
-	leaves, err := readLeaves(ctx, db)
+	// hmperf's records first: a writer flushes its counters before its
+	// COMMIT returns, so the counters read after a record hold its rows.
+	own, err := readOwnWrites(ctx, db)
 	if err != nil {
 		return SampleResult{}, fmt.Errorf("sample the service's writes in memory: %w", err)
 	}
-	own, err := readOwnWrites(ctx, db)
+	leaves, err := readLeaves(ctx, db)
 	if err != nil {
 		return SampleResult{}, fmt.Errorf("sample the service's writes in memory: %w", err)
 	}
