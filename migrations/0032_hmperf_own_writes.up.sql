@@ -91,6 +91,7 @@ DECLARE
     v_top      text;
     v_time     text;
     v_tables   jsonb;
+    v_own      bigint[];
 BEGIN
     IF p_wait THEN
         SELECT * INTO st FROM hmperf.write_sampler FOR UPDATE;
@@ -104,6 +105,10 @@ BEGIN
     -- The clock after the lock: a sampler that waited starts its interval
     -- where the other one ended it.
     v_now := clock_timestamp();
+    -- hmperf's records of its own writes, before the counters: a writer
+    -- flushes its counters before its COMMIT returns, so the counters read
+    -- below hold the rows of every record read here.
+    SELECT coalesce(array_agg(o.id), '{}') INTO v_own FROM hmperf.own_writes o WHERE NOT o.sampled;
     -- A sample lost in a crash costs nothing (the next one covers its
     -- interval): its commit need not wait for the WAL flush. Local to the
     -- caller's transaction.
@@ -175,7 +180,7 @@ BEGIN
         INSERT INTO hmperf.write_sample_tables SELECT * FROM unnest(v_cur);
         DELETE FROM hmperf.write_sample_statements;
         INSERT INTO hmperf.write_sample_statements SELECT * FROM unnest(v_stmts);
-        UPDATE hmperf.own_writes o SET sampled = true WHERE NOT o.sampled;
+        UPDATE hmperf.own_writes o SET sampled = true WHERE o.id = ANY (v_own);
         DELETE FROM hmperf.write_sample_carry;
         UPDATE hmperf.write_sampler w
            SET sampled_at = v_now, stats_reset = v_reset, postmaster_start = v_start, statements_sampled = v_stmt_ok;
@@ -218,7 +223,7 @@ BEGIN
         -- What hmperf itself wrote since the previous sample, committed
         -- and rolled back (recorded by the writing transaction).
         SELECT o.root_relid, sum(o.committed)::bigint AS committed, sum(o.rolled_back)::bigint AS rolled_back
-          FROM hmperf.own_writes o WHERE NOT o.sampled GROUP BY 1
+          FROM hmperf.own_writes o WHERE o.id = ANY (v_own) GROUP BY 1
     ), stmt AS (
         SELECT c.root_relid,
                sum(c.calls - CASE WHEN r THEN 0 ELSE p.calls END)::bigint AS calls,
@@ -296,7 +301,7 @@ BEGIN
          WHERE NOT EXISTS (SELECT 1 FROM hmperf.write_sample_statements p
                             WHERE (c.userid, c.queryid, c.toplevel) = (p.userid, p.queryid, p.toplevel))
     ), mark_own AS (
-        UPDATE hmperf.own_writes o SET sampled = true WHERE NOT o.sampled
+        UPDATE hmperf.own_writes o SET sampled = true WHERE o.id = ANY (v_own)
     ), prune_own AS (
         -- Kept two hours, for samplers that keep their state in memory;
         -- never the rows mark_own updates.
