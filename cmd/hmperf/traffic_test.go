@@ -71,10 +71,21 @@ func monitorJSON(t *testing.T, dsn string) monitor.SampleResult {
 	return doc
 }
 
+// heartRates is a payload of n heart-rate records, a minute apart.
+func heartRates(n int) string {
+	recs := make([]string, n)
+	start := time.Date(2025, 9, 9, 0, 0, 0, 0, time.UTC)
+	for i := range recs {
+		recs[i] = heartRate(start.Add(time.Duration(i)*time.Minute).Format(time.RFC3339), "70")
+	}
+	return `{"data": {"metrics": [` + strings.Join(recs, ", ") + `]}}`
+}
+
 // TestMonitorCountsOnlyTheService: while the service writes N rows, hmperf
-// ingests generated rows into the live tables twice with the same seed (the
-// second run's COPY meets every key, rolls back to its savepoint and goes
-// through staging, so hmperf both commits and rolls back rows). `monitor`
+// ingests generated rows into the live tables twice with the same seed, and
+// a payload file twice (each second run's COPY meets every key, rolls back
+// to its savepoint and goes through staging, so hmperf both commits and
+// rolls back rows). `monitor`
 // then reports as the service's exactly its N rows and its one user, and
 // no rolled-back row: hmperf's own, committed and rolled back, are shown
 // apart.
@@ -91,10 +102,15 @@ func TestMonitorCountsOnlyTheService(t *testing.T) {
 	var wg sync.WaitGroup
 	var svcErr error
 	wg.Go(func() { svcErr = serviceRows(svc, n, 250) })
+	payload := payloadFile(t, heartRates(200))
 	for run := range 2 {
 		r := runCmd(ctx, "", "ingest", "--dsn", dsn, "--sample", "3000", "--seed", "42", "--batch-size", "500", "--target", "live", "--json")
 		if r.code != 0 {
 			t.Fatalf("sample ingest %d: exit %d: %s", run+1, r.code, r.stderr)
+		}
+		// A payload import goes live too, the second time onto its own keys.
+		if r := runCmd(ctx, "", "ingest", "--dsn", dsn, "--file", payload, "--json"); r.code != 0 {
+			t.Fatalf("file ingest %d: exit %d: %s", run+1, r.code, r.stderr)
 		}
 	}
 	wg.Wait()
