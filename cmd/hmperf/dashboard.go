@@ -173,6 +173,9 @@ func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) (*samp
 	if err != nil {
 		return nil, err
 	}
+	if err := queries.Require(ctx, pool, "the dashboard's sample ingest", ingest.Needs(target)); err != nil {
+		return nil, err
+	}
 	in, err := ingest.Open(ctx, pool, ingest.Options{Context: engine.ContextAPI, Target: target,
 		Validator: engine.NewValidator(rules, engine.DefaultPolicy(), cache), Cache: cache})
 	if err != nil {

@@ -349,6 +349,9 @@ func (s *dbSource) RunBenchmark(ctx context.Context, table string, progress func
 	if err := s.writable(ctx); err != nil {
 		return err
 	}
+	if err := queries.Require(ctx, s.pool, "the dashboard's benchmark", bench.Needs); err != nil {
+		return err
+	}
 	tables, err := bench.ParseTables(table)
 	if err != nil {
 		return err
@@ -444,6 +447,9 @@ func (s *dbSource) readStatus(ctx context.Context) (migrations.Status, error) {
 
 func (s *dbSource) ProcessIndexes(ctx context.Context) error {
 	if err := s.writable(ctx); err != nil {
+		return err
+	}
+	if err := queries.Require(ctx, s.pool, "the dashboard's index builds", indexq.Needs); err != nil {
 		return err
 	}
 	_, err := indexq.Process(ctx, s.pool, indexq.DefaultWorkerID(), 0)

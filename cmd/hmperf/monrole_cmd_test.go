@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -10,8 +11,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/queries"
 	"hmperf/queries/monitor"
 	"hmperf/queries/pgtest"
+	"hmperf/tui/source"
 )
 
 // monitoringRoleDSN makes a role with exactly README's monitoring grants
@@ -141,5 +144,35 @@ func TestMonitorRefusesForeignDatabase(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "hmperf migrate adopt") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 ||
 		strings.Contains(r.stderr, "SQLSTATE") {
 		t.Errorf("monitor on a database not adopted: exit %d, stderr %q; want one line naming hmperf migrate adopt", r.code, r.stderr)
+	}
+}
+
+// TestMonitoringRoleDashboardWrites: the dashboard without --read-only, as
+// the monitoring role, polls as usual, and its write keys (i, b, p) refuse
+// with the privilege the role lacks and the GRANT, before writing.
+func TestMonitoringRoleDashboardWrites(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.NewMigratedDB(t)
+	roleDSN := monitoringRoleDSN(t, dsn)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	src := pollSource(t, roleDSN)
+	if _, err := src.Constraints(ctx); err != nil {
+		t.Errorf("Constraints as the monitoring role: %v", err)
+	}
+	for _, tc := range []struct {
+		key   string
+		write func() error
+		grant string
+	}{
+		{"i", func() error { return src.StartIngest(ctx) }, "GRANT INSERT ON TABLE hmperf.ingest_batch_stats"},
+		{"b", func() error { return src.RunBenchmark(ctx, "symptoms", func(source.BenchProgress) {}) }, "GRANT INSERT ON TABLE hmperf.benchmark_runs"},
+		{"p", func() error { return src.ProcessIndexes(ctx) }, "GRANT UPDATE ON TABLE public.deferred_index_creation"},
+	} {
+		err := tc.write()
+		var denied *queries.PrivilegeError
+		if !errors.As(err, &denied) || !strings.Contains(err.Error(), tc.grant) || strings.Contains(err.Error(), "SQLSTATE") {
+			t.Errorf("%s as the monitoring role: %v; want a refusal naming %q", tc.key, err, tc.grant)
+		}
 	}
 }
