@@ -62,6 +62,10 @@ func TestMonitoringRoleCommands(t *testing.T) {
 			wantStderr: []string{"lacks UPDATE on TABLE public.deferred_index_creation", "GRANT UPDATE ON TABLE public.deferred_index_creation TO"}},
 		{name: "migrate up refused", args: []string{"migrate", "up", "--yes"}, wantCode: 1,
 			wantStderr: []string{"lacks CREATE on DATABASE", "GRANT CREATE ON DATABASE"}},
+		{name: "migrate adopt refused", args: []string{"migrate", "adopt", "--yes"}, wantCode: 1,
+			wantStderr: []string{"lacks CREATE on DATABASE", "GRANT CREATE ON DATABASE"}},
+		{name: "bench refused", args: []string{"bench", "--rows", "10", "--reps", "1"}, wantCode: 1,
+			wantStderr: []string{"lacks INSERT on TABLE hmperf.benchmark_runs", "GRANT INSERT ON TABLE hmperf.benchmark_runs TO"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCmd(ctx, "", append(tc.args, "--dsn", roleDSN)...)
