@@ -1,8 +1,31 @@
 -- 0032_hmperf_own_writes down: hmperf.sample_writes(),
--- hmperf.write_sampling_skips() and the trigger on ingest_batch_stats as
--- 0025 defined them, the carry without its rolled-back rows, and no
--- hmperf.own_writes.
+-- hmperf.write_sampling_skips(), the own-rows queue and the trigger on
+-- ingest_batch_stats that fed it as 0025 defined them, the carry without
+-- its rolled-back rows, and no hmperf.own_writes.
 BEGIN;
+
+CREATE TABLE hmperf.write_sample_own_rows (
+    root_relid oid         NOT NULL,
+    rows       bigint      NOT NULL,
+    queued_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION hmperf.write_sampling_own_rows() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM hmperf.write_sampler WHERE sampled_at > now() - interval '2 hours') THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO hmperf.write_sample_own_rows (root_relid, rows)
+    SELECT coalesce(pg_partition_root(r.oid), r.oid), sum(b.inserted)
+      FROM new_rows b
+      CROSS JOIN LATERAL (SELECT to_regclass(b.table_name)::oid AS oid) r
+     WHERE r.oid IS NOT NULL
+     GROUP BY 1
+    HAVING sum(b.inserted) > 0;
+    RETURN NULL;
+END;
+$$;
 
 CREATE OR REPLACE FUNCTION hmperf.sample_writes(p_wait boolean DEFAULT true)
 RETURNS TABLE (

@@ -16,7 +16,8 @@
 --     and commits with the rows; a batch that fails records its rolled-back
 --     rows after rolling back to a savepoint. Rows stay two hours, for
 --     samplers that keep their state in memory (a role that may not write).
---   * The trigger on ingest_batch_stats goes: ingest records into
+--   * The trigger on ingest_batch_stats goes, with its function and its
+--     queue (hmperf.write_sample_own_rows): ingest records into
 --     hmperf.own_writes itself, the trigger would count its rows twice.
 --   * hmperf.sample_writes() takes hmperf.own_writes out: committed rows out
 --     of the service's rows, rolled-back rows out of the rolled-back rows
@@ -49,6 +50,8 @@ COMMENT ON TABLE hmperf.own_writes IS
 ALTER TABLE hmperf.write_sample_carry ADD COLUMN rolled_back bigint NOT NULL DEFAULT 0;
 
 DROP TRIGGER write_sampling_own_rows ON hmperf.ingest_batch_stats;
+DROP FUNCTION hmperf.write_sampling_own_rows();
+DROP TABLE hmperf.write_sample_own_rows;
 
 -- hmperf's scratch copies (hmperf_scratch_*) are its own wherever they
 -- live, as everything in its schemas is.
