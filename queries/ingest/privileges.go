@@ -17,11 +17,13 @@ func Needs(target Target) []queries.Privilege {
 	if target == Sandbox {
 		return needs
 	}
-	// own_writes: each batch records what it wrote and prunes what no
-	// sampler needs any more.
+	// own_writes: each batch records what it wrote, leaving out hmperf's
+	// own tables as the sampler does, and prunes what no sampler needs any
+	// more.
 	needs = append(needs,
 		queries.Privilege{Kind: "TABLE", Object: "hmperf.own_writes", Privilege: "INSERT"},
 		queries.Privilege{Kind: "TABLE", Object: "hmperf.own_writes", Privilege: "DELETE"},
+		queries.Privilege{Kind: "FUNCTION", Object: "hmperf.write_sampling_skips(oid)", Privilege: "EXECUTE"},
 		queries.Privilege{Kind: "TABLE", Object: "public.users", Privilege: "INSERT"})
 	for _, k := range engine.Kinds() {
 		needs = append(needs, queries.Privilege{Kind: "TABLE", Object: "public." + k.Table(), Privilege: "INSERT"})
