@@ -365,9 +365,8 @@ func TestNoMonitoringOnInsertPath(t *testing.T) {
 		"heart_rate_metrics: update_heart_rate_metrics_updated_at",
 		"hmperf.benchmark_results: monitor_benchmark_results",
 		"hmperf.ingest_batch_stats: monitor_ingest_batch_stats",
-		// 0025: queues hmperf's own ingested rows for the write sampler,
-		// which takes them out of what it observes.
-		"hmperf.ingest_batch_stats: write_sampling_own_rows",
+		// 0025's write_sampling_own_rows on ingest_batch_stats is gone
+		// since 0032: ingest records its own writes in hmperf.own_writes.
 		"nutrition_metrics_optimized: validate_nutrition_metrics_optimized",
 		"sleep_metrics: update_sleep_metrics_updated_at",
 		"workouts: update_workouts_updated_at",

@@ -97,6 +97,11 @@ func NewWithConfig(ctx context.Context, cfg *pgx.ConnConfig, src fs.FS) (*Migrat
 	// The default search_path starts with "$user": a role named like
 	// hmperf's own schema would otherwise create every object there.
 	cfg.RuntimeParams["search_path"] = "public"
+	// The migrations' own connections are hmperf's traffic too, labelled
+	// as such where the caller did not say which command it is.
+	if cfg.RuntimeParams["application_name"] == "" {
+		cfg.RuntimeParams["application_name"] = "hmperf migrate"
+	}
 	g := &Migrator{files: files, cfg: cfg, src: src}
 	if err := g.open(ctx); err != nil {
 		return nil, err

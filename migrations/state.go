@@ -75,6 +75,16 @@ type Classification struct {
 	Adoption *Adoption `json:"adoption,omitempty"`
 }
 
+// RequireManaged returns nil when hmperf manages the database, else an error
+// saying that command needs hmperf's schema, what the database is and the
+// command that moves it on (`hmperf migrate adopt` on the service's own).
+func (c Classification) RequireManaged(command string) error {
+	if c.State == StateHmperf {
+		return nil
+	}
+	return fmt.Errorf("%s needs hmperf's schema first, and this database is %s; %s", command, c.Summary, c.Next)
+}
+
 // Adopted reports whether hmperf manages this database by adoption.
 func (c Classification) Adopted() bool { return c.Adoption != nil }
 

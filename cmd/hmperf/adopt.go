@@ -21,6 +21,9 @@ const adoptWord = "adopt"
 // migrations, lists every difference, records the base as applied without
 // running it, and applies hmperf's own migrations on top.
 func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
+	if err := t.mayMigrate(ctx); err != nil {
+		return err
+	}
 	conn, err := t.connect(ctx)
 	if err != nil {
 		return err

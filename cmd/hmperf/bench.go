@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"hmperf/queries"
 	"hmperf/queries/bench"
 	"hmperf/queries/monitor"
 )
@@ -152,6 +153,9 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 	}
 	defer pool.Close()
 	if err := checkWritable(ctx, pool); err != nil {
+		return err
+	}
+	if err := queries.Require(ctx, pool, "hmperf bench", bench.Needs); err != nil {
 		return err
 	}
 	if o.monitoring {

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/migrations"
+	"hmperf/queries"
 	"hmperf/queries/pglaunch"
 )
 
@@ -292,7 +293,7 @@ func (t *target) newPool(ctx context.Context, size int32) (*pgxpool.Pool, error)
 func (t *target) migrator(ctx context.Context) (*migrations.Migrator, error) {
 	cfg := t.cfg.Copy()
 	delete(cfg.RuntimeParams, "default_transaction_read_only")
-	if err := t.refuseReplica(ctx); err != nil {
+	if err := t.mayMigrate(ctx); err != nil {
 		return nil, err
 	}
 	m, err := migrations.NewWithConfig(ctx, cfg, nil)
@@ -300,9 +301,28 @@ func (t *target) migrator(ctx context.Context) (*migrations.Migrator, error) {
 		return nil, err
 	}
 	if err != nil {
-		return nil, t.connError(err)
+		return nil, t.describeError(err)
 	}
 	return m, nil
+}
+
+// mayMigrate connects once and refuses a replica, or a role without the
+// privileges every change of the schema needs first (migrations.Needs),
+// naming the one it lacks and the GRANT.
+func (t *target) mayMigrate(ctx context.Context) error {
+	conn, err := t.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := refuseReplica(ctx, conn); err != nil {
+		return err
+	}
+	needs := make([]queries.Privilege, len(migrations.Needs))
+	for i, n := range migrations.Needs {
+		needs[i] = queries.Privilege(n)
+	}
+	return queries.Require(ctx, conn, "hmperf migrate", needs)
 }
 
 // describeError names the server in a failed read's error: a connection

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/engine"
+	"hmperf/queries"
 	"hmperf/queries/ingest"
 	"hmperf/tui"
 )
@@ -172,6 +173,9 @@ func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) (*samp
 	if err != nil {
 		return nil, err
 	}
+	if err := queries.Require(ctx, pool, "the dashboard's sample ingest", ingest.Needs(target)); err != nil {
+		return nil, err
+	}
 	created, err := createdByHmperf(ctx, pool)
 	if err != nil {
 		return nil, err
@@ -235,15 +239,12 @@ func transient(err error) bool {
 	if errors.As(err, &netErr) || errors.As(err, &connErr) {
 		return true
 	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch {
-		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
-			strings.HasPrefix(pgErr.Code, "57P"),         // admin shutdown, crash shutdown, cannot connect now
-			pgErr.Code == "40001", pgErr.Code == "40P01", // serialization failure, deadlock
-			pgErr.Code == "53300", pgErr.Code == "57014": // too many connections, statement timeout
-			return true
-		}
+	switch code := queries.Code(err); {
+	case pgerrcode.IsConnectionException(code),
+		pgerrcode.IsOperatorIntervention(code), // shutdown, cannot connect now, statement timeout
+		code == pgerrcode.SerializationFailure, code == pgerrcode.DeadlockDetected,
+		code == pgerrcode.TooManyConnections:
+		return true
 	}
 	return false
 }

@@ -9,10 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/migrations"
+	"hmperf/queries"
 	"hmperf/queries/bench"
 	"hmperf/queries/dash"
 	"hmperf/queries/indexq"
@@ -185,20 +186,15 @@ func (s *dbSource) sampleWrites(ctx context.Context) {
 		return
 	}
 	_, err := monitor.TrySample(ctx, s.pool)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && samplingImpossible(pgErr.Code) {
+	if samplingImpossible(err) {
 		s.noSampling.Store(true)
 	}
 }
 
-// samplingImpossible reports the SQLSTATEs that will not go away by the next
+// samplingImpossible reports the errors that will not go away by the next
 // poll: no sampler in the schema, no privilege, a read-only transaction.
-func samplingImpossible(code string) bool {
-	switch code {
-	case "42883", "3F000", "42P01", "42501", "25006":
-		return true
-	}
-	return false
+func samplingImpossible(err error) bool {
+	return queries.IsUndefined(err) || queries.IsPrivilege(err) || queries.Code(err) == pgerrcode.ReadOnlySQLTransaction
 }
 
 // finite is p, or nil when p is nil or NaN.
@@ -353,6 +349,9 @@ func (s *dbSource) RunBenchmark(ctx context.Context, table string, progress func
 	if err := s.writable(ctx); err != nil {
 		return err
 	}
+	if err := queries.Require(ctx, s.pool, "the dashboard's benchmark", bench.Needs); err != nil {
+		return err
+	}
 	tables, err := bench.ParseTables(table)
 	if err != nil {
 		return err
@@ -448,6 +447,9 @@ func (s *dbSource) readStatus(ctx context.Context) (migrations.Status, error) {
 
 func (s *dbSource) ProcessIndexes(ctx context.Context) error {
 	if err := s.writable(ctx); err != nil {
+		return err
+	}
+	if err := queries.Require(ctx, s.pool, "the dashboard's index builds", indexq.Needs); err != nil {
 		return err
 	}
 	_, err := indexq.Process(ctx, s.pool, indexq.DefaultWorkerID(), 0)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"hmperf/migrations"
@@ -26,15 +27,13 @@ func explain(ctx context.Context, db queries.DBTX, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &pe) && pe.Code == "57014":
+	case errors.Is(err, context.DeadlineExceeded) || queries.Code(err) == pgerrcode.QueryCanceled:
 		return fmt.Errorf("timed out: %w", err)
 	case !errors.As(err, &pe):
 		return err
-	}
-	switch pe.Code {
-	case "42P01", "42883", "3F000", "42703": // undefined table, function, schema, column
+	case queries.IsUndefined(err):
 		return &source.ErrMissing{Object: pe.Message, Fix: migrateFix(ctx, db)}
-	case "42501": // insufficient_privilege
+	case queries.IsPrivilege(err):
 		return &source.ErrMissing{Object: pe.Message, Fix: monitoringRoleFix, Denied: true}
 	}
 	return err

@@ -58,6 +58,9 @@ func runIndexes(ctx context.Context, e env, args []string) error {
 	if err := refuseReplica(ctx, pool); err != nil {
 		return err
 	}
+	if err := queries.Require(ctx, pool, "hmperf indexes process", indexq.Needs); err != nil {
+		return err
+	}
 	// Partition maintenance first: it creates the months ahead and queues
 	// the deferred indexes their strategies call for, which this run builds.
 	created, err := indexq.MaintainPartitionsOneByOne(ctx, pool, t.lockPolicy(e.stderr))

@@ -15,6 +15,7 @@ import (
 
 	"hmperf/engine"
 	"hmperf/queries/catalog"
+	"hmperf/queries"
 	"hmperf/queries/ingest"
 )
 
@@ -175,6 +176,9 @@ func (o *ingestOpts) openIngester(ctx context.Context, pool *pgxpool.Pool, opts 
 	}
 	opts.Target = target
 	opts.CreateUsers = ingest.CreatesUsers(target, created, o.createUsers)
+	if err := queries.Require(ctx, pool, "hmperf ingest", ingest.Needs(target)); err != nil {
+		return nil, err
+	}
 	return ingest.Open(ctx, pool, opts)
 }
 

@@ -18,6 +18,8 @@ import (
 	"syscall"
 
 	"github.com/mattn/go-isatty"
+
+	"hmperf/queries"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -109,10 +111,21 @@ func report(stderr io.Writer, err error) int {
 	} else if errors.Is(err, errUsage) {
 		code = 2
 	}
-	if msg := strings.TrimPrefix(err.Error(), errUsage.Error()+": "); msg != "" {
-		fmt.Fprintf(stderr, "hmperf: %s\n", strings.ReplaceAll(msg, "\n", " "))
+	if msg := strings.TrimPrefix(queries.Plain(err), errUsage.Error()+": "); msg != "" {
+		fmt.Fprintf(stderr, "hmperf: %s%s\n", msg, privilegeHint(err))
 	}
 	return code
+}
+
+// privilegeHint is what report adds to a refusal for a privilege that no
+// command checked beforehand (those name the privilege and the GRANT
+// themselves): where the roles and their grants are described.
+func privilegeHint(err error) string {
+	var named *queries.PrivilegeError
+	if !queries.IsPrivilege(err) || errors.As(err, &named) {
+		return ""
+	}
+	return "; the role lacks a privilege this command needs: reading needs what README's \"A monitoring role\" grants, writing the role that owns hmperf's schema"
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.

@@ -3,11 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"hmperf/migrations"
+	"hmperf/queries"
 	"hmperf/queries/monitor"
 )
 
@@ -27,7 +32,8 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "monitor")
 	o.conn.register(fs)
 	fs.BoolVar(&o.once, "once", false, "take one sample and exit (for cron or a systemd timer)")
-	fs.DurationVar(&o.interval, "interval", 10*time.Second, "time between samples without --once")
+	fs.DurationVar(&o.interval, "interval", 10*time.Second,
+		"time between samples without --once; with --once in memory (a role that may not store samples), between its baseline and its sample")
 	fs.BoolVar(&o.asJSON, "json", false, "print each sample as one JSON document")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -47,18 +53,19 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer t.Close()
-	conn, err := t.connect(ctx)
+	conn, err := monitorConn(ctx, t)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if err := refuseReplica(ctx, conn); err != nil {
-		return fmt.Errorf("monitor stores its samples: %w (the dashboard on a replica reads the samples the primary's monitor stored and replicated)", err)
+	sample, err := monitorSampler(ctx, conn, e, o)
+	if err != nil {
+		return err
 	}
 	tick := time.NewTicker(o.interval)
 	defer tick.Stop()
 	for {
-		r, err := monitor.Sample(ctx, conn)
+		r, err := sample(ctx, conn)
 		if err != nil {
 			if ctx.Err() != nil && !o.once {
 				return nil
@@ -68,7 +75,7 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 		if err := printSample(e.stdout, r, o); err != nil {
 			return err
 		}
-		if o.once {
+		if o.once && (!r.InMemory || r.Status != monitor.SampleBaseline) {
 			return nil
 		}
 		select {
@@ -79,8 +86,57 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 	}
 }
 
+// monitorConn connects to a primary whose schema hmperf manages: samples
+// are stored and read on the primary, and without hmperf's schema there
+// is nothing to sample into (the service's own database is adopted first).
+func monitorConn(ctx context.Context, t *target) (*pgx.Conn, error) {
+	conn, err := t.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := refuseReplica(ctx, conn); err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("monitor stores its samples: %w (the dashboard on a replica reads the samples the primary's monitor stored and replicated)", err)
+	}
+	st, err := migrations.ReadStatus(ctx, conn, nil)
+	if err == nil {
+		err = st.RequireManaged("hmperf monitor")
+	} else {
+		err = fmt.Errorf("classify the database: %w", err)
+	}
+	if err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return conn, nil
+}
+
+// sampleFunc takes one sample of the service's writes.
+type sampleFunc func(context.Context, queries.DBTX) (monitor.SampleResult, error)
+
+// monitorSampler is how this role samples: stored in hmperf's tables where
+// it may write them, else in memory, which it says on stderr, with the
+// privilege it lacks. In memory --once waits one --interval for a second
+// sample: its first is only a baseline.
+func monitorSampler(ctx context.Context, conn *pgx.Conn, e env, o monitorOpts) (sampleFunc, error) {
+	err := monitor.CanStore(ctx, conn)
+	var denied *queries.PrivilegeError
+	if !errors.As(err, &denied) {
+		return monitor.Sample, err
+	}
+	m := &monitor.MemorySampler{}
+	fmt.Fprintf(e.stderr, "hmperf: monitor samples in memory (the deltas between its own samples, stored nowhere): %v\n", denied)
+	if o.once && !o.asJSON {
+		fmt.Fprintf(e.stderr, "hmperf: --once in memory: a baseline now, the sample %s later\n", o.interval)
+	}
+	return m.Sample, nil
+}
+
 func printSample(w io.Writer, r monitor.SampleResult, o monitorOpts) error {
 	r.Tables = nonNil(r.Tables)
+	if o.once && r.InMemory && r.Status == monitor.SampleBaseline {
+		return nil // --once prints the one sample that follows
+	}
 	if o.asJSON && o.once {
 		return writeJSON(w, r)
 	}
@@ -98,6 +154,9 @@ func printSample(w io.Writer, r monitor.SampleResult, o monitorOpts) error {
 		return nil
 	}
 	fmt.Fprintf(w, "%s sampled %.1f s of writes (pg_stat_statements: %s)\n", at, deref(r.IntervalSeconds), r.Statements)
+	if r.InMemory {
+		fmt.Fprintln(w, "  sampled in memory: the writes since this command's previous sample, stored nowhere")
+	}
 	if r.StatsReset {
 		fmt.Fprintln(w, "  the statistics were reset or the server restarted since the previous sample: writes before that are lost")
 	}

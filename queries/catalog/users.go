@@ -86,10 +86,7 @@ func synthetic(c Column) (string, bool) {
 
 // Insert registers ids, leaving the ones that exist alone.
 func (u *Users) Insert(ctx context.Context, db queries.DBTX, ids []engine.UUID) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	_, err := db.Exec(ctx, u.insert, u.ID.Array(ids))
+	_, err := u.InsertCounted(ctx, db, ids)
 	return err
 }
 
@@ -160,6 +157,16 @@ func (u *Users) Existing(ctx context.Context, db queries.DBTX, limit int) ([]eng
 		}
 	}
 	return out, nil
+}
+
+// InsertCounted is Insert that returns how many users it inserted, for
+// the record of hmperf's own writes.
+func (u *Users) InsertCounted(ctx context.Context, db queries.DBTX, ids []engine.UUID) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	tag, err := db.Exec(ctx, u.insert, u.ID.Array(ids))
+	return tag.RowsAffected(), err
 }
 
 // Lock locks ids FOR KEY SHARE, in id order, and reports whether all of

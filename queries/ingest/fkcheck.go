@@ -76,7 +76,7 @@ func planFK(ctx context.Context, db DB, rowChecks bool, lay *layout) (batch [eng
 		return batch, "per-row checks requested", nil
 	}
 	if err := queries.CanSkipTriggers(ctx, db); err != nil {
-		return batch, "the role may not set session_replication_role (" + err.Error() + ")", nil
+		return batch, "the role may not set session_replication_role (" + queries.Plain(err) + ")", nil
 	}
 	var other []string
 	for _, k := range engine.Kinds() {

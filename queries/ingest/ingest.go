@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/engine"
@@ -201,7 +202,7 @@ func (in *Ingester) Prepare(items []Item) *Prepared {
 // batch is stored and the totals are unchanged.
 func (in *Ingester) Commit(ctx context.Context, p *Prepared) error {
 	res, err := in.commit(ctx, p)
-	for try := 1; try < 3 && sqlState(err) == "40P01"; try++ {
+	for try := 1; try < 3 && queries.Code(err) == pgerrcode.DeadlockDetected; try++ {
 		// Two concurrent batches can deadlock on keys the cross-batch
 		// tracker had forgotten; PostgreSQL aborts one, which rolled back
 		// whole, so running it again is safe.
@@ -258,6 +259,28 @@ func (in *Ingester) commit(ctx context.Context, p *Prepared) (committed, error) 
 		return committed{}, err
 	}
 	defer queries.Rollback(tx)
+	res, err := in.writeBatch(ctx, tx, lay, p, groups, absent, users)
+	if err != nil {
+		lay.recordRolledBack(tx, groups)
+		return committed{}, err
+	}
+	return res, tx.Commit(ctx)
+}
+
+// batchSavepoint holds everything a batch writes, so that a batch that
+// fails can still record the rows it rolled back (recordRolledBack).
+const batchSavepoint = "hmperf_batch"
+
+// writeBatch resolves the batch's users, writes its records and stats
+// inside tx and, on a live target, records in hmperf.own_writes what it
+// wrote.
+func (in *Ingester) writeBatch(ctx context.Context, tx pgx.Tx, lay *layout, p *Prepared, groups []*group,
+	absent []TableStats, users []engine.UUID) (committed, error) {
+	if lay.recordOwn {
+		if _, err := tx.Exec(ctx, "SAVEPOINT "+batchSavepoint); err != nil {
+			return committed{}, err
+		}
+	}
 	groups, res, err := in.resolveUsers(ctx, tx, lay, groups, users)
 	if err != nil {
 		return committed{}, err
@@ -270,7 +293,12 @@ func (in *Ingester) commit(ctx context.Context, p *Prepared) (committed, error) 
 	if err := storeBatch(ctx, tx, in.opts.RunID, p.no, in.opts.Context, res.stats); err != nil {
 		return committed{}, fmt.Errorf("store stats: %w", err)
 	}
-	return res, tx.Commit(ctx)
+	if lay.recordOwn {
+		if err := queries.RecordOwnWrites(ctx, tx, lay.ownWrites(groups, written, int64(len(res.created)))); err != nil {
+			return committed{}, err
+		}
+	}
+	return res, nil
 }
 
 // resolveUsers makes sure every record of groups has its user: a run that
@@ -324,6 +352,42 @@ func withoutUsers(g *group, missing []engine.UUID) *group {
 func isIn(sorted []engine.UUID, u engine.UUID) bool {
 	_, found := slices.BinarySearchFunc(sorted, u, compareUUID)
 	return found
+}
+
+// ownWrites lists the tables a batch wrote with the rows it committed:
+// users, and each group's table (written[i] is groups[i]'s outcome; nil
+// when the batch failed, every count then 0).
+func (lay *layout) ownWrites(groups []*group, written []TableStats, users int64) []queries.OwnWrite {
+	out := []queries.OwnWrite{{Table: lay.users.Table.Ident().Sanitize(), Committed: users}}
+	for i, g := range groups {
+		w := queries.OwnWrite{Table: lay.tables[g.kind].ident.Sanitize()}
+		if written != nil {
+			w.Committed = int64(written[i].Inserted)
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// recordRolledBack records, for a batch that failed, the rows it inserted
+// and rolled back: it rolls back to the batch's savepoint (the
+// transaction's counters keep what the rolled-back part inserted), records
+// them and commits that record alone. It runs on a fresh context, as the
+// batch's own may be why it failed; when the connection is gone it cannot,
+// and the sampler counts those rows as rolled back by the service.
+func (lay *layout) recordRolledBack(tx pgx.Tx, groups []*group) {
+	if !lay.recordOwn {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	writes := lay.ownWrites(groups, nil, 0)
+	tables := make([]string, len(writes))
+	for i, w := range writes {
+		tables[i] = w.Table
+	}
+	// The batch's own error is what its caller reports.
+	_ = queries.RollBackRecorded(ctx, tx, batchSavepoint, tables)
 }
 
 // split separates the groups of kinds with a table from those without,

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/engine"
+	"hmperf/queries"
 	"hmperf/queries/catalog"
 	"hmperf/queries/lockwait"
 	"hmperf/queries/sandbox"
@@ -66,6 +67,11 @@ type layout struct {
 	absent [engine.NumKinds]string
 	// checks are the CHECK constraints of each kind's table.
 	checks [engine.NumKinds][]catalog.Check
+	// recordOwn is set when batches record what they wrote to live tables
+	// in hmperf.own_writes (migration 0032), so the write sampler never
+	// counts it as the service's; never for the sandbox, which the sampler
+	// skips.
+	recordOwn bool
 }
 
 // tableTarget is one kind's table with the statements that write it.
@@ -96,6 +102,11 @@ func readLayout(ctx context.Context, db DB, target Target, lock lockwait.Policy)
 		return nil, fmt.Errorf("table users: %w: every record needs its user", catalog.ErrNoTable)
 	}
 	lay := &layout{}
+	if target == Live {
+		if lay.recordOwn, err = queries.HasOwnWrites(ctx, db); err != nil {
+			return nil, err
+		}
+	}
 	for i, k := range kinds {
 		if live[i+1] == nil {
 			lay.absent[k] = k.Table()

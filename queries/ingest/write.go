@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"hmperf/engine"
+	"hmperf/queries"
 	"hmperf/queries/catalog"
 )
 
@@ -28,7 +30,7 @@ type DBRejection struct {
 // Constraint reports whether the refusal was an integrity constraint
 // violation (SQLSTATE class 23: CHECK, NOT NULL, foreign key), the
 // database's own constraint failures; class 22 is a malformed datum.
-func (r DBRejection) Constraint() bool { return strings.HasPrefix(r.Code, "23") }
+func (r DBRejection) Constraint() bool { return pgerrcode.IsIntegrityConstraintViolation(r.Code) }
 
 // tableWrite is the outcome of writing one table's records of a batch.
 type tableWrite struct {
@@ -49,7 +51,7 @@ func writeTable(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []engine.
 	switch {
 	case err == nil:
 		return tableWrite{Inserted: int(n)}, nil
-	case sqlState(err) == "23505": // unique_violation: some keys exist already
+	case queries.Code(err) == pgerrcode.UniqueViolation: // some keys exist already
 		return upsertViaStaging(ctx, tx, tbl, recs)
 	case isDataError(err):
 		return writeRowByRow(ctx, tx, tbl, recs)
@@ -124,7 +126,7 @@ func writeRowByRow(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []engi
 		case err == nil:
 			out.Duplicates++
 		case isDataError(err):
-			out.Rejected = append(out.Rejected, DBRejection{Index: i, Reason: dbReason(err), Code: sqlState(err)})
+			out.Rejected = append(out.Rejected, DBRejection{Index: i, Reason: dbReason(err), Code: queries.Code(err)})
 		default:
 			return tableWrite{}, fmt.Errorf("insert into %s: %w", tbl.name, err)
 		}
@@ -158,20 +160,9 @@ func columnList(names []string) string {
 	return strings.Join(quoted, ", ")
 }
 
-func sqlState(err error) string {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code
-	}
-	return ""
-}
-
 // isDataError reports whether err is the database refusing a value: a CHECK,
 // a NOT NULL, a foreign key, or a malformed or out-of-range datum (class 22).
-func isDataError(err error) bool {
-	code := sqlState(err)
-	return code == "23514" || code == "23502" || code == "23503" || strings.HasPrefix(code, "22")
-}
+func isDataError(err error) bool { return queries.IsDataRefusal(err) }
 
 // dbReason is the reason stored for a database refusal: the constraint's
 // name when there is one, else the message.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"hmperf/queries"
@@ -39,6 +41,15 @@ type SampleResult struct {
 	// the reset are lost.
 	StatsReset bool          `json:"stats_reset"`
 	Tables     []TableSample `json:"tables"`
+	// InMemory is set when the sample was taken in memory (MemorySampler):
+	// the deltas since this process's previous sample, stored nowhere.
+	InMemory bool `json:"in_memory"`
+}
+
+// sortTables orders samples by table name, as the stored sampler returns
+// them.
+func sortTables(ts []TableSample) {
+	slices.SortFunc(ts, func(a, b TableSample) int { return strings.Compare(a.Table, b.Table) })
 }
 
 // TableSample is one table's writes between two samples, partitions summed
@@ -57,9 +68,13 @@ type TableSample struct {
 	// RollbackUnknown are rows of partitions where VACUUM or ANALYZE ran in
 	// the interval, so the rolled-back part cannot be told: counted in Rows.
 	RollbackUnknown int64 `json:"rollback_unknown"`
-	// HmperfRows are rows hmperf's own ingest committed (already in the
-	// monitor from its batch stats), taken out of Rows.
+	// HmperfRows are rows hmperf itself committed (its ingest's are in the
+	// monitor already, from its batch stats), taken out of Rows.
 	HmperfRows int64 `json:"hmperf_rows"`
+	// HmperfRolledBack are rows hmperf itself inserted and rolled back,
+	// taken out of RolledBack (or of RollbackUnknown, where the split was
+	// unknown).
+	HmperfRolledBack int64 `json:"hmperf_rolled_back"`
 	// Throughput is Rows per second of wall time between the samples.
 	Throughput *float64 `json:"throughput_rows_per_sec"`
 	// The INSERT and COPY statements into the table, from

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"hmperf/queries"
 	"hmperf/queries/monitor"
 )
 
@@ -157,39 +158,121 @@ func TestSampleKeepsRolledBackApart(t *testing.T) {
 	}
 }
 
-// TestSampleTakesOutHmperfIngest: rows hmperf's ingest committed are in the
-// monitor already (from ingest_batch_stats); the observed rows must not
-// count them again, even when the statistics arrive a sample later.
-func TestSampleTakesOutHmperfIngest(t *testing.T) {
+// hmperfBatch is one of hmperf's transactions on the writer's connection,
+// labelled as hmperf's: it inserts n activity rows, of which it rolls the
+// first rolledBack back to a savepoint, and records what it wrote as
+// hmperf's ingest does. With fail set it then fails, rolls back to the
+// batch's savepoint and records every row as rolled back. Its statistics
+// are not flushed.
+func (w *writer) hmperfBatch(n, rolledBack int, fail bool) {
+	w.t.Helper()
+	ctx := context.Background()
+	tx, err := w.conn.Begin(ctx)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	const rows = `INSERT INTO activity_metrics_v2 (user_id, recorded_at, step_count)
+		SELECT $1::uuid, now() - make_interval(days => 3, secs => $2::int + g), 1 FROM generate_series(1, $3::int) g`
+	for _, sql := range []string{"SAVEPOINT batch", "SAVEPOINT part"} {
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	if _, err := tx.Exec(ctx, rows, w.user, 0, rolledBack); err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT part"); err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, rows, w.user, 100000, n-rolledBack); err != nil {
+		w.t.Fatal(err)
+	}
+	committed := int64(n - rolledBack)
+	if fail {
+		if _, err := tx.Exec(ctx, "SELECT 1/0"); err == nil {
+			w.t.Fatal("1/0 did not fail")
+		}
+		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT batch"); err != nil {
+			w.t.Fatal(err)
+		}
+		committed = 0
+	}
+	if err := queries.RecordOwnWrites(ctx, tx, []queries.OwnWrite{{Table: "activity_metrics_v2", Committed: committed}}); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// TestSampleTakesOutHmperfWrites: what hmperf itself wrote, committed or
+// rolled back, recorded in hmperf.own_writes by its transaction, is never
+// the service's: the observed rows and rolled-back rows are the service's
+// alone, even when hmperf's statistics arrive a sample later.
+func TestSampleTakesOutHmperfWrites(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name                   string
+		n, rolledBack          int
+		fail                   bool
+		wantOwn, wantOwnRolled int64
+	}{
+		{name: "committed", n: 400, wantOwn: 400},
+		{name: "part rolled back to a savepoint", n: 400, rolledBack: 150, wantOwn: 250, wantOwnRolled: 150},
+		{name: "failed batch", n: 400, rolledBack: 150, fail: true, wantOwnRolled: 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			pool := setup(t)
+			w := newWriter(t, pool)
+			mustSample(t, pool)
+			w.hmperfBatch(tc.n, tc.rolledBack, tc.fail)
+			w.insert(0, 100)
+			w.flush()
+			got := tableSample(mustSample(t, pool), "activity_metrics_v2")
+			if got.Inserted != int64(tc.n)+100 || got.Rows != 100 || got.RolledBack != 0 ||
+				got.HmperfRows != tc.wantOwn || got.HmperfRolledBack != tc.wantOwnRolled {
+				t.Fatalf("hmperf wrote %d (%d rolled back, failed %v), the service 100: %+v", tc.n, tc.rolledBack, tc.fail, got)
+			}
+			if _, observed := viewRows(t, pool, "activity_metrics_v2"); observed != 100 {
+				t.Errorf("view: observed_rows %d, want the service's 100", observed)
+			}
+		})
+	}
+}
+
+// TestSampleCarriesHmperfWrites: hmperf's record is visible before its
+// statistics (a server older than 15, or a sample between its commit and
+// its flush): the sample carries it to the next one, and the service's rows
+// are the service's in both.
+func TestSampleCarriesHmperfWrites(t *testing.T) {
 	t.Parallel()
 	pool := setup(t)
 	w := newWriter(t, pool)
 	mustSample(t, pool)
-	batch := func(n int) string {
-		return fmt.Sprintf(`BEGIN;
-			INSERT INTO activity_metrics_v2 (user_id, recorded_at, step_count)
-			SELECT '%s'::uuid, now() - make_interval(days => 3, secs => g), 1 FROM generate_series(1, %d) g;
-			INSERT INTO hmperf.ingest_batch_stats (run_id, batch_no, table_name, context, received, inserted, duplicates,
-			       rejected, unsupported, write_ms)
-			VALUES (gen_random_uuid(), 1, 'activity_metrics_v2', 'api', %[2]d, %[2]d, 0, 0, 0, 10);
-			COMMIT`, w.user, n)
-	}
-	// The batch commits, but its statistics are not flushed before the sample.
-	if _, err := w.conn.Exec(context.Background(), batch(400)); err != nil {
+	if _, err := pool.Exec(context.Background(), `INSERT INTO hmperf.own_writes (root_relid, table_name, committed, rolled_back)
+		VALUES ('activity_metrics_v2'::regclass, 'activity_metrics_v2', 400, 50)`); err != nil {
 		t.Fatal(err)
 	}
 	r := mustSample(t, pool)
-	if got := tableSample(r, "activity_metrics_v2"); got.Rows != 0 {
-		t.Fatalf("hmperf's own 400 rows seen as the service's: %+v", got)
+	if got := tableSample(r, "activity_metrics_v2"); got.Rows != 0 || got.HmperfRows != 0 {
+		t.Fatalf("hmperf's record without its rows: %+v", got)
 	}
-	w.flush()
+	// Its 400 committed and 50 rolled-back rows arrive, with the service's 100.
+	tx, err := w.conn.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(context.Background(), insertSQL, w.user, 50000, 50); err != nil {
+		t.Fatal(err)
+	}
+	tx.Rollback(context.Background())
+	w.insert(60000, 400)
 	w.insert(0, 100)
 	got := tableSample(mustSample(t, pool), "activity_metrics_v2")
-	if got.Inserted != 500 || got.Rows != 100 || got.HmperfRows != 400 {
-		t.Fatalf("400 rows by hmperf's ingest and 100 by the service: %+v", got)
-	}
-	if rows, observed := viewRows(t, pool, "activity_metrics_v2"); rows != 500 || observed != 100 {
-		t.Errorf("view: rows %d (ingest batch 400 + observed), observed_rows %d; want 500 and 100", rows, observed)
+	if got.Inserted != 550 || got.Rows != 100 || got.RolledBack != 0 || got.HmperfRows != 400 || got.HmperfRolledBack != 50 {
+		t.Fatalf("400 + 50 rolled back by hmperf, 100 by the service: %+v", got)
 	}
 }
 
@@ -408,5 +491,28 @@ func TestSampleSkipsSandbox(t *testing.T) {
 	}
 	if got := tableSample(r, "activity_metrics_v2"); got.Rows != 100 || got.HmperfRows != 0 {
 		t.Errorf("100 service rows beside 300 sandbox rows: %+v", got)
+	}
+}
+
+// TestFeedOverheadIsNotTheService: `bench --monitoring-overhead` inserts
+// and rolls back batches in activity_metrics_v2; a sample afterwards shows
+// them as hmperf's rolled-back rows, never as the service's.
+func TestFeedOverheadIsNotTheService(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	mustSample(t, pool)
+	if _, err := monitor.MeasureFeedOverhead(context.Background(), pool, monitor.OverheadOptions{Batches: 3, BatchSize: 100}); err != nil {
+		t.Fatal(err)
+	}
+	r := mustSample(t, pool)
+	for _, ts := range r.Tables {
+		if ts.Rows != 0 || ts.RolledBack != 0 || ts.RollbackUnknown != 0 {
+			t.Errorf("%s after measuring the feed: %+v; want none of it the service's", ts.Table, ts)
+		}
+	}
+	// The batches went to a scratch copy of activity_metrics_v2, rolled
+	// back: the live table saw nothing, not even as hmperf's own.
+	if got := tableSample(r, "activity_metrics_v2"); got.HmperfRows != 0 || got.HmperfRolledBack != 0 {
+		t.Errorf("activity_metrics_v2: %+v; want it untouched (the feed is measured on a scratch copy)", got)
 	}
 }

@@ -255,7 +255,7 @@ func (c *Cluster) StartServer(ctx context.Context) error {
 
 func (c *Cluster) waitReady(ctx context.Context) error {
 	for {
-		conn, err := pgx.Connect(ctx, c.DSN("postgres"))
+		conn, err := c.connect(ctx)
 		if err == nil {
 			conn.Close(ctx)
 			return nil
@@ -296,6 +296,20 @@ func (c *Cluster) SocketDir() string { return c.sockDir }
 // keeps other users out.
 func (c *Cluster) DSN(dbname string) string {
 	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", quoteValue(c.sockDir), c.port, SuperUser, quoteValue(dbname))
+}
+
+// launcherApp labels the launcher's own connections (readiness, replica
+// catch-up) in pg_stat_activity, as every connection of hmperf is labelled.
+const launcherApp = "hmperf launcher"
+
+// connect opens a connection to c's postgres database as the launcher.
+func (c *Cluster) connect(ctx context.Context) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(c.DSN("postgres"))
+	if err != nil {
+		return nil, err
+	}
+	cfg.RuntimeParams["application_name"] = launcherApp
+	return pgx.ConnectConfig(ctx, cfg)
 }
 
 // quoteValue quotes a keyword/value connection-string value when it needs it.

@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // primarySettings make a server one that streaming replicas can follow.
@@ -111,7 +109,7 @@ func WaitStreaming(ctx context.Context, primary *Cluster, names ...string) error
 // what was committed on the primary before is then visible on every
 // replica.
 func (s *Set) WaitCaughtUp(ctx context.Context) error {
-	conn, err := pgx.Connect(ctx, s.Primary.DSN("postgres"))
+	conn, err := s.Primary.connect(ctx)
 	if err != nil {
 		return fmt.Errorf("wait for replicas to catch up: %w", err)
 	}
@@ -132,7 +130,7 @@ func (s *Set) WaitCaughtUp(ctx context.Context) error {
 func waitReplayed(ctx context.Context, r *Cluster, lsn string) error {
 	for {
 		var done bool
-		conn, err := pgx.Connect(ctx, r.DSN("postgres"))
+		conn, err := r.connect(ctx)
 		if err == nil {
 			err = conn.QueryRow(ctx, `SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)`, lsn).Scan(&done)
 			conn.Close(context.WithoutCancel(ctx))
@@ -152,7 +150,7 @@ func waitReplayed(ctx context.Context, r *Cluster, lsn string) error {
 }
 
 func notStreaming(ctx context.Context, primary *Cluster, names []string) ([]string, error) {
-	conn, err := pgx.Connect(ctx, primary.DSN("postgres"))
+	conn, err := primary.connect(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -135,20 +135,22 @@ func New(st theme.Styles) Model {
 }
 
 // columns are the table's columns. At 80 cells the service's figures and
-// the failures stay; hmperf's own timings, the overhead (benchmarks only)
-// and the parts of the row count give way first.
+// the failures stay; hmperf's own rows and timings and the overhead
+// (benchmarks only) give way first. The rows shown first are the
+// service's alone (sampled, hmperf's own taken out), so hmperf's ingest and
+// benchmarks never read as the service's traffic.
 func columns() []datatable.Column {
 	return []datatable.Column{
 		{Title: "Table", Width: 14, Flex: true},
 		{Title: "Hour", Width: 11},
-		{Title: "Rows", Width: 9},
+		{Title: "Service rows", Width: 12},
 		{Title: "Throughput", Width: 10},
 		{Title: "Insert speed", Width: 12},
 		{Title: "Overhead", Width: 8, Optional: true},
 		{Title: "Fails", Width: 5},
 		{Title: "hmperf r/s", Width: 10, Optional: true},
 		{Title: "ms/1k", Width: 6, Optional: true},
-		{Title: "Observed", Width: 9, Optional: true},
+		{Title: "hmperf rows", Width: 11, Optional: true},
 		{Title: "Rolled back", Width: 11, Optional: true},
 		{Title: "Invalid", Width: 7, Optional: true},
 	}
@@ -193,9 +195,9 @@ func tableRows(rows []source.ConstraintRow) [][]string {
 	for i := len(rows) - 1; i >= 0; i-- {
 		r := rows[i]
 		out = append(out, []string{
-			r.Table, format.Stamp(r.HourBucket), format.Int(r.Rows), optRate(r.Throughput), optRate(r.InsertSpeed),
+			r.Table, format.Stamp(r.HourBucket), optCount(r.ObservedRows), optRate(r.Throughput), optRate(r.InsertSpeed),
 			overhead(r.OverheadPct), failures(r), optRate(r.RowsPerSec), optFloat(r.MsPer1000Rows),
-			optCount(r.ObservedRows), optCount(r.RolledBackRows), optCount(r.ValidationRejected),
+			format.Int(hmperfRows(r)), optCount(r.RolledBackRows), optCount(r.ValidationRejected),
 		})
 	}
 	return out
@@ -242,6 +244,16 @@ func failures(r source.ConstraintRow) string {
 }
 
 // optCount renders a nullable count, "n/a" when it is nil.
+// hmperfRows are the rows of an hour that hmperf itself wrote and timed
+// (its ingest batches and benchmarks): all the hour's rows but the
+// service's.
+func hmperfRows(r source.ConstraintRow) int64 {
+	if r.ObservedRows == nil {
+		return r.Rows
+	}
+	return r.Rows - *r.ObservedRows
+}
+
 func optCount(p *int64) string {
 	if p == nil {
 		return NotObservable

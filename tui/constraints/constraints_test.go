@@ -108,10 +108,10 @@ func TestSpeedsApart(t *testing.T) {
 		{Table: "heart_rate_metrics", HourBucket: t0, Rows: 900, RowsPerSec: ptr(43210.0), MsPer1000Rows: ptr(23.1)},
 	}
 	want := map[string]map[string]string{
-		"activity_metrics_v2": {"Rows": "5,000", "Throughput": "1.4", "Insert speed": "61,234", "hmperf r/s": "n/a",
-			"ms/1k": "n/a", "Observed": "5,000", "Rolled back": "0", "Overhead": "–"},
-		"heart_rate_metrics": {"Rows": "900", "Throughput": "n/a", "Insert speed": "n/a", "hmperf r/s": "43,210",
-			"ms/1k": "23.1", "Observed": "n/a", "Rolled back": "n/a"},
+		"activity_metrics_v2": {"Service rows": "5,000", "Throughput": "1.4", "Insert speed": "61,234", "hmperf r/s": "n/a",
+			"ms/1k": "n/a", "hmperf rows": "0", "Rolled back": "0", "Overhead": "–"},
+		"heart_rate_metrics": {"Service rows": "n/a", "Throughput": "n/a", "Insert speed": "n/a", "hmperf r/s": "43,210",
+			"ms/1k": "23.1", "hmperf rows": "900", "Rolled back": "n/a"},
 	}
 	m := New(theme.NewStyles(theme.Default()))
 	m.SetSize(160, 30)
@@ -128,8 +128,8 @@ func TestSpeedsApart(t *testing.T) {
 		width int
 		shown []string
 	}{
-		{80, []string{"Throughput", "Insert speed", "Fails", "activity_metrics_v2", "61,234"}},
-		{160, []string{"Throughput", "Insert speed", "hmperf r/s", "Overhead", "Rolled back", "43,210"}},
+		{80, []string{"Service rows", "Throughput", "Insert speed", "Fails", "activity_metrics_v2", "61,234"}},
+		{160, []string{"Service rows", "Throughput", "Insert speed", "hmperf r/s", "hmperf rows", "Overhead", "Rolled back", "43,210"}},
 	} {
 		m.SetSize(tt.width, 24)
 		v := m.View()

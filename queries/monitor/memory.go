@@ -1,0 +1,241 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"hmperf/queries"
+)
+
+// storeNeeds are the privileges that let a role store its samples with
+// hmperf.sample_writes(): the sampler's row it locks and updates first,
+// and the function.
+var storeNeeds = []queries.Privilege{
+	{Kind: "TABLE", Object: "hmperf.write_sampler", Privilege: "UPDATE"},
+	{Kind: "FUNCTION", Object: "hmperf.sample_writes(boolean)", Privilege: "EXECUTE"},
+}
+
+// CanStore returns nil when the session's role may store samples in
+// hmperf's tables (Sample), else a *queries.PrivilegeError naming the first
+// privilege it lacks: such a role samples in memory (MemorySampler).
+func CanStore(ctx context.Context, db queries.DBTX) error {
+	return queries.Require(ctx, db, "storing monitor samples", storeNeeds)
+}
+
+// MemorySampler samples the service's writes as Sample does, for a role
+// that may not write hmperf's tables (the README's monitoring role): it
+// keeps the previous counters in memory, so a sample is the deltas since
+// this sampler's own previous one, and stores nothing. pg_stat_statements
+// is not read: insert speeds stay unknown.
+type MemorySampler struct {
+	at     time.Time
+	leaves map[uint32]leafCounters
+	// seen are the hmperf.own_writes rows already taken into account;
+	// pending what hmperf wrote that the statistics did not show yet.
+	seen    map[int64]bool
+	pending map[string]*ownPending
+}
+
+// leafCounters are one table's or partition's counters.
+type leafCounters struct {
+	root                   string
+	ins, upd, del, dead, m int64
+}
+
+// ownPending is what hmperf wrote to a table and no sample matched yet.
+type ownPending struct {
+	committed, rolledBack int64
+	since                 time.Time
+}
+
+// StatementsInMemory is SampleResult.Statements of a MemorySampler.
+const StatementsInMemory = "not read when sampling in memory"
+
+// memoryCounters reads every table's counters as hmperf.sample_writes()
+// does, with the same tables left out (hmperf's schemas, its scratch
+// copies and the report's monitoring tables, as hmperf.write_sampling_skips
+// says), using only
+// functions every role may call.
+const memoryCounters = `
+SELECT c.oid, coalesce(pg_partition_root(c.oid), c.oid)::regclass::text,
+       pg_stat_get_tuples_inserted(c.oid), pg_stat_get_tuples_updated(c.oid), pg_stat_get_tuples_deleted(c.oid),
+       pg_stat_get_dead_tuples(c.oid),
+       pg_stat_get_vacuum_count(c.oid) + pg_stat_get_autovacuum_count(c.oid)
+       + pg_stat_get_analyze_count(c.oid) + pg_stat_get_autoanalyze_count(c.oid)
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_class r ON r.oid = pg_partition_root(c.oid)
+  LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p'
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname !~ '^(pg_toast|hmperf$|hmperf_)'
+   AND coalesce(r.relname, c.relname) NOT LIKE 'hmperf\_scratch\_%'
+   AND NOT (coalesce(rn.nspname, n.nspname) = 'public'
+            AND coalesce(r.relname, c.relname) IN ('constraint_performance_monitor', 'constraint_alert_thresholds',
+                                                   'index_creation_strategy', 'deferred_index_creation'))`
+
+// Sample takes one sample: a baseline the first time, else the deltas
+// since the previous one, hmperf's own writes taken out.
+func (m *MemorySampler) Sample(ctx context.Context, db queries.DBTX) (SampleResult, error) {
+	now := time.Now()
+	// hmperf's records first: a writer flushes its counters before its
+	// COMMIT returns, so the counters read after a record hold its rows.
+	own, err := readOwnWrites(ctx, db)
+	if err != nil {
+		return SampleResult{}, fmt.Errorf("sample the service's writes in memory: %w", err)
+	}
+	leaves, err := readLeaves(ctx, db)
+	if err != nil {
+		return SampleResult{}, fmt.Errorf("sample the service's writes in memory: %w", err)
+	}
+	r := SampleResult{SampledAt: now, Statements: StatementsInMemory, InMemory: true}
+	if m.leaves == nil {
+		m.at, m.leaves, m.seen, m.pending = now, leaves, map[int64]bool{}, map[string]*ownPending{}
+		for _, o := range own {
+			m.seen[o.id] = true
+		}
+		r.Status = SampleBaseline
+		return r, nil
+	}
+	m.addPending(own, now)
+	secs := now.Sub(m.at).Seconds()
+	r.Status, r.IntervalSeconds = SampleTaken, &secs
+	for _, ts := range m.match(deltas(m.leaves, leaves), now) {
+		ts.speeds(r.IntervalSeconds)
+		r.Tables = append(r.Tables, ts)
+	}
+	m.at, m.leaves = now, leaves
+	return r, nil
+}
+
+func readLeaves(ctx context.Context, db queries.DBTX) (map[uint32]leafCounters, error) {
+	rows, err := db.Query(ctx, memoryCounters)
+	if err != nil {
+		return nil, err
+	}
+	out := map[uint32]leafCounters{}
+	var oid uint32
+	var c leafCounters
+	_, err = pgx.ForEachRow(rows, []any{&oid, &c.root, &c.ins, &c.upd, &c.del, &c.dead, &c.m}, func() error {
+		out[oid] = c
+		return nil
+	})
+	return out, err
+}
+
+// ownWrite is one row of hmperf.own_writes.
+type ownWrite struct {
+	id                    int64
+	table                 string
+	committed, rolledBack int64
+}
+
+// readOwnWrites reads hmperf.own_writes (nothing on a schema older than
+// 0032, where hmperf did not record them).
+func readOwnWrites(ctx context.Context, db queries.DBTX) ([]ownWrite, error) {
+	ok, err := queries.HasOwnWrites(ctx, db)
+	if err != nil || !ok {
+		return nil, err
+	}
+	rows, err := db.Query(ctx, `SELECT id, root_relid::regclass::text, committed, rolled_back FROM hmperf.own_writes`)
+	if err != nil {
+		return nil, err
+	}
+	var out []ownWrite
+	var o ownWrite
+	_, err = pgx.ForEachRow(rows, []any{&o.id, &o.table, &o.committed, &o.rolledBack}, func() error {
+		out = append(out, o)
+		return nil
+	})
+	return out, err
+}
+
+// addPending adds the own writes not seen before to what is pending. Only
+// the rows still in the table are remembered: the rest were pruned and
+// cannot come back.
+func (m *MemorySampler) addPending(own []ownWrite, now time.Time) {
+	seen := make(map[int64]bool, len(own))
+	defer func() { m.seen = seen }()
+	for _, o := range own {
+		seen[o.id] = true
+		if m.seen[o.id] {
+			continue
+		}
+		p := m.pending[o.table]
+		if p == nil {
+			p = &ownPending{since: now}
+			m.pending[o.table] = p
+		}
+		p.committed += o.committed
+		p.rolledBack += o.rolledBack
+	}
+}
+
+// deltas sums each table's growth between two reads of its partitions,
+// splitting off the rolled-back rows as hmperf.sample_writes() does: a
+// counter that went down restarted from zero, and where VACUUM or ANALYZE
+// ran the split is unknown.
+func deltas(prev, cur map[uint32]leafCounters) map[string]*TableSample {
+	out := map[string]*TableSample{}
+	for oid, c := range cur {
+		p, ok := prev[oid]
+		if !ok || c.ins < p.ins || c.upd < p.upd || c.del < p.del || c.m < p.m {
+			p = leafCounters{}
+		}
+		ins := c.ins - p.ins
+		if ins <= 0 {
+			continue
+		}
+		ts := out[c.root]
+		if ts == nil {
+			ts = &TableSample{Table: c.root}
+			out[c.root] = ts
+		}
+		ts.Inserted += ins
+		dead, upd, del := c.dead-p.dead, c.upd-p.upd, c.del-p.del
+		if c.m != p.m || dead < 0 {
+			ts.RollbackUnknown += ins
+			continue
+		}
+		ts.RolledBack += min(max(dead-upd-del, 0), ins)
+	}
+	return out
+}
+
+// pendingFor is how long hmperf's own writes wait for the statistics to
+// show them, as hmperf.sample_writes() carries them.
+const pendingFor = 5 * time.Minute
+
+// match takes hmperf's pending writes out of each table's deltas, as
+// hmperf.sample_writes() does: rolled-back rows out of the rolled-back
+// ones, then of those whose split is unknown; committed rows out of the
+// rest.
+func (m *MemorySampler) match(tables map[string]*TableSample, now time.Time) []TableSample {
+	var out []TableSample
+	for name, ts := range tables {
+		committed := ts.Inserted - ts.RolledBack
+		if p := m.pending[name]; p != nil {
+			rb := min(p.rolledBack, ts.RolledBack)
+			rbu := min(p.rolledBack-rb, ts.RollbackUnknown)
+			c := min(p.committed, committed-rbu)
+			ts.RolledBack -= rb
+			ts.RollbackUnknown -= rbu
+			committed -= rbu + c
+			ts.HmperfRows, ts.HmperfRolledBack = c, rb+rbu
+			p.committed -= c
+			p.rolledBack -= rb + rbu
+		}
+		ts.Rows = committed
+		out = append(out, *ts)
+	}
+	for name, p := range m.pending {
+		if p.committed == 0 && p.rolledBack == 0 || now.Sub(p.since) > pendingFor {
+			delete(m.pending, name)
+		}
+	}
+	sortTables(out)
+	return out
+}
