@@ -14,8 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/engine"
-	"hmperf/queries/catalog"
 	"hmperf/queries"
+	"hmperf/queries/catalog"
 	"hmperf/queries/ingest"
 )
 
