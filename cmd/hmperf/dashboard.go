@@ -180,7 +180,7 @@ func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) (*samp
 	if err != nil {
 		return nil, err
 	}
-	in, err := ingest.Open(ctx, pool, ingest.Options{Context: engine.ContextAPI, Target: target,
+	in, err := ingest.Open(ctx, pool, ingest.Options{Context: engine.ContextAPI, Target: target, Generated: true,
 		Validator: engine.NewValidator(rules, engine.DefaultPolicy(), cache), Cache: cache,
 		CreateUsers: ingest.CreatesUsers(target, created, false)})
 	if err != nil {

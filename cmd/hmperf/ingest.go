@@ -145,7 +145,7 @@ func (o *ingestOpts) open(ctx context.Context, e env) (*ingest.Ingester, func(),
 		return nil, nil, err
 	}
 	in, err := o.openIngester(ctx, pool, ingest.Options{Context: vctx, Validator: engine.NewValidator(rules, policy, cache), Cache: cache,
-		RowFKChecks: o.rowFKChecks, LockWait: t.lockPolicy(e.stderr)})
+		RowFKChecks: o.rowFKChecks, LockWait: t.lockPolicy(e.stderr), Generated: o.sample > 0})
 	if err != nil {
 		pool.Close()
 		t.Close()

@@ -3,8 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 
+	"hmperf/engine"
 	"hmperf/queries/pgtest"
 )
 
@@ -33,32 +38,45 @@ func firingAlerts(t *testing.T, dsn string) (int, map[string]int) {
 	return r.code, names
 }
 
-// TestSampleRunAlerts: records the validator stops are "rejected by
-// validation", not constraint failures. A first sample run at the default
-// invalid rate fires no alert at all; a run whose validation is skipped
-// sends the invalid records to PostgreSQL, which refuses them, and those
-// are constraint failures; a run with half its records invalid fires the
-// validation alert and still no constraint alert.
+// TestSampleRunAlerts: a generated sample is hmperf's own work, never a
+// page. Whatever its invalid rate, and whether the validator or PostgreSQL
+// stops its bad records, no alert fires; its monitor samples show under
+// hmperf_sample.<table>. The same kind of records imported as a payload
+// are real data and fire the alert they deserve: half of them invalid
+// fires validation_rejections_high and no constraint alert; with
+// validation skipped PostgreSQL refuses them, and those are constraint
+// failures. Records the validator stops are "rejected by validation",
+// never constraint failures.
 func TestSampleRunAlerts(t *testing.T) {
 	cases := []struct {
 		name       string
+		file       bool // import the records as a payload instead of a sample
+		invalid    float64
 		args       []string
 		validation bool // the validator stopped records
 		refused    bool // PostgreSQL refused rows
 		code       int
 		firing     []string
 	}{
-		{"first run, default invalid rate", nil, true, false, alertsOK, nil},
-		{"validation skipped", []string{"--skip-validation", "bulk-import", "--invalid-rate", "0.05"}, false, true,
+		{"sample, default invalid rate", false, 0.02, nil, true, false, alertsOK, nil},
+		{"sample, validation skipped", false, 0.05, []string{"--skip-validation", "bulk-import"}, false, true, alertsOK, nil},
+		{"sample, half the records invalid", false, 0.5, nil, true, false, alertsOK, nil},
+		{"payload, validation skipped", true, 0.05, []string{"--skip-validation", "bulk-import"}, false, true,
 			alertsWarning, []string{"constraint_failures_warning"}},
-		{"half the records invalid", []string{"--invalid-rate", "0.5"}, true, false,
+		{"payload, half the records invalid", true, 0.5, nil, true, false,
 			alertsWarning, []string{"validation_rejections_high"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			dsn := pgtest.NewMigratedDB(t)
-			args := append([]string{"ingest", "--dsn", dsn, "--sample", "3000", "--seed", "7", "--batch-size", "1000", "--json"}, c.args...)
-			r := runCmd(context.Background(), "", args...)
+			args := []string{"ingest", "--dsn", dsn, "--batch-size", "1000", "--json"}
+			if c.file {
+				args = append(args, "--file", invalidPayload(t, 3000, c.invalid), "--create-users")
+			} else {
+				args = append(args, "--sample", "3000", "--seed", "7", "--invalid-rate", strconv.FormatFloat(c.invalid, 'f', -1, 64))
+			}
+			r := runCmd(context.Background(), "", append(args, c.args...)...)
 			if r.code != 0 {
 				t.Fatalf("ingest: exit %d: %s", r.code, r.stderr)
 			}
@@ -70,6 +88,16 @@ func TestSampleRunAlerts(t *testing.T) {
 				got.ValidationRejected+got.ConstraintFailures > got.Rejected {
 				t.Errorf("counts %+v: want validation rejections %v, constraint failures %v, both within rejected",
 					got, c.validation, c.refused)
+			}
+			var labelled, named int
+			queryRow(t, dsn, `SELECT count(*) FILTER (WHERE table_name LIKE 'hmperf\_sample.%'),
+			                         count(*) FILTER (WHERE table_name NOT LIKE 'hmperf\_%')
+			                    FROM constraint_performance_monitor WHERE source = 'ingest'`, &labelled, &named)
+			if c.file && (labelled != 0 || named == 0) {
+				t.Errorf("a payload import's monitor samples: %d labelled hmperf_sample, %d under the tables' names; want all under the names", labelled, named)
+			}
+			if !c.file && (labelled == 0 || named != 0) {
+				t.Errorf("a sample's monitor samples: %d labelled hmperf_sample, %d under the tables' names; want all labelled", labelled, named)
 			}
 			code, firing := firingAlerts(t, dsn)
 			want := map[string]bool{}
@@ -89,4 +117,29 @@ func TestSampleRunAlerts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// invalidPayload writes a payload of n generated records, a share invalid
+// of them out of range, in the service's format, and returns its path.
+func invalidPayload(t *testing.T, n int, invalid float64) string {
+	t.Helper()
+	g, err := engine.NewGenerator(engine.GenConfig{Seed: 7, InvalidRate: invalid, End: time.Now().UTC().Truncate(time.Hour),
+		Types: []engine.Kind{engine.KindHeartRate, engine.KindBloodPressure, engine.KindActivity, engine.KindNutrition}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]engine.Record, n)
+	for i := range recs {
+		recs[i] = g.Next().Record
+	}
+	p := filepath.Join(t.TempDir(), "payload.json")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := engine.EncodePayload(f, recs); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

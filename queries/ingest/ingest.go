@@ -59,6 +59,11 @@ type Options struct {
 	// user does not exist is rejected as "unknown user". The sandbox has
 	// users of its own and always gets the ones its records need.
 	CreateUsers bool
+	// Generated says the records are hmperf's own generated sample, not
+	// real data: every batch marks its transaction (hmperf.generated), so
+	// the monitor labels its samples hmperf_sample.<table> and no alert
+	// takes them for the service's (migration 0033).
+	Generated bool
 }
 
 // ReasonUnknownUser is the rejection reason of a record whose user is not
@@ -276,6 +281,11 @@ const batchSavepoint = "hmperf_batch"
 // wrote.
 func (in *Ingester) writeBatch(ctx context.Context, tx pgx.Tx, lay *layout, p *Prepared, groups []*group,
 	absent []TableStats, users []engine.UUID) (committed, error) {
+	if in.opts.Generated {
+		if _, err := tx.Exec(ctx, "SELECT set_config('hmperf.generated', 'on', true)"); err != nil {
+			return committed{}, err
+		}
+	}
 	if lay.recordOwn {
 		if _, err := tx.Exec(ctx, "SAVEPOINT "+batchSavepoint); err != nil {
 			return committed{}, err
