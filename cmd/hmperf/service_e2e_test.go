@@ -10,7 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/engine"
 	"hmperf/migrations"
+	"hmperf/queries/ingest"
 	"hmperf/queries/pgtest"
 )
 
@@ -61,8 +63,13 @@ func serviceDumpDB(t *testing.T) string {
 }
 
 // serviceEndToEnd is what a DBA does on the service's database, command by
-// command: status, adopt, a sample ingest (into the sandbox), a benchmark,
-// the alerts, the service's own writes seen by the monitor, and removal.
+// command, and issue 15's check of it: status, adopt, then a sample ingest
+// (into the sandbox, with zero constraint failures), a benchmark and a real
+// payload whose user the service does not have, after which the service's
+// tables show no insert, update, delete, vacuum or analyze, their sequences
+// and users are as they were, and the alerts say OK; then the service
+// writes 3,000 rows and the monitor reports exactly those and nothing else;
+// and removal leaves the schema as found.
 func serviceEndToEnd(t *testing.T, dsn string) {
 	ctx := context.Background()
 	before := pgtest.SchemaDump(t, dsn)
@@ -79,56 +86,58 @@ func serviceEndToEnd(t *testing.T, dsn string) {
 	if st := statusJSON(t, dsn); st.State != migrations.StateHmperf || st.Version != files[len(files)-1].Version || st.Adoption == nil {
 		t.Fatalf("status after adopt: %q version %d adopted %v", st.State, st.Version, st.Adoption != nil)
 	}
-
-	live := liveCounts(t, dsn)
-	r := runCmd(ctx, "", "ingest", "--sample", "2000", "--batch-size", "500", "--json", "--dsn", dsn)
-	if r.code != 0 {
-		t.Fatalf("sample ingest: exit %d\n%s", r.code, r.stderr)
-	}
-	if out := decodeIngest(t, r); out.Inserted == 0 || !strings.Contains(r.stdout, `"target": "sandbox"`) {
-		t.Fatalf("sample ingest on an adopted database: %s", r.stdout)
-	}
-	if after := liveCounts(t, dsn); !mapsEqual(live, after) {
-		t.Fatalf("a sample ingest changed the live tables: before %v, after %v", live, after)
-	}
-	var boxed int64
-	queryRow(t, dsn, "SELECT count(*) FROM hmperf_sandbox.activity_metrics_v2", &boxed)
-	if boxed == 0 {
-		t.Error("the sandbox holds no activity rows after a sample ingest")
-	}
-
-	// Rows refused or rejected in the sandbox are hmperf's sample data:
-	// nothing pages for them.
-	if doc := alertsDoc(t, dsn); doc.ExitCode != 0 {
-		t.Fatalf("alerts after a sample ingest into the sandbox: exit %d, %+v", doc.ExitCode, doc)
-	}
-
-	if r := runCmd(ctx, "", "bench", "--table", "all", "--rows", "300", "--reps", "2", "--dsn", dsn); r.code != 0 {
-		t.Fatalf("bench: exit %d\n%s", r.code, r.stderr)
-	}
-	if after := liveCounts(t, dsn); !mapsEqual(live, after) {
-		t.Fatalf("a benchmark left rows in the live tables: before %v, after %v", live, after)
-	}
-	// What a benchmark measured (on scratch copies) is its run's finding:
-	// the service's database is as healthy as before it.
-	if doc := alertsDoc(t, dsn); doc.ExitCode != 0 {
-		t.Fatalf("alerts after a benchmark: exit %d, %+v %s", doc.ExitCode, doc.Alerts, doc.Error)
-	}
-
-	// The service's own writes reach the monitor by sampling statistics:
-	// one sample as a baseline, 5,000 rows by another connection, one more.
+	// The monitor's baseline comes before hmperf's own work, so the sample
+	// after it spans all of it.
 	if r := runCmd(ctx, "", "monitor", "--once", "--dsn", dsn); r.code != 0 {
 		t.Fatalf("monitor --once (baseline): exit %d\n%s", r.code, r.stderr)
 	}
-	serviceWrite(t, dsn, 5000)
-	if r := runCmd(ctx, "", "monitor", "--once", "--json", "--dsn", dsn); r.code != 0 {
-		t.Fatalf("monitor --once: exit %d\n%s", r.code, r.stderr)
+	footprint := pgtest.Footprint(t, dsn)
+
+	sampleIntoSandbox(t, dsn)
+	if r := runCmd(ctx, "", "bench", "--table", "all", "--rows", "300", "--reps", "2", "--yes", "--dsn", dsn); r.code != 0 {
+		t.Fatalf("bench: exit %d\n%s", r.code, r.stderr)
+	}
+	payloadOfUnknownUser(t, dsn)
+	if diff := pgtest.FootprintDiff(footprint, pgtest.Footprint(t, dsn)); diff != "" {
+		t.Errorf("a sample ingest, a benchmark and a payload of an unknown user left a trace on the service's objects:\n%s", diff)
+	}
+	// Rows refused or rejected in the sandbox and what a benchmark measured
+	// on its scratch copies are hmperf's: the service's database is as
+	// healthy as before.
+	if doc := alertsDoc(t, dsn); doc.ExitCode != 0 {
+		t.Fatalf("alerts after hmperf's own work: exit %d, %+v %s", doc.ExitCode, doc.Alerts, doc.Error)
+	}
+
+	// The service's own writes reach the monitor by sampling statistics:
+	// 3,000 rows (and their one user) by another connection are exactly
+	// what it reports, and no other table shows a row.
+	serviceWrite(t, dsn, 3000)
+	doc := monitorJSON(t, dsn)
+	seen := false
+	for _, ts := range doc.Tables {
+		want := int64(0)
+		switch ts.Table {
+		case "activity_metrics_v2":
+			want, seen = 3000, true
+		case "users":
+			want = 1
+		}
+		if ts.Rows != want || ts.RolledBack != 0 || ts.RollbackUnknown != 0 {
+			t.Errorf("monitor --once --json: %s shows %d rows, %d rolled back, %d unknown; want the service's %d and nothing else",
+				ts.Table, ts.Rows, ts.RolledBack, ts.RollbackUnknown, want)
+		}
+	}
+	if !seen {
+		t.Errorf("monitor --once --json has no sample of activity_metrics_v2: %+v", doc.Tables)
 	}
 	var observed int64
 	queryRow(t, dsn, `SELECT coalesce(sum(observed_rows), 0) FROM real_time_constraint_performance
 		WHERE table_name = 'activity_metrics_v2'`, &observed)
-	if observed != 5000 {
-		t.Errorf("real_time_constraint_performance shows %d observed activity rows, want the service's 5000", observed)
+	if observed != 3000 {
+		t.Errorf("real_time_constraint_performance shows %d observed activity rows, want the service's 3000", observed)
+	}
+	if doc := alertsDoc(t, dsn); doc.ExitCode != 0 {
+		t.Fatalf("alerts after the service's writes: exit %d, %+v %s", doc.ExitCode, doc.Alerts, doc.Error)
 	}
 
 	if r := runCmd(ctx, "", "migrate", "down", "--all", "--yes", "--dsn", dsn); r.code != 0 {
@@ -136,6 +145,54 @@ func serviceEndToEnd(t *testing.T, dsn string) {
 	}
 	if after := pgtest.SchemaDump(t, dsn); after != before {
 		t.Errorf("the schema after adopt, use and down --all differs from before adopt")
+	}
+}
+
+// sampleIntoSandbox runs a sample ingest on an adopted database: its rows
+// go to the sandbox, and every one the validator let through is one the
+// service's CHECKs accept.
+func sampleIntoSandbox(t *testing.T, dsn string) {
+	t.Helper()
+	r := runCmd(context.Background(), "", "ingest", "--sample", "2000", "--batch-size", "500", "--json", "--dsn", dsn)
+	if r.code != 0 {
+		t.Fatalf("sample ingest: exit %d\n%s", r.code, r.stderr)
+	}
+	if out := decodeIngest(t, r); out.Inserted == 0 || !strings.Contains(r.stdout, `"target": "sandbox"`) {
+		t.Fatalf("sample ingest on an adopted database: %s", r.stdout)
+	}
+	var failures failureCounts
+	if err := json.Unmarshal([]byte(r.stdout), &failures); err != nil {
+		t.Fatal(err)
+	}
+	if failures.ConstraintFailures != 0 {
+		t.Errorf("the sample had %d constraint failures, want 0: the generator and validator must know every CHECK of the service's tables", failures.ConstraintFailures)
+	}
+	var boxed int64
+	queryRow(t, dsn, "SELECT count(*) FROM hmperf_sandbox.activity_metrics_v2", &boxed)
+	if boxed == 0 {
+		t.Error("the sandbox holds no activity rows after a sample ingest")
+	}
+}
+
+// payloadOfUnknownUser imports a real-shaped payload whose user the
+// service does not have: every record is rejected as "unknown user" and no
+// user is created.
+func payloadOfUnknownUser(t *testing.T, dsn string) {
+	t.Helper()
+	stranger, err := engine.ParseUUID("7d1a4a0e-33c5-4f7b-9b1e-2f3c4d5e6f70")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, per := generatedPayload(t, []engine.UUID{stranger}, 200)
+	r := runCmd(context.Background(), "", "ingest", "--file", path, "--json", "--dsn", dsn)
+	if r.code != 0 {
+		t.Fatalf("ingest of a payload with an unknown user: exit %d\n%s", r.code, r.stderr)
+	}
+	out := decodeIngest(t, r)
+	if out.Inserted != 0 || out.RejectsByReason[ingest.ReasonUnknownUser] == 0 ||
+		out.RejectsByReason[ingest.ReasonUnknownUser]+out.Duplicates != per[stranger] {
+		t.Errorf("a payload of %d records of an unknown user: inserted %d, rejected as unknown user %d, duplicates %d; want every record rejected or a duplicate, none inserted",
+			per[stranger], out.Inserted, out.RejectsByReason[ingest.ReasonUnknownUser], out.Duplicates)
 	}
 }
 
