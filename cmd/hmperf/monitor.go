@@ -45,9 +45,6 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 	if o.interval <= 0 {
 		return fmt.Errorf("%w: --interval must be positive (got %s)", errUsage, o.interval)
 	}
-	if o.conn.readOnly {
-		return fmt.Errorf("%w: monitor stores its samples in hmperf's tables, which --read-only forbids (the dashboard with --read-only reads what other samplers stored)", errReadOnly)
-	}
 	t, err := openSchema(ctx, o.conn, e.stderr)
 	if err != nil {
 		return err
@@ -115,17 +112,23 @@ func monitorConn(ctx context.Context, t *target) (*pgx.Conn, error) {
 type sampleFunc func(context.Context, queries.DBTX) (monitor.SampleResult, error)
 
 // monitorSampler is how this role samples: stored in hmperf's tables where
-// it may write them, else in memory, which it says on stderr, with the
-// privilege it lacks. In memory --once waits one --interval for a second
+// it may write them and --read-only is not given, else in memory, which it
+// says on stderr, with the privilege it lacks or --read-only. In memory --once waits one --interval for a second
 // sample: its first is only a baseline.
 func monitorSampler(ctx context.Context, conn *pgx.Conn, e env, o monitorOpts) (sampleFunc, error) {
-	err := monitor.CanStore(ctx, conn)
-	var denied *queries.PrivilegeError
-	if !errors.As(err, &denied) {
-		return monitor.Sample, err
+	var why string
+	if o.conn.readOnly {
+		why = "--read-only: nothing is written, the samples included"
+	} else {
+		err := monitor.CanStore(ctx, conn)
+		var denied *queries.PrivilegeError
+		if !errors.As(err, &denied) {
+			return monitor.Sample, err
+		}
+		why = denied.Error()
 	}
 	m := &monitor.MemorySampler{}
-	fmt.Fprintf(e.stderr, "hmperf: monitor samples in memory (the deltas between its own samples, stored nowhere): %v\n", denied)
+	fmt.Fprintf(e.stderr, "hmperf: monitor samples in memory (the deltas between its own samples, stored nowhere): %s\n", why)
 	if o.once && !o.asJSON {
 		fmt.Fprintf(e.stderr, "hmperf: --once in memory: a baseline now, the sample %s later\n", o.interval)
 	}
