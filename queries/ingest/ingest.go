@@ -47,8 +47,8 @@ type Options struct {
 	// RowFKChecks keeps PostgreSQL's per-row foreign-key checks on every
 	// table, even where the per-batch check (fkcheck.go) could replace them.
 	RowFKChecks bool
-	// LockWait is how making a sandbox twin whose lock wait timed out is
-	// retried.
+	// LockWait is how making a sandbox twin, or a batch, whose lock wait
+	// timed out is retried.
 	LockWait lockwait.Policy
 	// Target is where rows go: the live tables (the zero value) or their
 	// twins in the sandbox. The caller decides; generated rows on a
@@ -206,13 +206,23 @@ func (in *Ingester) Prepare(items []Item) *Prepared {
 // transaction. Several batches may commit at once; on error nothing of the
 // batch is stored and the totals are unchanged.
 func (in *Ingester) Commit(ctx context.Context, p *Prepared) error {
-	res, err := in.commit(ctx, p)
-	for try := 1; try < 3 && queries.Code(err) == pgerrcode.DeadlockDetected; try++ {
-		// Two concurrent batches can deadlock on keys the cross-batch
-		// tracker had forgotten; PostgreSQL aborts one, which rolled back
-		// whole, so running it again is safe.
+	// A batch waits for row locks: another of the run's batches inserting
+	// the same user, or the service's own transaction on it. Under
+	// lock_timeout that wait gives up, and the batch, rolled back whole, is
+	// tried again for the run's lock-wait budget. No watcher names the
+	// blocker: it would need a connection of the pool the batches hold.
+	var res committed
+	err := in.opts.LockWait.Run(ctx, fmt.Sprintf("batch %d", p.no), nil, func(ctx context.Context) error {
+		var err error
 		res, err = in.commit(ctx, p)
-	}
+		for try := 1; try < 3 && queries.Code(err) == pgerrcode.DeadlockDetected; try++ {
+			// Two concurrent batches can deadlock on keys the cross-batch
+			// tracker had forgotten; PostgreSQL aborts one, which rolled
+			// back whole, so running it again is safe.
+			res, err = in.commit(ctx, p)
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("batch %d: %w", p.no, err)
 	}
