@@ -72,6 +72,7 @@ func serviceDumpDB(t *testing.T) string {
 // and removal leaves the schema as found.
 func serviceEndToEnd(t *testing.T, dsn string) {
 	ctx := context.Background()
+	pgtest.WithoutAutovacuum(t, dsn)
 	before := pgtest.SchemaDump(t, dsn)
 	if st := statusJSON(t, dsn); st.State != migrations.StateForeign {
 		t.Fatalf("status before adopt: %q (%s), want foreign", st.State, st.Summary)

@@ -92,6 +92,7 @@ func heartRates(n int) string {
 func TestMonitorCountsOnlyTheService(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.NewMigratedDB(t)
+	pgtest.WithoutAutovacuum(t, dsn)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if doc := monitorJSON(t, dsn); doc.Status != monitor.SampleBaseline {
@@ -216,6 +217,7 @@ func TestOnlyLabelledSessions(t *testing.T) {
 func TestDashboardIngestIsNotTheService(t *testing.T) {
 	t.Parallel()
 	dsn := pgtest.NewMigratedDB(t)
+	pgtest.WithoutAutovacuum(t, dsn)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	monitorJSON(t, dsn)

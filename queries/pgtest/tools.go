@@ -64,3 +64,21 @@ func LoadServiceDump(t testing.TB, dsn, path string) {
 		t.Fatalf("maintain the partitions of %s: %v: %s", filepath.Base(path), err, out)
 	}
 }
+
+// WithoutAutovacuum turns autovacuum off on every table of schema public,
+// for tests that count rolled-back rows from the statistics: a VACUUM or
+// ANALYZE in the interval makes the split unknowable (the sampler then says
+// so), and whether one lands in a test's few seconds is up to the server's
+// schedule, not to the test.
+func WithoutAutovacuum(t testing.TB, dsn string) {
+	t.Helper()
+	off := `DO $$ DECLARE r regclass; BEGIN
+		FOR r IN SELECT c.oid FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' LOOP
+			EXECUTE format('ALTER TABLE %s SET (autovacuum_enabled = off)', r);
+		END LOOP;
+	END $$`
+	cmd := exec.Command(tool(t, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-c", off)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("turn autovacuum off: %v: %s", err, out)
+	}
+}
