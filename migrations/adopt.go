@@ -256,6 +256,9 @@ func Adopt(ctx context.Context, conn *pgx.Conn, check AdoptionCheck) error {
 		sql  string
 		args []any
 	}{
+		// The migration lock, for this transaction: an adoption never
+		// interleaves with another schema change.
+		{"SELECT pg_advisory_xact_lock($1::int, $2::int)", []any{LockClass, LockObject}},
 		{"CREATE SCHEMA IF NOT EXISTS " + Schema, nil},
 		{`CREATE TABLE hmperf.adoption (
 			adopted_at  timestamptz NOT NULL DEFAULT now(),

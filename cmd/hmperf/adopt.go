@@ -29,6 +29,17 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 		return err
 	}
 	defer conn.Close(context.Background())
+	st, err := migrations.ReadStatus(ctx, conn, nil)
+	if err != nil {
+		return err
+	}
+	if st.Adopted() && st.State == migrations.StateHmperf {
+		// An adoption stopped after it was recorded (killed, or out of
+		// --lock-wait) is finished by the same command.
+		fmt.Fprintf(e.stdout, "already adopted (%s, from %s %s) at version %d: applying the %d pending migration(s)\n",
+			st.Adoption.AdoptedAt, st.Adoption.Tool, st.Adoption.Version, st.Version, st.Pending)
+		return applyOwn(ctx, e, t, o)
+	}
 	check, err := migrations.CheckAdoption(ctx, conn, nil)
 	if err != nil {
 		return err
@@ -47,6 +58,11 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 	if err := migrations.Adopt(ctx, conn, check); err != nil {
 		return err
 	}
+	return applyOwn(ctx, e, t, o)
+}
+
+// applyOwn applies hmperf's own migrations on an adopted database.
+func applyOwn(ctx context.Context, e env, t *target, o migrateOpts) error {
 	m, err := t.migrator(ctx)
 	if err != nil {
 		return err
@@ -57,7 +73,7 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 		if errors.As(err, new(*lockwait.ExhaustedError)) {
 			// The adoption is recorded and the steps before this one
 			// committed: adopting again would find nothing to adopt.
-			return fmt.Errorf("migrate adopt: adopted, but then %v (the retry is `hmperf migrate up`)", err)
+			return fmt.Errorf("migrate adopt: adopted, but then %v (run `hmperf migrate adopt` or `up` again to finish)", err)
 		}
 		return migrateFailure(m, "adopt", err)
 	}

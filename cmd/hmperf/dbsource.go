@@ -485,5 +485,5 @@ func (s *dbSource) MigrateDown(ctx context.Context, n int) error {
 }
 
 func (s *dbSource) Force(ctx context.Context, version int) error {
-	return s.withMigrator(ctx, "force", func(m *migrations.Migrator) error { return m.Force(version) })
+	return s.withMigrator(ctx, "force", func(m *migrations.Migrator) error { return m.ForceContext(ctx, version) })
 }

@@ -54,6 +54,14 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	if action.name == "adopt" {
 		return runAdopt(ctx, e, t, o)
 	}
+	if action.name == "down" && action.all {
+		// A down --all that already removed hmperf's schema (and was
+		// killed before it said so) finds nothing left: run again, it
+		// ends as the first run would have.
+		if !hasSchema(ctx, t) {
+			return reportDone(ctx, e.stdout, t, "down --all (nothing of hmperf's was left)")
+		}
+	}
 	m, err := t.migrator(ctx)
 	if err != nil {
 		return err
@@ -147,7 +155,7 @@ func (a migrateAction) apply(ctx context.Context, m *migrations.Migrator) error 
 		}
 		return m.GotoContext(ctx, uint(a.v))
 	default:
-		return m.Force(a.v)
+		return m.ForceContext(ctx, a.v)
 	}
 }
 
@@ -174,8 +182,9 @@ func ask(e env, what string) error {
 	return errors.New("cancelled: nothing changed")
 }
 
-// migrateFailure explains a failed migration, with the recovery command when
-// the database is now dirty.
+// migrateFailure explains a failed migration. hmperf's own steps never
+// leave the database dirty (each commits with its version or not at all);
+// a database another tool left dirty gets the recovery its catalogue says.
 func migrateFailure(m *migrations.Migrator, action string, cause error) error {
 	st, err := m.Status()
 	if err != nil || !st.Dirty {
@@ -250,4 +259,19 @@ func migrationState(st migrations.Status, mg migrations.Migration) string {
 		return "FAILED (dirty)"
 	}
 	return "pending"
+}
+
+// hasSchema reports whether hmperf's schema exists (false when it cannot
+// tell: the migrator then says what is wrong).
+func hasSchema(ctx context.Context, t *target) bool {
+	conn, err := t.connect(ctx)
+	if err != nil {
+		return true
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", migrations.Schema).Scan(&ok); err != nil {
+		return true
+	}
+	return ok
 }
