@@ -157,3 +157,11 @@ func dirtyAdvice(ctx context.Context, db Querier, src fs.FS, st Status) (string,
 	}
 	return fmt.Sprintf("migration %04d is not in place (%s does not exist): it rolled back; fix the cause, run `hmperf migrate force %d`, then `hmperf migrate up`", x, p, prev), nil
 }
+
+// InPlace reports whether the catalogue holds the embedded migration v's
+// probe object, and names the probe: what the advice for a dirty database
+// reads.
+func InPlace(ctx context.Context, db Querier, v uint) (bool, string, error) {
+	ok, p, err := inPlace(ctx, db, FS, v)
+	return ok, p.String(), err
+}
