@@ -60,6 +60,8 @@ type Migrator struct {
 	// the first change until Close.
 	conn   *pgx.Conn
 	locked bool
+	// checked is set once conn watches for a client that went away.
+	checked bool
 	// watcher is the side connection that reads the blockers while a
 	// step waits; opened on the first step.
 	watcher *pgx.Conn

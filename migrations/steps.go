@@ -249,7 +249,16 @@ func (g *Migrator) prepare(ctx context.Context, refuse bool) error {
 		if err != nil {
 			return err
 		}
-		g.conn, g.locked = conn, false
+		g.conn, g.locked, g.checked = conn, false, false
+	}
+	if !g.checked {
+		// A killed hmperf's backend would otherwise wait on in the lock
+		// queue, with every later statement of the service's behind it,
+		// until it got its lock and found no client: the server looks for
+		// the client every second (PostgreSQL 14+; older servers refuse
+		// the setting, which changes nothing else).
+		_, _ = g.conn.Exec(ctx, "SET client_connection_check_interval = '1s'")
+		g.checked = true
 	}
 	if err := g.takeLock(ctx); err != nil {
 		return err

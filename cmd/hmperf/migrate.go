@@ -72,7 +72,7 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if err := action.apply(ctx, m); err != nil {
-		return migrateFailure(m, action.name, err)
+		return migrateFailure(ctx, m, action.name, err)
 	}
 	return reportDone(ctx, e.stdout, t, action.name)
 }
@@ -185,12 +185,29 @@ func ask(e env, what string) error {
 // migrateFailure explains a failed migration. hmperf's own steps never
 // leave the database dirty (each commits with its version or not at all);
 // a database another tool left dirty gets the recovery its catalogue says.
-func migrateFailure(m *migrations.Migrator, action string, cause error) error {
+// Interrupted (Ctrl-C, SIGTERM), it says which step was rolled back and
+// where the schema stands.
+func migrateFailure(ctx context.Context, m *migrations.Migrator, action string, cause error) error {
 	st, err := m.Status()
-	if err != nil || !st.Dirty {
+	switch {
+	case err != nil:
 		return fmt.Errorf("migrate %s failed: %v", action, cause)
+	case ctx.Err() != nil:
+		return fmt.Errorf("migrate %s interrupted: the step in progress was rolled back (%v); schema version %s, database %s; the same command goes on from there",
+			action, stepOf(cause), versionText(st), st.Summary)
+	case st.Dirty:
+		return fmt.Errorf("migrate %s failed: %v; the database is %s: %s", action, cause, st.Summary, st.Next)
 	}
-	return fmt.Errorf("migrate %s failed: %v; the database is %s: %s", action, cause, st.Summary, st.Next)
+	return fmt.Errorf("migrate %s failed: %v", action, cause)
+}
+
+// stepOf names the statement a cancelled step was running, else the cause.
+func stepOf(cause error) string {
+	var se *migrations.StatementError
+	if errors.As(cause, &se) {
+		return fmt.Sprintf("%s line %d: %s", se.File, se.Line, se.Statement)
+	}
+	return cause.Error()
 }
 
 func versionText(st migrations.Status) string {
