@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Schema is the schema that holds hmperf's own objects: golang-migrate's
-// version table, the adoption record, bookkeeping, helpers and rollups. The
+// Schema is the schema that holds hmperf's own objects: the version table
+// (in golang-migrate's layout, which older hmperf wrote), the adoption record, bookkeeping, helpers and rollups. The
 // report's objects keep their names in the default schema.
 const Schema = "hmperf"
 

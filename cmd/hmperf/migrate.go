@@ -222,7 +222,7 @@ func versionText(st migrations.Status) string {
 }
 
 // readStatus reads the schema state on a plain connection: it writes
-// nothing (golang-migrate would create its version table), so it also works
+// nothing (a Migrator creates its version table), so it also works
 // with --read-only, for a role that may only read, and on a database hmperf
 // does not manage.
 func readStatus(ctx context.Context, t *target) (migrations.Status, error) {
