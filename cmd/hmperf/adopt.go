@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/jackc/pgx/v5"
+
 	"hmperf/migrations"
 	"hmperf/queries/lockwait"
 )
@@ -55,10 +57,25 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 	if err := confirmTyped(e, o.yes, what, adoptWord); err != nil {
 		return err
 	}
-	if err := migrations.Adopt(ctx, conn, check); err != nil {
+	if err := recordAdoption(ctx, e, t, conn, check); err != nil {
 		return err
 	}
 	return applyOwn(ctx, e, t, o)
+}
+
+// recordAdoption writes the adoption under the lock-wait policy: its
+// transaction takes the migration lock, which another schema change may
+// hold; each retry line names that session, read on a second connection.
+func recordAdoption(ctx context.Context, e env, t *target, conn *pgx.Conn, check migrations.AdoptionCheck) error {
+	side, err := t.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer side.Close(context.WithoutCancel(ctx))
+	watch := lockwait.BlockersOf(side, conn.PgConn().PID())
+	return t.lockPolicy(e.stderr).Run(ctx, "record the adoption (it takes hmperf's migration lock)", watch, func(ctx context.Context) error {
+		return migrations.Adopt(ctx, conn, check)
+	})
 }
 
 // applyOwn applies hmperf's own migrations on an adopted database.

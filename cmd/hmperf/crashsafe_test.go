@@ -281,20 +281,22 @@ func TestMigrationLock(t *testing.T) {
 	}
 	pid := holder.PgConn().PID()
 	r := runCmd(ctx, "", "migrate", "up", "--yes", "--lock-wait", "2s", "--dsn", dsn)
-	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-	last := lines[len(lines)-1]
-	t.Logf("while held: exit %d\n%s", r.code, r.stderr)
-	if r.code == 0 {
-		t.Fatal("up went ahead while another session held the migration lock")
-	}
-	for _, want := range []string{"migration lock", "gave up", fmt.Sprintf("pid %d", pid), `"other hmperf"`} {
-		if !strings.Contains(last, want) {
-			t.Errorf("the error lacks %q: %s", want, last)
-		}
-	}
+	assertHeldBy(t, "up", r, "migration lock", pid)
 	if st := statusJSON(t, dsn); st.HasVersion || st.State != migrations.StateEmpty {
 		t.Errorf("after the refusal: %s", st.Summary)
 	}
+	// Adopt's record takes the lock too.
+	svc := serviceDB(t)
+	other := serviceSession(t, svc, "other hmperf")
+	if _, err := other.Exec(ctx, "SELECT pg_advisory_lock($1::int, $2::int)", migrations.LockClass, migrations.LockObject); err != nil {
+		t.Fatal(err)
+	}
+	r = runCmd(ctx, "", "migrate", "adopt", "--yes", "--lock-wait", "2s", "--dsn", svc)
+	assertHeldBy(t, "adopt", r, "record the adoption", other.PgConn().PID())
+	if st := statusJSON(t, svc); st.State != migrations.StateForeign {
+		t.Errorf("after the refused adopt: %s", st.Summary)
+	}
+	other.Close(ctx)
 	holder.Close(ctx)
 
 	results := make(chan result, 2)
@@ -311,5 +313,22 @@ func TestMigrationLock(t *testing.T) {
 	}
 	if got, want := pgtest.SchemaDump(t, dsn), pgtest.SchemaDump(t, pgtest.NewMigratedDB(t)); got != want {
 		t.Error("two concurrent ups end with a schema other than one up's")
+	}
+}
+
+// assertHeldBy checks that r stopped with a last line saying it gave up on
+// what, naming the session pid ("other hmperf").
+func assertHeldBy(t *testing.T, cmd string, r result, what string, pid uint32) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	last := lines[len(lines)-1]
+	t.Logf("%s while the lock was held: exit %d\n%s", cmd, r.code, r.stderr)
+	if r.code == 0 {
+		t.Fatalf("%s went ahead while another session held the migration lock", cmd)
+	}
+	for _, want := range []string{what, "gave up", fmt.Sprintf("pid %d", pid), `"other hmperf"`} {
+		if !strings.Contains(last, want) {
+			t.Errorf("%s: the error lacks %q: %s", cmd, want, last)
+		}
 	}
 }
