@@ -35,6 +35,12 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 	if err != nil {
 		return err
 	}
+	if st.Adopted() && st.State == migrations.StateHmperf && st.Pending == 0 {
+		// Adopt run again (perhaps because the first was killed after its
+		// last step) has what it wants: not an error.
+		fmt.Fprintf(e.stdout, "nothing to adopt: this database is %s; %s\n", st.Summary, st.Next)
+		return nil
+	}
 	if st.Adopted() && st.State == migrations.StateHmperf {
 		// An adoption stopped after it was recorded (killed, or out of
 		// --lock-wait) is finished by the same command.
