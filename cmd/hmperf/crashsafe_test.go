@@ -282,6 +282,9 @@ func TestMigrationLock(t *testing.T) {
 	pid := holder.PgConn().PID()
 	r := runCmd(ctx, "", "migrate", "up", "--yes", "--lock-wait", "2s", "--dsn", dsn)
 	assertHeldBy(t, "up", r, "migration lock", pid)
+	if !strings.Contains(r.stderr, fmt.Sprintf("holder, pid %d, application \"other hmperf\", connected since ", pid)) {
+		t.Errorf("up: the error does not say since when the holder is connected:\n%s", r.stderr)
+	}
 	if st := statusJSON(t, dsn); st.HasVersion || st.State != migrations.StateEmpty {
 		t.Errorf("after the refusal: %s", st.Summary)
 	}
