@@ -155,7 +155,12 @@ func dirtyAdvice(ctx context.Context, db Querier, src fs.FS, st Status) (string,
 	if found {
 		return fmt.Sprintf("migration %04d is in place (%s exists) and nothing after it: run `hmperf migrate force %d`, then repeat the command (`hmperf migrate up` goes on)", x, p, x), nil
 	}
-	return fmt.Sprintf("migration %04d is not in place (%s does not exist): it rolled back; fix the cause, run `hmperf migrate force %d`, then `hmperf migrate up`", x, p, prev), nil
+	missing := p.String() + " does not exist"
+	if p.Name == "" {
+		// Dirty at "nothing applied" (golang-migrate's -1): no file.
+		missing = "no migration has this version"
+	}
+	return fmt.Sprintf("migration %04d is not in place (%s): it rolled back; fix the cause, run `hmperf migrate force %d`, then `hmperf migrate up`", x, missing, prev), nil
 }
 
 // InPlace reports whether the catalogue holds the embedded migration v's
