@@ -56,8 +56,8 @@ type Migrator struct {
 	src   fs.FS
 	// lock is how a step whose lock wait timed out is retried.
 	lock lockwait.Policy
-	// conn runs every step; it holds the migration lock (lockKey) from
-	// the first change until Close.
+	// conn runs every step; it holds the migration lock (LockClass,
+	// LockObject) from the first change until Close.
 	conn   *pgx.Conn
 	locked bool
 	// checked is set once conn watches for a client that went away.
@@ -222,16 +222,13 @@ func readVersion(ctx context.Context, db Querier, files []Migration) (Status, er
 	if err := checkReadable(ctx, db, Schema+".schema_migrations"); err != nil {
 		return Status{}, err
 	}
-	var v int64
-	var dirty bool
-	err = db.QueryRow(ctx, "SELECT version, dirty FROM hmperf.schema_migrations LIMIT 1").Scan(&v, &dirty)
+	v, dirty, err := readVersionRow(ctx, db)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return statusOf(files, 0, false, false), nil
 	case err != nil:
-		return Status{}, fmt.Errorf("read hmperf.schema_migrations: %w", err)
-	}
-	if v < 0 {
+		return Status{}, err
+	case v == nilVersion && !dirty:
+		return statusOf(files, 0, false, false), nil
+	case v < 0:
 		// golang-migrate marks a down of the first migration as a dirty
 		// -1: a step to "nothing applied" that did not finish.
 		v = 0
