@@ -256,6 +256,9 @@ func Adopt(ctx context.Context, conn *pgx.Conn, check AdoptionCheck) error {
 		sql  string
 		args []any
 	}{
+		// The migration lock, for this transaction: an adoption never
+		// interleaves with another schema change.
+		{"SELECT pg_advisory_xact_lock($1::int, $2::int)", []any{LockClass, LockObject}},
 		{"CREATE SCHEMA IF NOT EXISTS " + Schema, nil},
 		{`CREATE TABLE hmperf.adoption (
 			adopted_at  timestamptz NOT NULL DEFAULT now(),
@@ -266,7 +269,8 @@ func Adopt(ctx context.Context, conn *pgx.Conn, check AdoptionCheck) error {
 		{"COMMENT ON TABLE hmperf.adoption IS 'Written by hmperf migrate adopt: this database was built by another tool; hmperf never reverts below the base version.'", nil},
 		{"INSERT INTO hmperf.adoption (tool, version, base_tables, differences) VALUES ($1, $2, $3, $4)",
 			[]any{f.Tool, f.Version, len(f.BaseTables), len(check.Differences)}},
-		// The layout golang-migrate's pgx driver creates and expects.
+		// The layout createVersionTable makes (golang-migrate's, which
+		// older hmperf used).
 		{"CREATE TABLE hmperf.schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)", nil},
 		{"INSERT INTO hmperf.schema_migrations (version, dirty) VALUES ($1, false)", []any{int64(BaseVersion)}},
 	}

@@ -69,9 +69,9 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-// TestMigratorRefusesForeign: opening golang-migrate on the service's
-// database would create its version table and then fail on 0001; it must
-// refuse before writing anything.
+// TestMigratorRefusesForeign: a Migrator on the service's database would
+// create its version table and then fail on 0001; it must refuse before
+// writing anything.
 func TestMigratorRefusesForeign(t *testing.T) {
 	t.Parallel()
 	dsn := serviceDB(t)

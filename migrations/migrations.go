@@ -1,10 +1,9 @@
-// Package migrations holds hmperf's schema as embedded SQL migrations and a
-// thin wrapper over golang-migrate that applies them.
+// Package migrations holds hmperf's schema as embedded SQL migrations and
+// applies them, one transaction per step that also records the version.
 package migrations
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -12,13 +11,11 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
-	"sync/atomic"
+	"time"
 
-	"github.com/golang-migrate/migrate/v4"
-	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
-	"github.com/golang-migrate/migrate/v4/source/iofs"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
 	"hmperf/queries/lockwait"
 )
@@ -47,23 +44,24 @@ type Status struct {
 	Classification
 }
 
-// Migrator applies migrations on its own short-lived connection, separate
-// from any application pool.
+// Migrator applies migrations one step at a time on its own connection,
+// separate from any application pool. Each step is one transaction that
+// runs the file's statements and rewrites the recorded version, so a kill
+// at any instant leaves the old version or the new one, never dirty.
 type Migrator struct {
-	// closed is set once DownAll has removed hmperf's schema; the next
-	// change reconnects.
-	closed bool
-	m      *migrate.Migrate
-	db     *sql.DB
-	files  []Migration
-	cfg    *pgx.ConnConfig
-	src    fs.FS
+	files []Migration
+	// paths maps a version to its up and down files.
+	paths map[uint]filePair
+	cfg   *pgx.ConnConfig
+	src   fs.FS
 	// lock is how a step whose lock wait timed out is retried.
 	lock lockwait.Policy
-	// pid is the backend of golang-migrate's connection, whose blockers
-	// a retry names. Atomic: the watcher reads it while a failed step
-	// reconnects.
-	pid atomic.Uint32
+	// conn runs every step; it holds the migration lock (LockClass,
+	// LockObject) from the first change until Close.
+	conn   *pgx.Conn
+	locked bool
+	// checked is set once conn watches for a client that went away.
+	checked bool
 	// watcher is the side connection that reads the blockers while a
 	// step waits; opened on the first step.
 	watcher *pgx.Conn
@@ -89,6 +87,19 @@ func NewWithConfig(ctx context.Context, cfg *pgx.ConnConfig, src fs.FS) (*Migrat
 	if err != nil {
 		return nil, err
 	}
+	paths, err := listPaths(src)
+	if err != nil {
+		return nil, err
+	}
+	g := &Migrator{files: files, paths: paths, cfg: migratorConfig(cfg), src: src}
+	if err := g.open(ctx); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// migratorConfig is cfg as a migration step needs its session.
+func migratorConfig(cfg *pgx.ConnConfig) *pgx.ConnConfig {
 	cfg = cfg.Copy()
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
@@ -102,22 +113,42 @@ func NewWithConfig(ctx context.Context, cfg *pgx.ConnConfig, src fs.FS) (*Migrat
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "hmperf migrate"
 	}
-	g := &Migrator{files: files, cfg: cfg, src: src}
-	if err := g.open(ctx); err != nil {
-		return nil, err
+	// A cancelled context (Ctrl-C) sends the server a CancelRequest: the
+	// statement stops, even one waiting for a lock, and the connection
+	// stays usable for the rollback. pgx's default only closes the socket,
+	// which a backend waiting for a lock does not notice.
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
 	}
-	return g, nil
+	return cfg
 }
+
+// cancelGrace is how long a cancelled statement may take to answer the
+// CancelRequest before its connection is given up.
+const cancelGrace = 5 * time.Second
 
 // ErrForeign is returned when a Migrator is opened on a database that
 // another tool manages: running hmperf's base migrations there would collide
 // with the service's own tables.
 var ErrForeign = errors.New("hmperf's base migrations would collide with its tables")
 
-// open connects golang-migrate to the database. It refuses a database that
-// another tool manages before writing anything (golang-migrate creates its
-// version table as soon as it connects).
+// open refuses a database that another tool manages, before writing
+// anything, and connects the step connection.
 func (g *Migrator) open(ctx context.Context) error {
+	if err := g.refuseForeign(ctx); err != nil {
+		return err
+	}
+	conn, err := pgx.ConnectConfig(ctx, g.cfg)
+	if err != nil {
+		return err
+	}
+	g.conn = conn
+	return nil
+}
+
+// refuseForeign returns ErrForeign, with what the database is, when
+// another tool manages it.
+func (g *Migrator) refuseForeign(ctx context.Context) error {
 	st, err := g.readStatus(ctx)
 	if err != nil {
 		return err
@@ -125,36 +156,6 @@ func (g *Migrator) open(ctx context.Context) error {
 	if st.State == StateForeign {
 		return fmt.Errorf("this database is %s: %w; %s", st.Summary, ErrForeign, st.Next)
 	}
-	db := stdlib.OpenDB(*g.cfg)
-	// One connection: golang-migrate keeps it for every statement, so the
-	// backend read here is the one whose lock waits a retry explains.
-	db.SetMaxOpenConns(1)
-	var pid uint32
-	if err := db.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
-		db.Close()
-		return err
-	}
-	g.pid.Store(pid)
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+Schema); err != nil {
-		db.Close()
-		return fmt.Errorf("create schema %s: %w", Schema, err)
-	}
-	driver, err := migratepgx.WithInstance(db, &migratepgx.Config{SchemaName: Schema, MigrationsTable: "schema_migrations"})
-	if err != nil {
-		db.Close()
-		return err
-	}
-	source, err := iofs.New(g.src, ".")
-	if err != nil {
-		db.Close()
-		return err
-	}
-	m, err := migrate.NewWithInstance("iofs", source, "pgx5", driver)
-	if err != nil {
-		db.Close()
-		return err
-	}
-	g.m, g.db = m, db
 	return nil
 }
 
@@ -168,35 +169,15 @@ func (g *Migrator) readStatus(ctx context.Context) (Status, error) {
 	return ReadStatus(ctx, conn, g.src)
 }
 
-// afterChange reopens the connection when a migration failed: golang-migrate
-// keeps its one connection, and a failed BEGIN … COMMIT file leaves it in an
-// aborted transaction that would fail every later query (Status included).
-func (g *Migrator) afterChange(err error) error {
-	err = ignoreNoChange(err)
-	if err == nil {
-		return nil
-	}
-	_ = g.closeMigrate()
-	if reopenErr := g.open(context.Background()); reopenErr != nil {
-		return errors.Join(err, fmt.Errorf("reconnect after the failure: %w", reopenErr))
-	}
-	return err
-}
-
-// Close releases the connections.
+// Close releases the connections, and with them the migration lock.
 func (g *Migrator) Close() error {
 	g.closeWatcher()
-	if g.closed {
+	if g.conn == nil {
 		return nil
 	}
-	return g.closeMigrate()
-}
-
-// closeMigrate releases golang-migrate's connection.
-func (g *Migrator) closeMigrate() error {
-	srcErr, dbErr := g.m.Close()
-	closeErr := g.db.Close()
-	return errors.Join(srcErr, dbErr, closeErr)
+	err := g.conn.Close(context.Background())
+	g.conn, g.locked = nil, false
+	return err
 }
 
 // Status reports the current version, the dirty flag, every migration and
@@ -226,7 +207,7 @@ func ReadStatus(ctx context.Context, db Querier, src fs.FS) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	if st.Classification, err = classify(ctx, db, st); err != nil {
+	if st.Classification, err = classify(ctx, db, src, st); err != nil {
 		return Status{}, err
 	}
 	return st, nil
@@ -241,14 +222,16 @@ func readVersion(ctx context.Context, db Querier, files []Migration) (Status, er
 	if err := checkReadable(ctx, db, Schema+".schema_migrations"); err != nil {
 		return Status{}, err
 	}
-	var v int64
-	var dirty bool
-	err = db.QueryRow(ctx, "SELECT version, dirty FROM hmperf.schema_migrations LIMIT 1").Scan(&v, &dirty)
+	v, dirty, err := readVersionRow(ctx, db)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return statusOf(files, 0, false, false), nil
 	case err != nil:
-		return Status{}, fmt.Errorf("read hmperf.schema_migrations: %w", err)
+		return Status{}, err
+	case v == nilVersion && !dirty:
+		return statusOf(files, 0, false, false), nil
+	case v < 0:
+		// golang-migrate marks a down of the first migration as a dirty
+		// -1: a step to "nothing applied" that did not finish.
+		v = 0
 	}
 	return statusOf(files, uint(v), true, dirty), nil
 }
@@ -264,242 +247,6 @@ func statusOf(files []Migration, v uint, has, dirty bool) Status {
 		st.Migrations = append(st.Migrations, f)
 	}
 	return st
-}
-
-// Up applies every pending migration. Nothing to do is not an error.
-func (g *Migrator) Up() error { return g.UpContext(context.Background()) }
-
-// UpContext is Up, one migration at a time (see step); ctx stops a wait
-// for a lock between attempts.
-func (g *Migrator) UpContext(ctx context.Context) error {
-	if err := g.reopen(); err != nil {
-		return err
-	}
-	for {
-		cur, err := g.version()
-		if err != nil {
-			return err
-		}
-		if _, pending := g.next(cur); !pending {
-			return nil
-		}
-		if err := g.step(ctx, cur, +1); err != nil {
-			return err
-		}
-	}
-}
-
-// reopen reconnects a Migrator whose schema DownAll removed.
-func (g *Migrator) reopen() error {
-	if !g.closed {
-		return nil
-	}
-	if err := g.open(context.Background()); err != nil {
-		return err
-	}
-	g.closed = false
-	return nil
-}
-
-// Down reverts the last n applied migrations. On an adopted database it
-// never goes below BaseVersion: the base tables are the service's.
-func (g *Migrator) Down(n int) error { return g.DownContext(context.Background(), n) }
-
-// DownContext is Down, one migration at a time.
-func (g *Migrator) DownContext(ctx context.Context, n int) error {
-	if err := g.reopen(); err != nil {
-		return err
-	}
-	if n <= 0 {
-		return fmt.Errorf("down needs a positive number of steps, got %d", n)
-	}
-	st, err := g.Status()
-	if err != nil {
-		return err
-	}
-	if applied := revertible(st); n > applied {
-		if st.Adopted() {
-			return fmt.Errorf("this database was adopted: only %d of hmperf's own migrations can be reverted (the base tables are the service's); `hmperf migrate down --all` removes everything hmperf added", applied)
-		}
-		return fmt.Errorf("down %d: only %d migration(s) are applied; nothing reverted", n, applied)
-	}
-	for i := 0; i < n; i++ {
-		cur, err := g.version()
-		if err != nil {
-			return err
-		}
-		if err := g.step(ctx, cur, -1); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// revertible counts the applied migrations down may revert: on an adopted
-// database only hmperf's own, above BaseVersion.
-func revertible(st Status) int {
-	n := 0
-	for _, f := range st.Migrations {
-		if f.Applied && (!st.Adopted() || f.Version > BaseVersion) {
-			n++
-		}
-	}
-	return n
-}
-
-// DownAll reverts every migration hmperf applied and then removes its
-// version table, the adoption record and its schema, so the database is
-// left as hmperf found it. On an adopted database the base migrations are
-// not reverted: their tables are the service's.
-func (g *Migrator) DownAll() error { return g.DownAllContext(context.Background()) }
-
-// DownAllContext is DownAll, one migration at a time, then the bookkeeping
-// in one short transaction.
-func (g *Migrator) DownAllContext(ctx context.Context) error {
-	if err := g.reopen(); err != nil {
-		return err
-	}
-	st, err := g.Status()
-	if err != nil {
-		return err
-	}
-	floor := nilVersion
-	if st.Adopted() {
-		floor = int(BaseVersion)
-	}
-	if err := g.stepDownTo(ctx, floor); err != nil {
-		return err
-	}
-	if err := g.removeBookkeeping(ctx); err != nil {
-		return err
-	}
-	// golang-migrate's version table is gone; reconnecting recreates it, so
-	// a later change through this Migrator starts from nothing applied.
-	_ = g.closeMigrate()
-	g.closed = true
-	return nil
-}
-
-// stepDownTo reverts one migration after another while the version is
-// above floor.
-func (g *Migrator) stepDownTo(ctx context.Context, floor int) error {
-	for {
-		cur, err := g.version()
-		if err != nil {
-			return err
-		}
-		if cur <= floor {
-			return nil
-		}
-		if err := g.step(ctx, cur, -1); err != nil {
-			return err
-		}
-	}
-}
-
-// removeBookkeeping drops what hmperf keeps besides its migrations, in one
-// transaction retried like a migration step. The schema is dropped without
-// CASCADE: anything left in it that hmperf did not put there makes this
-// fail rather than vanish.
-func (g *Migrator) removeBookkeeping(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, g.cfg)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	watch, err := g.watch(ctx, func() uint32 { return conn.PgConn().PID() })
-	if err != nil {
-		return err
-	}
-	return g.lock.Run(ctx, "remove hmperf's schema", watch, func(ctx context.Context) error {
-		return dropBookkeeping(ctx, conn)
-	})
-}
-
-func dropBookkeeping(ctx context.Context, conn *pgx.Conn) error {
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer rollback(tx)
-	for _, stmt := range []string{
-		"DROP TABLE IF EXISTS hmperf.schema_migrations",
-		"DROP TABLE IF EXISTS hmperf.adoption",
-		"DROP SCHEMA IF EXISTS hmperf",
-	} {
-		if _, err := tx.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("remove hmperf's schema: %s: %w", stmt, err)
-		}
-	}
-	return tx.Commit(ctx)
-}
-
-// Goto migrates up or down to version v; on an adopted database not below
-// BaseVersion.
-func (g *Migrator) Goto(v uint) error { return g.GotoContext(context.Background(), v) }
-
-// GotoContext is Goto, one migration at a time.
-func (g *Migrator) GotoContext(ctx context.Context, v uint) error {
-	if err := g.reopen(); err != nil {
-		return err
-	}
-	if !g.known(v) {
-		return fmt.Errorf("no migration with version %d", v)
-	}
-	if v < BaseVersion {
-		st, err := g.Status()
-		if err != nil {
-			return err
-		}
-		if st.Adopted() {
-			return fmt.Errorf("this database was adopted: hmperf never goes below version %d (the base tables are the service's)", BaseVersion)
-		}
-	}
-	for {
-		cur, err := g.version()
-		if err != nil {
-			return err
-		}
-		switch {
-		case cur == int(v):
-			return nil
-		case cur < int(v):
-			err = g.step(ctx, cur, +1)
-		default:
-			err = g.step(ctx, cur, -1)
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// Force sets the recorded version without running anything and clears the
-// dirty flag; -1 records that nothing is applied.
-func (g *Migrator) Force(v int) error {
-	if err := g.reopen(); err != nil {
-		return err
-	}
-	if v != -1 && (v < 0 || !g.known(uint(v))) {
-		return fmt.Errorf("no migration with version %d", v)
-	}
-	return g.m.Force(v)
-}
-
-func (g *Migrator) known(v uint) bool {
-	for _, f := range g.files {
-		if f.Version == v {
-			return true
-		}
-	}
-	return false
-}
-
-func ignoreNoChange(err error) error {
-	if errors.Is(err, migrate.ErrNoChange) {
-		return nil
-	}
-	return err
 }
 
 var fileName = regexp.MustCompile(`^(\d+)_(.+)\.(up|down)\.sql$`)

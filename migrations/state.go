@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// Schema is the schema that holds hmperf's own objects: golang-migrate's
-// version table, the adoption record, bookkeeping, helpers and rollups. The
+// Schema is the schema that holds hmperf's own objects: the version table
+// (in golang-migrate's layout, which older hmperf wrote), the adoption record, bookkeeping, helpers and rollups. The
 // report's objects keep their names in the default schema.
 const Schema = "hmperf"
 
@@ -90,7 +91,7 @@ func (c Classification) Adopted() bool { return c.Adoption != nil }
 
 // classify reads the catalogue. It writes nothing and asks existence before
 // reading, so a missing table never aborts the caller's transaction.
-func classify(ctx context.Context, db Querier, st Status) (Classification, error) {
+func classify(ctx context.Context, db Querier, src fs.FS, st Status) (Classification, error) {
 	c := Classification{}
 	adoption, err := readAdoption(ctx, db)
 	if err != nil {
@@ -113,6 +114,11 @@ func classify(ctx context.Context, db Querier, st Status) (Classification, error
 		}
 	}
 	c.Summary, c.Next = describe(c, st)
+	if c.State == StateDirty {
+		if c.Next, err = dirtyAdvice(ctx, db, src, st); err != nil {
+			return c, err
+		}
+	}
 	return c, nil
 }
 
@@ -121,7 +127,10 @@ func classify(ctx context.Context, db Querier, st Status) (Classification, error
 func describe(c Classification, st Status) (summary, next string) {
 	switch c.State {
 	case StateDirty:
-		return fmt.Sprintf("dirty: migration %04d failed halfway", st.Version), dirtyNext(st)
+		// hmperf itself never leaves a dirty version (each step records
+		// its version in its own transaction): an older hmperf or
+		// another tool did; classify reads the catalogue for the advice.
+		return fmt.Sprintf("dirty at version %04d (a step to it did not finish, under an older hmperf or another tool)", st.Version), ""
 	case StateForeign:
 		f := c.Foreign
 		s := fmt.Sprintf("managed by another tool (%s", f.Tool)
@@ -141,19 +150,6 @@ func describe(c Classification, st Status) (summary, next string) {
 		return s, fmt.Sprintf("run `hmperf migrate up` to apply %d pending migration(s)", st.Pending)
 	}
 	return s, "nothing to do: every migration is applied"
-}
-
-// dirtyNext is the recovery for a dirty version. hmperf's migrations are
-// transactional, so a failed one left nothing behind and the previous
-// version is the truth.
-func dirtyNext(st Status) string {
-	prev := -1
-	for _, mg := range st.Migrations {
-		if mg.Version < st.Version {
-			prev = int(mg.Version)
-		}
-	}
-	return fmt.Sprintf("its migration was rolled back: fix the cause, run `hmperf migrate force %d`, then `hmperf migrate up`", prev)
 }
 
 func readAdoption(ctx context.Context, db Querier) (*Adoption, error) {

@@ -23,12 +23,12 @@ var (
 )
 
 // TestEveryFileIsOneTransaction holds the migration files to what the
-// retry after a lock timeout relies on: golang-migrate runs a file as one
-// multi-statement Exec, so a file that is one BEGIN … COMMIT (or has no
-// transaction control, one implicit transaction) rolls back as a whole
-// when a lock wait in it times out, and the step can simply run again. A
-// second transaction, a statement outside BEGIN … COMMIT, or a statement
-// that cannot run in a transaction would leave part of a file applied.
+// step relies on: a step runs a file's statements, without its BEGIN and
+// COMMIT, in one transaction with the version change, so the file rolls
+// back as a whole when a lock wait in it times out (or on an error, Ctrl-C
+// or a kill), and the step can simply run again. A second transaction, a
+// statement outside BEGIN … COMMIT, or a statement that cannot run in a
+// transaction would leave part of a file applied.
 func TestEveryFileIsOneTransaction(t *testing.T) {
 	names, err := fs.Glob(migrations.FS, "*.sql")
 	if err != nil || len(names) == 0 {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/jackc/pgx/v5"
+
 	"hmperf/migrations"
 	"hmperf/queries/lockwait"
 )
@@ -29,6 +31,23 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 		return err
 	}
 	defer conn.Close(context.Background())
+	st, err := migrations.ReadStatus(ctx, conn, nil)
+	if err != nil {
+		return err
+	}
+	if st.Adopted() && st.State == migrations.StateHmperf && st.Pending == 0 {
+		// Adopt run again (perhaps because the first was killed after its
+		// last step) has what it wants: not an error.
+		fmt.Fprintf(e.stdout, "nothing to adopt: this database is %s; %s\n", st.Summary, st.Next)
+		return nil
+	}
+	if st.Adopted() && st.State == migrations.StateHmperf {
+		// An adoption stopped after it was recorded (killed, or out of
+		// --lock-wait) is finished by the same command.
+		fmt.Fprintf(e.stdout, "already adopted (%s, from %s %s) at version %d: applying the %d pending migration(s)\n",
+			st.Adoption.AdoptedAt, st.Adoption.Tool, st.Adoption.Version, st.Version, st.Pending)
+		return applyOwn(ctx, e, t, o)
+	}
 	check, err := migrations.CheckAdoption(ctx, conn, nil)
 	if err != nil {
 		return err
@@ -44,9 +63,29 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 	if err := confirmTyped(e, o.yes, what, adoptWord); err != nil {
 		return err
 	}
-	if err := migrations.Adopt(ctx, conn, check); err != nil {
+	if err := recordAdoption(ctx, e, t, conn, check); err != nil {
 		return err
 	}
+	return applyOwn(ctx, e, t, o)
+}
+
+// recordAdoption writes the adoption under the lock-wait policy: its
+// transaction takes the migration lock, which another schema change may
+// hold; each retry line names that session, read on a second connection.
+func recordAdoption(ctx context.Context, e env, t *target, conn *pgx.Conn, check migrations.AdoptionCheck) error {
+	side, err := t.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer side.Close(context.WithoutCancel(ctx))
+	watch := lockwait.BlockersOf(side, conn.PgConn().PID())
+	return t.lockPolicy(e.stderr).Run(ctx, "record the adoption (it takes hmperf's migration lock)", watch, func(ctx context.Context) error {
+		return migrations.Adopt(ctx, conn, check)
+	})
+}
+
+// applyOwn applies hmperf's own migrations on an adopted database.
+func applyOwn(ctx context.Context, e env, t *target, o migrateOpts) error {
 	m, err := t.migrator(ctx)
 	if err != nil {
 		return err
@@ -57,9 +96,9 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 		if errors.As(err, new(*lockwait.ExhaustedError)) {
 			// The adoption is recorded and the steps before this one
 			// committed: adopting again would find nothing to adopt.
-			return fmt.Errorf("migrate adopt: adopted, but then %v (the retry is `hmperf migrate up`)", err)
+			return fmt.Errorf("migrate adopt: adopted, but then %v (run `hmperf migrate adopt` or `up` again to finish)", err)
 		}
-		return migrateFailure(m, "adopt", err)
+		return migrateFailure(ctx, m, "adopt", err)
 	}
 	if o.json {
 		return nil

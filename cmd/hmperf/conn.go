@@ -289,7 +289,7 @@ func (t *target) newPool(ctx context.Context, size int32) (*pgxpool.Pool, error)
 	return pgxpool.NewWithConfig(ctx, pcfg)
 }
 
-// migrator opens golang-migrate on its own connection.
+// migrator opens a Migrator, which applies migrations on its own connection.
 func (t *target) migrator(ctx context.Context) (*migrations.Migrator, error) {
 	cfg := t.cfg.Copy()
 	delete(cfg.RuntimeParams, "default_transaction_read_only")

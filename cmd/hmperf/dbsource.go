@@ -471,7 +471,7 @@ func (s *dbSource) withMigrator(ctx context.Context, action string, fn func(*mig
 	defer s.status.forget()
 	defer s.alerts.forget()
 	if err := fn(m); err != nil {
-		return migrateFailure(m, action, err)
+		return migrateFailure(ctx, m, action, err)
 	}
 	return nil
 }
@@ -485,5 +485,5 @@ func (s *dbSource) MigrateDown(ctx context.Context, n int) error {
 }
 
 func (s *dbSource) Force(ctx context.Context, version int) error {
-	return s.withMigrator(ctx, "force", func(m *migrations.Migrator) error { return m.Force(version) })
+	return s.withMigrator(ctx, "force", func(m *migrations.Migrator) error { return m.ForceContext(ctx, version) })
 }

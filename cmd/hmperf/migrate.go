@@ -54,6 +54,14 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	if action.name == "adopt" {
 		return runAdopt(ctx, e, t, o)
 	}
+	if action.name == "down" && action.all {
+		// A down --all that already removed hmperf's schema (and was
+		// killed before it said so) finds nothing left: run again, it
+		// ends as the first run would have.
+		if !hasSchema(ctx, t) {
+			return reportDone(ctx, e.stdout, t, "down --all (nothing of hmperf's was left)")
+		}
+	}
 	m, err := t.migrator(ctx)
 	if err != nil {
 		return err
@@ -64,7 +72,7 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if err := action.apply(ctx, m); err != nil {
-		return migrateFailure(m, action.name, err)
+		return migrateFailure(ctx, m, action.name, err)
 	}
 	return reportDone(ctx, e.stdout, t, action.name)
 }
@@ -147,7 +155,7 @@ func (a migrateAction) apply(ctx context.Context, m *migrations.Migrator) error 
 		}
 		return m.GotoContext(ctx, uint(a.v))
 	default:
-		return m.Force(a.v)
+		return m.ForceContext(ctx, a.v)
 	}
 }
 
@@ -174,14 +182,32 @@ func ask(e env, what string) error {
 	return errors.New("cancelled: nothing changed")
 }
 
-// migrateFailure explains a failed migration, with the recovery command when
-// the database is now dirty.
-func migrateFailure(m *migrations.Migrator, action string, cause error) error {
+// migrateFailure explains a failed migration. hmperf's own steps never
+// leave the database dirty (each commits with its version or not at all);
+// a database another tool left dirty gets the recovery its catalogue says.
+// Interrupted (Ctrl-C, SIGTERM), it says which step was rolled back and
+// where the schema stands.
+func migrateFailure(ctx context.Context, m *migrations.Migrator, action string, cause error) error {
 	st, err := m.Status()
-	if err != nil || !st.Dirty {
+	switch {
+	case err != nil:
 		return fmt.Errorf("migrate %s failed: %v", action, cause)
+	case ctx.Err() != nil:
+		return fmt.Errorf("migrate %s interrupted: the step in progress was rolled back (%v); schema version %s, database %s; the same command goes on from there",
+			action, stepOf(cause), versionText(st), st.Summary)
+	case st.Dirty:
+		return fmt.Errorf("migrate %s failed: %v; the database is %s: %s", action, cause, st.Summary, st.Next)
 	}
-	return fmt.Errorf("migrate %s failed: %v; the database is %s: %s", action, cause, st.Summary, st.Next)
+	return fmt.Errorf("migrate %s failed: %v", action, cause)
+}
+
+// stepOf names the statement a cancelled step was running, else the cause.
+func stepOf(cause error) string {
+	var se *migrations.StatementError
+	if errors.As(cause, &se) {
+		return fmt.Sprintf("%s line %d: %s", se.File, se.Line, se.Statement)
+	}
+	return cause.Error()
 }
 
 func versionText(st migrations.Status) string {
@@ -196,7 +222,7 @@ func versionText(st migrations.Status) string {
 }
 
 // readStatus reads the schema state on a plain connection: it writes
-// nothing (golang-migrate would create its version table), so it also works
+// nothing (a Migrator creates its version table), so it also works
 // with --read-only, for a role that may only read, and on a database hmperf
 // does not manage.
 func readStatus(ctx context.Context, t *target) (migrations.Status, error) {
@@ -250,4 +276,19 @@ func migrationState(st migrations.Status, mg migrations.Migration) string {
 		return "FAILED (dirty)"
 	}
 	return "pending"
+}
+
+// hasSchema reports whether hmperf's schema exists (false when it cannot
+// tell: the migrator then says what is wrong).
+func hasSchema(ctx context.Context, t *target) bool {
+	conn, err := t.connect(ctx)
+	if err != nil {
+		return true
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", migrations.Schema).Scan(&ok); err != nil {
+		return true
+	}
+	return ok
 }

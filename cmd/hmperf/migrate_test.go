@@ -191,10 +191,12 @@ func TestDirtyStatusAndForce(t *testing.T) {
 	dsn := pgtest.NewMigratedDB(t)
 	ctx := context.Background()
 	files, _ := migrations.List(migrations.FS)
-	last, prev := files[len(files)-1].Version, files[len(files)-2].Version
+	last := files[len(files)-1].Version
 	dbExec(t, dsn, "UPDATE hmperf.schema_migrations SET dirty = true")
 	r := runCmd(ctx, "", "migrate", "status", "--dsn", dsn)
-	wantAdvice := "hmperf migrate force " + strconv.Itoa(int(prev))
+	// The last migration is in place (it was applied before the flag was
+	// set by hand): the catalogue says so, and the advice keeps it.
+	wantAdvice := "hmperf migrate force " + strconv.Itoa(int(last))
 	if r.code != 1 || !strings.Contains(r.stdout, "DIRTY") || !strings.Contains(r.stdout, wantAdvice) {
 		t.Fatalf("status of a dirty database: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

@@ -1,6 +1,7 @@
 -- Test-only migration (never embedded: it lives in testdata/). It creates a
 -- table, fills it, then fails halfway through, inside its transaction: after
--- it, the database must be dirty at 9000 and hold nothing of it.
+-- it, the database must still be clean at the version before and hold
+-- nothing of it.
 BEGIN;
 
 CREATE TABLE hmperf_failing_probe (id integer PRIMARY KEY);
