@@ -4,7 +4,8 @@ import (
 	"context"
 	"io"
 	"iter"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 
 	"hmperf/engine"
@@ -83,22 +84,19 @@ func decodedItem(d engine.Decoded) Item {
 	return it
 }
 
+// writeUnsupported stores the counts of records of types without a table
+// as one last batch of stats rows, one per type tag (the decoder names at
+// most engine.MaxUnsupportedTypes), holding no item per record.
 func writeUnsupported(ctx context.Context, in *Ingester, counts map[string]int) error {
 	if len(counts) == 0 {
 		return nil
 	}
-	types := make([]string, 0, len(counts))
-	for t := range counts {
-		types = append(types, t)
+	p := in.Prepare(nil)
+	for _, t := range slices.Sorted(maps.Keys(counts)) {
+		n := counts[t]
+		p.pre = append(p.pre, TableStats{Table: unsupportedPrefix + t, Received: n, Unsupported: n, Reasons: map[string]int{}})
 	}
-	sort.Strings(types)
-	var items []Item
-	for _, t := range types {
-		for range counts[t] {
-			items = append(items, Item{Index: -1, Type: t, Unsupported: true})
-		}
-	}
-	return in.Write(ctx, items)
+	return in.Commit(ctx, p)
 }
 
 // pipeline prepares batches in order on the caller's goroutine (validation
