@@ -21,8 +21,14 @@ type decodeResult struct {
 
 func decodeString(t testing.TB, s string, opts DecodeOptions) decodeResult {
 	t.Helper()
+	return decodeFrom(strings.NewReader(s), opts, MaxValueBytes, maxSpaceBytes)
+}
+
+// decodeFrom decodes r with the value cap limit and the whitespace cap
+// space, collecting the records and the errors.
+func decodeFrom(r io.Reader, opts DecodeOptions, limit, space int) decodeResult {
 	var res decodeResult
-	res.sum, res.ferr = DecodePayload(strings.NewReader(s), opts, func(b []Decoded) error {
+	res.sum, res.ferr = decodeCapped(newCapReader(r, limit, space), opts, func(b []Decoded) error {
 		res.calls++
 		for _, d := range b {
 			if d.Err != nil {
