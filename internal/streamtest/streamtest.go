@@ -10,7 +10,9 @@ import (
 // Repeat is pattern repeated until n bytes have been read (the last copy
 // may be cut short).
 func Repeat(pattern string, n int64) io.Reader {
-	return io.LimitReader(&cycle{pattern: pattern}, n)
+	// A pattern of a few bytes is copied a few thousand times, so that a
+	// read is a few copies, not one per byte.
+	return io.LimitReader(&cycle{pattern: strings.Repeat(pattern, 4096/len(pattern)+1)}, n)
 }
 
 // Records is n copies of record, each followed by sep.
