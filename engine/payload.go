@@ -94,7 +94,8 @@ var arrayTypes = map[string]string{
 // fn with batches of decoded records and per-record errors, in file order.
 // Memory stays bounded by one batch plus one record whatever the file
 // holds: no value is held past MaxValueBytes (capReader), no record past
-// maxRecordBytes, and unsupported records are only counted.
+// maxRecordBytes, no batch past maxBatchBytes (it is handed on with fewer
+// records), and unsupported records are only counted.
 // The batch slice is reused: fn must not keep it.
 //
 // A bad record is reported in its Decoded.Err and decoding goes on. A
@@ -133,11 +134,13 @@ type parser struct {
 	batch  []Decoded
 	sum    DecodeSummary
 	fields []field
-	budget int    // bytes the current record may still hold
-	over   string // why the current record is rejected, once it is
-	detail string // more about over
-	index  int
-	cbErr  error
+	budget int // bytes the current record may still hold
+	// batchBytes is what the records of the batch hold (maxBatchBytes).
+	batchBytes int
+	over       string // why the current record is rejected, once it is
+	detail     string // more about over
+	index      int
+	cbErr      error
 }
 
 // errCallback marks an error returned by the callback, passed through as is.
@@ -302,7 +305,8 @@ func (p *parser) emit(d Decoded) error {
 		p.sum.Decoded++
 	}
 	p.batch = append(p.batch, d)
-	if len(p.batch) >= p.opts.BatchSize {
+	p.batchBytes += maxRecordBytes - p.budget
+	if len(p.batch) >= p.opts.BatchSize || p.batchBytes >= maxBatchBytes {
 		return p.flush()
 	}
 	return nil
@@ -314,7 +318,7 @@ func (p *parser) flush() error {
 	}
 	err := p.fn(p.batch)
 	clear(p.batch)
-	p.batch = p.batch[:0]
+	p.batch, p.batchBytes = p.batch[:0], 0
 	if err != nil {
 		p.cbErr = err
 		return errCallback{err}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -27,6 +28,11 @@ func TestIngestFileMemory(t *testing.T) {
 	const mb = 1 << 20
 	record := heartRate("2025-09-09T05:06:07Z", "72")
 	unknown := `{"type":"Weather","celsius":21.5,"user_id":"` + testUser + `"}`
+	// fat holds 660 KB in fields the decoder keeps: 5,000 of them, one
+	// batch, would be 3.3 GB.
+	fat := `{"type":"Symptom","user_id":"` + testUser + `","recorded_at":"2025-09-09T05:06:07Z","symptom_type":"headache",` +
+		`"severity":"mild","notes":"` + strings.Repeat("n", 60<<10) + `","triggers":[` +
+		strings.TrimSuffix(strings.Repeat(`"`+strings.Repeat("t", 60<<10)+`",`, 10), ",") + `]}`
 	tests := []struct {
 		name     string
 		in       io.Reader
@@ -35,6 +41,7 @@ func TestIngestFileMemory(t *testing.T) {
 		{"300 MB string", streamtest.Wrap(`{"data":{"metrics":[{"type":"HeartRate","notes":"`, streamtest.Repeat("x", 300*mb), `"},`+record+`]}}`), 2},
 		{"300 MB whitespace", streamtest.Wrap(`{"data":`, streamtest.Repeat(" \n", 300*mb), `{"metrics":[`+record+`]}}`), 1},
 		{"300 MB of one record repeated", streamtest.Wrap(`{"data":{"metrics":[`, streamtest.Records(record, ",", 2_000_000), record+`]}}`), 2_000_001},
+		{"200 MB of fat records (1 inserted, the rest duplicates)", streamtest.Wrap(`{"data":{"metrics":[`, streamtest.Records(fat, ",", 300), fat+`]}}`), 301},
 		{"3 M unknown records", streamtest.Wrap(`{"data":{"metrics":[`, streamtest.Records(unknown, ",", 3_000_000), unknown+`]}}`), 3_000_001},
 	}
 	for _, tt := range tests {
