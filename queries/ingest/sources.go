@@ -5,6 +5,7 @@ import (
 	"io"
 	"iter"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 
@@ -92,11 +93,22 @@ func writeUnsupported(ctx context.Context, in *Ingester, counts map[string]int) 
 		return nil
 	}
 	p := in.Prepare(nil)
-	for _, t := range slices.Sorted(maps.Keys(counts)) {
-		n := counts[t]
-		p.pre = append(p.pre, TableStats{Table: unsupportedPrefix + t, Received: n, Unsupported: n, Reasons: map[string]int{}})
-	}
+	p.pre = unsupportedStats(counts)
 	return in.Commit(ctx, p)
+}
+
+// unsupportedStats is the stats rows of counts, by type tag. The stats
+// columns are integers: a count past their range (an input of billions of
+// records) takes several rows.
+func unsupportedStats(counts map[string]int) []TableStats {
+	var out []TableStats
+	for _, t := range slices.Sorted(maps.Keys(counts)) {
+		for n := counts[t]; n > 0; n -= math.MaxInt32 {
+			c := min(n, math.MaxInt32)
+			out = append(out, TableStats{Table: unsupportedPrefix + t, Received: c, Unsupported: c, Reasons: map[string]int{}})
+		}
+	}
+	return out
 }
 
 // pipeline prepares batches in order on the caller's goroutine (validation
