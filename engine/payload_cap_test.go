@@ -173,3 +173,40 @@ func peakHeap(f func()) uint64 {
 	wg.Wait()
 	return peak
 }
+
+// TestDecodeUnsupportedTagsCollapse: the first MaxUnsupportedTypes
+// distinct tags are named, the records of any other count under
+// OtherTypes, and every record is counted.
+func TestDecodeUnsupportedTagsCollapse(t *testing.T) {
+	tests := []struct {
+		name      string
+		tags      int
+		wantNames int
+		wantOther int
+	}{
+		{"under the limit", MaxUnsupportedTypes, MaxUnsupportedTypes, 0},
+		{"over the limit", MaxUnsupportedTypes + 5, MaxUnsupportedTypes + 1, 2 * 5},
+		{"100,000 tags", 100_000, MaxUnsupportedTypes + 1, 2 * (100_000 - MaxUnsupportedTypes)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var recs []string
+			for round := range 2 {
+				for i := range tt.tags {
+					recs = append(recs, fmt.Sprintf(`{"type":"T%d","round":%d}`, i, round))
+				}
+			}
+			res := decodeString(t, payload(recs...), DecodeOptions{})
+			total := 0
+			for _, n := range res.sum.Unsupported {
+				total += n
+			}
+			if res.ferr != nil || total != 2*tt.tags || res.sum.Received != total {
+				t.Fatalf("%v: %d counted of %d received, want %d", res.ferr, total, res.sum.Received, 2*tt.tags)
+			}
+			if len(res.sum.Unsupported) != tt.wantNames || res.sum.Unsupported[OtherTypes] != tt.wantOther {
+				t.Errorf("%d names, %d other, want %d and %d", len(res.sum.Unsupported), res.sum.Unsupported[OtherTypes], tt.wantNames, tt.wantOther)
+			}
+		})
+	}
+}
