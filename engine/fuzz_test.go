@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -67,6 +68,26 @@ func FuzzValidate(f *testing.F) {
 		}
 		if got := c.Validate(rs, rec, nil); len(got) != len(vs) {
 			t.Fatalf("cache verdict %v, direct %v", got, vs)
+		}
+	})
+}
+
+// FuzzDecodeCapped: with caps small enough to cut most values, a file that
+// decodes uncapped decodes capped too, with the same records received and
+// each record either decoded as uncapped or rejected; read one byte at a
+// time, so that cuts fall everywhere.
+func FuzzDecodeCapped(f *testing.F) {
+	f.Add([]byte(payload(hrOK)))
+	f.Add([]byte(payload(hrWith("source_device", `"\ud83d\ude00\u00e9\\\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"`))))
+	f.Add([]byte(`{"data":{"metrics":[{"type":"HeartRate","heart_rate":1000000000000000000000000000000000000000000000e5}]}}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		want := decodeFrom(bytes.NewReader(in), DecodeOptions{DefaultUser: testUser}, MaxValueBytes, maxSpaceBytes)
+		got := decodeFrom(iotest.OneByteReader(bytes.NewReader(in)), DecodeOptions{DefaultUser: testUser}, testLimit, testSpace)
+		if want.ferr != nil {
+			return
+		}
+		if got.ferr != nil || got.sum.Received != want.sum.Received || len(got.recs) > len(want.recs) {
+			t.Fatalf("capped: %v, %+v; uncapped %+v", got.ferr, got.sum, want.sum)
 		}
 	})
 }

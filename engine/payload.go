@@ -37,7 +37,10 @@ type RecordError struct {
 	Pos   int    // position in that array
 	Type  string // type tag if known
 	Field string // offending field if any
-	Msg   string
+	Msg   string // with Field, the reason it is counted under: bounded
+	// Detail says more (a member's name, a value's size); it is in the
+	// one-line message, not in the reason.
+	Detail string
 }
 
 // Error formats e as one line, e.g.
@@ -48,20 +51,35 @@ func (e *RecordError) Error() string {
 		where += ", " + truncate(e.Type, 64)
 	}
 	where += ")"
-	if e.Field != "" {
-		return where + ": " + e.Field + ": " + e.Msg
+	msg := e.Msg
+	if e.Detail != "" {
+		msg += " (" + e.Detail + ")"
 	}
-	return where + ": " + e.Msg
+	if e.Field != "" {
+		return where + ": " + e.Field + ": " + msg
+	}
+	return where + ": " + msg
 }
 
 // DecodeSummary accounts for every record of a payload:
 // Received = Decoded + Rejected + sum(Unsupported).
 type DecodeSummary struct {
-	Received    int
-	Decoded     int
-	Rejected    int
-	Unsupported map[string]int // per type tag (or array name)
+	Received int
+	Decoded  int
+	Rejected int
+	// Unsupported counts records per type tag (or array name): the first
+	// MaxUnsupportedTypes distinct ones by name, any further under
+	// OtherTypes, so a file of endless distinct tags keeps a few counters.
+	Unsupported map[string]int
 }
+
+// MaxUnsupportedTypes is how many distinct unsupported type tags a summary
+// names; records of further tags count under OtherTypes.
+const MaxUnsupportedTypes = 20
+
+// OtherTypes is the name unsupported records of tags past the first
+// MaxUnsupportedTypes count under. A real tag of that name counts there too.
+const OtherTypes = "(other types)"
 
 // arrayTypes maps the data arrays whose records carry no type tag to the
 // type they hold (the service's IngestData had per-type arrays).
@@ -74,7 +92,10 @@ var arrayTypes = map[string]string{
 // DecodePayload streams an ingest payload,
 // {"data": {"metrics": [{"type": ...}, ...], "workouts": [...]}}, and calls
 // fn with batches of decoded records and per-record errors, in file order.
-// Memory stays bounded by one batch plus one record whatever the file size.
+// Memory stays bounded by one batch plus one record whatever the file
+// holds: no value is held past MaxValueBytes (capReader), no record past
+// maxRecordBytes, no batch past maxBatchBytes (it is handed on with fewer
+// records), and unsupported records are only counted.
 // The batch slice is reused: fn must not keep it.
 //
 // A bad record is reported in its Decoded.Err and decoding goes on. A
@@ -83,14 +104,20 @@ var arrayTypes = map[string]string{
 // record decoded before the fault. An error from fn stops decoding and is
 // returned.
 func DecodePayload(r io.Reader, opts DecodeOptions, fn func(batch []Decoded) error) (DecodeSummary, error) {
+	return decodeCapped(newCapReader(r, MaxValueBytes, maxSpaceBytes), opts, fn)
+}
+
+// decodeCapped is DecodePayload reading through cr, whose caps tests lower.
+func decodeCapped(cr *capReader, opts DecodeOptions, fn func(batch []Decoded) error) (DecodeSummary, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1000
 	}
 	// Duplicate member names and invalid UTF-8 are accepted, as the
 	// ingest service's decoder accepted them: the first of two duplicates
 	// is used, and invalid bytes become U+FFFD.
-	dec := jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
-	p := &parser{dec: dec, opts: opts, fn: fn, sum: DecodeSummary{Unsupported: map[string]int{}}}
+	dec := jsontext.NewDecoder(cr, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	cr.dec = dec
+	p := &parser{dec: dec, cr: cr, opts: opts, fn: fn, sum: DecodeSummary{Unsupported: map[string]int{}}}
 	p.batch = make([]Decoded, 0, opts.BatchSize)
 	err := p.file()
 	if ferr := p.flush(); err == nil {
@@ -101,13 +128,19 @@ func DecodePayload(r io.Reader, opts DecodeOptions, fn func(batch []Decoded) err
 
 type parser struct {
 	dec    *jsontext.Decoder
+	cr     *capReader
 	opts   DecodeOptions
 	fn     func([]Decoded) error
 	batch  []Decoded
 	sum    DecodeSummary
 	fields []field
-	index  int
-	cbErr  error
+	budget int // bytes the current record may still hold
+	// batchBytes is what the records of the batch hold (maxBatchBytes).
+	batchBytes int
+	over       string // why the current record is rejected, once it is
+	detail     string // more about over
+	index      int
+	cbErr      error
 }
 
 // errCallback marks an error returned by the callback, passed through as is.
@@ -123,7 +156,7 @@ func (p *parser) fileError(what string, err error) error {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	return fmt.Errorf("payload: %s at byte %d (after %d records): %w", what, p.dec.InputOffset(), p.sum.Received, err)
+	return fmt.Errorf("payload: %s at byte %d (after %d records): %w", what, p.cr.fileOffset(p.dec.InputOffset()), p.sum.Received, err)
 }
 
 func (p *parser) file() error {
@@ -248,7 +281,19 @@ func (p *parser) array(name string) error {
 func (p *parser) unsupported(typ string) {
 	p.sum.Received++
 	p.index++
-	p.sum.Unsupported[truncate(typ, 64)]++
+	name := truncate(typ, 64)
+	if _, named := p.sum.Unsupported[name]; !named && p.namedUnsupported() >= MaxUnsupportedTypes {
+		name = OtherTypes
+	}
+	p.sum.Unsupported[name]++
+}
+
+// namedUnsupported is how many unsupported tags the summary names.
+func (p *parser) namedUnsupported() int {
+	if _, ok := p.sum.Unsupported[OtherTypes]; ok {
+		return len(p.sum.Unsupported) - 1
+	}
+	return len(p.sum.Unsupported)
 }
 
 func (p *parser) emit(d Decoded) error {
@@ -260,7 +305,8 @@ func (p *parser) emit(d Decoded) error {
 		p.sum.Decoded++
 	}
 	p.batch = append(p.batch, d)
-	if len(p.batch) >= p.opts.BatchSize {
+	p.batchBytes += maxRecordBytes - p.budget
+	if len(p.batch) >= p.opts.BatchSize || p.batchBytes >= maxBatchBytes {
 		return p.flush()
 	}
 	return nil
@@ -272,7 +318,7 @@ func (p *parser) flush() error {
 	}
 	err := p.fn(p.batch)
 	clear(p.batch)
-	p.batch = p.batch[:0]
+	p.batch, p.batchBytes = p.batch[:0], 0
 	if err != nil {
 		p.cbErr = err
 		return errCallback{err}

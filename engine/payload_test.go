@@ -21,8 +21,14 @@ type decodeResult struct {
 
 func decodeString(t testing.TB, s string, opts DecodeOptions) decodeResult {
 	t.Helper()
+	return decodeFrom(strings.NewReader(s), opts, MaxValueBytes, maxSpaceBytes)
+}
+
+// decodeFrom decodes r with the value cap limit and the whitespace cap
+// space, collecting the records and the errors.
+func decodeFrom(r io.Reader, opts DecodeOptions, limit, space int) decodeResult {
 	var res decodeResult
-	res.sum, res.ferr = DecodePayload(strings.NewReader(s), opts, func(b []Decoded) error {
+	res.sum, res.ferr = decodeCapped(newCapReader(r, limit, space), opts, func(b []Decoded) error {
 		res.calls++
 		for _, d := range b {
 			if d.Err != nil {
@@ -77,7 +83,14 @@ func TestDecodeRecordErrors(t *testing.T) {
 		{"time as number", hrWith("recorded_at", `1757394367`), "recorded_at: want a timestamp string, got number"},
 		{"bad uuid", hrWith("user_id", `"nope"`), `user_id: invalid uuid "nope"`},
 		{"missing user", hrWith("user_id", ""), "user_id: missing"},
-		{"huge source", hrWith("source_device", `"`+strings.Repeat("x", 10<<20)+`"`), "source_device: string of 10485760 bytes exceeds the 64 KiB limit"},
+		{"long source", hrWith("source_device", `"`+strings.Repeat("x", 100<<10)+`"`), "source_device: string of 102400 bytes exceeds the 64 KiB limit"},
+		{"huge source", hrWith("source_device", `"`+strings.Repeat("x", 10<<20)+`"`), `value over the size limit (member "source_device": a string of 10485760 bytes; the limit is 1024 KiB)`},
+		{"huge number", hrWith("heart_rate", "1"+strings.Repeat("0", 2<<20)), `value over the size limit (member "heart_rate": a number of 2097153 bytes`},
+		{"huge unused member", hrWith("id", `"`+strings.Repeat(`\"`, 1<<20)+`"`), `member "id": a string of 2097152 bytes`},
+		{"huge name", `{"type":"HeartRate","` + strings.Repeat("k", 2<<20) + `":1}`, "member name over the size limit (a name of 2097152 bytes"},
+		{"huge type tag", `{"type":"` + strings.Repeat("T", 2<<20) + `"}`, "type: type tag of 2097152 bytes"},
+		{"many members", `{"type":"HeartRate",` + strings.Repeat(`"k":"`+strings.Repeat("v", 1000)+`",`, 2000) + `"z":1}`, "record over the size limit (more than 1024 KiB of members)"},
+		{"long string array", `{"type":"Symptom","triggers":[` + strings.Repeat(`"`+strings.Repeat("v", 1000)+`",`, 2000) + `"z"]}`, "record over the size limit"},
 		{"missing type", `{"heart_rate":60}`, "record 0 (metrics[0]): type: missing type tag"},
 		{"numeric type", `{"type":7}`, "type: want a string type tag, got number"},
 		{"not an object", `[1,2]`, "record 0 (metrics[0]): want an object, got array"},

@@ -188,6 +188,8 @@ func TestIngestFileBadInput(t *testing.T) {
 		{"missing recorded_at", `{"data": {"metrics": [{"type": "HeartRate", "user_id": "` + testUser + `", "heart_rate": 70}]}}`, false, 1, 0},
 		{"odd timestamp zone", `{"data": {"metrics": [` + heartRate("2025-09-09 05:11:07 +0530", "70") + `, ` + heartRate("09/09/2025 05:12", "70") + `]}}`, false, 2, 1},
 		{"10 MB string", `{"data": {"metrics": [` + bigString + `]}}`, false, 1, 0},
+		{"file ends inside a 5 MB string", `{"data": {"metrics": [` + good + `, {"type": "HeartRate", "notes": "` + strings.Repeat("x", 5<<20), true, 1, 1},
+		{"30 MB of whitespace", `{"data": {"metrics": [` + strings.Repeat(" ", 30<<20) + good + `]}}`, false, 1, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

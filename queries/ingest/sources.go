@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"iter"
-	"sort"
+	"maps"
+	"math"
+	"slices"
 	"sync"
 
 	"hmperf/engine"
@@ -83,22 +85,30 @@ func decodedItem(d engine.Decoded) Item {
 	return it
 }
 
+// writeUnsupported stores the counts of records of types without a table
+// as one last batch of stats rows, one per type tag (the decoder names at
+// most engine.MaxUnsupportedTypes), holding no item per record.
 func writeUnsupported(ctx context.Context, in *Ingester, counts map[string]int) error {
 	if len(counts) == 0 {
 		return nil
 	}
-	types := make([]string, 0, len(counts))
-	for t := range counts {
-		types = append(types, t)
-	}
-	sort.Strings(types)
-	var items []Item
-	for _, t := range types {
-		for range counts[t] {
-			items = append(items, Item{Index: -1, Type: t, Unsupported: true})
+	p := in.Prepare(nil)
+	p.pre = unsupportedStats(counts)
+	return in.Commit(ctx, p)
+}
+
+// unsupportedStats is the stats rows of counts, by type tag. The stats
+// columns are integers: a count past their range (an input of billions of
+// records) takes several rows.
+func unsupportedStats(counts map[string]int) []TableStats {
+	var out []TableStats
+	for _, t := range slices.Sorted(maps.Keys(counts)) {
+		for n := counts[t]; n > 0; n -= math.MaxInt32 {
+			c := min(n, math.MaxInt32)
+			out = append(out, TableStats{Table: unsupportedPrefix + t, Received: c, Unsupported: c, Reasons: map[string]int{}})
 		}
 	}
-	return in.Write(ctx, items)
+	return out
 }
 
 // pipeline prepares batches in order on the caller's goroutine (validation
