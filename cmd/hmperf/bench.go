@@ -166,7 +166,7 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 		return printFeedOverhead(e.stdout, fo, o.json)
 	}
 	opts := bench.Options{Tables: tables, Rows: o.rows, Reps: reps, MaxTime: o.maxTime, CIWidth: o.ciWidth,
-		Method: bench.Method(o.method), Commit: o.commit, Seed: o.seed, LockWait: t.lockPolicy(e.stderr)}
+		Method: bench.Method(o.method), Commit: o.commit, Seed: o.seed, LockWait: t.lockPolicy(e.stderr), Log: e.stderr}
 	if isTerminal(e.stderr) {
 		opts.Progress = progressLine(e.stderr)
 	}

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"hmperf/migrations"
+	"hmperf/queries/bench"
 )
 
 // migrateOpts are the flags of `hmperf migrate`.
@@ -63,10 +64,34 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	if err := confirm(e, o.yes, action.describe(t)); err != nil {
 		return err
 	}
+	if action.name == "down" && action.all {
+		if err := sweepBenchmarks(ctx, t, e.stderr); err != nil {
+			return err
+		}
+	}
 	if err := action.apply(ctx, m); err != nil {
 		return migrateFailure(m, action.name, err)
 	}
 	return reportDone(ctx, e.stdout, t, action.name)
+}
+
+// sweepBenchmarks is `down --all`'s first step: it drops the scratch
+// schemas of benchmarks whose hmperf was killed (and stores those runs as
+// interrupted), whose copies' triggers depend on functions the down
+// migrations drop; a live benchmark's are left, and down --all then stops
+// on them, clean.
+func sweepBenchmarks(ctx context.Context, t *target, log io.Writer) error {
+	conn, err := t.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	swept, err := bench.Sweep(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("migrate down --all: %w", err)
+	}
+	swept.Log(log, "hmperf migrate")
+	return nil
 }
 
 // reportDone prints the state a successful change left, read afresh: after
