@@ -97,9 +97,6 @@ func runBench(ctx context.Context, e env, args []string) error {
 	if _, err := bench.ParseMethod(o.method); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if o.rows < 1 {
-		return fmt.Errorf("%w: --rows and --reps must be at least 1", errUsage)
-	}
 	if o.commit && o.method == string(bench.MethodFunction) {
 		return fmt.Errorf("%w: --commit does not apply to --method function (the report's functions roll back their own inserts)", errUsage)
 	}
@@ -123,7 +120,7 @@ func parseReps(s string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
-		return 0, fmt.Errorf("%w: --rows and --reps must be at least 1 (--reps %q: want a count or auto)", errUsage, s)
+		return 0, badFlag("bench", "reps", "a positive count or auto", s)
 	}
 	return n, nil
 }
