@@ -35,6 +35,7 @@ type benchOpts struct {
 	report     string
 	monitoring bool
 	yes        bool
+	history    bool
 }
 
 // benchAbout is the long description in `hmperf bench --help`: what the
@@ -78,6 +79,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 	fs.BoolVar(&o.json, "json", false, "print one JSON document")
 	fs.StringVar(&o.report, "report", "", "also write DIR/report.md and one SVG chart per table into DIR")
 	fs.BoolVar(&o.monitoring, "monitoring-overhead", false, "measure what the constraint-monitor feed costs an ingest batch instead")
+	fs.BoolVar(&o.history, "history", false, "print the 20 most recent stored runs with how each ended (running, done, cancelled, failed or interrupted) instead of running one")
 	fs.BoolVar(&o.yes, "yes", false, "do not ask on a terminal before running (scripts are never asked: a benchmark writes only hmperf's own tables)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -85,6 +87,9 @@ func runBench(ctx context.Context, e env, args []string) error {
 	}
 	if len(rest) > 0 {
 		return fmt.Errorf("%w: bench takes no arguments (got %q)", errUsage, rest[0])
+	}
+	if o.history {
+		return benchHistory(ctx, e, o)
 	}
 	tables, err := bench.ParseTables(o.table)
 	if err != nil {

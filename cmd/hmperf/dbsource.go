@@ -249,7 +249,7 @@ func (s *dbSource) Benchmarks(ctx context.Context) (_ source.BenchHistory, err e
 		if len(r.Tables) == 1 {
 			table = r.Tables[0]
 		}
-		h.Runs = append(h.Runs, source.BenchRun{ID: r.ID, At: r.StartedAt, Table: table, Rows: r.Rows, Reps: r.Reps, ServerVersion: r.Server.Version})
+		h.Runs = append(h.Runs, source.BenchRun{ID: r.ID, At: r.StartedAt, Table: table, Rows: r.Rows, Reps: r.Reps, ServerVersion: r.Server.Version, Status: r.Status})
 	}
 	latest, err := bench.ByID(ctx, s.pool, runs[0].ID)
 	if err != nil {
