@@ -117,3 +117,45 @@ func historyJSON(t *testing.T, dsn string) historyDoc {
 	}
 	return doc
 }
+
+// TestConcurrentBenchesSerialize: beside a running benchmark (a child
+// process), a second one with --lock-wait 0 is refused naming the first's
+// run and process; with the default wait it says whom it waits for, starts
+// once the first ends (killed here) and stores the first as interrupted.
+func TestConcurrentBenchesSerialize(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := serviceDB(t)
+	adopt(t, dsn)
+	cmd := exec.Command(binPath, "bench", "--method", "service", "--table", "all", "--rows", "20000", "--reps", "5", "--yes", "--dsn", dsn)
+	cmd.Env = cleanEnv()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var first int64
+	for deadline := time.Now().Add(2 * time.Minute); first == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		queryRow(t, dsn, `SELECT coalesce(max(substr(nspname, 16)::bigint), 0) FROM pg_namespace WHERE nspname LIKE 'hmperf\_scratch\_%'`, &first)
+	}
+	holder := "benchmark run " + strconv.FormatInt(first, 10) + " (pid "
+	args := []string{"bench", "--commit", "--table", "nutrition", "--rows", "200", "--reps", "1", "--yes", "--dsn", dsn}
+	r := runCmd(ctx, "", append(args, "--lock-wait", "0")...)
+	t.Logf("--lock-wait 0 beside run %d: %s", first, r.stderr)
+	if r.code != 1 || !strings.Contains(r.stderr, "another benchmark is running: "+holder) || !strings.Contains(r.stderr, "hmperf bench)") {
+		t.Errorf("beside run %d with --lock-wait 0: exit %d\n%s", first, r.code, r.stderr)
+	}
+	done := make(chan result, 1)
+	go func() { done <- runCmd(ctx, "", args...) }()
+	time.Sleep(time.Second)
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	r = <-done
+	t.Logf("the waiting run said: %s", r.stderr)
+	if r.code != 0 {
+		t.Fatalf("the waiting run: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"waiting for " + holder, "stored as interrupted"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the waiting run's stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+}

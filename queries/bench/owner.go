@@ -133,7 +133,7 @@ func (t *turn) wait(ctx context.Context, tx pgx.Tx) error {
 		}
 		holder := holderOf(ctx, tx)
 		if t.Budget < 0 || time.Since(start) >= t.Budget {
-			return fmt.Errorf("bench: %w (%s) after waiting %s (--lock-wait); run it again when that one ends",
+			return fmt.Errorf("bench: %w: %s; waited %s (--lock-wait); run this one again when it ends",
 				ErrBusy, holder, time.Since(start).Round(time.Second))
 		}
 		if !told && t.Log != nil {
