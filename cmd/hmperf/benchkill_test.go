@@ -30,6 +30,9 @@ func TestKilledBenchIsSweptAndInterrupted(t *testing.T) {
 	if len(hist.Runs) == 0 || hist.Runs[0].ID != killed || hist.Runs[0].Status != bench.StatusInterrupted {
 		t.Errorf("bench --history --json after the kill: %+v; want run %d first, interrupted", hist.Runs, killed)
 	}
+	if r := runCmd(ctx, "", "bench", "--history", "--read-only", "--dsn", dsn); r.code != 0 || !strings.Contains(r.stdout, "interrupted") {
+		t.Errorf("bench --history after the kill: exit %d, want the run shown interrupted:\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	r := runCmd(ctx, "", "bench", "--commit", "--table", "nutrition", "--rows", "200", "--reps", "1", "--yes", "--dsn", dsn)
 	if r.code != 0 {
 		t.Fatalf("the next committed run: exit %d\n%s", r.code, r.stderr)
