@@ -44,6 +44,9 @@ func TestInvalidFlagValuesAreRefused(t *testing.T) {
 		{[]string{"indexes", "process", "--backoff", "0"}, "indexes: --backoff must be a positive duration (got 0s)"},
 		{[]string{"local", "--replicas", "9"}, "local: --replicas must be a count from 0 to 8 (got 9)"},
 		{[]string{"migrate", "status", "--connect-timeout", "-1s"}, "migrate: --connect-timeout must be a positive duration (got -1s)"},
+		{[]string{"migrate", "down", "0", "--yes"}, "migrate: down must be a positive count (got 0)"},
+		{[]string{"migrate", "down", "-2", "--yes"}, "migrate: down must be a positive count (got -2)"},
+		{[]string{"migrate", "goto", "-1", "--yes"}, "migrate: goto must be a version of 0 or more (got -1)"},
 		{[]string{"alerts", "--connect-timeout", "0"}, "alerts: --connect-timeout must be a positive duration (got 0s)"},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

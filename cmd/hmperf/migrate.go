@@ -137,6 +137,10 @@ func parseMigrateAction(rest []string, all bool) (migrateAction, error) {
 			return a, fmt.Errorf("%w: migrate %s: %q is not a number", errUsage, a.name, rest[1])
 		}
 		a.n, a.v = n, n
+		// force V takes -1 ("no version"), as golang-migrate does.
+		if (a.name == "down" && n < 1) || (a.name == "goto" && n < 0) {
+			return a, badArg("migrate", a.name, map[string]string{"down": "a positive count", "goto": "a version of 0 or more"}[a.name], rest[1])
+		}
 	}
 	return a, nil
 }
@@ -167,9 +171,6 @@ func (a migrateAction) apply(ctx context.Context, m *migrations.Migrator) error 
 	case a.name == "down":
 		return m.DownContext(ctx, a.n)
 	case a.name == "goto":
-		if a.v < 0 {
-			return fmt.Errorf("goto needs a version ≥ 0, got %d", a.v)
-		}
 		return m.GotoContext(ctx, uint(a.v))
 	default:
 		return m.Force(a.v)
