@@ -356,7 +356,9 @@ func (s *dbSource) RunBenchmark(ctx context.Context, table string, progress func
 	if err != nil {
 		return err
 	}
-	_, err = bench.Run(ctx, s.pool, bench.Options{Tables: tables, Rows: s.opts.benchRows, Reps: s.opts.benchReps, Seed: 1, LockWait: s.t.lockPolicy(nil),
+	// The panel cannot say "waiting": beside another benchmark it refuses
+	// at once, naming that run, rather than sit on a frozen progress line.
+	_, err = bench.Run(ctx, s.pool, bench.Options{Tables: tables, Rows: s.opts.benchRows, Reps: s.opts.benchReps, Seed: 1, LockWait: s.t.lockPolicy(nil), TurnWait: -1,
 		Progress: func(p bench.Progress) {
 			bp := source.BenchProgress{Table: p.Table, Variant: source.Variant(p.Variant), Rep: p.Rep, Reps: p.Reps, Step: p.Step, Steps: p.Steps,
 				Ratio: p.Ratio.Median}
