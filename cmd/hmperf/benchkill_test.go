@@ -123,7 +123,7 @@ func historyJSON(t *testing.T, dsn string) historyDoc {
 
 // TestConcurrentBenchesSerialize: beside a running benchmark (a child
 // process), a second one with --lock-wait 0 is refused naming the first's
-// run and process; with the default wait it says whom it waits for, starts
+// run and process, and so is migrate down --all, before its first step; with the default wait it says whom it waits for, starts
 // once the first ends (killed here) and stores the first as interrupted.
 func TestConcurrentBenchesSerialize(t *testing.T) {
 	t.Parallel()
@@ -146,6 +146,14 @@ func TestConcurrentBenchesSerialize(t *testing.T) {
 	t.Logf("--lock-wait 0 beside run %d: %s", first, r.stderr)
 	if r.code != 1 || !strings.Contains(r.stderr, "another benchmark is running: "+holder) || !strings.Contains(r.stderr, "hmperf bench)") {
 		t.Errorf("beside run %d with --lock-wait 0: exit %d\n%s", first, r.code, r.stderr)
+	}
+	before := statusJSON(t, dsn)
+	r = runCmd(ctx, "", "migrate", "down", "--all", "--yes", "--dsn", dsn)
+	if r.code != 1 || !strings.Contains(r.stderr, "a benchmark is running (scratch schema hmperf_scratch_"+strconv.FormatInt(first, 10)) {
+		t.Errorf("down --all beside a running benchmark: exit %d\n%s", r.code, r.stderr)
+	}
+	if after := statusJSON(t, dsn); after.Dirty || after.Version != before.Version {
+		t.Errorf("down --all beside a running benchmark changed the schema: version %d dirty %v, was %d", after.Version, after.Dirty, before.Version)
 	}
 	done := make(chan result, 1)
 	go func() { done <- runCmd(ctx, "", args...) }()

@@ -78,8 +78,8 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 // sweepBenchmarks is `down --all`'s first step: it drops the scratch
 // schemas of benchmarks whose hmperf was killed (and stores those runs as
 // interrupted), whose copies' triggers depend on functions the down
-// migrations drop; a live benchmark's are left, and down --all then stops
-// on them, clean.
+// migrations drop. A live benchmark's copies would make a down step fail
+// half-way: then it refuses before the first step, naming them.
 func sweepBenchmarks(ctx context.Context, t *target, log io.Writer) error {
 	conn, err := t.connect(ctx)
 	if err != nil {
@@ -91,6 +91,9 @@ func sweepBenchmarks(ctx context.Context, t *target, log io.Writer) error {
 		return fmt.Errorf("migrate down --all: %w", err)
 	}
 	swept.Log(log, "hmperf migrate")
+	if len(swept.InUse) > 0 {
+		return fmt.Errorf("migrate down --all: a benchmark is running (scratch schema %s, dropped when it ends); run down --all again after it", strings.Join(swept.InUse, ", "))
+	}
 	return nil
 }
 

@@ -153,6 +153,7 @@ func dropScratch(db queries.DBTX, schema string) error {
 type Swept struct {
 	Interrupted []int64  // runs now stored as interrupted
 	Schemas     []string // scratch schemas dropped
+	InUse       []string // scratch schemas of live runs, left alone
 }
 
 // Log writes one line per run marked and schema dropped to w (nil: none),
@@ -183,22 +184,33 @@ func Sweep(ctx context.Context, db queries.DBTX) (Swept, error) {
 		return s, err
 	}
 	rows, err := db.Query(ctx, `
-		SELECT n.nspname FROM pg_namespace n
+		SELECT n.nspname, `+ownedBy("substr(n.nspname, length($1) + 1)::bigint")+` FROM pg_namespace n
 		 WHERE n.nspname ~ ('^' || $1 || '[0-9]+$')
-		   AND NOT `+ownedBy("substr(n.nspname, length($1) + 1)::bigint")+`
 		 ORDER BY n.nspname`, scratchPrefix)
 	if err != nil {
 		return s, fmt.Errorf("bench: find stale scratch schemas: %w", err)
 	}
-	stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	type scratch struct {
+		name  string
+		owned bool
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (scratch, error) {
+		var sc scratch
+		err := r.Scan(&sc.name, &sc.owned)
+		return sc, err
+	})
 	if err != nil {
 		return s, fmt.Errorf("bench: find stale scratch schemas: %w", err)
 	}
-	for _, schema := range stale {
-		if err := dropScratch(db, schema); err != nil {
+	for _, sc := range all {
+		if sc.owned {
+			s.InUse = append(s.InUse, sc.name)
+			continue
+		}
+		if err := dropScratch(db, sc.name); err != nil {
 			return s, err
 		}
-		s.Schemas = append(s.Schemas, schema)
+		s.Schemas = append(s.Schemas, sc.name)
 	}
 	return s, nil
 }
