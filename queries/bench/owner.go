@@ -54,10 +54,10 @@ const interruptedError = "interrupted: the hmperf that ran it ended before recor
 func markInterrupted(ctx context.Context, db queries.DBTX) ([]int64, error) {
 	rows, err := db.Query(ctx, `UPDATE hmperf.benchmark_runs SET status = $1, error = coalesce(error, $2)
 		 WHERE status = 'running' AND NOT `+ownedBy("id")+` RETURNING id`, StatusInterrupted, interruptedError)
-	if err != nil {
-		return nil, fmt.Errorf("bench: mark interrupted runs: %w", err)
+	var ids []int64
+	if err == nil {
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	switch code := queries.Code(err); {
 	case code == pgerrcode.CheckViolation || code == pgerrcode.UndefinedTable || code == pgerrcode.InvalidSchemaName:
 		return nil, nil

@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"hmperf/queries/bench"
 	"hmperf/queries/lockwait"
+	"hmperf/queries/pgtest"
 )
 
 // TestRunOwnership reads a run from another session while it runs (running:
@@ -133,4 +136,24 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// TestSweepWithoutHmperfTables: on a database without hmperf's schema (what
+// `migrate down --all` may meet, or a half-removed one) Sweep still drops a
+// dead run's scratch schema and marks nothing.
+func TestSweepWithoutHmperfTables(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.NewDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA hmperf_scratch_99"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := bench.Sweep(ctx, pool)
+	if err != nil || len(s.Interrupted) != 0 || len(s.Schemas) != 1 || s.Schemas[0] != "hmperf_scratch_99" || len(s.InUse) != 0 {
+		t.Errorf("Sweep: %+v, %v; want hmperf_scratch_99 dropped, nothing else", s, err)
+	}
 }
