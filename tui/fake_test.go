@@ -296,8 +296,8 @@ func fakeIndexes() []source.IndexJob {
 func fakeBench() source.BenchHistory {
 	h := source.BenchHistory{
 		Runs: []source.BenchRun{
-			{ID: 7, At: t0.Add(-time.Hour), Table: "all", Rows: 100000, Reps: 5, ServerVersion: "15.6"},
-			{ID: 6, At: t0.Add(-26 * time.Hour), Table: "nutrition", Rows: 50000, Reps: 3, ServerVersion: "15.6"},
+			{ID: 7, At: t0.Add(-time.Hour), Table: "all", Rows: 100000, Reps: 5, ServerVersion: "15.6", Status: "done"},
+			{ID: 6, At: t0.Add(-26 * time.Hour), Table: "nutrition", Rows: 50000, Reps: 3, ServerVersion: "15.6", Status: "interrupted"},
 		},
 	}
 	for i, t := range []string{"nutrition", "symptoms", "activity"} {

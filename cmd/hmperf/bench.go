@@ -35,6 +35,7 @@ type benchOpts struct {
 	report     string
 	monitoring bool
 	yes        bool
+	history    bool
 }
 
 // benchAbout is the long description in `hmperf bench --help`: what the
@@ -78,6 +79,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 	fs.BoolVar(&o.json, "json", false, "print one JSON document")
 	fs.StringVar(&o.report, "report", "", "also write DIR/report.md and one SVG chart per table into DIR")
 	fs.BoolVar(&o.monitoring, "monitoring-overhead", false, "measure what the constraint-monitor feed costs an ingest batch instead")
+	fs.BoolVar(&o.history, "history", false, "print the 20 most recent stored runs with how each ended (running, done, cancelled, failed or interrupted) instead of running one")
 	fs.BoolVar(&o.yes, "yes", false, "do not ask on a terminal before running (scripts are never asked: a benchmark writes only hmperf's own tables)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -85,6 +87,9 @@ func runBench(ctx context.Context, e env, args []string) error {
 	}
 	if len(rest) > 0 {
 		return fmt.Errorf("%w: bench takes no arguments (got %q)", errUsage, rest[0])
+	}
+	if o.history {
+		return benchHistory(ctx, e, o)
 	}
 	tables, err := bench.ParseTables(o.table)
 	if err != nil {
@@ -96,9 +101,6 @@ func runBench(ctx context.Context, e env, args []string) error {
 	}
 	if _, err := bench.ParseMethod(o.method); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if o.rows < 1 {
-		return fmt.Errorf("%w: --rows and --reps must be at least 1", errUsage)
 	}
 	if o.commit && o.method == string(bench.MethodFunction) {
 		return fmt.Errorf("%w: --commit does not apply to --method function (the report's functions roll back their own inserts)", errUsage)
@@ -123,7 +125,7 @@ func parseReps(s string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
-		return 0, fmt.Errorf("%w: --rows and --reps must be at least 1 (--reps %q: want a count or auto)", errUsage, s)
+		return 0, badFlag("bench", "reps", "a positive count or auto", s)
 	}
 	return n, nil
 }
@@ -166,7 +168,7 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 		return printFeedOverhead(e.stdout, fo, o.json)
 	}
 	opts := bench.Options{Tables: tables, Rows: o.rows, Reps: reps, MaxTime: o.maxTime, CIWidth: o.ciWidth,
-		Method: bench.Method(o.method), Commit: o.commit, Seed: o.seed, LockWait: t.lockPolicy(e.stderr)}
+		Method: bench.Method(o.method), Commit: o.commit, Seed: o.seed, LockWait: t.lockPolicy(e.stderr), Log: e.stderr}
 	if isTerminal(e.stderr) {
 		opts.Progress = progressLine(e.stderr)
 	}

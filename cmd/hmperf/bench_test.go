@@ -131,7 +131,7 @@ func TestBenchRefusals(t *testing.T) {
 	}{
 		{"read-only", []string{"--read-only"}, 1, "--read-only"},
 		{"unknown table", []string{"--table", "heart"}, 2, "unknown benchmark table"},
-		{"zero rows", []string{"--rows", "0"}, 2, "at least 1"},
+		{"zero rows", []string{"--rows", "0"}, 2, "--rows must be a positive count (got 0)"},
 		{"bad reps", []string{"--reps", "many"}, 2, "auto"},
 		{"unknown method", []string{"--method", "magic"}, 2, "unknown benchmark method"},
 		{"commit with function", []string{"--method", "function", "--commit"}, 2, "--commit does not apply"},

@@ -56,7 +56,7 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "how long to wait for the server to accept a connection")
 	fs.BoolVar(&c.readOnly, "read-only", false, "never write: every session is read-only and write commands are refused")
 	fs.DurationVar(&c.lockTimeout, "lock-timeout", time.Second,
-		"longest any statement of hmperf waits for a lock (lock_timeout), so the service's statements never queue behind it for longer")
+		"longest any statement of hmperf waits for a lock (lock_timeout), so the service's statements never queue behind it for longer (0: no limit of hmperf's, the server's own setting)")
 	fs.DurationVar(&c.lockWait, "lock-wait", 2*time.Minute,
 		"total time a step that locks the service's tables retries with backoff after its lock wait timed out, naming the blocker, before it stops cleanly (0: stop at the first timeout)")
 	c.command = fs.Name()

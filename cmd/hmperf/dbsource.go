@@ -249,7 +249,7 @@ func (s *dbSource) Benchmarks(ctx context.Context) (_ source.BenchHistory, err e
 		if len(r.Tables) == 1 {
 			table = r.Tables[0]
 		}
-		h.Runs = append(h.Runs, source.BenchRun{ID: r.ID, At: r.StartedAt, Table: table, Rows: r.Rows, Reps: r.Reps, ServerVersion: r.Server.Version})
+		h.Runs = append(h.Runs, source.BenchRun{ID: r.ID, At: r.StartedAt, Table: table, Rows: r.Rows, Reps: r.Reps, ServerVersion: r.Server.Version, Status: r.Status})
 	}
 	latest, err := bench.ByID(ctx, s.pool, runs[0].ID)
 	if err != nil {
@@ -356,7 +356,9 @@ func (s *dbSource) RunBenchmark(ctx context.Context, table string, progress func
 	if err != nil {
 		return err
 	}
-	_, err = bench.Run(ctx, s.pool, bench.Options{Tables: tables, Rows: s.opts.benchRows, Reps: s.opts.benchReps, Seed: 1, LockWait: s.t.lockPolicy(nil),
+	// The panel cannot say "waiting": beside another benchmark it refuses
+	// at once, naming that run, rather than sit on a frozen progress line.
+	_, err = bench.Run(ctx, s.pool, bench.Options{Tables: tables, Rows: s.opts.benchRows, Reps: s.opts.benchReps, Seed: 1, LockWait: s.t.lockPolicy(nil), TurnWait: -1,
 		Progress: func(p bench.Progress) {
 			bp := source.BenchProgress{Table: p.Table, Variant: source.Variant(p.Variant), Rep: p.Rep, Reps: p.Reps, Step: p.Step, Steps: p.Steps,
 				Ratio: p.Ratio.Median}

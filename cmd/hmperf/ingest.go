@@ -98,16 +98,11 @@ func warnUnknownChecks(w io.Writer, checks []catalog.Check) {
 	}
 }
 
+// check asks for exactly one input; the values of --sample and the other
+// counts are checked with every command's flags (checkFlags).
 func (o *ingestOpts) check() error {
-	switch {
-	case (o.sample > 0) == (o.file != ""):
+	if (o.sample > 0) == (o.file != "") {
 		return fmt.Errorf("%w: give either --sample N or --file F", errUsage)
-	case o.sample < 0:
-		return fmt.Errorf("%w: --sample must be positive", errUsage)
-	case o.batchSize <= 0:
-		return fmt.Errorf("%w: --batch-size must be positive", errUsage)
-	case o.dupRate < 0 || o.dupRate >= 1 || o.invalidRate < 0 || o.invalidRate > 1:
-		return fmt.Errorf("%w: --dup-rate must be in [0, 1) and --invalid-rate in [0, 1]", errUsage)
 	}
 	return nil
 }

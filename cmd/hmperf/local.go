@@ -21,9 +21,6 @@ func runLocal(ctx context.Context, e env, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if replicas < 0 || replicas > 8 {
-		return fmt.Errorf("%w: --replicas %d: give 0 to 8", errUsage, replicas)
-	}
 	if replicas > 0 {
 		return runLocalSet(ctx, e, replicas)
 	}

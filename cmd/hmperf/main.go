@@ -140,7 +140,8 @@ func newFlagSet(e env, name string) *flag.FlagSet {
 
 // parseFlags parses args, allowing flags after positional arguments
 // (`migrate down 2 --yes`), and returns the positional ones. A negative number
-// is a positional argument (`migrate force -1`).
+// is a positional argument (`migrate force -1`). Every duration and count
+// flag given is checked against its rule (checkFlags).
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	if len(args) == 1 && args[0] == describeFlags {
 		return nil, errDescribe
@@ -158,7 +159,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
 		if args = fs.Args(); len(args) == 0 {
-			return pos, nil
+			return pos, checkFlags(fs)
 		}
 		pos, args = append(pos, args[0]), args[1:]
 	}

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"hmperf/migrations"
+	"hmperf/queries/bench"
 )
 
 // migrateOpts are the flags of `hmperf migrate`.
@@ -71,10 +72,37 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	if err := confirm(e, o.yes, action.describe(t)); err != nil {
 		return err
 	}
+	if action.name == "down" && action.all {
+		if err := sweepBenchmarks(ctx, t, e.stderr); err != nil {
+			return err
+		}
+	}
 	if err := action.apply(ctx, m); err != nil {
 		return migrateFailure(ctx, m, action.name, err)
 	}
 	return reportDone(ctx, e.stdout, t, action.name)
+}
+
+// sweepBenchmarks is `down --all`'s first step: it drops the scratch
+// schemas of benchmarks whose hmperf was killed (and stores those runs as
+// interrupted), whose copies' triggers depend on functions the down
+// migrations drop. A live benchmark's copies would make a down step fail
+// half-way: then it refuses before the first step, naming them.
+func sweepBenchmarks(ctx context.Context, t *target, log io.Writer) error {
+	conn, err := t.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	swept, err := bench.Sweep(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("migrate down --all: %w", err)
+	}
+	swept.Log(log, "hmperf migrate")
+	if len(swept.InUse) > 0 {
+		return fmt.Errorf("migrate down --all: a benchmark is running (scratch schema %s, dropped when it ends); run down --all again after it", strings.Join(swept.InUse, ", "))
+	}
+	return nil
 }
 
 // reportDone prints the state a successful change left, read afresh: after
@@ -120,6 +148,10 @@ func parseMigrateAction(rest []string, all bool) (migrateAction, error) {
 			return a, fmt.Errorf("%w: migrate %s: %q is not a number", errUsage, a.name, rest[1])
 		}
 		a.n, a.v = n, n
+		// force V takes -1 ("no version"), as golang-migrate does.
+		if (a.name == "down" && n < 1) || (a.name == "goto" && n < 0) {
+			return a, badArg("migrate", a.name, map[string]string{"down": "a positive count", "goto": "a version of 0 or more"}[a.name], rest[1])
+		}
 	}
 	return a, nil
 }
@@ -150,9 +182,6 @@ func (a migrateAction) apply(ctx context.Context, m *migrations.Migrator) error 
 	case a.name == "down":
 		return m.DownContext(ctx, a.n)
 	case a.name == "goto":
-		if a.v < 0 {
-			return fmt.Errorf("goto needs a version ≥ 0, got %d", a.v)
-		}
 		return m.GotoContext(ctx, uint(a.v))
 	default:
 		return m.ForceContext(ctx, a.v)

@@ -42,9 +42,6 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 	if len(rest) > 0 {
 		return fmt.Errorf("%w: monitor takes no arguments (got %q)", errUsage, rest[0])
 	}
-	if o.interval <= 0 {
-		return fmt.Errorf("%w: --interval must be positive (got %s)", errUsage, o.interval)
-	}
 	t, err := openSchema(ctx, o.conn, e.stderr)
 	if err != nil {
 		return err

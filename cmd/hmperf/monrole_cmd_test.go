@@ -56,6 +56,7 @@ func TestMonitoringRoleCommands(t *testing.T) {
 		{name: "alerts", args: []string{"alerts"}},
 		{name: "migrate status", args: []string{"migrate", "status"}},
 		{name: "indexes status", args: []string{"indexes", "status"}},
+		{name: "bench --history", args: []string{"bench", "--history"}},
 		{name: "ingest refused", args: []string{"ingest", "--sample", "10"}, wantCode: 1,
 			wantStderr: []string{"lacks INSERT on TABLE hmperf.ingest_batch_stats", "GRANT INSERT ON TABLE hmperf.ingest_batch_stats TO"}},
 		{name: "indexes process refused", args: []string{"indexes", "process"}, wantCode: 1,

@@ -213,6 +213,13 @@ func TestSweepKilledRun(t *testing.T) {
 	if n := scratchSchemas(t, pool); n != 0 {
 		t.Errorf("%d scratch schemas left; want the killed run's swept", n)
 	}
+	var stored string
+	if err := pool.QueryRow(ctx, "SELECT status FROM hmperf.benchmark_runs WHERE id = $1", id).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored != bench.StatusInterrupted {
+		t.Errorf("the killed run is stored as %q, want %q", stored, bench.StatusInterrupted)
+	}
 }
 
 // TestSweepSparesALiveScratch: scratch copies in use (WithScratch, no run

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,8 +92,15 @@ type Options struct {
 	// every timed write.
 	Progress func(Progress)
 	// LockWait is how building the scratch copies retries a lock wait that
-	// timed out (--lock-wait); the zero value is lockwait's default.
+	// timed out (--lock-wait); the zero value is lockwait's default. Its
+	// budget also bounds the wait for another benchmark to finish.
 	LockWait lockwait.Policy
+	// TurnWait bounds the wait for another benchmark to finish: 0 means
+	// LockWait's budget, negative refuses at once, naming the other run.
+	TurnWait time.Duration
+	// Log, when set, receives one line per note: a wait for another
+	// benchmark, runs and scratch schemas swept.
+	Log io.Writer
 }
 
 // Progress reports where a run stands.
@@ -179,7 +187,7 @@ func Run(ctx context.Context, db DB, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: read server facts: %w", err)
 	}
-	id, release, err := ownRun(ctx, db)
+	id, release, err := ownRun(ctx, db, &turn{Budget: waitBudget(opt), Log: opt.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +221,20 @@ func runWithScratch(ctx context.Context, db DB, opt Options, res *Result) error 
 		}
 	}
 	schema := scratchSchema(res.ID)
-	return inScratch(ctx, db, opt.LockWait, schema, tables, func() error { return runPairs(ctx, db, opt, res, schema) })
+	return inScratch(ctx, db, opt.LockWait, opt.Log, schema, tables, func() error { return runPairs(ctx, db, opt, res, schema) })
+}
+
+// waitBudget is how long a run waits for another benchmark to finish:
+// TurnWait, else the lock-wait budget (zero: lockwait's default; negative:
+// not at all).
+func waitBudget(opt Options) time.Duration {
+	switch {
+	case opt.TurnWait != 0:
+		return opt.TurnWait
+	case opt.LockWait.Budget == 0:
+		return lockwait.DefaultBudget
+	}
+	return opt.LockWait.Budget
 }
 
 // plan is when to stop adding repetitions.

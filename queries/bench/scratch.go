@@ -3,11 +3,13 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/queries"
 	"hmperf/queries/catalog"
 	"hmperf/queries/lockwait"
 	"hmperf/queries/sandbox"
@@ -137,7 +139,7 @@ func copyUserKeys(ctx context.Context, tx pgx.Tx, liveOID, usersOID uint32, copy
 
 // dropScratch drops a run's scratch schema with everything in it. It has
 // its own context: a cancelled or failed run must still leave nothing.
-func dropScratch(db DB, schema string) error {
+func dropScratch(db queries.DBTX, schema string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if _, err := db.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
@@ -146,41 +148,82 @@ func dropScratch(db DB, schema string) error {
 	return nil
 }
 
-// sweepScratch drops the scratch schemas nobody uses any more: what a
-// killed hmperf could not drop itself. A scratch schema is in use while the
-// ownership lock of its run id is held (ownRun), whatever benchmark_runs
-// says: a killed run's row still reads "running".
-func sweepScratch(ctx context.Context, db DB) error {
+// Swept is what Sweep cleaned up after benchmarks whose hmperf ended
+// without doing it.
+type Swept struct {
+	Interrupted []int64  // runs now stored as interrupted
+	Schemas     []string // scratch schemas dropped
+	InUse       []string // scratch schemas of live runs, left alone
+}
+
+// Log writes one line per run marked and schema dropped to w (nil: none),
+// each starting with who says it.
+func (s Swept) Log(w io.Writer, who string) {
+	if w == nil {
+		return
+	}
+	for _, id := range s.Interrupted {
+		fmt.Fprintf(w, "%s: benchmark run %d is stored as interrupted: its hmperf ended before recording the end\n", who, id)
+	}
+	for _, schema := range s.Schemas {
+		fmt.Fprintf(w, "%s: dropped scratch schema %s, left by a benchmark whose hmperf ended\n", who, schema)
+	}
+}
+
+// Sweep stores every run whose owner is gone as interrupted and drops the
+// scratch schemas nobody uses any more: what a killed hmperf could not do
+// itself. Liveness decides, never the stored status: a scratch schema is
+// in use while the ownership lock of its run id is held (ownRun), and a
+// killed run's row says "running". The next run calls it, and
+// `migrate down --all` before it drops hmperf's functions (a leftover copy's
+// triggers depend on them). It works without hmperf's tables.
+func Sweep(ctx context.Context, db queries.DBTX) (Swept, error) {
+	var s Swept
+	var err error
+	if s.Interrupted, err = markInterrupted(ctx, db); err != nil {
+		return s, err
+	}
 	rows, err := db.Query(ctx, `
-		SELECT n.nspname FROM pg_namespace n
+		SELECT n.nspname, `+ownedBy("substr(n.nspname, length($1) + 1)::bigint")+` FROM pg_namespace n
 		 WHERE n.nspname ~ ('^' || $1 || '[0-9]+$')
-		   AND NOT EXISTS (SELECT 1 FROM pg_locks l
-		                    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-		                      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		                      AND l.classid::bigint = $2 AND l.objid::text = substr(n.nspname, length($1) + 1))`,
-		scratchPrefix, runLockClass)
+		 ORDER BY n.nspname`, scratchPrefix)
 	if err != nil {
-		return fmt.Errorf("bench: find stale scratch schemas: %w", err)
+		return s, fmt.Errorf("bench: find stale scratch schemas: %w", err)
 	}
-	stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	type scratch struct {
+		name  string
+		owned bool
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (scratch, error) {
+		var sc scratch
+		err := r.Scan(&sc.name, &sc.owned)
+		return sc, err
+	})
 	if err != nil {
-		return fmt.Errorf("bench: find stale scratch schemas: %w", err)
+		return s, fmt.Errorf("bench: find stale scratch schemas: %w", err)
 	}
-	for _, s := range stale {
-		if err := dropScratch(db, s); err != nil {
-			return err
+	for _, sc := range all {
+		if sc.owned {
+			s.InUse = append(s.InUse, sc.name)
+			continue
 		}
+		if err := dropScratch(db, sc.name); err != nil {
+			return s, err
+		}
+		s.Schemas = append(s.Schemas, sc.name)
 	}
-	return nil
+	return s, nil
 }
 
 // inScratch builds scratch copies of users and tables in schema, runs fn on
 // them and drops schema however fn ends (an error, a cancelled ctx or a
 // panic). The caller owns schema's run id (ownRun) throughout.
-func inScratch(ctx context.Context, db DB, locks lockwait.Policy, schema string, tables []string, fn func() error) (err error) {
-	if err := sweepScratch(ctx, db); err != nil {
+func inScratch(ctx context.Context, db DB, locks lockwait.Policy, log io.Writer, schema string, tables []string, fn func() error) (err error) {
+	swept, err := Sweep(ctx, db)
+	if err != nil {
 		return err
 	}
+	swept.Log(log, "hmperf bench")
 	defer func() {
 		if derr := dropScratch(db, schema); derr != nil && err == nil {
 			err = derr
@@ -203,11 +246,11 @@ func inScratch(ctx context.Context, db DB, locks lockwait.Policy, schema string,
 // tables. The schema is dropped however fn ends. Its set-up retries a lock
 // wait that timed out for lockwait's default budget.
 func WithScratch(ctx context.Context, db DB, tables []string, fn func(schema string) error) error {
-	id, release, err := ownRun(ctx, db)
+	id, release, err := ownRun(ctx, db, nil)
 	if err != nil {
 		return err
 	}
 	defer release()
 	schema := scratchSchema(id)
-	return inScratch(ctx, db, lockwait.Policy{}, schema, tables, func() error { return fn(schema) })
+	return inScratch(ctx, db, lockwait.Policy{}, nil, schema, tables, func() error { return fn(schema) })
 }

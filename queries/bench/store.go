@@ -230,7 +230,7 @@ func ByID(ctx context.Context, db queries.DBTX, id int64) (*Result, error) {
 	return &r, nil
 }
 
-const runColumns = `SELECT id, started_at, coalesce(finished_at, 'epoch'::timestamptz), tables, rows, reps,
+var runColumns = `SELECT id, started_at, coalesce(finished_at, 'epoch'::timestamptz), tables, rows, reps,
 	server_version, settings, ` + statusColumn + `, coalesce(error, '') FROM hmperf.benchmark_runs`
 
 func scanRun(row pgx.CollectableRow) (Result, error) {

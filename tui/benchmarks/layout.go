@@ -132,6 +132,7 @@ func historyColumns() []datatable.Column {
 		{Title: "Table", Width: 9},
 		{Title: "Rows", Width: 9},
 		{Title: "Reps", Width: 4},
+		{Title: "Status", Width: 11},
 		{Title: "Server", Width: 12, Flex: true},
 	}
 }
@@ -140,7 +141,7 @@ func historyRows(runs []source.BenchRun) [][]string {
 	out := make([][]string, len(runs))
 	for i, r := range runs {
 		out[i] = []string{strconv.FormatInt(r.ID, 10), format.Stamp(r.At), r.Table,
-			format.Int(int64(r.Rows)), strconv.Itoa(r.Reps), r.ServerVersion}
+			format.Int(int64(r.Rows)), strconv.Itoa(r.Reps), r.Status, r.ServerVersion}
 	}
 	return out
 }

@@ -166,6 +166,9 @@ type BenchRun struct {
 	Rows          int    // N rows per repetition
 	Reps          int    // K repetitions
 	ServerVersion string
+	// Status is how the run ended: running, done, cancelled, failed, or
+	// interrupted (its hmperf ended before recording the end).
+	Status string
 }
 
 // VariantResult is the throughput of one variant of one table.

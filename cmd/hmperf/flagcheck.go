@@ -1,0 +1,100 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"hmperf/tui"
+)
+
+// flagRule is what a numeric flag's value must be: want says it in the
+// words every refusal uses, ok decides.
+type flagRule struct {
+	want string
+	ok   func(v any) bool
+}
+
+// The rules, one per kind of value.
+var (
+	positiveDuration = flagRule{"a positive duration", func(v any) bool { return v.(time.Duration) > 0 }}
+	durationOrZero   = flagRule{"a duration of 0 or more", func(v any) bool { return v.(time.Duration) >= 0 }}
+	positiveCount    = flagRule{"a positive count", func(v any) bool { return v.(int) > 0 }}
+	countOrZero      = flagRule{"a count of 0 or more", func(v any) bool { return v.(int) >= 0 }}
+	positiveNumber   = flagRule{"a positive number", func(v any) bool { return v.(float64) > 0 }}
+	shareBelowOne    = flagRule{"a share from 0 up to but not including 1", func(v any) bool { f := v.(float64); return f >= 0 && f < 1 }}
+	shareUpToOne     = flagRule{"a share from 0 to 1", func(v any) bool { f := v.(float64); return f >= 0 && f <= 1 }}
+	refreshInterval  = flagRule{fmt.Sprintf("a duration from %s to %s", tui.MinInterval, tui.MaxInterval), func(v any) bool {
+		d := v.(time.Duration)
+		return d >= tui.MinInterval && d <= tui.MaxInterval
+	}}
+	replicaCount = flagRule{"a count from 0 to 8", func(v any) bool { n := v.(int); return n >= 0 && n <= 8 }}
+)
+
+// flagRules holds the rule of every duration and count flag, by name, or by
+// "command name" where one name means different things in two commands.
+// Zero is refused wherever the code would have read it as "the default"
+// or "none" without saying so; it stays where the help gives it a meaning
+// (--lock-timeout 0, --lock-wait 0, --limit 0, --bench-reps 0, --replicas 0).
+var flagRules = map[string]flagRule{
+	"connect-timeout":    positiveDuration,
+	"lock-timeout":       durationOrZero,
+	"lock-wait":          durationOrZero,
+	"max-time":           positiveDuration,
+	"backoff":            positiveDuration,
+	"dashboard interval": refreshInterval,
+	"monitor interval":   positiveDuration,
+	"rows":               positiveCount,
+	"sample":             positiveCount,
+	"batch-size":         positiveCount,
+	"bench-rows":         positiveCount,
+	"bench-reps":         countOrZero,
+	"sample-rate":        positiveCount,
+	"limit":              countOrZero,
+	"replicas":           replicaCount,
+	"ci-width":           positiveNumber,
+	"dup-rate":           shareBelowOne,
+	"invalid-rate":       shareUpToOne,
+}
+
+// ruleFor finds the rule of flag name in command ("bench", "dashboard").
+func ruleFor(command, name string) (flagRule, bool) {
+	if r, ok := flagRules[command+" "+name]; ok {
+		return r, true
+	}
+	r, ok := flagRules[name]
+	return r, ok
+}
+
+// commandName is the command a flag set parses for, without "hmperf ".
+func commandName(fs *flag.FlagSet) string { return strings.TrimPrefix(fs.Name(), "hmperf ") }
+
+// checkFlags refuses the first flag given on the command line whose value
+// its rule refuses (a flag left at its default is not checked), with
+// badFlag's one message.
+func checkFlags(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		r, ok := ruleFor(commandName(fs), f.Name)
+		if err != nil || !ok {
+			return
+		}
+		if g, isGetter := f.Value.(flag.Getter); isGetter && !r.ok(g.Get()) {
+			err = badFlag(commandName(fs), f.Name, r.want, f.Value.String())
+		}
+	})
+	return err
+}
+
+// badArg is badFlag's message for a positional argument: "migrate: down
+// must be a positive count (got 0)".
+func badArg(command, what, want, got string) error {
+	return fmt.Errorf("%w: %s: %s must be %s (got %s)", errUsage, command, what, want, got)
+}
+
+// badFlag is the one message of an invalid flag value, a usage error:
+// "bench: --max-time must be a positive duration (got -1s)".
+func badFlag(command, name, want, got string) error {
+	return fmt.Errorf("%w: %s: --%s must be %s (got %s)", errUsage, command, name, want, got)
+}
