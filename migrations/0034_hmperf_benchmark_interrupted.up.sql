@@ -7,6 +7,9 @@
 -- pg_locks each time. The next benchmark, and `migrate down --all`, now store
 -- it: the status CHECK accepts 'interrupted', and the runs already orphaned
 -- are marked here (one statement; a run still owned is left alone).
+--
+-- It creates nothing, so it names what tells it is in place:
+-- probe: SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass('hmperf.benchmark_runs') AND conname = 'benchmark_runs_status_check' AND pg_get_constraintdef(oid) LIKE '%''interrupted''%')
 BEGIN;
 
 ALTER TABLE hmperf.benchmark_runs DROP CONSTRAINT benchmark_runs_status_check;

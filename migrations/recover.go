@@ -20,6 +20,9 @@ type probe struct {
 }
 
 func (p probe) String() string {
+	if p.Kind == "QUERY" {
+		return "the migration's probe (" + p.Body + ")"
+	}
 	if p.Body != "" {
 		return fmt.Sprintf("function %s.%s with migration's body", p.Schema, p.Name)
 	}
@@ -29,12 +32,18 @@ func (p probe) String() string {
 var (
 	createObject   = regexp.MustCompile(`(?is)^CREATE\s+(?:UNIQUE\s+)?(TABLE|TYPE|DOMAIN|SCHEMA|FUNCTION|INDEX|VIEW|SEQUENCE|MATERIALIZED\s+VIEW)\s+([A-Za-z_][\w.]*)`)
 	replaceFunc    = regexp.MustCompile(`(?is)^CREATE\s+OR\s+REPLACE\s+FUNCTION\s+([A-Za-z_][\w.]*)\s*\(.*?\bAS\s+(\$\w*\$)`)
+	probeComment   = regexp.MustCompile(`(?m)^--\s*probe:\s*(.+)$`)
 	notExistsGuard = regexp.MustCompile(`(?is)^CREATE\s+(?:UNIQUE\s+)?\S+(?:\s+VIEW)?\s+IF\s+NOT\s+EXISTS\b`)
 )
 
 // probeOf derives the probe of an up file; false when the file creates
-// nothing that can tell.
+// nothing that can tell. A file that only alters what exists (a CHECK
+// widened under the same name) gives its probe itself, on a comment line
+// "-- probe: <query returning one boolean>".
 func probeOf(body string) (probe, bool) {
+	if m := probeComment.FindStringSubmatch(body); m != nil {
+		return probe{Kind: "QUERY", Body: strings.TrimSpace(m[1])}, true
+	}
 	stmts := splitStatements(body)
 	for _, s := range stmts {
 		if m := createObject.FindStringSubmatch(s.code()); m != nil && !notExistsGuard.MatchString(s.code()) {
@@ -88,6 +97,8 @@ func (p probe) exists(ctx context.Context, db Querier) (bool, error) {
 		err = db.QueryRow(ctx, probeSQL["TYPE"], p.Schema, p.Name).Scan(&ok)
 	case "FUNCTION":
 		err = db.QueryRow(ctx, probeSQL["FUNCTION"], p.Schema, p.Name, p.Body).Scan(&ok)
+	case "QUERY":
+		err = db.QueryRow(ctx, p.Body).Scan(&ok)
 	default:
 		err = db.QueryRow(ctx, probeSQL["relation"], p.Schema, p.Name).Scan(&ok)
 	}

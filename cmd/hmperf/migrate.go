@@ -94,7 +94,7 @@ func sweepBenchmarks(ctx context.Context, t *target, log io.Writer) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	swept, err := bench.Sweep(ctx, conn)
+	swept, err := bench.Sweep(ctx, conn, t.lockPolicy(log))
 	if err != nil {
 		return fmt.Errorf("migrate down --all: %w", err)
 	}

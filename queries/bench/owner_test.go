@@ -152,7 +152,7 @@ func TestSweepWithoutHmperfTables(t *testing.T) {
 	if _, err := pool.Exec(ctx, "CREATE SCHEMA hmperf_scratch_99"); err != nil {
 		t.Fatal(err)
 	}
-	s, err := bench.Sweep(ctx, pool)
+	s, err := bench.Sweep(ctx, pool, lockwait.Policy{})
 	if err != nil || len(s.Interrupted) != 0 || len(s.Schemas) != 1 || s.Schemas[0] != "hmperf_scratch_99" || len(s.InUse) != 0 {
 		t.Errorf("Sweep: %+v, %v; want hmperf_scratch_99 dropped, nothing else", s, err)
 	}

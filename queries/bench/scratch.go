@@ -176,8 +176,11 @@ func (s Swept) Log(w io.Writer, who string) {
 // in use while the ownership lock of its run id is held (ownRun), and a
 // killed run's row says "running". The next run calls it, and
 // `migrate down --all` before it drops hmperf's functions (a leftover copy's
-// triggers depend on them). It works without hmperf's tables.
-func Sweep(ctx context.Context, db queries.DBTX) (Swept, error) {
+// triggers depend on them). It works without hmperf's tables. A dead
+// run's backend may still hold its copies for a moment after its hmperf
+// was killed (until the server notices the client is gone): dropping them
+// retries a lock wait that timed out, as locks says.
+func Sweep(ctx context.Context, db queries.DBTX, locks lockwait.Policy) (Swept, error) {
 	var s Swept
 	var err error
 	if s.Interrupted, err = markInterrupted(ctx, db); err != nil {
@@ -207,7 +210,9 @@ func Sweep(ctx context.Context, db queries.DBTX) (Swept, error) {
 			s.InUse = append(s.InUse, sc.name)
 			continue
 		}
-		if err := dropScratch(db, sc.name); err != nil {
+		if err := locks.Run(ctx, "bench: drop scratch schema "+sc.name, nil, func(context.Context) error {
+			return dropScratch(db, sc.name)
+		}); err != nil {
 			return s, err
 		}
 		s.Schemas = append(s.Schemas, sc.name)
@@ -219,7 +224,7 @@ func Sweep(ctx context.Context, db queries.DBTX) (Swept, error) {
 // them and drops schema however fn ends (an error, a cancelled ctx or a
 // panic). The caller owns schema's run id (ownRun) throughout.
 func inScratch(ctx context.Context, db DB, locks lockwait.Policy, log io.Writer, schema string, tables []string, fn func() error) (err error) {
-	swept, err := Sweep(ctx, db)
+	swept, err := Sweep(ctx, db, locks)
 	if err != nil {
 		return err
 	}
