@@ -84,6 +84,11 @@ type tableTarget struct {
 	move    string // staging → table
 	insert  string // one row
 	columns []string
+	// exists asks whether a row's natural key is stored, and keyAt is
+	// where the key's values are in a row: the row-by-row anti-join, set
+	// only where the table has no unique key (idempotent.go).
+	exists string
+	keyAt  []int
 }
 
 // readLayout reads the target's tables, making the sandbox twins first
@@ -230,6 +235,9 @@ func newTableTarget(m *catalog.Mapping) *tableTarget {
 	}
 	t.insert = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) %s",
 		t.ident.Sanitize(), cols, strings.Join(placeholders, ", "), conflict)
+	if t.antiJoin() {
+		t.move, t.exists, t.keyAt = antiJoinMove(t), existsQuery(t), naturalKeyAt(t)
+	}
 	return t
 }
 
