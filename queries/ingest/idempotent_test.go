@@ -246,4 +246,3 @@ func encode(t *testing.T, recs []engine.Record) []byte {
 	}
 	return buf.Bytes()
 }
-
