@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"hmperf/migrations"
+	"hmperf/queries/catalog"
 	"hmperf/queries/lockwait"
 )
 
@@ -33,7 +34,11 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 	if err != nil {
 		return err
 	}
-	if err := printAdoptionCheck(e.stdout, check, o.json); err != nil {
+	missing, err := catalog.MissingKeys(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if err := printAdoptionCheck(e.stdout, adoptionReport{check, missing}, o.json); err != nil {
 		return err
 	}
 	if b := check.Blocking(); len(b) > 0 {
@@ -68,13 +73,22 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 }
 
 // printAdoptionCheck lists every difference between the live base tables and
-// hmperf's base migrations.
-func printAdoptionCheck(w io.Writer, check migrations.AdoptionCheck, asJSON bool) error {
+// hmperf's base migrations, and the metric tables without a unique key.
+func printAdoptionCheck(w io.Writer, report adoptionReport, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(check)
+		return enc.Encode(report)
 	}
+	if err := printDifferences(w, report.AdoptionCheck); err != nil {
+		return err
+	}
+	printMissingKeys(w, report.MissingKeys)
+	return nil
+}
+
+// printDifferences lists every difference from hmperf's base migrations.
+func printDifferences(w io.Writer, check migrations.AdoptionCheck) error {
 	f := check.Foreign
 	fmt.Fprintf(w, "managed by %s", f.Tool)
 	if f.Table != "" {

@@ -223,3 +223,27 @@ func waitFor(t *testing.T, dsn, query string) {
 	}
 	t.Fatalf("still false after 30 s: %s", query)
 }
+
+// TestAdoptNamesMissingKeys: migrate adopt lists heart_rate_metrics, which
+// has no unique key on (user_id, recorded_at), as a finding with the index
+// that would enforce it, and creates no index on it.
+func TestAdoptNamesMissingKeys(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.NewDB(t)
+	pgtest.LoadSQLFile(t, dsn, filepath.Join("..", "..", "queries", "catalog", "testdata", "service_layout.sql"))
+	r := runCmd(context.Background(), "", "migrate", "adopt", "--yes", "--dsn", dsn)
+	if r.code != 0 {
+		t.Fatalf("adopt: exit %d\n%s", r.code, r.stderr)
+	}
+	want := `finding: public.heart_rate_metrics has no unique key on (user_id, recorded_at)`
+	index := `CREATE UNIQUE INDEX CONCURRENTLY "heart_rate_metrics_user_id_recorded_at_key" ON "public"."heart_rate_metrics" ("user_id", "recorded_at")`
+	if strings.Count(r.stdout, "finding: ") != 1 || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, index) ||
+		!strings.Contains(r.stdout, "index idx_heart_rate_user_recorded serves the check") {
+		t.Errorf("adopt output lacks the one finding %q with %q:\n%s", want, index, r.stdout)
+	}
+	var unique int
+	queryRow(t, dsn, "SELECT count(*) FROM pg_index WHERE indrelid = 'heart_rate_metrics'::regclass AND indisunique AND NOT indisprimary", &unique)
+	if unique != 0 {
+		t.Errorf("adopt created %d unique index(es) on heart_rate_metrics", unique)
+	}
+}
