@@ -43,7 +43,7 @@ func idempotentLayouts(t *testing.T) map[string]func(*testing.T) *pgxpool.Pool {
 
 // heartRateFile is a payload of n valid heart-rate records of users that
 // exist in pool's users table (added here), in the partitions' range.
-func heartRateFile(t *testing.T, pool *pgxpool.Pool, n int) ([]byte, []engine.Record) {
+func heartRateFile(t testing.TB, pool *pgxpool.Pool, n int) ([]byte, []engine.Record) {
 	t.Helper()
 	ctx := context.Background()
 	rows, err := pool.Query(ctx, `INSERT INTO users (id, email)
@@ -79,10 +79,13 @@ func heartRateFile(t *testing.T, pool *pgxpool.Pool, n int) ([]byte, []engine.Re
 	return buf.Bytes(), recs
 }
 
-// importFile runs one import of payload (as `hmperf ingest --file` does:
+// testBatch is the tests' batch size: several batches to a file.
+const testBatch = 300
+
+// importFile runs one import of payload, batchSize records a batch (as `hmperf ingest --file` does:
 // live target, existing users only) and returns its heart-rate totals and
 // its error.
-func importFile(t *testing.T, pool *pgxpool.Pool, payload io.Reader, policy engine.Policy) (ingest.TypeTotals, error) {
+func importFile(t testing.TB, pool *pgxpool.Pool, payload io.Reader, policy engine.Policy, batchSize int) (ingest.TypeTotals, error) {
 	t.Helper()
 	cache, err := engine.NewCache(1000, time.Hour, time.Now)
 	if err != nil {
@@ -93,7 +96,7 @@ func importFile(t *testing.T, pool *pgxpool.Pool, payload io.Reader, policy engi
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = ingest.RunFile(context.Background(), in, payload, 300, nil)
+	err = ingest.RunFile(context.Background(), in, payload, batchSize, nil)
 	tot := in.Totals()
 	hr := tot.ByType["heart_rate_metrics"]
 	if hr == nil {
@@ -102,7 +105,7 @@ func importFile(t *testing.T, pool *pgxpool.Pool, payload io.Reader, policy engi
 	return *hr, err
 }
 
-func heartRows(t *testing.T, pool *pgxpool.Pool) (rows, distinct int64) {
+func heartRows(t testing.TB, pool *pgxpool.Pool) (rows, distinct int64) {
 	t.Helper()
 	if err := pool.QueryRow(context.Background(),
 		`SELECT count(*), count(DISTINCT (user_id, recorded_at)) FROM heart_rate_metrics`).Scan(&rows, &distinct); err != nil {
@@ -147,31 +150,31 @@ func TestImportTwiceAddsNothing(t *testing.T) {
 				run  func(t *testing.T, pool *pgxpool.Pool, payload []byte, recs []engine.Record)
 			}{
 				{"whole file twice", func(t *testing.T, pool *pgxpool.Pool, payload []byte, _ []engine.Record) {
-					first, err := importFile(t, pool, bytes.NewReader(payload), engine.DefaultPolicy())
+					first, err := importFile(t, pool, bytes.NewReader(payload), engine.DefaultPolicy(), testBatch)
 					if err != nil || first.Inserted != n || first.Duplicates != 0 {
 						t.Fatalf("first import: %+v, %v; want %d inserted", first, err, n)
 					}
-					second, err := importFile(t, pool, bytes.NewReader(payload), engine.DefaultPolicy())
+					second, err := importFile(t, pool, bytes.NewReader(payload), engine.DefaultPolicy(), testBatch)
 					if err != nil || second.Inserted != 0 || second.Duplicates != n {
 						t.Errorf("second import: %+v, %v; want inserted 0, duplicates %d", second, err, n)
 					}
 				}},
 				{"failed half-way, then whole", func(t *testing.T, pool *pgxpool.Pool, payload []byte, _ []engine.Record) {
-					part, err := importFile(t, pool, &failingReader{r: bytes.NewReader(payload), n: len(payload) / 2}, engine.DefaultPolicy())
+					part, err := importFile(t, pool, &failingReader{r: bytes.NewReader(payload), n: len(payload) / 2}, engine.DefaultPolicy(), testBatch)
 					if !errors.Is(err, errCut) || part.Inserted == 0 || part.Inserted >= n {
 						t.Fatalf("cut import: %+v, %v; want some batches stored and the cut reported", part, err)
 					}
-					whole, err := importFile(t, pool, bytes.NewReader(payload), engine.DefaultPolicy())
+					whole, err := importFile(t, pool, bytes.NewReader(payload), engine.DefaultPolicy(), testBatch)
 					if err != nil || whole.Inserted != n-part.Inserted || whole.Duplicates != part.Inserted {
 						t.Errorf("import after the cut one (%d stored): %+v, %v", part.Inserted, whole, err)
 					}
 				}},
 				{"overlapping files", func(t *testing.T, pool *pgxpool.Pool, _ []byte, recs []engine.Record) {
 					a, b := encode(t, recs[:n*3/4]), encode(t, recs[n/4:])
-					if first, err := importFile(t, pool, bytes.NewReader(a), engine.DefaultPolicy()); err != nil || first.Inserted != n*3/4 {
+					if first, err := importFile(t, pool, bytes.NewReader(a), engine.DefaultPolicy(), testBatch); err != nil || first.Inserted != n*3/4 {
 						t.Fatalf("first window: %+v, %v", first, err)
 					}
-					second, err := importFile(t, pool, bytes.NewReader(b), engine.DefaultPolicy())
+					second, err := importFile(t, pool, bytes.NewReader(b), engine.DefaultPolicy(), testBatch)
 					if err != nil || second.Inserted != n/4 || second.Duplicates != n/2 {
 						t.Errorf("overlapping window: %+v, %v; want %d inserted, %d duplicates", second, err, n/4, n/2)
 					}
@@ -184,7 +187,7 @@ func TestImportTwiceAddsNothing(t *testing.T) {
 						wg.Add(1)
 						go func() {
 							defer wg.Done()
-							results[i], errs[i] = importFile(t, pool, bytes.NewReader(payload), engine.DefaultPolicy())
+							results[i], errs[i] = importFile(t, pool, bytes.NewReader(payload), engine.DefaultPolicy(), testBatch)
 						}()
 					}
 					wg.Wait()
@@ -226,7 +229,7 @@ func TestRowByRowSkipsStoredKeys(t *testing.T) {
 			}
 			want := []ingest.TypeTotals{{Inserted: 499, Rejected: 1}, {Duplicates: 499, Rejected: 1}}
 			for i, w := range want {
-				got, err := importFile(t, pool, bytes.NewReader(payload), skip)
+				got, err := importFile(t, pool, bytes.NewReader(payload), skip, testBatch)
 				if err != nil || got.Inserted != w.Inserted || got.Duplicates != w.Duplicates || got.Rejected != w.Rejected || got.ConstraintFailures != 1 {
 					t.Errorf("import %d: %+v, %v; want %+v with one constraint failure", i+1, got, err, w)
 				}
@@ -238,7 +241,7 @@ func TestRowByRowSkipsStoredKeys(t *testing.T) {
 	}
 }
 
-func encode(t *testing.T, recs []engine.Record) []byte {
+func encode(t testing.TB, recs []engine.Record) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := engine.EncodePayload(&buf, recs); err != nil {
