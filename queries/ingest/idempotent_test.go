@@ -84,8 +84,9 @@ const testBatch = 300
 
 // importFile runs one import of payload, batchSize records a batch (as `hmperf ingest --file` does:
 // live target, existing users only) and returns its heart-rate totals and
-// its error.
-func importFile(t testing.TB, pool *pgxpool.Pool, payload io.Reader, policy engine.Policy, batchSize int) (ingest.TypeTotals, error) {
+// its error. adjust may change the ingester before it writes.
+func importFile(t testing.TB, pool *pgxpool.Pool, payload io.Reader, policy engine.Policy, batchSize int,
+	adjust ...func(*ingest.Ingester)) (ingest.TypeTotals, error) {
 	t.Helper()
 	cache, err := engine.NewCache(1000, time.Hour, time.Now)
 	if err != nil {
@@ -95,6 +96,9 @@ func importFile(t testing.TB, pool *pgxpool.Pool, payload io.Reader, policy engi
 		Validator: engine.NewValidator(engine.DefaultRules(), policy, cache)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range adjust {
+		f(in)
 	}
 	err = ingest.RunFile(context.Background(), in, payload, batchSize, nil)
 	tot := in.Totals()
