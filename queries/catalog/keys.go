@@ -52,7 +52,7 @@ func MissingKeys(ctx context.Context, db queries.DBTX) ([]MissingKey, error) {
 			continue
 		}
 		mk := MissingKey{Table: t.String(), Key: key, Index: uniqueIndexStatement(t, key)}
-		if mk.ServedBy, mk.Covered, err = servingIndex(ctx, db, t, key); err != nil {
+		if mk.ServedBy, mk.Covered, err = ServingIndex(ctx, db, t, key); err != nil {
 			return nil, err
 		}
 		out = append(out, mk)
@@ -80,9 +80,10 @@ func uniqueIndexStatement(t *Table, key []string) string {
 	return fmt.Sprintf("%s %s ON %s (%s)", how, pgx.Identifier{name}.Sanitize(), t.Ident().Sanitize(), strings.Join(cols, ", "))
 }
 
-// servingIndex finds the valid, non-partial btree index of t whose leading
-// columns are key columns, the most of them, and says how many.
-func servingIndex(ctx context.Context, db queries.DBTX, t *Table, key []string) (string, int, error) {
+// ServingIndex finds the valid, non-partial btree index of t whose leading
+// columns are key columns, the most of them, and says how many: the index
+// a lookup by key probes ("", 0 when none).
+func ServingIndex(ctx context.Context, db queries.DBTX, t *Table, key []string) (string, int, error) {
 	rows, err := db.Query(ctx, `
 		SELECT ic.relname, array_agg(coalesce(a.attname, '') ORDER BY k.ord)
 		  FROM pg_index i

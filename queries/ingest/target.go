@@ -84,10 +84,10 @@ type tableTarget struct {
 	move    string // staging → table
 	insert  string // one row
 	columns []string
-	// exists asks whether a row's natural key is stored, and keyAt is
-	// where the key's values are in a row: the row-by-row anti-join, set
-	// only where the table has no unique key (idempotent.go).
-	exists string
+	// stored finds the batch's keys already in the table, and keyAt is
+	// where the key's values are in a row: set only where the table has no
+	// unique key on them (idempotent.go).
+	stored string
 	keyAt  []int
 }
 
@@ -143,6 +143,9 @@ func readLayout(ctx context.Context, db DB, target Target, lock lockwait.Policy)
 			return nil, err
 		}
 		lay.tables[k] = newTableTarget(m)
+		if err := lay.tables[k].probeIndex(ctx, db); err != nil {
+			return nil, err
+		}
 		if lay.checks[k], err = catalog.ReadChecks(ctx, db, tables[i+1]); err != nil {
 			return nil, err
 		}
@@ -235,8 +238,8 @@ func newTableTarget(m *catalog.Mapping) *tableTarget {
 	}
 	t.insert = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) %s",
 		t.ident.Sanitize(), cols, strings.Join(placeholders, ", "), conflict)
-	if t.antiJoin() {
-		t.move, t.exists, t.keyAt = antiJoinMove(t), existsQuery(t), naturalKeyAt(t)
+	if m.Key == nil { // no unique index on the natural key
+		t.stored, t.keyAt = storedQuery(t, false), naturalKeyAt(t)
 	}
 	return t
 }

@@ -47,7 +47,7 @@ func writeTable(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []engine.
 	}
 	if tbl.antiJoin() {
 		// A straight COPY would store again what an earlier import stored.
-		return upsertViaStaging(ctx, tx, tbl, recs)
+		return writeNew(ctx, tx, tbl, recs)
 	}
 	n, err := inSavepoint(ctx, tx, func() (int64, error) {
 		return tx.CopyFrom(ctx, tbl.ident, tbl.columns, recordSource(tbl.m, recs))
@@ -82,9 +82,8 @@ func inSavepoint(ctx context.Context, tx pgx.Tx, fn func() (int64, error)) (int6
 }
 
 // upsertViaStaging copies recs into a session-private staging table and moves
-// them with ON CONFLICT DO NOTHING, or the anti-join where the table has no
-// unique key, so keys already stored count as duplicates instead of failing
-// the batch or being stored twice.
+// them with ON CONFLICT DO NOTHING, so keys already stored count as
+// duplicates instead of failing the batch.
 func upsertViaStaging(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []engine.Record) (tableWrite, error) {
 	if _, err := tx.Exec(ctx, tbl.create); err != nil {
 		return tableWrite{}, fmt.Errorf("create staging table for %s: %w", tbl.name, err)
@@ -127,14 +126,6 @@ func writeRowByRow(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []engi
 	for i, r := range recs {
 		raw = r.AppendValues(raw[:0])
 		vals = tbl.m.Row(vals[:0], raw)
-		dup, err := stored(ctx, tx, tbl, vals)
-		if err != nil {
-			return tableWrite{}, err
-		}
-		if dup {
-			out.Duplicates++
-			continue
-		}
 		n, err := inSavepoint(ctx, tx, func() (int64, error) {
 			tag, err := tx.Exec(ctx, tbl.insert, vals...)
 			return tag.RowsAffected(), err
