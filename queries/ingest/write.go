@@ -1,8 +1,11 @@
 // Package ingest writes batches of engine records into their tables: COPY
 // straight into the target when nothing conflicts, COPY into a staging table
 // and INSERT … ON CONFLICT when something does, and row by row only when the
-// database rejects a value the engine let through. Each batch, with its stats
-// and its rejections, is one transaction.
+// database rejects a value the engine let through. A table with no unique
+// key on the record's key has its stored keys looked up first, so those
+// records count as duplicates instead of being stored again
+// (idempotent.go). Each batch, with its stats and its rejections, is one
+// transaction.
 package ingest
 
 import (
