@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -208,6 +209,7 @@ func TestImportTwiceAddsNothing(t *testing.T) {
 					if rows, distinct := heartRows(t, pool); rows != n || distinct != n {
 						t.Errorf("heart_rate_metrics holds %d rows, %d distinct (user_id, recorded_at); want %d", rows, distinct, n)
 					}
+					checkOwnWrites(t, pool, n, strings.Contains(name, "no unique key"))
 				})
 			}
 		})
@@ -242,6 +244,24 @@ func TestRowByRowSkipsStoredKeys(t *testing.T) {
 				t.Errorf("heart_rate_metrics holds %d rows, %d distinct; want 499", rows, distinct)
 			}
 		})
+	}
+}
+
+// checkOwnWrites: hmperf.own_writes holds, for heart_rate_metrics, the n
+// rows committed, and where stored keys are looked up (lookup) no row
+// inserted and rolled back: skipped records are never written. With a
+// unique key a batch's COPY that meets a stored key rolls back what it had
+// inserted, and that is recorded as rolled back.
+func checkOwnWrites(t *testing.T, pool *pgxpool.Pool, n int64, lookup bool) {
+	t.Helper()
+	var committed, rolledBack int64
+	if err := pool.QueryRow(context.Background(), `SELECT coalesce(sum(committed), 0)::bigint, coalesce(sum(rolled_back), 0)::bigint
+		FROM hmperf.own_writes WHERE root_relid = 'heart_rate_metrics'::regclass`).Scan(&committed, &rolledBack); err != nil {
+		t.Fatal(err)
+	}
+	if committed != n || lookup && rolledBack != 0 {
+		t.Errorf("hmperf.own_writes records %d rows committed, %d rolled back on heart_rate_metrics; want %d committed (none rolled back: %v)",
+			committed, rolledBack, n, lookup)
 	}
 }
 
