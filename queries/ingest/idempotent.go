@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -134,6 +135,7 @@ func skipStored(ctx context.Context, tx pgx.Tx, t *tableTarget, recs []engine.Re
 	for _, n := range found {
 		stored[n-1] = true
 	}
+	repeatsAtDBPrecision(recs, t, stored)
 	kept := make([]engine.Record, 0, len(recs)-len(found))
 	pos := make([]int, 0, cap(kept))
 	for i, r := range recs {
@@ -142,6 +144,48 @@ func skipStored(ctx context.Context, tx pgx.Tx, t *tableTarget, recs []engine.Re
 		}
 	}
 	return kept, pos, nil
+}
+
+// repeatsAtDBPrecision marks as stored the records of recs whose key, as
+// the database compares it, an earlier record of the batch has: the
+// engine's keys keep nanoseconds, a timestamptz microseconds (pgx sends
+// the instant truncated to them), so two records the in-batch dedup keeps
+// apart can be one key to the table. ON CONFLICT catches those where a
+// unique key exists; here the batch's COPY would store both.
+func repeatsAtDBPrecision(recs []engine.Record, t *tableTarget, stored []bool) {
+	seen := make(map[string]struct{}, len(recs))
+	var raw, vals []any
+	var key []byte
+	for i, r := range recs {
+		raw = r.AppendValues(raw[:0])
+		vals = t.m.Row(vals[:0], raw)
+		key = key[:0]
+		for _, at := range t.keyAt {
+			key = appendKeyValue(key, vals[at])
+		}
+		if _, dup := seen[string(key)]; dup {
+			stored[i] = true
+			continue
+		}
+		seen[string(key)] = struct{}{}
+	}
+}
+
+// appendKeyValue appends one key value, length-prefixed where its length
+// varies, so that no two keys share an encoding.
+func appendKeyValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case time.Time:
+		return binary.AppendVarint(b, v.UnixMicro())
+	case [16]byte:
+		return append(b, v[:]...)
+	case int64:
+		return binary.AppendVarint(b, v)
+	case string:
+		return append(binary.AppendUvarint(b, uint64(len(v))), v...)
+	}
+	s := fmt.Sprint(v)
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
 // typedArray is one key column's values as a slice pgx encodes as an

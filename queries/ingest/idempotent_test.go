@@ -265,6 +265,30 @@ func checkOwnWrites(t *testing.T, pool *pgxpool.Pool, n int64, lookup bool) {
 	}
 }
 
+// TestRepeatsAtDatabasePrecision: two records of a batch whose instants
+// differ by less than a microsecond are two keys to the engine and one to
+// the table, which stores one and counts the other as a duplicate, with a
+// unique key or without.
+func TestRepeatsAtDatabasePrecision(t *testing.T) {
+	t.Parallel()
+	for name, layout := range idempotentLayouts(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			pool := layout(t)
+			_, recs := heartRateFile(t, pool, 100)
+			twin := recs[10].Clone().(*engine.HeartRate)
+			twin.RecordedAt = twin.RecordedAt.Add(400 * time.Nanosecond)
+			got, err := importFile(t, pool, bytes.NewReader(encode(t, append(recs, twin))), engine.DefaultPolicy(), testBatch)
+			if err != nil || got.Inserted != 100 || got.Duplicates != 1 {
+				t.Errorf("import: %+v, %v; want 100 inserted, 1 duplicate", got, err)
+			}
+			if rows, distinct := heartRows(t, pool); rows != 100 || distinct != 100 {
+				t.Errorf("heart_rate_metrics holds %d rows, %d distinct; want 100", rows, distinct)
+			}
+		})
+	}
+}
+
 func encode(t testing.TB, recs []engine.Record) []byte {
 	t.Helper()
 	var buf bytes.Buffer
