@@ -29,16 +29,19 @@ import (
 // Concurrency: READ COMMITTED lets two transactions each see no row for a
 // key and both insert it. Every hmperf writer of such a table therefore
 // takes a transaction-level advisory lock per table (keyLockClass, the
-// table's oid) before its anti-join and holds it to its commit, so batches
-// of one run and of runs at once insert one after the other and each sees
+// table's oid) before its lookup and holds it to its commit, so batches of
+// one run and of runs at once insert one after the other and each sees
 // what the one before committed. One lock per table, not per key: a batch
 // holds thousands of keys, and as many advisory locks would fill the shared
-// lock table; the wait it costs is measured in the README. The service does
-// not take the lock: a row it inserts during the anti-join is not seen.
-// Only a unique index closes that window (migrate adopt names it).
+// lock table (max_locks_per_transaction per connection); the price is that
+// batches writing the same table wait for each other from their lookup to
+// their commit. The service does not take the lock: a row it inserts
+// between the lookup and the commit is not seen. Only a unique index closes
+// that window (migrate adopt names it).
 
 // keyLockClass is the first key of the advisory lock (class, table oid)
-// that serializes hmperf's anti-join inserts into one table ("hmky").
+// that serializes hmperf's lookups and inserts into one table without a
+// unique key ("hmky").
 const keyLockClass int32 = 0x686d6b79
 
 // keyLockWait bounds the wait for another hmperf batch's key lock. The
