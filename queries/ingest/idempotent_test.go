@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -142,8 +143,8 @@ func (f *failingReader) Read(p []byte) (int, error) {
 // records imported twice adds rows only the first time (the second counts
 // them all as duplicates); a file that fails half-way and is then imported
 // whole ends with exactly its distinct rows; a file overlapping an earlier
-// one adds only its new records; and two imports of one file at once store
-// it once.
+// one adds only its new records; records repeated within one file count as
+// duplicates as before; and two imports of one file at once store it once.
 func TestImportTwiceAddsNothing(t *testing.T) {
 	t.Parallel()
 	const n = 2000
@@ -182,6 +183,13 @@ func TestImportTwiceAddsNothing(t *testing.T) {
 					second, err := importFile(t, pool, bytes.NewReader(b), engine.DefaultPolicy(), testBatch)
 					if err != nil || second.Inserted != n/4 || second.Duplicates != n/2 {
 						t.Errorf("overlapping window: %+v, %v; want %d inserted, %d duplicates", second, err, n/4, n/2)
+					}
+				}},
+				{"repeats within one file", func(t *testing.T, pool *pgxpool.Pool, _ []byte, recs []engine.Record) {
+					twice := encode(t, append(slices.Clone(recs), recs[:n/2]...))
+					got, err := importFile(t, pool, bytes.NewReader(twice), engine.DefaultPolicy(), testBatch)
+					if err != nil || got.Inserted != n || got.Duplicates != n/2 {
+						t.Errorf("a file repeating half its records: %+v, %v; want %d inserted, %d duplicates", got, err, n, n/2)
 					}
 				}},
 				{"two imports at once", func(t *testing.T, pool *pgxpool.Pool, payload []byte, _ []engine.Record) {
