@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/migrations"
+	"hmperf/queries/catalog"
 	"hmperf/queries/lockwait"
 )
 
@@ -52,7 +53,11 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 	if err != nil {
 		return err
 	}
-	if err := printAdoptionCheck(e.stdout, check, o.json); err != nil {
+	missing, err := catalog.MissingKeys(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if err := printAdoptionCheck(e.stdout, adoptionReport{check, missing}, o.json); err != nil {
 		return err
 	}
 	if b := check.Blocking(); len(b) > 0 {
@@ -107,13 +112,22 @@ func applyOwn(ctx context.Context, e env, t *target, o migrateOpts) error {
 }
 
 // printAdoptionCheck lists every difference between the live base tables and
-// hmperf's base migrations.
-func printAdoptionCheck(w io.Writer, check migrations.AdoptionCheck, asJSON bool) error {
+// hmperf's base migrations, and the metric tables without a unique key.
+func printAdoptionCheck(w io.Writer, report adoptionReport, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(check)
+		return enc.Encode(report)
 	}
+	if err := printDifferences(w, report.AdoptionCheck); err != nil {
+		return err
+	}
+	printMissingKeys(w, report.MissingKeys)
+	return nil
+}
+
+// printDifferences lists every difference from hmperf's base migrations.
+func printDifferences(w io.Writer, check migrations.AdoptionCheck) error {
 	f := check.Foreign
 	fmt.Fprintf(w, "managed by %s", f.Tool)
 	if f.Table != "" {

@@ -85,7 +85,15 @@ func runIngest(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(e.stderr)
 	}
 	printTotals(e.stdout, totals, o.json)
-	return err
+	return connectionLost(err, "ingest "+o.source(), totals)
+}
+
+// source names the run's input, for messages.
+func (o *ingestOpts) source() string {
+	if o.file != "" {
+		return "--file " + o.file
+	}
+	return fmt.Sprintf("--sample %d", o.sample)
 }
 
 // warnUnknownChecks names, before anything is written, each CHECK of the

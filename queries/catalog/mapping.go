@@ -148,6 +148,10 @@ type Mapping struct {
 	// index covers the engine's dedup key (duplicates across runs are then
 	// not caught by the database).
 	Key []string
+	// Natural is the engine's dedup key in live names, unique index or not:
+	// what makes two rows the same record. Where Key is nil, a writer skips
+	// the records whose Natural key is already stored itself.
+	Natural []string
 	// Dropped names the engine fields not stored, as table.column, in the
 	// order of the counts CountDropped fills.
 	Dropped []string
@@ -196,7 +200,10 @@ func Map(tbl *engine.Table, live *Table) (*Mapping, error) {
 	if len(lerr.Problems) > 0 {
 		return nil, lerr
 	}
-	m.Key = m.liveKey(tbl)
+	m.Natural, _ = NaturalKey(tbl, live)
+	if live.HasUniqueKey(m.Natural) {
+		m.Key = m.Natural
+	}
 	m.direct = m.UserID == IDUUID && len(m.drop) == 0 && sameNames(m.Columns, tbl.ColumnNames())
 	return m, nil
 }
@@ -221,16 +228,19 @@ func isKey(tbl *engine.Table, name string) bool {
 	return false
 }
 
-func (m *Mapping) liveKey(tbl *engine.Table) []string {
-	key := make([]string, len(tbl.Key))
+// NaturalKey is the engine's dedup key of tbl in the live table's column
+// names (aliases resolved): the columns that say two rows are the same
+// record. ok is false when one of them has no live column.
+func NaturalKey(tbl *engine.Table, live *Table) (key []string, ok bool) {
+	key = make([]string, len(tbl.Key))
 	for i, k := range tbl.Key {
-		c, _ := liveColumn(m.Table, k)
+		c, found := liveColumn(live, k)
+		if !found {
+			return nil, false
+		}
 		key[i] = c.Name
 	}
-	if !m.Table.HasUniqueKey(key) {
-		return nil
-	}
-	return key
+	return key, true
 }
 
 func sameNames(a, b []string) bool {

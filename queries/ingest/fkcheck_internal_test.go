@@ -52,6 +52,7 @@ func rowsExamined(tb testing.TB, ctx context.Context, conn *pgx.Conn, sql string
 
 type planNode struct {
 	NodeType      string     `json:"Node Type"`
+	RelationName  string     `json:"Relation Name"`
 	ActualRows    float64    `json:"Actual Rows"`
 	ActualLoops   float64    `json:"Actual Loops"`
 	RemovedFilter float64    `json:"Rows Removed by Filter"`

@@ -449,6 +449,9 @@ func (in *Ingester) writeGroups(ctx context.Context, tx pgx.Tx, groups []*group)
 	if err != nil {
 		return nil, err
 	}
+	if err := in.lockKeys(ctx, tx, groups); err != nil {
+		return nil, err
+	}
 	out := make([]TableStats, len(groups))
 	if slices.Contains(batch, true) {
 		if err := setReplicationRole(ctx, tx, "replica"); err != nil {

@@ -84,6 +84,11 @@ type tableTarget struct {
 	move    string // staging → table
 	insert  string // one row
 	columns []string
+	// stored finds the batch's keys already in the table, and keyAt is
+	// where the key's values are in a row: set only where the table has no
+	// unique key on them (idempotent.go).
+	stored string
+	keyAt  []int
 }
 
 // readLayout reads the target's tables, making the sandbox twins first
@@ -138,6 +143,9 @@ func readLayout(ctx context.Context, db DB, target Target, lock lockwait.Policy)
 			return nil, err
 		}
 		lay.tables[k] = newTableTarget(m)
+		if err := lay.tables[k].probeIndex(ctx, db); err != nil {
+			return nil, err
+		}
 		if lay.checks[k], err = catalog.ReadChecks(ctx, db, tables[i+1]); err != nil {
 			return nil, err
 		}
@@ -230,6 +238,9 @@ func newTableTarget(m *catalog.Mapping) *tableTarget {
 	}
 	t.insert = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) %s",
 		t.ident.Sanitize(), cols, strings.Join(placeholders, ", "), conflict)
+	if m.Key == nil { // no unique index on the natural key
+		t.stored, t.keyAt = storedQuery(t, false), naturalKeyAt(t)
+	}
 	return t
 }
 

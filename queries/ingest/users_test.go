@@ -238,7 +238,7 @@ func TestSampleDrawsExistingUsers(t *testing.T) {
 }
 
 // adoptDSN adopts the database at dsn as a DBA would and opens a pool.
-func adoptDSN(t *testing.T, dsn string) *pgxpool.Pool {
+func adoptDSN(t testing.TB, dsn string) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)

@@ -1,8 +1,11 @@
 // Package ingest writes batches of engine records into their tables: COPY
 // straight into the target when nothing conflicts, COPY into a staging table
 // and INSERT … ON CONFLICT when something does, and row by row only when the
-// database rejects a value the engine let through. Each batch, with its stats
-// and its rejections, is one transaction.
+// database rejects a value the engine let through. A table with no unique
+// key on the record's key has its stored keys looked up first, so those
+// records count as duplicates instead of being stored again
+// (idempotent.go). Each batch, with its stats and its rejections, is one
+// transaction.
 package ingest
 
 import (
@@ -44,6 +47,10 @@ type tableWrite struct {
 func writeTable(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []engine.Record) (tableWrite, error) {
 	if len(recs) == 0 {
 		return tableWrite{}, nil
+	}
+	if tbl.antiJoin() {
+		// A straight COPY would store again what an earlier import stored.
+		return writeNew(ctx, tx, tbl, recs)
 	}
 	n, err := inSavepoint(ctx, tx, func() (int64, error) {
 		return tx.CopyFrom(ctx, tbl.ident, tbl.columns, recordSource(tbl.m, recs))
@@ -87,11 +94,17 @@ func upsertViaStaging(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []e
 	if _, err := tx.Exec(ctx, "TRUNCATE "+tbl.stage.Sanitize()); err != nil {
 		return tableWrite{}, err
 	}
-	if _, err := tx.CopyFrom(ctx, tbl.stage, tbl.columns, recordSource(tbl.m, recs)); err != nil {
+	_, err := inSavepoint(ctx, tx, func() (int64, error) {
+		return tx.CopyFrom(ctx, tbl.stage, tbl.columns, recordSource(tbl.m, recs))
+	})
+	if isDataError(err) { // a malformed datum: the staging table has the live types
+		return writeRowByRow(ctx, tx, tbl, recs)
+	}
+	if err != nil {
 		return tableWrite{}, fmt.Errorf("copy into staging for %s: %w", tbl.name, err)
 	}
 	var tag pgconn.CommandTag
-	_, err := inSavepoint(ctx, tx, func() (int64, error) {
+	_, err = inSavepoint(ctx, tx, func() (int64, error) {
 		var err error
 		tag, err = tx.Exec(ctx, tbl.move)
 		return tag.RowsAffected(), err

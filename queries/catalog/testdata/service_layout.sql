@@ -8,7 +8,8 @@
 --   * columns under other names (sleep_efficiency, average_heart_rate), a
 --     generated column, and columns hmperf's records carry that are absent
 --     (heart_rate_variability, most nutrients);
---   * heart_rate_metrics without a unique key on (user_id, recorded_at);
+--   * heart_rate_metrics without a unique key on (user_id, recorded_at),
+--     only the plain index the dump has on those columns;
 --   * monthly partitions around today, with a DEFAULT partition on symptoms
 --     only, and nutrition partitioned in two levels.
 --   * sleep_metrics keeps the service's sleep_duration_consistency CHECK
@@ -32,6 +33,8 @@ CREATE TABLE heart_rate_metrics (
     metadata           jsonb,
     created_at         timestamptz DEFAULT now()
 );
+
+CREATE INDEX idx_heart_rate_user_recorded ON heart_rate_metrics (user_id, recorded_at);
 
 CREATE TABLE blood_pressure_metrics (
     id            uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
