@@ -183,8 +183,12 @@ func TestOnlyLabelledSessions(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for runCtx.Err() == nil {
+		// A backend still starting up shows with no state and no
+		// application_name yet, whoever its client is: it is counted once
+		// it has started, under the name its client gave.
 		rows, err := observer.Query(ctx, `SELECT coalesce(application_name, '') FROM pg_stat_activity
-			WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, db)
+			WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+			  AND state IS NOT NULL`, db)
 		if err != nil {
 			t.Fatal(err)
 		}
