@@ -156,6 +156,7 @@ func Open(ctx context.Context, db DB, opts Options) (*Ingester, error) {
 	rules, unknown := lay.adapt(in.opts.Validator.Rules())
 	in.opts.Validator.SetRules(rules)
 	in.totals.UnknownChecks = unknown
+	in.totals.CopyPath = lay.copyPaths()
 	return in, nil
 }
 
@@ -232,6 +233,9 @@ func (in *Ingester) Commit(ctx context.Context, p *Prepared) error {
 		in.users[u] = struct{}{}
 	}
 	in.totals.add(res.stats)
+	if in.totals.CopyPath == nil {
+		in.totals.CopyPath = in.lay.copyPaths()
+	}
 	if in.opts.Target == Live {
 		in.totals.addCreated(in.lay.users.Table.String(), liveIDs(in.lay.users, res.created))
 	}
