@@ -12,6 +12,7 @@ import (
 	"hmperf/queries"
 	"hmperf/queries/bench"
 	"hmperf/queries/catalog"
+	"hmperf/queries/copyenc"
 )
 
 // OverheadOptions configure MeasureFeedOverhead.
@@ -96,6 +97,9 @@ type feedTarget struct {
 	columns []string
 	ds      bench.Dataset // rows in the copy's column order
 	users   *catalog.Users
+	// enc encodes the batches' records as ingest does (copyenc), so the
+	// batch time the feed is set against is an ingest batch's.
+	enc *copyenc.Layout
 }
 
 // scratchTarget is the copy of feedTable in schema, with ds laid out for it
@@ -109,8 +113,12 @@ func scratchTarget(ctx context.Context, db bench.DB, schema string, ds bench.Dat
 	if err != nil {
 		return feedTarget{}, err
 	}
+	enc, err := copyenc.Describe(ctx, db, ds.Kind, m)
+	if err != nil {
+		return feedTarget{}, fmt.Errorf("feed overhead: %w", err)
+	}
 	ds.Rows = rows
-	return feedTarget{table: m.Table.Ident(), columns: m.Columns, ds: ds, users: users}, nil
+	return feedTarget{table: m.Table.Ident(), columns: m.Columns, ds: ds, users: users, enc: enc}, nil
 }
 
 // measureFeed times o.Batches pairs of batches into t.
@@ -185,6 +193,7 @@ func b2i(b bool) int {
 func slice(ds bench.Dataset, from, n int) bench.Dataset {
 	out := ds
 	out.Rows = ds.Rows[from : from+n]
+	out.Records = ds.Records[from : from+n]
 	return out
 }
 
@@ -211,7 +220,7 @@ func timedBatch(ctx context.Context, db bench.DB, t feedTarget, feed, bare bool,
 		return bt, fmt.Errorf("create the batch's owners in the scratch copy of users: %w", err)
 	}
 	start := time.Now()
-	n, err := tx.CopyFrom(ctx, t.table, t.columns, pgx.CopyFromRows(t.ds.Rows))
+	n, err := copyenc.Copy(ctx, tx.Conn().PgConn(), t.enc, t.table, t.ds.Records)
 	if err != nil {
 		return bt, fmt.Errorf("copy a batch into %s: %w", t.table.Sanitize(), err)
 	}
