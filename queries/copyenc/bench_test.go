@@ -14,7 +14,7 @@ import (
 
 // ownLayout lays kind k out for a table of hmperf's own layout, with the
 // types its migrations give (the engine's SQL types), without a database.
-func ownLayout(b *testing.B, k engine.Kind) *copyenc.Layout {
+func ownLayout(b testing.TB, k engine.Kind) *copyenc.Layout {
 	tbl := engine.TableOf(k)
 	live := &catalog.Table{Schema: "public", Name: tbl.Name}
 	types := make([]copyenc.ColumnType, len(tbl.Columns))

@@ -159,7 +159,7 @@ func columnList(cols []string) string {
 	return strings.Join(quoted, ", ")
 }
 
-func generated(t *testing.T, k engine.Kind, n int) []engine.Record {
+func generated(t testing.TB, k engine.Kind, n int) []engine.Record {
 	g, err := engine.NewGenerator(engine.GenConfig{Seed: 11, Types: []engine.Kind{k}, End: anchor})
 	if err != nil {
 		t.Fatal(err)
