@@ -15,10 +15,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 
-	"github.com/ulikunitz/xz"
+	"github.com/xi2/xz"
 )
 
 // DefaultRepository is the Maven repository the zonky PostgreSQL binaries
@@ -34,6 +35,10 @@ const DefaultVersion = "15.13.0"
 // repository (a mirror), or turns it off with the value "off".
 const EnvRepository = "HMPERF_PG_REPOSITORY"
 
+// EnvVersion names the variable that chooses another zonky release to fetch
+// (major.minor.patch, e.g. 17.5.0).
+const EnvVersion = "HMPERF_PG_VERSION"
+
 // EnvBinDir names the variable that pins the server binaries' directory.
 // When it is set, nothing else is searched and nothing is fetched.
 const EnvBinDir = "HMPERF_PG_BINDIR"
@@ -43,8 +48,8 @@ type FetchOptions struct {
 	// Repository is the Maven repository's base URL: $HMPERF_PG_REPOSITORY,
 	// else DefaultRepository, when empty.
 	Repository string
-	// Version is the zonky release (major.minor.patch); DefaultVersion
-	// when empty.
+	// Version is the zonky release (major.minor.patch): $HMPERF_PG_VERSION,
+	// else DefaultVersion, when empty.
 	Version string
 	// CacheDir holds the extracted binaries; see CacheDir when empty.
 	CacheDir string
@@ -115,7 +120,13 @@ func (o FetchOptions) withDefaults() (FetchOptions, error) {
 	}
 	o.Repository = strings.TrimRight(o.Repository, "/")
 	if o.Version == "" {
+		o.Version = os.Getenv(EnvVersion)
+	}
+	if o.Version == "" {
 		o.Version = DefaultVersion
+	}
+	if !releaseName.MatchString(o.Version) {
+		return o, fmt.Errorf("%s=%q: want a zonky release such as %s", EnvVersion, o.Version, DefaultVersion)
 	}
 	if o.CacheDir == "" {
 		dir, err := CacheDir()
@@ -129,6 +140,10 @@ func (o FetchOptions) withDefaults() (FetchOptions, error) {
 	}
 	return o, nil
 }
+
+// releaseName is the form of a zonky release: it becomes part of a URL and
+// of a directory name, so nothing else is accepted.
+var releaseName = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
 
 // zonkyPlatform names the platform as zonky's artifacts do.
 func zonkyPlatform(goos, goarch string, alpine bool) (string, error) {
@@ -282,7 +297,7 @@ func extractJar(jar *os.File, dir string) error {
 }
 
 func extractTxz(r io.Reader, dir string) error {
-	x, err := xz.NewReader(r)
+	x, err := xz.NewReader(r, 0)
 	if err != nil {
 		return fmt.Errorf("the archive is not xz: %w", err)
 	}

@@ -186,6 +186,7 @@ func machineRelease(t *testing.T) (version string, jarBody []byte) {
 func TestStartFetches(t *testing.T) {
 	t.Setenv(EnvBinDir, "")
 	t.Setenv(EnvRepository, "")
+	t.Setenv(EnvVersion, "")
 	version, jarBody := machineRelease(t)
 	srv, jars := repository(t, published(t, version, jarBody, "sha256"))
 	cache := sharedCache(t)
@@ -236,6 +237,7 @@ func TestStartFetches(t *testing.T) {
 // cache and says what failed.
 func TestFetchRefuses(t *testing.T) {
 	t.Setenv(EnvRepository, "")
+	t.Setenv(EnvVersion, "")
 	script := func(v string) []byte { return []byte("#!/bin/sh\necho 'postgres (PostgreSQL) " + v + "'\n") }
 	fake := func(v string) []entry {
 		return []entry{{name: "bin/initdb", mode: 0o755, body: script(v)}, {name: "bin/postgres", mode: 0o755, body: script(v)}}
@@ -271,6 +273,11 @@ func TestFetchRefuses(t *testing.T) {
 				}
 			}
 		})
+	}
+	// A version becomes part of a path and a URL: only a release's form.
+	t.Setenv(EnvVersion, "15.13/../../x")
+	if _, err := Fetch(context.Background(), FetchOptions{CacheDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "want a zonky release") {
+		t.Errorf("Fetch with %s=15.13/../../x: %v, want a refusal", EnvVersion, err)
 	}
 	// The same release, correctly published, is accepted: the refusals
 	// above are the checks', not a broken fixture's.
