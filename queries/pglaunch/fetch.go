@@ -167,7 +167,10 @@ func JarURL(repository, platform, version string) string {
 // temporary directory and renames that to dest.
 func fetchInto(ctx context.Context, o FetchOptions, plat, dest string) error {
 	url := JarURL(o.Repository, plat, o.Version)
-	jar, err := os.CreateTemp(o.CacheDir, "download-*.jar")
+	// A fetch killed before its deferred removals left its temporaries;
+	// they are this release's alone, and its lock is held.
+	sweepTemporaries(dest)
+	jar, err := os.CreateTemp(o.CacheDir, filepath.Base(dest)+".download-*.jar")
 	if err != nil {
 		return err
 	}
@@ -180,7 +183,7 @@ func fetchInto(ctx context.Context, o FetchOptions, plat, dest string) error {
 	if err := verify(ctx, o, url, sums); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(o.CacheDir, "extract-")
+	tmp, err := os.MkdirTemp(o.CacheDir, filepath.Base(dest)+".extract-")
 	if err != nil {
 		return err
 	}
@@ -195,6 +198,16 @@ func fetchInto(ctx context.Context, o FetchOptions, plat, dest string) error {
 		return err
 	}
 	return os.Rename(tmp, dest)
+}
+
+// sweepTemporaries removes what an earlier, killed fetch of dest left.
+func sweepTemporaries(dest string) {
+	for _, pattern := range []string{".download-*.jar", ".extract-*"} {
+		left, _ := filepath.Glob(dest + pattern)
+		for _, p := range left {
+			_ = os.RemoveAll(p)
+		}
+	}
 }
 
 // digests are the checksums of a download, computed while it is written.
@@ -372,6 +385,9 @@ func checkVersion(ctx context.Context, binDir, version string) error {
 		return errors.New("the archive holds no bin/initdb and bin/postgres")
 	}
 	out, err := exec.CommandContext(ctx, filepath.Join(binDir, "postgres"), "--version").Output()
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: %w", ctx.Err())
+	}
 	if err != nil {
 		return fmt.Errorf("the fetched postgres does not run here: %w", err)
 	}

@@ -279,9 +279,22 @@ func TestFetchRefuses(t *testing.T) {
 	if _, err := Fetch(context.Background(), FetchOptions{CacheDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "want a zonky release") {
 		t.Errorf("Fetch with %s=15.13/../../x: %v, want a refusal", EnvVersion, err)
 	}
+	// What a killed fetch left is swept by the next one.
+	cache := t.TempDir()
+	plat, _ := zonkyPlatform(runtime.GOOS, runtime.GOARCH, fileExists("/etc/alpine-release"))
+	left := filepath.Join(cache, "postgres-"+plat+"-15.13.0.extract-123")
+	if err := os.MkdirAll(filepath.Join(left, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := repository(t, published(t, "15.13.0", good, "sha256"))
+	if _, err := Fetch(context.Background(), FetchOptions{Repository: srv.URL, Version: "15.13.0", CacheDir: cache}); err != nil {
+		t.Fatalf("a correct release: %v", err)
+	}
+	if fileExists(left) {
+		t.Errorf("a killed fetch's %s is still there", left)
+	}
 	// The same release, correctly published, is accepted: the refusals
 	// above are the checks', not a broken fixture's.
-	srv, _ := repository(t, published(t, "15.13.0", good, "sha256"))
 	if _, err := Fetch(context.Background(), FetchOptions{Repository: srv.URL, Version: "15.13.0", CacheDir: t.TempDir()}); err != nil {
 		t.Fatalf("a correct release: %v", err)
 	}
