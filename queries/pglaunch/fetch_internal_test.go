@@ -8,6 +8,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/ulikunitz/xz"
+	xi2xz "github.com/xi2/xz"
 )
 
 // entry is one file of a test archive: a regular file, or a symlink when
@@ -361,4 +363,78 @@ func TestZonkyPlatform(t *testing.T) {
 			t.Errorf("zonkyPlatform(%s, %s, %v) = %q, %v; want %q", c.goos, c.goarch, c.alpine, got, err, c.want)
 		}
 	}
+}
+
+// BenchmarkUnpack decompresses a .txz with the xz reader the fetch uses and
+// with the one the tests write with: why the fetch reads with xi2/xz. The
+// archive is HMPERF_BENCH_TXZ (a zonky release's, or one made by the xz
+// tool) when set, else the machine's initdb and postgres packed by the
+// tests' writer.
+func BenchmarkUnpack(b *testing.B) {
+	packed, size := benchArchive(b)
+	readers := []struct {
+		name string
+		open func(io.Reader) (io.Reader, error)
+	}{
+		{"xi2", func(r io.Reader) (io.Reader, error) { return xi2xz.NewReader(r, 0) }},
+		{"ulikunitz", func(r io.Reader) (io.Reader, error) { return xz.NewReader(r) }},
+	}
+	for _, rd := range readers {
+		b.Run(rd.name, func(b *testing.B) {
+			b.SetBytes(size)
+			for b.Loop() {
+				r, err := rd.open(bytes.NewReader(packed))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n, err := io.Copy(io.Discard, r); err != nil || n != size {
+					b.Fatalf("unpacked %d of %d bytes: %v", n, size, err)
+				}
+			}
+		})
+	}
+}
+
+// benchArchive returns the archive BenchmarkUnpack reads and its unpacked
+// size.
+func benchArchive(b *testing.B) ([]byte, int64) {
+	if p := os.Getenv("HMPERF_BENCH_TXZ"); p != "" {
+		packed, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := xi2xz.NewReader(bytes.NewReader(packed), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return packed, n
+	}
+	bin, err := FindBinDir()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var raw []byte
+	for _, name := range []string{"postgres", "initdb"} {
+		body, err := os.ReadFile(filepath.Join(bin, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw = append(raw, body...)
+	}
+	var packed bytes.Buffer
+	w, err := xz.NewWriter(&packed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := w.Write(raw); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return packed.Bytes(), int64(len(raw))
 }
