@@ -12,12 +12,14 @@ import (
 
 	"hmperf/tui/datatable"
 	"hmperf/tui/format"
+	"hmperf/tui/pane"
 	"hmperf/tui/source"
 	"hmperf/tui/theme"
 )
 
 // Model is the alerts panel.
 type Model struct {
+	pane.NoKeys
 	st     theme.Styles
 	alerts []source.Alert
 	table  datatable.Model

@@ -13,6 +13,7 @@ import (
 
 	"hmperf/tui/datatable"
 	"hmperf/tui/format"
+	"hmperf/tui/pane"
 	"hmperf/tui/source"
 	"hmperf/tui/theme"
 	"hmperf/tui/verdict"
@@ -31,6 +32,7 @@ const sparkHeight = 4
 
 // Model is the overview panel.
 type Model struct {
+	pane.NoKeys
 	st    theme.Styles
 	data  source.Overview
 	spark sparkline.Model
