@@ -39,7 +39,10 @@ func (o *dashboardOpts) flags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.autoIngest, "sample-ingest", false, "start a sample ingest at once (always on with the embedded server)")
 }
 
-func runDashboard(ctx context.Context, e env, o *dashboardOpts, _ []string) error {
+func runDashboard(ctx context.Context, e env, o *dashboardOpts, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: dashboard takes no arguments (got %q)", errUsage, args[0])
+	}
 	list, err := o.conn.servers()
 	if err != nil {
 		return err
