@@ -35,8 +35,10 @@ type benchOpts struct {
 	report     string
 	monitoring bool
 	history    bool
-	// given reports whether a flag of bench's own was on the command line.
-	given func(name string) bool
+	// set is bench's flag set, once parsed the global flags too: which
+	// flags were given, for the defaults of --monitoring-overhead and the
+	// command line that reproduces a run.
+	set *pflag.FlagSet
 }
 
 // benchAbout is the long description in `hmperf bench --help`: what the
@@ -62,7 +64,11 @@ reported as a wrong floor, never as a win.
 `
 
 func (o *benchOpts) flags(fs *pflag.FlagSet) {
-	o.given = fs.Changed
+	o.set = fs
+	// Unsorted, help lists the flags as declared (the pair, the sizes,
+	// how rows are written) and Visit goes in command-line order, which
+	// reproduce keeps.
+	fs.SortFlags = false
 	fs.StringVar(&o.table, "table", "all", "pair to benchmark: nutrition, symptoms, activity or all")
 	fs.IntVar(&o.rows, "rows", 5000, "N rows per write (with --monitoring-overhead: rows per batch, default 5000 as hmperf ingest)")
 	fs.StringVar(&o.reps, "reps", "auto", "K interleaved repetitions, or auto: add repetitions until every claim's interval is decided or narrower than --ci-width, within --max-time (with --monitoring-overhead: batch pairs, default 40)")
@@ -107,7 +113,7 @@ func runBench(ctx context.Context, e env, o *benchOpts, args []string) error {
 			return err
 		}
 	}
-	return benchOnTarget(ctx, e, *o, tables, reps, args)
+	return benchOnTarget(ctx, e, *o, tables, reps)
 }
 
 // parseReps reads --reps: a count of at least 1, or auto (0).
@@ -125,15 +131,15 @@ func parseReps(s string) (int, error) {
 // setMonitoringDefaults gives --rows and --reps the monitoring mode's
 // defaults unless the user set them.
 func setMonitoringDefaults(o *benchOpts, reps *int) {
-	if !o.given("rows") {
+	if !o.set.Changed("rows") {
 		o.rows = monitor.DefaultFeedBatch
 	}
-	if !o.given("reps") || *reps == 0 {
+	if !o.set.Changed("reps") || *reps == 0 {
 		*reps = 40
 	}
 }
 
-func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, reps int, args []string) error {
+func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, reps int) error {
 	t, err := openSchema(ctx, o.conn, e.stderr)
 	if err != nil {
 		return err
@@ -176,7 +182,7 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 		fmt.Fprintln(e.stderr, "hmperf: warning: "+warn)
 	}
 	if o.report != "" {
-		if err := writeBenchReport(o.report, res, reproduce(args)); err != nil {
+		if err := writeBenchReport(o.report, res, reproduce(o.set)); err != nil {
 			return err
 		}
 	}
@@ -187,24 +193,31 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 	return nil
 }
 
-// reproduce is the command line that repeats a run, without the
-// connection flags (whose DSN may carry a password) and without --report.
-func reproduce(args []string) string {
+// reproduce is the command line that repeats a run: the flags given, in
+// the order given, without --dsn (a DSN may carry a password) and --report.
+func reproduce(fs *pflag.FlagSet) string {
 	out := []string{"hmperf", "bench"}
-	skipNext := false
-	for _, a := range args {
-		if skipNext {
-			skipNext = false
-			continue
+	fs.Visit(func(f *pflag.Flag) {
+		switch {
+		case f.Name == "dsn" || f.Name == "report":
+		case f.Value.Type() == "bool" && f.Value.String() == "true":
+			out = append(out, "--"+f.Name)
+		case f.Value.Type() == "bool":
+			out = append(out, "--"+f.Name+"=false")
+		default:
+			out = append(out, "--"+f.Name, shellQuote(f.Value.String()))
 		}
-		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if strings.HasPrefix(a, "-") && (name == "dsn" || name == "report") {
-			skipNext = !hasValue
-			continue
-		}
-		out = append(out, a)
-	}
+	})
 	return strings.Join(out, " ")
+}
+
+// shellQuote quotes s for a shell where it holds more than letters,
+// digits and .,_-:/
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,_-:/") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // fsyncWarning says what fsync=off does to the figures, or "".
