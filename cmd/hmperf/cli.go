@@ -24,9 +24,12 @@ import (
 //
 // and in commands(): {name: "foo", summary: "...", bind: bind(runFoo)}.
 // cobra parses the command line into o before runFoo runs; args are the
-// positional arguments. A duration, count or rate flag needs its rule in
-// flagRules (TestEveryNumericFlagHasARule), and a flag with a known set of
-// values its completion in flagCompletions.
+// positional arguments (after the action, for a command with actions, whose
+// flags its actions share). A command with no flags of its own takes
+// *noFlags; the global flags it has no use for go in the entry's without,
+// so they are refused rather than ignored. A duration, count or rate flag
+// needs its rule in flagRules (TestEveryNumericFlagHasARule), and a flag
+// with a known set of values its completion in flagCompletions.
 
 // runFunc runs one command with its flags parsed; args are the positional
 // arguments.
