@@ -24,8 +24,8 @@ const (
 // read column i of a record, in Columns order, without boxing it in an
 // interface: the values AppendValues appends, defaults and NULLs applied
 // alike (ok is false for NULL), for writers that encode values
-// themselves. Each must be called for a column of its kind (CellKinds);
-// any other column reads as NULL.
+// themselves. Each must be called for a column of its kind (CellKinds):
+// for a column of another kind what it returns means nothing.
 
 // CellKinds returns the kind of each of the kind's columns, in Columns
 // order. The slice is shared: do not modify it.
