@@ -8,7 +8,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -239,14 +238,7 @@ func transient(err error) bool {
 	if errors.As(err, &netErr) || errors.As(err, &connErr) {
 		return true
 	}
-	switch code := queries.Code(err); {
-	case pgerrcode.IsConnectionException(code),
-		pgerrcode.IsOperatorIntervention(code), // shutdown, cannot connect now, statement timeout
-		code == pgerrcode.SerializationFailure, code == pgerrcode.DeadlockDetected,
-		code == pgerrcode.TooManyConnections:
-		return true
-	}
-	return false
+	return queries.Classify(err).Transient()
 }
 
 var errReadOnly = errors.New("read-only: writes are disabled")

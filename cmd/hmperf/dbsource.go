@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/migrations"
@@ -194,7 +193,7 @@ func (s *dbSource) sampleWrites(ctx context.Context) {
 // samplingImpossible reports the errors that will not go away by the next
 // poll: no sampler in the schema, no privilege, a read-only transaction.
 func samplingImpossible(err error) bool {
-	return queries.IsUndefined(err) || queries.IsPrivilege(err) || queries.Code(err) == pgerrcode.ReadOnlySQLTransaction
+	return queries.IsUndefined(err) || queries.IsPrivilege(err) || queries.Classify(err) == queries.KindReadOnly
 }
 
 // finite is p, or nil when p is nil or NaN.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"hmperf/migrations"
@@ -27,7 +26,7 @@ func explain(ctx context.Context, db queries.DBTX, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, context.DeadlineExceeded) || queries.Code(err) == pgerrcode.QueryCanceled:
+	case errors.Is(err, context.DeadlineExceeded) || queries.Classify(err) == queries.KindCanceled:
 		return fmt.Errorf("timed out: %w", err)
 	case !errors.As(err, &pe):
 		return err

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/engine"
@@ -215,7 +214,7 @@ func (in *Ingester) Commit(ctx context.Context, p *Prepared) error {
 	err := in.opts.LockWait.Run(ctx, fmt.Sprintf("batch %d", p.no), nil, func(ctx context.Context) error {
 		var err error
 		res, err = in.commit(ctx, p)
-		for try := 1; try < 3 && queries.Code(err) == pgerrcode.DeadlockDetected; try++ {
+		for try := 1; try < 3 && queries.Classify(err) == queries.KindDeadlock; try++ {
 			// Two concurrent batches can deadlock on keys the cross-batch
 			// tracker had forgotten; PostgreSQL aborts one, which rolled
 			// back whole, so running it again is safe.

@@ -14,7 +14,6 @@ package lockwait
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -22,11 +21,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-)
 
-// lockNotAvailable is SQLSTATE 55P03, what lock_timeout raises (and NOWAIT).
-const lockNotAvailable = "55P03"
+	"hmperf/queries"
+)
 
 // Defaults of a Policy's zero fields.
 const (
@@ -209,12 +206,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// IsLockTimeout reports whether err is a lock wait that timed out (SQLSTATE
-// 55P03, lock_not_available).
-func IsLockTimeout(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == lockNotAvailable
-}
+// IsLockTimeout reports whether err is a lock wait that timed out
+// (lock_not_available), as queries.IsLockTimeout classifies it.
+func IsLockTimeout(err error) bool { return queries.IsLockTimeout(err) }
 
 // ExhaustedError is a step that gave up: its lock wait kept timing out
 // until the budget was spent. The step's transaction was rolled back.
