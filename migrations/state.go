@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"hmperf/queries"
 )
 
 // Schema is the schema that holds hmperf's own objects: the version table
@@ -91,7 +93,7 @@ func (c Classification) Adopted() bool { return c.Adoption != nil }
 
 // classify reads the catalogue. It writes nothing and asks existence before
 // reading, so a missing table never aborts the caller's transaction.
-func classify(ctx context.Context, db Querier, src fs.FS, st Status) (Classification, error) {
+func classify(ctx context.Context, db queries.DBTX, src fs.FS, st Status) (Classification, error) {
 	c := Classification{}
 	adoption, err := readAdoption(ctx, db)
 	if err != nil {
@@ -152,7 +154,7 @@ func describe(c Classification, st Status) (summary, next string) {
 	return s, "nothing to do: every migration is applied"
 }
 
-func readAdoption(ctx context.Context, db Querier) (*Adoption, error) {
+func readAdoption(ctx context.Context, db queries.DBTX) (*Adoption, error) {
 	if ok, err := relationExists(ctx, db, Schema+".adoption"); err != nil || !ok {
 		return nil, err
 	}
@@ -173,7 +175,7 @@ func readAdoption(ctx context.Context, db Querier) (*Adoption, error) {
 
 // readForeign finds another tool's version table or the service's tables;
 // nil means neither is there.
-func readForeign(ctx context.Context, db Querier) (*Foreign, error) {
+func readForeign(ctx context.Context, db queries.DBTX) (*Foreign, error) {
 	present, err := presentBaseTables(ctx, db)
 	if err != nil {
 		return nil, err
@@ -204,7 +206,7 @@ func readForeign(ctx context.Context, db Querier) (*Foreign, error) {
 	return f, nil
 }
 
-func presentBaseTables(ctx context.Context, db Querier) ([]string, error) {
+func presentBaseTables(ctx context.Context, db queries.DBTX) ([]string, error) {
 	present := []string{}
 	err := db.QueryRow(ctx, `SELECT coalesce(array_agg(n ORDER BY o), '{}')
 		  FROM unnest($1::text[]) WITH ORDINALITY AS t(n, o)
@@ -217,7 +219,7 @@ func presentBaseTables(ctx context.Context, db Querier) ([]string, error) {
 
 // relationExists looks a schema-qualified name up in the catalogue, which
 // needs no privilege (to_regclass fails without USAGE on the schema).
-func relationExists(ctx context.Context, db Querier, qualified string) (bool, error) {
+func relationExists(ctx context.Context, db queries.DBTX, qualified string) (bool, error) {
 	var ok bool
 	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		 WHERE n.nspname = split_part($1, '.', 1) AND c.relname = split_part($1, '.', 2))`, qualified).Scan(&ok)
@@ -229,7 +231,7 @@ func relationExists(ctx context.Context, db Querier, qualified string) (bool, er
 
 // checkReadable says which GRANT is missing when this role may not read a
 // table of an existing schema-qualified name.
-func checkReadable(ctx context.Context, db Querier, qualified string) error {
+func checkReadable(ctx context.Context, db queries.DBTX, qualified string) error {
 	var usage, sel bool
 	err := db.QueryRow(ctx, `SELECT has_schema_privilege(n.oid, 'USAGE'), has_table_privilege(c.oid, 'SELECT')
 		  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -291,11 +291,11 @@ func firstLine(q string) string {
 	return ""
 }
 
-// Querier is what BlockersOf reads with: a connection or a pool that the
-// step itself does not use.
-type Querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
+// Querier is queries.DBTX, kept as a name so code written against it still
+// builds.
+//
+// Deprecated: use queries.DBTX.
+type Querier = queries.DBTX
 
 // blockersSQL reads the sessions that block backend $1.
 const blockersSQL = `
@@ -308,7 +308,7 @@ SELECT a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''), coalesc
 
 // BlockersOf is a Watch that reads, on db, the sessions blocking backend
 // pid (pg_blocking_pids joined to pg_stat_activity).
-func BlockersOf(db Querier, pid uint32) Watch {
+func BlockersOf(db queries.DBTX, pid uint32) Watch {
 	return func(ctx context.Context) ([]Blocker, error) {
 		rows, err := db.Query(ctx, blockersSQL, int32(pid))
 		if err != nil {
