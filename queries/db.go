@@ -69,6 +69,14 @@ func CanSkipTriggers(ctx context.Context, db DBTX) error {
 	return err
 }
 
+// IsReplica reports whether the server is a replica: a standby in
+// recovery, which refuses every write. It is the one place hmperf asks.
+func IsReplica(ctx context.Context, db DBTX) (bool, error) {
+	var replica bool
+	err := db.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&replica)
+	return replica, err
+}
+
 // rollbackTimeout bounds a rollback on its fresh context.
 const rollbackTimeout = 30 * time.Second
 

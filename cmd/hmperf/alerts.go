@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"hmperf/queries"
 	"hmperf/queries/monitor"
 )
 
@@ -136,8 +137,8 @@ func readAlerts(ctx context.Context, t *target) (role string, alerts []monitor.A
 		return "", nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var replica bool
-	if err := conn.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&replica); err != nil {
+	replica, err := queries.IsReplica(ctx, conn)
+	if err != nil {
 		return "", nil, fmt.Errorf("ask %s for its role: %w", t.Describe(), err)
 	}
 	role = "primary"

@@ -18,6 +18,7 @@ import (
 	"hmperf/queries"
 	"hmperf/queries/bench"
 	"hmperf/queries/monitor"
+	"hmperf/queries/writepolicy"
 )
 
 // benchOpts are the flags of `hmperf bench`.
@@ -154,7 +155,7 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 		return err
 	}
 	defer pool.Close()
-	if err := checkWritable(ctx, pool); err != nil {
+	if err := writepolicy.CheckWritable(ctx, pool); err != nil {
 		return err
 	}
 	if err := queries.Require(ctx, pool, "hmperf bench", bench.Needs); err != nil {

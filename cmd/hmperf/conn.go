@@ -19,6 +19,7 @@ import (
 	"hmperf/migrations"
 	"hmperf/queries"
 	"hmperf/queries/pglaunch"
+	"hmperf/queries/writepolicy"
 )
 
 // connFlags are the connection flags every subcommand accepts.
@@ -147,7 +148,7 @@ func primaryOf(ctx context.Context, list []server, cf connFlags, stderr io.Write
 		case err == nil:
 			fmt.Fprintf(stderr, "hmperf: %d servers given; this command runs on the primary, %s (%s)\n", len(list), name, t.Describe())
 			return t, nil
-		case errors.Is(err, errReplica):
+		case errors.Is(err, writepolicy.ErrReplica):
 			why = append(why, name+" is a replica")
 		default:
 			why = append(why, name+": "+err.Error())
@@ -274,7 +275,7 @@ func (t *target) refuseReplica(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	return refuseReplica(ctx, conn)
+	return writepolicy.RefuseReplica(ctx, conn)
 }
 
 // newPool makes a pool of at most size connections, which connects on
@@ -315,7 +316,7 @@ func (t *target) mayMigrate(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if err := refuseReplica(ctx, conn); err != nil {
+	if err := writepolicy.RefuseReplica(ctx, conn); err != nil {
 		return err
 	}
 	needs := make([]queries.Privilege, len(migrations.Needs))

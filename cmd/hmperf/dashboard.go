@@ -14,6 +14,7 @@ import (
 	"hmperf/engine"
 	"hmperf/queries"
 	"hmperf/queries/ingest"
+	"hmperf/queries/writepolicy"
 	"hmperf/tui"
 )
 
@@ -165,7 +166,7 @@ func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) (*samp
 	if err != nil {
 		return nil, err
 	}
-	if err := checkWritable(ctx, pool); err != nil {
+	if err := writepolicy.CheckWritable(ctx, pool); err != nil {
 		return nil, err
 	}
 	target, err := generatedTarget(ctx, pool, "")
@@ -175,7 +176,7 @@ func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) (*samp
 	if err := queries.Require(ctx, pool, "the dashboard's sample ingest", ingest.Needs(target)); err != nil {
 		return nil, err
 	}
-	created, err := createdByHmperf(ctx, pool)
+	created, err := writepolicy.CreatedByHmperf(ctx, pool)
 	if err != nil {
 		return nil, err
 	}

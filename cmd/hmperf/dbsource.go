@@ -17,6 +17,7 @@ import (
 	"hmperf/queries/dash"
 	"hmperf/queries/indexq"
 	"hmperf/queries/monitor"
+	"hmperf/queries/writepolicy"
 	"hmperf/tui/source"
 )
 
@@ -320,8 +321,8 @@ func (s *dbSource) isReplica(ctx context.Context) (bool, error) {
 	if s.roleKnown.Load() {
 		return s.replica.Load(), nil
 	}
-	var replica bool
-	if err := s.pool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&replica); err != nil {
+	replica, err := queries.IsReplica(ctx, s.pool)
+	if err != nil {
 		return false, err
 	}
 	s.setRole(replica)
@@ -339,7 +340,7 @@ func (s *dbSource) writable(ctx context.Context) error {
 		return fmt.Errorf("ask %s whether it is a replica: %w", s.t.Describe(), err)
 	}
 	if replica {
-		return fmt.Errorf("%s: %w", s.t.Describe(), errReplica)
+		return fmt.Errorf("%s: %w", s.t.Describe(), writepolicy.ErrReplica)
 	}
 	return nil
 }
@@ -428,7 +429,7 @@ func (s *dbSource) sampleTarget(ctx context.Context) source.WriteTarget {
 	switch {
 	case err != nil:
 		return source.TargetUnknown
-	case ours(st):
+	case writepolicy.Ours(st):
 		return source.TargetLive
 	}
 	return source.TargetSandbox

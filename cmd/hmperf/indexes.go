@@ -11,6 +11,7 @@ import (
 
 	"hmperf/queries"
 	"hmperf/queries/indexq"
+	"hmperf/queries/writepolicy"
 )
 
 // indexesOpts are the flags of `hmperf indexes`.
@@ -55,7 +56,7 @@ func runIndexes(ctx context.Context, e env, args []string) error {
 	if rest[0] == "status" {
 		return indexesStatus(ctx, e.stdout, pool, o.json)
 	}
-	if err := refuseReplica(ctx, pool); err != nil {
+	if err := writepolicy.RefuseReplica(ctx, pool); err != nil {
 		return err
 	}
 	if err := queries.Require(ctx, pool, "hmperf indexes process", indexq.Needs); err != nil {

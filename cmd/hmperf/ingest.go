@@ -17,6 +17,7 @@ import (
 	"hmperf/queries"
 	"hmperf/queries/catalog"
 	"hmperf/queries/ingest"
+	"hmperf/queries/writepolicy"
 )
 
 // ingestOpts are the flags of `hmperf ingest`.
@@ -162,7 +163,7 @@ func (o *ingestOpts) open(ctx context.Context, e env) (*ingest.Ingester, func(),
 // live tables (that is its purpose), generated rows where generatedTarget
 // says.
 func (o *ingestOpts) openIngester(ctx context.Context, pool *pgxpool.Pool, opts ingest.Options) (*ingest.Ingester, error) {
-	if err := checkWritable(ctx, pool); err != nil {
+	if err := writepolicy.CheckWritable(ctx, pool); err != nil {
 		return nil, err
 	}
 	flag := o.target
@@ -173,7 +174,7 @@ func (o *ingestOpts) openIngester(ctx context.Context, pool *pgxpool.Pool, opts 
 	if err != nil {
 		return nil, err
 	}
-	created, err := createdByHmperf(ctx, pool)
+	created, err := writepolicy.CreatedByHmperf(ctx, pool)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"hmperf/migrations"
 	"hmperf/queries"
 	"hmperf/queries/monitor"
+	"hmperf/queries/writepolicy"
 )
 
 // monitorOpts are the flags of `hmperf monitor`.
@@ -88,7 +89,7 @@ func monitorConn(ctx context.Context, t *target) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := refuseReplica(ctx, conn); err != nil {
+	if err := writepolicy.RefuseReplica(ctx, conn); err != nil {
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("monitor stores its samples: %w (the dashboard on a replica reads the samples the primary's monitor stored and replicated)", err)
 	}
