@@ -23,6 +23,13 @@ const Schema = "hmperf"
 // (0015 onward) then apply on top.
 const BaseVersion uint = 14
 
+// MonitoringVersion is the migration that creates the last of what the
+// dashboard's overview reads beside the schema's status: the constraint
+// monitor and the alert check (0023_activity_metrics_constraint_monitoring;
+// ingest stats and benchmark runs come before it). Below it the overview
+// shows the schema only.
+const MonitoringVersion uint = 23
+
 // State is what a database is, as far as hmperf's schema management goes.
 type State string
 

@@ -338,9 +338,9 @@ func printBenchText(w io.Writer, r *bench.Result) {
 	var notes []string
 	for _, c := range r.Comparisons {
 		for _, v := range c.Verdicts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", c.Pair, claimWording[v.Claim], claimed(v), measured(c, v), verdictCI(v), v.Reps, v.Verdict)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", c.Pair, bench.ClaimWording(v.Claim), claimed(v), measured(c, v), verdictCI(v), v.Reps, v.Verdict)
 			if v.Why != "" {
-				notes = append(notes, fmt.Sprintf("%s, %s: %s: %s", c.Pair, claimWording[v.Claim], v.Verdict, v.Why))
+				notes = append(notes, fmt.Sprintf("%s, %s: %s: %s", c.Pair, bench.ClaimWording(v.Claim), v.Verdict, v.Why))
 			}
 		}
 		for _, f := range c.FloorWarnings {
@@ -393,25 +393,11 @@ func verdictCI(v bench.Verdict) string {
 	return ciText(v.CILow, v.CIHigh, signedPct)
 }
 
-var claimWording = map[string]string{
-	"improvement_pct": "improvement over original",
-	"ops_per_sec":     "optimized throughput",
-	"overhead_pct":    "optimized constraint overhead",
-}
-
-// claimShort names each claim in one word, for the dashboard's narrow
-// layouts; the table column says the claim is the optimized table's.
-var claimShort = map[string]string{
-	"improvement_pct": "improvement",
-	"ops_per_sec":     "throughput",
-	"overhead_pct":    "overhead",
-}
-
 func claimed(v bench.Verdict) string {
 	switch v.Claim {
-	case "ops_per_sec":
+	case bench.ClaimThroughput:
 		return thousands(v.Claimed) + " ops/s"
-	case "overhead_pct":
+	case bench.ClaimOverhead:
 		return "<= " + strconv.FormatFloat(v.Claimed, 'f', -1, 64) + "%"
 	}
 	return ">= " + strconv.FormatFloat(v.Claimed, 'f', -1, 64) + "%"
@@ -419,9 +405,9 @@ func claimed(v bench.Verdict) string {
 
 func measured(c bench.Comparison, v bench.Verdict) string {
 	switch v.Claim {
-	case "ops_per_sec":
+	case bench.ClaimThroughput:
 		return thousands(v.Measured) + " rows/s"
-	case "overhead_pct":
+	case bench.ClaimOverhead:
 		return signedPct(v.Measured)
 	}
 	return fmt.Sprintf("%s (ratio %.2f, spread %.2f-%.2f)", signedPct(v.Measured), c.RatioMedian, c.RatioMin, c.RatioMax)

@@ -55,9 +55,9 @@ func writeReportMarkdown(b *strings.Builder, r *bench.Result, cmdline string, ch
 	var notes []string
 	for _, c := range r.Comparisons {
 		for _, v := range c.Verdicts {
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %d | **%s** |\n", c.Pair, claimWording[v.Claim], claimed(v), measured(c, v), verdictCI(v), v.Reps, v.Verdict)
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %d | **%s** |\n", c.Pair, bench.ClaimWording(v.Claim), claimed(v), measured(c, v), verdictCI(v), v.Reps, v.Verdict)
 			if v.Why != "" {
-				notes = append(notes, fmt.Sprintf("%s, %s: %s", c.Pair, claimWording[v.Claim], v.Why))
+				notes = append(notes, fmt.Sprintf("%s, %s: %s", c.Pair, bench.ClaimWording(v.Claim), v.Why))
 			}
 		}
 		notes = append(notes, c.FloorWarnings...)

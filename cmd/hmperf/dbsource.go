@@ -85,7 +85,7 @@ func (s *dbSource) Overview(ctx context.Context) (_ source.Overview, err error) 
 		}
 	}
 	s.overviewAlerts(ctx, &o)
-	if !schemaHas(ms, monitoringVersion) {
+	if !schemaHas(ms, int(migrations.MonitoringVersion)) {
 		return o, nil // ingest stats and benchmarks come with the schema
 	}
 	if err := s.overviewData(ctx, &o); err != nil {
@@ -132,17 +132,13 @@ func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
 	o.VerdictsRun = last.ID
 	for _, c := range last.Comparisons {
 		for _, v := range c.Verdicts {
-			o.Verdicts = append(o.Verdicts, source.Verdict{Table: c.Pair, Claim: claimWording[v.Claim], Short: claimShort[v.Claim], Claimed: v.Claimed,
+			o.Verdicts = append(o.Verdicts, source.Verdict{Table: c.Pair, Claim: bench.ClaimWording(v.Claim), Short: bench.ClaimShort(v.Claim), Claimed: v.Claimed,
 				Measured: v.Measured, Unit: v.Unit, CILow: v.CILow, CIHigh: v.CIHigh, Reps: v.Reps,
 				Outcome: string(v.Verdict), Why: v.Why})
 		}
 	}
 	return nil
 }
-
-// monitoringVersion is the migration that creates the last of what the
-// overview reads (alerts and the constraint monitor).
-const monitoringVersion = 23
 
 // schemaHas reports whether migration v is applied and not half-done.
 func schemaHas(ms source.MigrationStatus, v int) bool {

@@ -1,0 +1,47 @@
+package migrations_test
+
+import (
+	"fmt"
+	"io/fs"
+	"regexp"
+	"testing"
+
+	"hmperf/migrations"
+)
+
+// TestMonitoringVersion: MonitoringVersion is the first migration by which
+// every object the overview reads exists: the latest of their creations.
+func TestMonitoringVersion(t *testing.T) {
+	t.Parallel()
+	creates := map[string]*regexp.Regexp{
+		"hmperf.ingest_batch_stats":             regexp.MustCompile(`(?m)^CREATE TABLE hmperf\.ingest_batch_stats\b`),
+		"hmperf.benchmark_runs":                 regexp.MustCompile(`(?m)^CREATE TABLE hmperf\.benchmark_runs\b`),
+		"constraint_performance_monitor":        regexp.MustCompile(`(?m)^CREATE TABLE constraint_performance_monitor\b`),
+		"check_constraint_performance_alerts()": regexp.MustCompile(`(?m)^CREATE FUNCTION check_constraint_performance_alerts\(`),
+	}
+	list, err := migrations.List(migrations.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var latest uint
+	for object, re := range creates {
+		var at uint
+		for _, m := range list {
+			sql, err := fs.ReadFile(migrations.FS, fmt.Sprintf("%04d_%s.up.sql", m.Version, m.Name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if re.Match(sql) {
+				at = m.Version
+				break
+			}
+		}
+		if at == 0 {
+			t.Fatalf("no migration creates %s", object)
+		}
+		latest = max(latest, at)
+	}
+	if latest != migrations.MonitoringVersion {
+		t.Errorf("the overview's objects all exist from migration %d; MonitoringVersion is %d", latest, migrations.MonitoringVersion)
+	}
+}
