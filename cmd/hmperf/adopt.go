@@ -103,7 +103,7 @@ func applyOwn(ctx context.Context, e env, t *target, o migrateOpts) error {
 			// committed: adopting again would find nothing to adopt.
 			return fmt.Errorf("migrate adopt: adopted, but then %v (run `hmperf migrate adopt` or `up` again to finish)", err)
 		}
-		return migrateFailure(ctx, m, "adopt", err)
+		return migrations.Failure(ctx, m, "adopt", err)
 	}
 	if o.json {
 		return nil

@@ -469,7 +469,7 @@ func (s *dbSource) withMigrator(ctx context.Context, action string, fn func(*mig
 	defer s.status.forget()
 	defer s.alerts.forget()
 	if err := fn(m); err != nil {
-		return migrateFailure(ctx, m, action, err)
+		return migrations.Failure(ctx, m, action, err)
 	}
 	return nil
 }

@@ -78,7 +78,7 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 		}
 	}
 	if err := action.apply(ctx, m); err != nil {
-		return migrateFailure(ctx, m, action.name, err)
+		return migrations.Failure(ctx, m, action.name, err)
 	}
 	return reportDone(ctx, e.stdout, t, action.name)
 }
@@ -112,7 +112,7 @@ func reportDone(ctx context.Context, w io.Writer, t *target, action string) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "migrate %s: done; schema version %s; database %s\n", action, versionText(st), st.Summary)
+	fmt.Fprintf(w, "migrate %s: done; schema version %s; database %s\n", action, migrations.VersionText(st), st.Summary)
 	return nil
 }
 
@@ -211,45 +211,6 @@ func ask(e env, what string) error {
 	return errors.New("cancelled: nothing changed")
 }
 
-// migrateFailure explains a failed migration. hmperf's own steps never
-// leave the database dirty (each commits with its version or not at all);
-// a database another tool left dirty gets the recovery its catalogue says.
-// Interrupted (Ctrl-C, SIGTERM), it says which step was rolled back and
-// where the schema stands.
-func migrateFailure(ctx context.Context, m *migrations.Migrator, action string, cause error) error {
-	st, err := m.Status()
-	switch {
-	case err != nil:
-		return fmt.Errorf("migrate %s failed: %v", action, cause)
-	case ctx.Err() != nil:
-		return fmt.Errorf("migrate %s interrupted: the step in progress was rolled back (%v); schema version %s, database %s; the same command goes on from there",
-			action, stepOf(cause), versionText(st), st.Summary)
-	case st.Dirty:
-		return fmt.Errorf("migrate %s failed: %v; the database is %s: %s", action, cause, st.Summary, st.Next)
-	}
-	return fmt.Errorf("migrate %s failed: %v", action, cause)
-}
-
-// stepOf names the statement a cancelled step was running, else the cause.
-func stepOf(cause error) string {
-	var se *migrations.StatementError
-	if errors.As(cause, &se) {
-		return fmt.Sprintf("%s line %d: %s", se.File, se.Line, se.Statement)
-	}
-	return cause.Error()
-}
-
-func versionText(st migrations.Status) string {
-	if !st.HasVersion {
-		return "none (empty)"
-	}
-	s := strconv.FormatUint(uint64(st.Version), 10)
-	if st.Dirty {
-		s += " (DIRTY)"
-	}
-	return s
-}
-
 // readStatus reads the schema state on a plain connection: it writes
 // nothing (a Migrator creates its version table), so it also works
 // with --read-only, for a role that may only read, and on a database hmperf
@@ -286,7 +247,7 @@ func printStatus(w io.Writer, st migrations.Status, asJSON bool) error {
 	}
 	fmt.Fprintf(w, "database: %s\n", st.Summary)
 	fmt.Fprintf(w, "next: %s\n", st.Next)
-	fmt.Fprintf(w, "schema version: %s; %d applied, %d pending\n", versionText(st), len(st.Migrations)-st.Pending, st.Pending)
+	fmt.Fprintf(w, "schema version: %s; %d applied, %d pending\n", migrations.VersionText(st), len(st.Migrations)-st.Pending, st.Pending)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tNAME\tSTATE")
 	for _, mg := range st.Migrations {
