@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"hmperf/cmd/internal/dashsource"
 	"hmperf/queries"
 	"hmperf/queries/monitor"
 )
@@ -147,7 +148,7 @@ func readAlerts(ctx context.Context, t *target) (role string, alerts []monitor.A
 	}
 	alerts, err = monitor.Alerts(ctx, conn)
 	// The same words as the dashboard's header: what is missing, and the fix.
-	return role, alerts, explain(ctx, conn, err)
+	return role, alerts, dashsource.Explain(ctx, conn, err)
 }
 
 // summarize makes the document of a set of results: the worst status, every

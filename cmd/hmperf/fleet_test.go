@@ -16,8 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/cmd/internal/dashsource"
 	"hmperf/migrations"
-	"hmperf/queries/fleet"
 	"hmperf/queries/monitor"
 	"hmperf/queries/pglaunch"
 	"hmperf/tui/source"
@@ -102,11 +102,11 @@ func TestFleetAlerts(t *testing.T) {
 	})
 
 	t.Run("a replica is read, never written", func(t *testing.T) {
-		replica := src.members[1].src
+		replica := src.Member(1)
 		if _, err := replica.Constraints(ctx); err != nil {
 			t.Fatalf("the Constraints panel on a replica: %v", err)
 		}
-		if replica.noSampling.Load() {
+		if replica.SamplingOff() {
 			t.Error("the sampler tried to write on the replica (and was refused)")
 		}
 		err := replica.StartIngest(ctx)
@@ -355,11 +355,11 @@ func restartInSet(t *testing.T, ctx context.Context, set *pglaunch.Set, c *pglau
 
 // testFleetSource is the dashboard's source over the three servers, named
 // by role as a --servers file would.
-func testFleetSource(t *testing.T, ctx context.Context, primary *pglaunch.Cluster, replicas ...*pglaunch.Cluster) *fleetSource {
+func testFleetSource(t *testing.T, ctx context.Context, primary *pglaunch.Cluster, replicas ...*pglaunch.Cluster) *dashsource.Fleet {
 	t.Helper()
 	names := []string{"primary"}
 	clusters := append([]*pglaunch.Cluster{primary}, replicas...)
-	srcs := make([]*dbSource, len(clusters))
+	srcs := make([]*dashsource.DB, len(clusters))
 	for i, c := range clusters {
 		if i > 0 {
 			names = append(names, c.Name())
@@ -375,12 +375,12 @@ func testFleetSource(t *testing.T, ctx context.Context, primary *pglaunch.Cluste
 		t.Cleanup(pool.Close)
 		srcs[i] = newDBSource(tg, pool, dashboardOpts{})
 	}
-	return newFleetSource(names, srcs)
+	return dashsource.NewFleet(names, srcs)
 }
 
 // pollServers runs one Servers poll and checks each server's role ("" for
 // one that cannot be read, which must say why).
-func pollServers(t *testing.T, ctx context.Context, src *fleetSource, roles ...string) []source.Server {
+func pollServers(t *testing.T, ctx context.Context, src *dashsource.Fleet, roles ...string) []source.Server {
 	t.Helper()
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -497,31 +497,5 @@ func TestFleetBadDSN(t *testing.T) {
 		"--dsn", "host=127.0.0.1 port=notanumber password="+secret)
 	if r.code != 3 || !strings.Contains(r.stdout, "--dsn number 2") || strings.Contains(r.stdout+r.stderr, secret) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 3 naming --dsn number 2 without the password", r.code, r.stdout, r.stderr)
-	}
-}
-
-// TestWritesGoToTheOnePrimary: a set writes to the one server the last
-// poll read as primary, and to none when there is none or more than one.
-func TestWritesGoToTheOnePrimary(t *testing.T) {
-	at := func(name string, role fleet.Role, up bool) *member {
-		return &member{name: name, up: up, prev: fleet.Stats{Role: role}}
-	}
-	tests := []struct {
-		name    string
-		members []*member
-		want    string
-		wantErr string
-	}{
-		{"one primary", []*member{at("a", fleet.Replica, true), at("b", fleet.Primary, true)}, "b", ""},
-		{"the primary down", []*member{at("a", fleet.Primary, false), at("b", fleet.Replica, true)}, "", "no server of the set answered as primary"},
-		{"never polled", []*member{at("a", "", false), at("b", "", false)}, "", "no server of the set answered as primary"},
-		{"two primaries", []*member{at("a", fleet.Primary, true), at("b", fleet.Primary, true)}, "", "2 servers of the set answered as primary"},
-		{"one server, whatever it is", []*member{at("a", "", false)}, "", ""},
-	}
-	for _, tc := range tests {
-		got, err := (&fleetSource{members: tc.members}).WritesTo()
-		if got != tc.want || (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
-			t.Errorf("%s: WritesTo = %q, %v; want %q and an error saying %q", tc.name, got, err, tc.want, tc.wantErr)
-		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"hmperf/cmd/internal/dashsource"
 	"hmperf/migrations"
 	"hmperf/queries/pgtest"
 	"hmperf/tui/source"
@@ -148,8 +149,8 @@ func TestReadOnlyRoleDashboardAndCLI(t *testing.T) {
 		"Force":          func() error { return src.Force(ctx, latest) },
 	}
 	for name, f := range writes {
-		if err := f(); !errors.Is(err, errReadOnly) {
-			t.Errorf("%s with --read-only: %v, want %v", name, err, errReadOnly)
+		if err := f(); !errors.Is(err, dashsource.ErrReadOnly) {
+			t.Errorf("%s with --read-only: %v, want %v", name, err, dashsource.ErrReadOnly)
 		}
 	}
 
