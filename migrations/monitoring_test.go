@@ -1,12 +1,16 @@
 package migrations_test
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"regexp"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"hmperf/migrations"
+	"hmperf/queries/pgtest"
 )
 
 // TestMonitoringVersion: MonitoringVersion is the first migration by which
@@ -43,5 +47,26 @@ func TestMonitoringVersion(t *testing.T) {
 	}
 	if latest != migrations.MonitoringVersion {
 		t.Errorf("the overview's objects all exist from migration %d; MonitoringVersion is %d", latest, migrations.MonitoringVersion)
+	}
+}
+
+// TestHasSchema: hmperf's schema exists once migrated, not before.
+func TestHasSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		dsn  func(testing.TB) string
+		want bool
+	}{{"empty", pgtest.NewDB, false}, {"migrated", pgtest.NewMigratedDB, true}} {
+		conn, err := pgx.Connect(ctx, tc.dsn(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := migrations.HasSchema(ctx, conn)
+		conn.Close(ctx)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: HasSchema = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
 	}
 }

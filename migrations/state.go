@@ -255,3 +255,10 @@ func checkReadable(ctx context.Context, db queries.DBTX, qualified string) error
 	}
 	return nil
 }
+
+// HasSchema reports whether hmperf's own schema (Schema) exists.
+func HasSchema(ctx context.Context, db queries.DBTX) (bool, error) {
+	var ok bool
+	err := db.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", Schema).Scan(&ok)
+	return ok, err
+}

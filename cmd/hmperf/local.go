@@ -100,11 +100,7 @@ func createStatStatements(ctx context.Context, t *target) error {
 		return t.connError(err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	_, err = conn.Exec(ctx, `DO $$ BEGIN
-		IF 'pg_stat_statements' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ',')) THEN
-			CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
-		END IF; END $$`)
-	if err != nil {
+	if err := pglaunch.CreateStatStatements(ctx, conn); err != nil {
 		return fmt.Errorf("create pg_stat_statements in the embedded server: %w", err)
 	}
 	return nil

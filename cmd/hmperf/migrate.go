@@ -276,9 +276,6 @@ func hasSchema(ctx context.Context, t *target) bool {
 		return true
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var ok bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", migrations.Schema).Scan(&ok); err != nil {
-		return true
-	}
-	return ok
+	ok, err := migrations.HasSchema(ctx, conn)
+	return ok || err != nil
 }
