@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/cmd/internal/alertcheck"
 	"hmperf/cmd/internal/dashsource"
 	"hmperf/migrations"
 	"hmperf/queries/monitor"
@@ -172,7 +173,7 @@ func TestFleetAlerts(t *testing.T) {
 		if err := primary.StopServer(); err != nil {
 			t.Fatal(err)
 		}
-		var doc alertsJSON
+		var doc alertcheck.Doc
 		var code int
 		// Each replica notices the silence on its own clock: wait until
 		// both say so (or the deadline passes and the check below fails).
@@ -315,29 +316,6 @@ func TestServersFlags(t *testing.T) {
 	}
 }
 
-// TestWorstStatus: CRITICAL over UNKNOWN over WARNING over OK.
-func TestWorstStatus(t *testing.T) {
-	tests := []struct {
-		codes []int
-		want  int
-	}{
-		{[]int{0, 0}, 0},
-		{[]int{0, 1}, 1},
-		{[]int{1, 3, 0}, 3},
-		{[]int{3, 2, 1}, 2},
-		{[]int{2, 0}, 2},
-	}
-	for _, tc := range tests {
-		results := make([]serverAlerts, len(tc.codes))
-		for i, c := range tc.codes {
-			results[i] = serverAlerts{Name: "s", ExitCode: c}
-		}
-		if got := summarize(results); got.ExitCode != tc.want || got.Status != alertsStatus[tc.want] {
-			t.Errorf("worst of %v = %d %s, want %d", tc.codes, got.ExitCode, got.Status, tc.want)
-		}
-	}
-}
-
 // restartInSet starts a stopped server of set again and waits until every
 // replica streams and has replayed the primary's position.
 func restartInSet(t *testing.T, ctx context.Context, set *pglaunch.Set, c *pglaunch.Cluster) {
@@ -396,10 +374,10 @@ func pollServers(t *testing.T, ctx context.Context, src *dashsource.Fleet, roles
 	return got
 }
 
-func fleetAlerts(t *testing.T, ctx context.Context, args ...string) (alertsJSON, int) {
+func fleetAlerts(t *testing.T, ctx context.Context, args ...string) (alertcheck.Doc, int) {
 	t.Helper()
 	r := runCmd(ctx, "", args...)
-	var doc alertsJSON
+	var doc alertcheck.Doc
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatalf("alerts %v: %v: stdout %q, stderr %q", args, err, r.stdout, r.stderr)
 	}
@@ -411,7 +389,7 @@ func fleetAlerts(t *testing.T, ctx context.Context, args ...string) (alertsJSON,
 
 // wantServers checks the exit code and each server's "role status", as
 // prefixes and suffixes: "primary OK", " UNKNOWN" (no role), "replica ".
-func wantServers(t *testing.T, doc alertsJSON, code, wantCode int, want ...string) {
+func wantServers(t *testing.T, doc alertcheck.Doc, code, wantCode int, want ...string) {
 	t.Helper()
 	if code != wantCode || len(doc.Servers) != len(want) {
 		t.Fatalf("exit %d with %d servers, want %d with %d: %+v", code, len(doc.Servers), wantCode, len(want), doc)
@@ -426,7 +404,7 @@ func wantServers(t *testing.T, doc alertsJSON, code, wantCode int, want ...strin
 }
 
 // lagging counts the servers whose own result has the seconds-lag alert.
-func lagging(doc alertsJSON) int {
+func lagging(doc alertcheck.Doc) int {
 	n := 0
 	for _, srv := range doc.Servers {
 		for _, a := range srv.Alerts {
@@ -439,7 +417,7 @@ func lagging(doc alertsJSON) int {
 	return n
 }
 
-func alertNamed(doc alertsJSON, name string) *monitor.Alert {
+func alertNamed(doc alertcheck.Doc, name string) *monitor.Alert {
 	for i := range doc.Alerts {
 		if doc.Alerts[i].Name == name {
 			return &doc.Alerts[i]

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"hmperf/cmd/internal/alertcheck"
 	"hmperf/cmd/internal/dashsource"
 	"hmperf/migrations"
 	"hmperf/queries/pgtest"
@@ -180,7 +181,7 @@ func TestReadOnlyRoleDashboardAndCLI(t *testing.T) {
 	// session says.
 	want := runCmd(ctx, "", "alerts", "--dsn", dsn)
 	got := runCmd(ctx, "", "alerts", "--read-only", "--dsn", roDSN)
-	if got.code == alertsUnknown || got.code != want.code || got.stdout != want.stdout {
+	if got.code == alertcheck.Unknown || got.code != want.code || got.stdout != want.stdout {
 		t.Errorf("alerts --read-only as the role: exit %d\n%s%s\nwant exit %d\n%s", got.code, got.stdout, got.stderr, want.code, want.stdout)
 	}
 	r := runCmd(ctx, "", "migrate", "status", "--json", "--read-only", "--dsn", roDSN)
