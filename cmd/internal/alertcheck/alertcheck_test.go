@@ -30,7 +30,6 @@ func TestWorstStatus(t *testing.T) {
 	}
 }
 
-
 // TestResult: a server's exit status is its worst alert's, UNKNOWN with
 // the reason when the alerts could not be read, OK with none.
 func TestResult(t *testing.T) {
