@@ -3,15 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/cmd/internal/cmdout"
 	"hmperf/migrations"
 	"hmperf/queries/catalog"
 	"hmperf/queries/lockwait"
@@ -57,7 +55,7 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 	if err != nil {
 		return err
 	}
-	if err := printAdoptionCheck(e.stdout, adoptionReport{check, missing}, o.json); err != nil {
+	if err := cmdout.AdoptionCheck(e.stdout, cmdout.AdoptionReport{AdoptionCheck: check, MissingKeys: missing}, o.json); err != nil {
 		return err
 	}
 	if b := check.Blocking(); len(b) > 0 {
@@ -109,53 +107,6 @@ func applyOwn(ctx context.Context, e env, t *target, o migrateOpts) error {
 		return nil
 	}
 	return reportDone(ctx, e.stdout, t, "adopt")
-}
-
-// printAdoptionCheck lists every difference between the live base tables and
-// hmperf's base migrations, and the metric tables without a unique key.
-func printAdoptionCheck(w io.Writer, report adoptionReport, asJSON bool) error {
-	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(report)
-	}
-	if err := printDifferences(w, report.AdoptionCheck); err != nil {
-		return err
-	}
-	printMissingKeys(w, report.MissingKeys)
-	return nil
-}
-
-// printDifferences lists every difference from hmperf's base migrations.
-func printDifferences(w io.Writer, check migrations.AdoptionCheck) error {
-	f := check.Foreign
-	fmt.Fprintf(w, "managed by %s", f.Tool)
-	if f.Table != "" {
-		fmt.Fprintf(w, " (%s: %d migrations, latest %s)", f.Table, f.Migrations, f.Version)
-	}
-	fmt.Fprintf(w, "; base tables present: %s\n", strings.Join(f.BaseTables, ", "))
-	if len(check.Differences) == 0 {
-		fmt.Fprintln(w, "no differences from hmperf's base migrations")
-		return nil
-	}
-	fmt.Fprintf(w, "%d difference(s) from hmperf's base migrations (ingest maps onto the live columns; BLOCKING ones stop adoption):\n", len(check.Differences))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TABLE\tCOLUMN\tEXPECTED\tFOUND\t")
-	for _, d := range check.Differences {
-		mark := ""
-		if d.Blocking {
-			mark = "BLOCKING"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Table, orDash(d.Column), d.Expected, d.Found, mark)
-	}
-	return tw.Flush()
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // confirmTyped asks the person to type word; --yes answers for scripts.

@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"sync"
 
 	"hmperf/cmd/internal/alertcheck"
+	"hmperf/cmd/internal/cmdout"
 	"hmperf/cmd/internal/dashsource"
 	"hmperf/queries"
 	"hmperf/queries/monitor"
@@ -37,7 +37,7 @@ func runAlerts(ctx context.Context, e env, args []string) error {
 	results := checkServers(ctx, targets)
 	doc := alertcheck.Summarize(results)
 	if asJSON {
-		err = writeJSON(e.stdout, doc)
+		err = cmdout.JSON(e.stdout, doc)
 	} else if len(results) == 1 {
 		alertcheck.PrintServer(e.stdout, results[0])
 	} else {
@@ -101,30 +101,10 @@ func readAlerts(ctx context.Context, t *target) (role string, alerts []monitor.A
 // exit 3, the reason on stdout (the plugin's status line) and on stderr.
 func unknownAlerts(stdout io.Writer, asJSON bool, cause error) error {
 	if asJSON {
-		_ = writeJSON(stdout, alertcheck.Doc{Status: alertcheck.Status[alertcheck.Unknown], ExitCode: alertcheck.Unknown, Alerts: []monitor.Alert{},
+		_ = cmdout.JSON(stdout, alertcheck.Doc{Status: alertcheck.Status[alertcheck.Unknown], ExitCode: alertcheck.Unknown, Alerts: []monitor.Alert{},
 			Error: cause.Error(), Servers: []alertcheck.Server{}})
 	} else {
 		fmt.Fprintf(stdout, "UNKNOWN: %s\n", cause)
 	}
 	return &exitError{code: alertcheck.Unknown, err: cause}
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

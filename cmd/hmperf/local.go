@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/cmd/internal/cmdout"
 	"hmperf/queries/pglaunch"
 )
 
@@ -41,7 +42,7 @@ func runLocal(ctx context.Context, e env, args []string) error {
 // runLocalSet is `local --replicas n`: a primary with the schema applied
 // and n replicas that have replayed it, until interrupted.
 func runLocalSet(ctx context.Context, e env, n int) (err error) {
-	fmt.Fprintf(e.stderr, "hmperf: starting a throwaway embedded PostgreSQL primary and %d streaming %s, discarded on exit\n", n, plural(n, "replica", "replicas"))
+	fmt.Fprintf(e.stderr, "hmperf: starting a throwaway embedded PostgreSQL primary and %d streaming %s, discarded on exit\n", n, cmdout.Plural(n, "replica", "replicas"))
 	set, err := pglaunch.StartSet(ctx, pglaunch.Options{}, n)
 	if err != nil {
 		return err
@@ -66,7 +67,7 @@ func runLocalSet(ctx context.Context, e env, n int) (err error) {
 	for _, c := range set.All() {
 		fmt.Fprintf(e.stdout, "%s\n", c.DSN("postgres"))
 	}
-	fmt.Fprintf(e.stderr, "hmperf: primary and %d %s ready (connection strings above, primary first); ^C stops them and removes their files\n", n, plural(n, "replica", "replicas"))
+	fmt.Fprintf(e.stderr, "hmperf: primary and %d %s ready (connection strings above, primary first); ^C stops them and removes their files\n", n, cmdout.Plural(n, "replica", "replicas"))
 	<-ctx.Done()
 	return nil
 }

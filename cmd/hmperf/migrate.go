@@ -3,14 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
+	"hmperf/cmd/internal/cmdout"
 	"hmperf/migrations"
 	"hmperf/queries/bench"
 )
@@ -230,42 +229,13 @@ func showStatus(ctx context.Context, w io.Writer, t *target, asJSON bool) error 
 	if err != nil {
 		return err
 	}
-	if err := printStatus(w, st, asJSON); err != nil {
+	if err := cmdout.MigrationStatus(w, st, asJSON); err != nil {
 		return err
 	}
 	if st.Dirty {
 		return &exitError{code: 1, err: fmt.Errorf("the schema is dirty at version %d", st.Version)}
 	}
 	return nil
-}
-
-func printStatus(w io.Writer, st migrations.Status, asJSON bool) error {
-	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
-	}
-	fmt.Fprintf(w, "database: %s\n", st.Summary)
-	fmt.Fprintf(w, "next: %s\n", st.Next)
-	fmt.Fprintf(w, "schema version: %s; %d applied, %d pending\n", migrations.VersionText(st), len(st.Migrations)-st.Pending, st.Pending)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VERSION\tNAME\tSTATE")
-	for _, mg := range st.Migrations {
-		fmt.Fprintf(tw, "%04d\t%s\t%s\n", mg.Version, mg.Name, migrationState(st, mg))
-	}
-	return tw.Flush()
-}
-
-func migrationState(st migrations.Status, mg migrations.Migration) string {
-	switch {
-	case mg.Applied && st.Adopted() && mg.Version <= migrations.BaseVersion:
-		return "adopted (the service's, not run by hmperf)"
-	case mg.Applied:
-		return "applied"
-	case st.Dirty && mg.Version == st.Version:
-		return "FAILED (dirty)"
-	}
-	return "pending"
 }
 
 // hasSchema reports whether hmperf's schema exists (false when it cannot

@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/cmd/internal/cmdout"
 	"hmperf/migrations"
 	"hmperf/queries"
 	"hmperf/queries/monitor"
@@ -67,7 +65,7 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 			}
 			return err
 		}
-		if err := printSample(e.stdout, r, o); err != nil {
+		if err := cmdout.Sample(e.stdout, r, o.once, o.asJSON); err != nil {
 			return err
 		}
 		if o.once && (!r.InMemory || r.Status != monitor.SampleBaseline) {
@@ -131,65 +129,4 @@ func monitorSampler(ctx context.Context, conn *pgx.Conn, e env, o monitorOpts) (
 		fmt.Fprintf(e.stderr, "hmperf: --once in memory: a baseline now, the sample %s later\n", o.interval)
 	}
 	return m.Sample, nil
-}
-
-func printSample(w io.Writer, r monitor.SampleResult, o monitorOpts) error {
-	r.Tables = nonNil(r.Tables)
-	if o.once && r.InMemory && r.Status == monitor.SampleBaseline {
-		return nil // --once prints the one sample that follows
-	}
-	if o.asJSON && o.once {
-		return writeJSON(w, r)
-	}
-	if o.asJSON {
-		// One document per line while sampling goes on.
-		return json.NewEncoder(w).Encode(r)
-	}
-	at := r.SampledAt.UTC().Format(time.RFC3339)
-	switch r.Status {
-	case monitor.SampleBaseline:
-		fmt.Fprintf(w, "%s baseline: counters recorded, the next sample shows the writes since now (pg_stat_statements: %s)\n", at, r.Statements)
-		return nil
-	case monitor.SampleBusy:
-		fmt.Fprintf(w, "%s busy: another process is sampling; nothing done\n", at)
-		return nil
-	}
-	fmt.Fprintf(w, "%s sampled %.1f s of writes (pg_stat_statements: %s)\n", at, deref(r.IntervalSeconds), r.Statements)
-	if r.InMemory {
-		fmt.Fprintln(w, "  sampled in memory: the writes since this command's previous sample, stored nowhere")
-	}
-	if r.StatsReset {
-		fmt.Fprintln(w, "  the statistics were reset or the server restarted since the previous sample: writes before that are lost")
-	}
-	if len(r.Tables) == 0 {
-		fmt.Fprintln(w, "  no writes")
-		return nil
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "table\trows\trolled back\thmperf ingest\tthroughput rows/s\tinsert speed rows/s\tms per 1,000 rows")
-	for _, ts := range r.Tables {
-		rolled := fmt.Sprint(ts.RolledBack)
-		if ts.RollbackUnknown > 0 {
-			rolled += fmt.Sprintf(" (+? in %d)", ts.RollbackUnknown)
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%s\n", ts.Table, ts.Rows, rolled, ts.HmperfRows,
-			orUnknown(ts.Throughput, 1), orUnknown(ts.InsertSpeed, 1), orUnknown(ts.MsPer1000Rows, 2))
-	}
-	return tw.Flush()
-}
-
-// orUnknown renders v with prec decimals, or "unknown" when nothing
-// measured it (never 0).
-func orUnknown(v *float64, prec int) string {
-	if v == nil {
-		return "unknown"
-	}
-	return fmt.Sprintf("%.*f", prec, *v)
-}
-
-func deref(v *float64) float64 {
-	if v == nil {
-		return 0
-	}
-	return *v
 }
