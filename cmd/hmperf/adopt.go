@@ -22,10 +22,10 @@ const adoptWord = "adopt"
 // migrations, lists every difference, records the base as applied without
 // running it, and applies hmperf's own migrations on top.
 func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
-	if err := t.mayMigrate(ctx); err != nil {
+	if err := t.MayMigrate(ctx); err != nil {
 		return err
 	}
-	conn, err := t.connect(ctx)
+	conn, err := t.Connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -76,25 +76,25 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 // transaction takes the migration lock, which another schema change may
 // hold; each retry line names that session, read on a second connection.
 func recordAdoption(ctx context.Context, e env, t *target, conn *pgx.Conn, check migrations.AdoptionCheck) error {
-	side, err := t.connect(ctx)
+	side, err := t.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer side.Close(context.WithoutCancel(ctx))
 	watch := lockwait.BlockersOf(side, conn.PgConn().PID())
-	return t.lockPolicy(e.stderr).Run(ctx, "record the adoption (it takes hmperf's migration lock)", watch, func(ctx context.Context) error {
+	return t.LockPolicy(e.stderr).Run(ctx, "record the adoption (it takes hmperf's migration lock)", watch, func(ctx context.Context) error {
 		return migrations.Adopt(ctx, conn, check)
 	})
 }
 
 // applyOwn applies hmperf's own migrations on an adopted database.
 func applyOwn(ctx context.Context, e env, t *target, o migrateOpts) error {
-	m, err := t.migrator(ctx)
+	m, err := t.Migrator(ctx)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	m.SetLockWait(t.lockPolicy(e.stderr))
+	m.SetLockWait(t.LockPolicy(e.stderr))
 	if err := m.UpContext(ctx); err != nil {
 		if errors.As(err, new(*lockwait.ExhaustedError)) {
 			// The adoption is recorded and the steps before this one

@@ -79,7 +79,7 @@ func readAlerts(ctx context.Context, t *target) (role string, alerts []monitor.A
 			return "", nil, err
 		}
 	}
-	conn, err := t.connect(ctx)
+	conn, err := t.Connect(ctx)
 	if err != nil {
 		return "", nil, err
 	}

@@ -147,7 +147,7 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 		return err
 	}
 	defer t.Close()
-	pool, err := t.pool(ctx, 2)
+	pool, err := t.Pool(ctx, 2)
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 		return benchout.FeedOverhead(e.stdout, fo, o.json)
 	}
 	opts := bench.Options{Tables: tables, Rows: o.rows, Reps: reps, MaxTime: o.maxTime, CIWidth: o.ciWidth,
-		Method: bench.Method(o.method), Commit: o.commit, Seed: o.seed, LockWait: t.lockPolicy(e.stderr), Log: e.stderr}
+		Method: bench.Method(o.method), Commit: o.commit, Seed: o.seed, LockWait: t.LockPolicy(e.stderr), Log: e.stderr}
 	if isTerminal(e.stderr) {
 		opts.Progress = benchout.ProgressLine(e.stderr)
 	}

@@ -19,7 +19,7 @@ func benchHistory(ctx context.Context, e env, o benchOpts) error {
 		return err
 	}
 	defer t.Close()
-	pool, err := t.pool(ctx, 1)
+	pool, err := t.Pool(ctx, 1)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/cmd/internal/dashsource"
-	"hmperf/migrations"
 	"hmperf/tui"
 )
 
@@ -48,14 +47,14 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer t.Close()
-	pool, err := dashboardPool(ctx, t)
+	pool, err := t.DashboardPool(ctx)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
 	src := dashsource.NewFleet([]string{t.Describe()}, []*dashsource.DB{newDBSource(t, pool, o)})
 	defer src.StopIngest()
-	ingesting := (t.Embedded() || o.autoIngest) && !t.readOnly
+	ingesting := (t.Embedded() || o.autoIngest) && !t.ReadOnly
 	if ingesting {
 		if err := src.StartIngest(ctx); err != nil {
 			return err
@@ -76,7 +75,7 @@ func runFleetDashboard(ctx context.Context, e env, o dashboardOpts) error {
 	names := make([]string, len(targets))
 	srcs := make([]*dashsource.DB, len(targets))
 	for i, t := range targets {
-		pool, err := t.lazyPool(ctx, 8)
+		pool, err := t.LazyPool(ctx, 8)
 		if err != nil {
 			return fmt.Errorf("server %s: %w", t.name, err)
 		}
@@ -97,39 +96,8 @@ func runFleetDashboard(ctx context.Context, e env, o dashboardOpts) error {
 	return tui.Run(ctx, src, tui.Options{Interval: o.interval, ExportDir: o.exportDir, IngestRunning: ingesting})
 }
 
-// dashboardPool opens the dashboard's pool, with JIT compilation off: the
-// polls are small reads over bounded time ranges, run every few seconds, and
-// the planner's row estimate for the alert check's cross join (thresholds x
-// hourly buckets) is far above jit_above_cost, so every poll paid ~50 ms of
-// LLVM compilation for a query that runs in under 10 ms (see
-// BenchmarkPollCycle). Nothing else on this pool gains from JIT: benchmarks
-// and the sample ingest write with COPY and small batches.
-func dashboardPool(ctx context.Context, t *target) (*pgxpool.Pool, error) {
-	t.cfg.RuntimeParams["jit"] = "off"
-	return t.pool(ctx, 8)
-}
-
-// lazyPool is a dashboard pool (JIT off, as dashboardPool) that connects
-// on first use, so a server that is down at start does not stop the
-// dashboard of the set.
-func (t *target) lazyPool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
-	t.cfg.RuntimeParams["jit"] = "off"
-	return t.newPool(ctx, size)
-}
-
 // newDBSource is the dashboard's data source of t, reading through pool.
 func newDBSource(t *target, pool *pgxpool.Pool, o dashboardOpts) *dashsource.DB {
-	return dashsource.New(dashServer{t}, pool, dashsource.Options{ReadOnly: t.readOnly, LockWait: t.lockPolicy(nil),
+	return dashsource.New(t, pool, dashsource.Options{ReadOnly: t.ReadOnly, LockWait: t.LockPolicy(nil),
 		BenchRows: o.benchRows, BenchReps: o.benchReps, SampleRate: o.sampleRate})
-}
-
-// dashServer is a target as the dashboard's data source sees it.
-type dashServer struct{ *target }
-
-// DescribeError names the server in err (see target.describeError).
-func (d dashServer) DescribeError(err error) error { return d.describeError(err) }
-
-// Migrator opens a Migrator on the target (see target.migrator).
-func (d dashServer) Migrator(ctx context.Context) (*migrations.Migrator, error) {
-	return d.migrator(ctx)
 }

@@ -346,7 +346,7 @@ func testFleetSource(t *testing.T, ctx context.Context, primary *pglaunch.Cluste
 		if err != nil {
 			t.Fatal(err)
 		}
-		pool, err := tg.lazyPool(ctx, 2)
+		pool, err := tg.LazyPool(ctx, 2)
 		if err != nil {
 			t.Fatal(err)
 		}

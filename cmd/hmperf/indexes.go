@@ -47,7 +47,7 @@ func runIndexes(ctx context.Context, e env, args []string) error {
 	defer t.Close()
 	// Three connections: the claim and bookkeeping, the build, and the
 	// status reads.
-	pool, err := t.pool(ctx, 3)
+	pool, err := t.Pool(ctx, 3)
 	if err != nil {
 		return err
 	}
@@ -63,14 +63,14 @@ func runIndexes(ctx context.Context, e env, args []string) error {
 	}
 	// Partition maintenance first: it creates the months ahead and queues
 	// the deferred indexes their strategies call for, which this run builds.
-	created, err := indexq.MaintainPartitionsOneByOne(ctx, pool, t.lockPolicy(e.stderr))
+	created, err := indexq.MaintainPartitionsOneByOne(ctx, pool, t.LockPolicy(e.stderr))
 	if err != nil {
 		return err
 	}
 	if !o.json {
 		fmt.Fprintf(e.stdout, "partitions: %d created ahead\n", created)
 	}
-	w := indexq.Worker{Pool: pool, ID: o.worker, Backoff: o.backoff, Lock: t.lockPolicy(e.stderr)}
+	w := indexq.Worker{Pool: pool, ID: o.worker, Backoff: o.backoff, Lock: t.LockPolicy(e.stderr)}
 	sum, err := w.Process(ctx, o.limit)
 	if perr := cmdout.Process(e.stdout, sum, o.json); err == nil {
 		err = perr

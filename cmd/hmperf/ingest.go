@@ -132,13 +132,13 @@ func (o *ingestOpts) open(ctx context.Context, e env) (*ingest.Ingester, func(),
 	if err != nil {
 		return nil, nil, err
 	}
-	pool, err := t.pool(ctx, 2)
+	pool, err := t.Pool(ctx, 2)
 	if err != nil {
 		t.Close()
 		return nil, nil, err
 	}
 	in, err := o.openIngester(ctx, pool, ingest.Options{Context: vctx, Validator: engine.NewValidator(rules, policy, cache), Cache: cache,
-		RowFKChecks: o.rowFKChecks, LockWait: t.lockPolicy(e.stderr), Generated: o.sample > 0})
+		RowFKChecks: o.rowFKChecks, LockWait: t.LockPolicy(e.stderr), Generated: o.sample > 0})
 	if err != nil {
 		pool.Close()
 		t.Close()

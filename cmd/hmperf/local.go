@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"hmperf/cmd/internal/cmdout"
 	"hmperf/queries/pglaunch"
 )
@@ -33,7 +31,7 @@ func runLocal(ctx context.Context, e env, args []string) error {
 	if err := migrateEmbedded(ctx, t); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s\n", t.cluster.DSN("postgres"))
+	fmt.Fprintf(e.stdout, "%s\n", t.Cluster().DSN("postgres"))
 	fmt.Fprintln(e.stderr, "hmperf: embedded PostgreSQL ready (connection string above); ^C stops it and removes its files")
 	<-ctx.Done()
 	return nil
@@ -78,7 +76,7 @@ func migrateEmbedded(ctx context.Context, t *target) error {
 	if !t.Embedded() {
 		return errors.New("internal: migrateEmbedded on a configured server")
 	}
-	m, err := t.migrator(ctx)
+	m, err := t.Migrator(ctx)
 	if err != nil {
 		return err
 	}
@@ -86,23 +84,5 @@ func migrateEmbedded(ctx context.Context, t *target) error {
 	if err := m.Up(); err != nil {
 		return fmt.Errorf("apply migrations to the embedded server: %w", err)
 	}
-	return createStatStatements(ctx, t)
-}
-
-// createStatStatements creates the pg_stat_statements extension in the
-// embedded database when its server preloaded the library, so that
-// `hmperf monitor` can show insert speeds. hmperf owns that server; on a
-// user's database it never creates an extension.
-func createStatStatements(ctx context.Context, t *target) error {
-	cfg := t.cfg.Copy()
-	delete(cfg.RuntimeParams, "default_transaction_read_only") // as the migrator does
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return t.connError(err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if err := pglaunch.CreateStatStatements(ctx, conn); err != nil {
-		return fmt.Errorf("create pg_stat_statements in the embedded server: %w", err)
-	}
-	return nil
+	return t.CreateStatStatements(ctx)
 }

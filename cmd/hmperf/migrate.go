@@ -62,12 +62,12 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 			return reportDone(ctx, e.stdout, t, "down --all (nothing of hmperf's was left)")
 		}
 	}
-	m, err := t.migrator(ctx)
+	m, err := t.Migrator(ctx)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	m.SetLockWait(t.lockPolicy(e.stderr))
+	m.SetLockWait(t.LockPolicy(e.stderr))
 	if err := confirm(e, o.yes, action.describe(t)); err != nil {
 		return err
 	}
@@ -88,12 +88,12 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 // migrations drop. A live benchmark's copies would make a down step fail
 // half-way: then it refuses before the first step, naming them.
 func sweepBenchmarks(ctx context.Context, t *target, log io.Writer) error {
-	conn, err := t.connect(ctx)
+	conn, err := t.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	swept, err := bench.Sweep(ctx, conn, t.lockPolicy(log))
+	swept, err := bench.Sweep(ctx, conn, t.LockPolicy(log))
 	if err != nil {
 		return fmt.Errorf("migrate down --all: %w", err)
 	}
@@ -215,7 +215,7 @@ func ask(e env, what string) error {
 // with --read-only, for a role that may only read, and on a database hmperf
 // does not manage.
 func readStatus(ctx context.Context, t *target) (migrations.Status, error) {
-	conn, err := t.connect(ctx)
+	conn, err := t.Connect(ctx)
 	if err != nil {
 		return migrations.Status{}, err
 	}
@@ -241,7 +241,7 @@ func showStatus(ctx context.Context, w io.Writer, t *target, asJSON bool) error 
 // hasSchema reports whether hmperf's schema exists (false when it cannot
 // tell: the migrator then says what is wrong).
 func hasSchema(ctx context.Context, t *target) bool {
-	conn, err := t.connect(ctx)
+	conn, err := t.Connect(ctx)
 	if err != nil {
 		return true
 	}

@@ -83,7 +83,7 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 // are stored and read on the primary, and without hmperf's schema there
 // is nothing to sample into (the service's own database is adopted first).
 func monitorConn(ctx context.Context, t *target) (*pgx.Conn, error) {
-	conn, err := t.connect(ctx)
+	conn, err := t.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}

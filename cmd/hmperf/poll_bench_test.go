@@ -115,8 +115,8 @@ func pollSourceOf(tb testing.TB, dsn string, readOnly bool, sampleRate int) *das
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tg.readOnly = readOnly
-	pool, err := dashboardPool(ctx, tg)
+	tg.ReadOnly = readOnly
+	pool, err := tg.DashboardPool(ctx)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestPollCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := dashboardPool(ctx, tg)
+	pool, err := tg.DashboardPool(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

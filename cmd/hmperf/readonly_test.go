@@ -101,7 +101,7 @@ func TestReadOnlyRoleDashboardAndCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := tg.pool(ctx, 2)
+	pool, err := tg.Pool(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,12 +202,12 @@ func TestReadOnlySuperuserCannotWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := tg.pool(ctx, 2)
+	pool, err := tg.Pool(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	conn, err := tg.connect(ctx)
+	conn, err := tg.Connect(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

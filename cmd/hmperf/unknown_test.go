@@ -23,7 +23,7 @@ func dashSource(t *testing.T, ctx context.Context, dsn string) *dashsource.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(tg.Close)
-	pool, err := tg.pool(ctx, 2)
+	pool, err := tg.Pool(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
