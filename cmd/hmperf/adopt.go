@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -63,7 +61,7 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 	}
 	what := fmt.Sprintf("adopt %s: record its %d base tables as hmperf's base version %d without changing them, then create hmperf's own objects (schema %s and the report's tables)",
 		t.Describe(), len(check.Foreign.BaseTables), migrations.BaseVersion, migrations.Schema)
-	if err := confirmTyped(e, o.yes, what, adoptWord); err != nil {
+	if err := e.prompt().ConfirmTyped(o.yes, what, adoptWord); err != nil {
 		return err
 	}
 	if err := recordAdoption(ctx, e, t, conn, check); err != nil {
@@ -107,21 +105,4 @@ func applyOwn(ctx context.Context, e env, t *target, o migrateOpts) error {
 		return nil
 	}
 	return reportDone(ctx, e.stdout, t, "adopt")
-}
-
-// confirmTyped asks the person to type word; --yes answers for scripts.
-// Without a terminal and without --yes it refuses.
-func confirmTyped(e env, yes bool, what, word string) error {
-	if yes {
-		return nil
-	}
-	if !e.isTerminal() {
-		return errors.New("refusing to change the schema without confirmation: stdin is not a terminal; pass --yes")
-	}
-	fmt.Fprintf(e.stderr, "About to %s.\nType %q to continue: ", what, word)
-	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
-	if strings.TrimSpace(answer) != word {
-		return errors.New("cancelled: nothing changed")
-	}
-	return nil
 }

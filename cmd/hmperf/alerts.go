@@ -75,7 +75,7 @@ func checkServer(ctx context.Context, t namedTarget) alertcheck.Server {
 
 func readAlerts(ctx context.Context, t *target) (role string, alerts []monitor.Alert, err error) {
 	if t.Embedded() {
-		if err := migrateEmbedded(ctx, t); err != nil {
+		if err := t.MigrateEmbedded(ctx); err != nil {
 			return "", nil, err
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"hmperf/cmd/internal/benchout"
@@ -109,7 +108,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 	if o.monitoring {
 		setMonitoringDefaults(fs, &o, &reps)
 	} else if !o.yes && e.isTerminal() {
-		if err := ask(e, "run a benchmark. "+bench.ScratchNote); err != nil {
+		if err := e.prompt().Ask("run a benchmark. " + bench.ScratchNote); err != nil {
 			return err
 		}
 	}
@@ -184,7 +183,7 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 		fmt.Fprintln(e.stderr, "hmperf: warning: "+warn)
 	}
 	if o.report != "" {
-		if err := benchout.WriteReport(o.report, res, reproduce(args)); err != nil {
+		if err := benchout.WriteReport(o.report, res, benchout.Reproduce(args)); err != nil {
 			return err
 		}
 	}
@@ -193,26 +192,6 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 	}
 	benchout.Text(e.stdout, res)
 	return nil
-}
-
-// reproduce is the command line that repeats a run, without the
-// connection flags (whose DSN may carry a password) and without --report.
-func reproduce(args []string) string {
-	out := []string{"hmperf", "bench"}
-	skipNext := false
-	for _, a := range args {
-		if skipNext {
-			skipNext = false
-			continue
-		}
-		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if strings.HasPrefix(a, "-") && (name == "dsn" || name == "report") {
-			skipNext = !hasValue
-			continue
-		}
-		out = append(out, a)
-	}
-	return strings.Join(out, " ")
 }
 
 // isTerminal reports whether w is a terminal (progress lines go only there).

@@ -62,6 +62,9 @@ func (c connFlags) settings() dbtarget.Settings {
 		LockTimeout: c.lockTimeout, LockWait: c.lockWait}
 }
 
+// server is one configured database server (see dbtarget.Server).
+type server = dbtarget.Server
+
 // target is a resolved database (see dbtarget).
 type target = dbtarget.Target
 
@@ -149,7 +152,7 @@ func openSchema(ctx context.Context, cf connFlags, stderr io.Writer) (*target, e
 		return nil, err
 	}
 	if t.Embedded() {
-		if err := migrateEmbedded(ctx, t); err != nil {
+		if err := t.MigrateEmbedded(ctx); err != nil {
 			t.Close()
 			return nil, err
 		}

@@ -282,7 +282,7 @@ func TestServersFlags(t *testing.T) {
 		{"--dsn repeated, in order", []string{"--dsn", "host=a", "--dsn", "host=b", "--dsn", "host=c"},
 			[]server{{DSN: "host=a"}, {DSN: "host=b"}, {DSN: "host=c"}}, ""},
 		{"none", nil, []server{}, ""},
-		{"a servers file", []string{"--servers", good}, []server{{"p", "host=a"}, {"r", ""}}, ""},
+		{"a servers file", []string{"--servers", good}, []server{{Name: "p", DSN: "host=a"}, {Name: "r", DSN: ""}}, ""},
 		{"not both", []string{"--servers", good, "--dsn", "host=a"}, nil, "not both"},
 		{"missing file", []string{"--servers", filepath.Join(dir, "none.toml")}, nil, "read --servers file"},
 		{"no name", []string{"--servers", write("noname.toml", "[[server]]\ndsn = \"host=a\"\n")}, nil, "server 1 has no name"},

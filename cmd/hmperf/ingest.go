@@ -85,7 +85,7 @@ func runIngest(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(e.stderr)
 	}
 	cmdout.Totals(e.stdout, totals, o.json)
-	return connectionLost(err, "ingest "+o.source(), totals)
+	return ingest.ConnectionLost(err, "ingest "+o.source(), totals)
 }
 
 // source names the run's input, for messages.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -28,7 +27,7 @@ func runLocal(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer t.Close()
-	if err := migrateEmbedded(ctx, t); err != nil {
+	if err := t.MigrateEmbedded(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s\n", t.Cluster().DSN("postgres"))
@@ -54,7 +53,7 @@ func runLocalSet(ctx context.Context, e env, n int) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := migrateEmbedded(ctx, t); err != nil {
+	if err := t.MigrateEmbedded(ctx); err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -68,21 +67,4 @@ func runLocalSet(ctx context.Context, e env, n int) (err error) {
 	fmt.Fprintf(e.stderr, "hmperf: primary and %d %s ready (connection strings above, primary first); ^C stops them and removes their files\n", n, cmdout.Plural(n, "replica", "replicas"))
 	<-ctx.Done()
 	return nil
-}
-
-// migrateEmbedded applies every migration to hmperf's own throwaway server,
-// which needs no confirmation: nobody else's data lives there.
-func migrateEmbedded(ctx context.Context, t *target) error {
-	if !t.Embedded() {
-		return errors.New("internal: migrateEmbedded on a configured server")
-	}
-	m, err := t.Migrator(ctx)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	if err := m.Up(); err != nil {
-		return fmt.Errorf("apply migrations to the embedded server: %w", err)
-	}
-	return t.CreateStatStatements(ctx)
 }

@@ -19,6 +19,8 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"hmperf/cmd/internal/cmdout"
+	"hmperf/cmd/internal/prompt"
 	"hmperf/queries"
 )
 
@@ -46,6 +48,11 @@ type env struct {
 	isTerminal     func() bool
 	// describe, when set, receives the command's flag set (see flagsOf).
 	describe **flag.FlagSet
+}
+
+// prompt asks the person at e's terminal.
+func (e env) prompt() prompt.Prompt {
+	return prompt.Prompt{In: e.stdin, Out: e.stderr, IsTerminal: e.isTerminal}
 }
 
 // command is one of hmperf's commands; actions are its sub-commands
@@ -112,20 +119,9 @@ func report(stderr io.Writer, err error) int {
 		code = 2
 	}
 	if msg := strings.TrimPrefix(queries.Plain(err), errUsage.Error()+": "); msg != "" {
-		fmt.Fprintf(stderr, "hmperf: %s%s\n", msg, privilegeHint(err))
+		fmt.Fprintf(stderr, "hmperf: %s%s\n", msg, cmdout.PrivilegeHint(err))
 	}
 	return code
-}
-
-// privilegeHint is what report adds to a refusal for a privilege that no
-// command checked beforehand (those name the privilege and the GRANT
-// themselves): where the roles and their grants are described.
-func privilegeHint(err error) string {
-	var named *queries.PrivilegeError
-	if !queries.IsPrivilege(err) || errors.As(err, &named) {
-		return ""
-	}
-	return "; the role lacks a privilege this command needs: reading needs what README's \"A monitoring role\" grants, writing the role that owns hmperf's schema"
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.

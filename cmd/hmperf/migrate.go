@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -68,7 +66,7 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	}
 	defer m.Close()
 	m.SetLockWait(t.LockPolicy(e.stderr))
-	if err := confirm(e, o.yes, action.describe(t)); err != nil {
+	if err := e.prompt().Confirm(o.yes, action.describe(t)); err != nil {
 		return err
 	}
 	if action.name == "down" && action.all {
@@ -185,29 +183,6 @@ func (a migrateAction) apply(ctx context.Context, m *migrations.Migrator) error 
 	default:
 		return m.ForceContext(ctx, a.v)
 	}
-}
-
-// confirm asks on a terminal; --yes answers for scripts; with neither it
-// refuses, because a schema change must never happen by accident.
-func confirm(e env, yes bool, what string) error {
-	if yes {
-		return nil
-	}
-	if !e.isTerminal() {
-		return errors.New("refusing to change the schema without confirmation: stdin is not a terminal; pass --yes")
-	}
-	return ask(e, what)
-}
-
-// ask asks the person at the terminal whether to go on with what.
-func ask(e env, what string) error {
-	fmt.Fprintf(e.stderr, "About to %s. Continue? [y/N] ", what)
-	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
-	switch strings.ToLower(strings.TrimSpace(answer)) {
-	case "y", "yes":
-		return nil
-	}
-	return errors.New("cancelled: nothing changed")
 }
 
 // readStatus reads the schema state on a plain connection: it writes

@@ -165,3 +165,23 @@ type ciBar struct{ x, y, lo, hi float64 }
 func (c ciBar) Len() int                      { return 1 }
 func (c ciBar) XY(int) (float64, float64)     { return c.x, c.y }
 func (c ciBar) YError(int) (float64, float64) { return c.lo, c.hi }
+
+// Reproduce is the command line that repeats a run, without the
+// connection flags (whose DSN may carry a password) and without --report.
+func Reproduce(args []string) string {
+	out := []string{"hmperf", "bench"}
+	skipNext := false
+	for _, a := range args {
+		if skipNext {
+			skipNext = false
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && (name == "dsn" || name == "report") {
+			skipNext = !hasValue
+			continue
+		}
+		out = append(out, a)
+	}
+	return strings.Join(out, " ")
+}

@@ -10,3 +10,10 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+func TestReproduceDropsSecrets(t *testing.T) {
+	got := Reproduce([]string{"--dsn", "postgres://u:secret@h/db", "--rows", "10", "--report=out", "--dsn=x", "--method", "service"})
+	if got != "hmperf bench --rows 10 --method service" {
+		t.Errorf("reproduce = %q", got)
+	}
+}

@@ -6,7 +6,10 @@ package cmdout
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
+
+	"hmperf/queries"
 )
 
 // Plural is one for n == 1, else many.
@@ -30,4 +33,15 @@ func JSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// PrivilegeHint is what the error line adds to a refusal for a privilege that no
+// command checked beforehand (those name the privilege and the GRANT
+// themselves): where the roles and their grants are described.
+func PrivilegeHint(err error) string {
+	var named *queries.PrivilegeError
+	if !queries.IsPrivilege(err) || errors.As(err, &named) {
+		return ""
+	}
+	return "; the role lacks a privilege this command needs: reading needs what README's \"A monitoring role\" grants, writing the role that owns hmperf's schema"
 }

@@ -305,3 +305,20 @@ var (
 	urlPassword = regexp.MustCompile(`(://[^:/@\s]*:)[^@\s]*@`)
 	kvPassword  = regexp.MustCompile(`(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 )
+
+// MigrateEmbedded applies every migration to hmperf's own throwaway server,
+// which needs no confirmation: nobody else's data lives there.
+func (t *Target) MigrateEmbedded(ctx context.Context) error {
+	if !t.Embedded() {
+		return errors.New("internal: migrateEmbedded on a configured server")
+	}
+	m, err := t.Migrator(ctx)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := m.Up(); err != nil {
+		return fmt.Errorf("apply migrations to the embedded server: %w", err)
+	}
+	return t.CreateStatStatements(ctx)
+}
