@@ -14,7 +14,6 @@ import (
 
 	"hmperf/cmd/internal/cmdout"
 	"hmperf/engine"
-	"hmperf/queries"
 	"hmperf/queries/ingest"
 	"hmperf/queries/writepolicy"
 )
@@ -147,32 +146,16 @@ func (o *ingestOpts) open(ctx context.Context, e env) (*ingest.Ingester, func(),
 	return in, func() { pool.Close(); t.Close() }, nil
 }
 
-// openIngester checks that the schema may be written, picks the target and
-// reads its layout, all before the first row: a payload import goes to the
-// live tables (that is its purpose), generated rows where generatedTarget
-// says.
+// openIngester opens the ingester under the write policy: a payload import
+// goes to the live tables (that is its purpose), generated rows where
+// generatedTarget says.
 func (o *ingestOpts) openIngester(ctx context.Context, pool *pgxpool.Pool, opts ingest.Options) (*ingest.Ingester, error) {
-	if err := writepolicy.CheckWritable(ctx, pool); err != nil {
-		return nil, err
-	}
 	flag := o.target
 	if flag == "" && o.file != "" {
 		flag = "live"
 	}
-	target, err := generatedTarget(ctx, pool, flag)
-	if err != nil {
-		return nil, err
-	}
-	created, err := writepolicy.CreatedByHmperf(ctx, pool)
-	if err != nil {
-		return nil, err
-	}
-	opts.Target = target
-	opts.CreateUsers = ingest.CreatesUsers(target, created, o.createUsers)
-	if err := queries.Require(ctx, pool, "hmperf ingest", ingest.Needs(target)); err != nil {
-		return nil, err
-	}
-	return ingest.Open(ctx, pool, opts)
+	pick := func() (ingest.Target, error) { return generatedTarget(ctx, pool, flag) }
+	return writepolicy.OpenIngester(ctx, pool, "hmperf ingest", pick, o.createUsers, opts)
 }
 
 func (o *ingestOpts) ingestSample(ctx context.Context, in *ingest.Ingester, progress ingest.Progress) error {

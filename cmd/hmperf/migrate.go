@@ -56,7 +56,7 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 		// A down --all that already removed hmperf's schema (and was
 		// killed before it said so) finds nothing left: run again, it
 		// ends as the first run would have.
-		if !hasSchema(ctx, t) {
+		if !t.HasSchema(ctx) {
 			return reportDone(ctx, e.stdout, t, "down --all (nothing of hmperf's was left)")
 		}
 	}
@@ -105,7 +105,7 @@ func sweepBenchmarks(ctx context.Context, t *target, log io.Writer) error {
 // reportDone prints the state a successful change left, read afresh: after
 // `down --all` hmperf's version table no longer exists.
 func reportDone(ctx context.Context, w io.Writer, t *target, action string) error {
-	st, err := readStatus(ctx, t)
+	st, err := t.ReadStatus(ctx)
 	if err != nil {
 		return err
 	}
@@ -185,22 +185,9 @@ func (a migrateAction) apply(ctx context.Context, m *migrations.Migrator) error 
 	}
 }
 
-// readStatus reads the schema state on a plain connection: it writes
-// nothing (a Migrator creates its version table), so it also works
-// with --read-only, for a role that may only read, and on a database hmperf
-// does not manage.
-func readStatus(ctx context.Context, t *target) (migrations.Status, error) {
-	conn, err := t.Connect(ctx)
-	if err != nil {
-		return migrations.Status{}, err
-	}
-	defer conn.Close(context.Background())
-	return migrations.ReadStatus(ctx, conn, nil)
-}
-
 // showStatus prints the state; a dirty database exits 1 so scripts notice.
 func showStatus(ctx context.Context, w io.Writer, t *target, asJSON bool) error {
-	st, err := readStatus(ctx, t)
+	st, err := t.ReadStatus(ctx)
 	if err != nil {
 		return err
 	}
@@ -211,16 +198,4 @@ func showStatus(ctx context.Context, w io.Writer, t *target, asJSON bool) error 
 		return &exitError{code: 1, err: fmt.Errorf("the schema is dirty at version %d", st.Version)}
 	}
 	return nil
-}
-
-// hasSchema reports whether hmperf's schema exists (false when it cannot
-// tell: the migrator then says what is wrong).
-func hasSchema(ctx context.Context, t *target) bool {
-	conn, err := t.Connect(ctx)
-	if err != nil {
-		return true
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	ok, err := migrations.HasSchema(ctx, conn)
-	return ok || err != nil
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/cmd/internal/cmdout"
-	"hmperf/migrations"
 	"hmperf/queries"
 	"hmperf/queries/monitor"
 	"hmperf/queries/writepolicy"
@@ -87,17 +86,7 @@ func monitorConn(ctx context.Context, t *target) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writepolicy.RefuseReplica(ctx, conn); err != nil {
-		conn.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("monitor stores its samples: %w (the dashboard on a replica reads the samples the primary's monitor stored and replicated)", err)
-	}
-	st, err := migrations.ReadStatus(ctx, conn, nil)
-	if err == nil {
-		err = st.RequireManaged("hmperf monitor")
-	} else {
-		err = fmt.Errorf("classify the database: %w", err)
-	}
-	if err != nil {
+	if err := writepolicy.CheckMonitor(ctx, conn); err != nil {
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}

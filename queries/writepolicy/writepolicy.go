@@ -78,3 +78,42 @@ func RefuseReplica(ctx context.Context, db queries.DBTX) error {
 	}
 	return nil
 }
+
+// CheckMonitor refuses to sample the service's writes into a database where
+// the samples cannot be stored: a replica, or a schema hmperf does not
+// manage (the service's own database is adopted first).
+func CheckMonitor(ctx context.Context, db queries.DBTX) error {
+	if err := RefuseReplica(ctx, db); err != nil {
+		return fmt.Errorf("monitor stores its samples: %w (the dashboard on a replica reads the samples the primary's monitor stored and replicated)", err)
+	}
+	st, err := migrations.ReadStatus(ctx, db, nil)
+	if err != nil {
+		return fmt.Errorf("classify the database: %w", err)
+	}
+	return st.RequireManaged("hmperf monitor")
+}
+
+// OpenIngester opens an ingester on db after everything that decides
+// whether and where it may write, all before the first row: the schema
+// may be written, pick says the target (called only then), the role holds
+// the privileges that target needs (who names the run in the refusal), and
+// users are created where CreatesUsers says (asked: --create-users).
+func OpenIngester(ctx context.Context, db queries.DBTX, who string, pick func() (ingest.Target, error), asked bool, opts ingest.Options) (*ingest.Ingester, error) {
+	if err := CheckWritable(ctx, db); err != nil {
+		return nil, err
+	}
+	target, err := pick()
+	if err != nil {
+		return nil, err
+	}
+	created, err := CreatedByHmperf(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	opts.Target = target
+	opts.CreateUsers = ingest.CreatesUsers(target, created, asked)
+	if err := queries.Require(ctx, db, who, ingest.Needs(target)); err != nil {
+		return nil, err
+	}
+	return ingest.Open(ctx, db, opts)
+}

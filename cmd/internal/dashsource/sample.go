@@ -53,30 +53,16 @@ func (r *sampleRun) Ended() (bool, error) {
 // batch would meet too: rate records per second, in one batch a second, so
 // a first-time user sees the charts move without the ingest taking the
 // machine. On a database hmperf did not create the rows go to the sandbox
-// (generatedTarget).
+// (writepolicy.Generated).
 func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) (*sampleRun, error) {
 	rules := engine.DefaultRules()
 	cache, err := engine.NewCache(10000, time.Hour, time.Now)
 	if err != nil {
 		return nil, err
 	}
-	if err := writepolicy.CheckWritable(ctx, pool); err != nil {
-		return nil, err
-	}
-	target, err := writepolicy.Generated(ctx, pool)
-	if err != nil {
-		return nil, err
-	}
-	if err := queries.Require(ctx, pool, "the dashboard's sample ingest", ingest.Needs(target)); err != nil {
-		return nil, err
-	}
-	created, err := writepolicy.CreatedByHmperf(ctx, pool)
-	if err != nil {
-		return nil, err
-	}
-	in, err := ingest.Open(ctx, pool, ingest.Options{Context: engine.ContextAPI, Target: target, Generated: true,
-		Validator: engine.NewValidator(rules, engine.DefaultPolicy(), cache), Cache: cache,
-		CreateUsers: ingest.CreatesUsers(target, created, false)})
+	pick := func() (ingest.Target, error) { return writepolicy.Generated(ctx, pool) }
+	in, err := writepolicy.OpenIngester(ctx, pool, "the dashboard's sample ingest", pick, false, ingest.Options{Context: engine.ContextAPI, Generated: true,
+		Validator: engine.NewValidator(rules, engine.DefaultPolicy(), cache), Cache: cache})
 	if err != nil {
 		return nil, err
 	}

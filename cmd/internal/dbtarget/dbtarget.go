@@ -322,3 +322,28 @@ func (t *Target) MigrateEmbedded(ctx context.Context) error {
 	}
 	return t.CreateStatStatements(ctx)
 }
+
+// ReadStatus reads the schema state on a plain connection: it writes
+// nothing (a Migrator creates its version table), so it also works
+// with --read-only, for a role that may only read, and on a database hmperf
+// does not manage.
+func (t *Target) ReadStatus(ctx context.Context) (migrations.Status, error) {
+	conn, err := t.Connect(ctx)
+	if err != nil {
+		return migrations.Status{}, err
+	}
+	defer conn.Close(context.Background())
+	return migrations.ReadStatus(ctx, conn, nil)
+}
+
+// HasSchema reports whether hmperf's schema exists (false when it cannot
+// tell: the migrator then says what is wrong).
+func (t *Target) HasSchema(ctx context.Context) bool {
+	conn, err := t.Connect(ctx)
+	if err != nil {
+		return true
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	ok, err := migrations.HasSchema(ctx, conn)
+	return ok || err != nil
+}
