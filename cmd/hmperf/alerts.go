@@ -9,8 +9,6 @@ import (
 
 	"hmperf/cmd/internal/alertcheck"
 	"hmperf/cmd/internal/cmdout"
-	"hmperf/cmd/internal/dashsource"
-	"hmperf/queries"
 	"hmperf/queries/monitor"
 )
 
@@ -73,6 +71,7 @@ func checkServer(ctx context.Context, t namedTarget) alertcheck.Server {
 	return alertcheck.Result(t.name, role, alerts, err)
 }
 
+// readAlerts reads t's role and firing alerts.
 func readAlerts(ctx context.Context, t *target) (role string, alerts []monitor.Alert, err error) {
 	if t.Embedded() {
 		if err := t.MigrateEmbedded(ctx); err != nil {
@@ -84,25 +83,14 @@ func readAlerts(ctx context.Context, t *target) (role string, alerts []monitor.A
 		return "", nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	replica, err := queries.IsReplica(ctx, conn)
-	if err != nil {
-		return "", nil, fmt.Errorf("ask %s for its role: %w", t.Describe(), err)
-	}
-	role = "primary"
-	if replica {
-		role = "replica"
-	}
-	alerts, err = monitor.Alerts(ctx, conn)
-	// The same words as the dashboard's header: what is missing, and the fix.
-	return role, alerts, dashsource.Explain(ctx, conn, err)
+	return alertcheck.Read(ctx, conn, t.Describe())
 }
 
 // unknownAlerts reports that the alerts could not be read: status UNKNOWN,
 // exit 3, the reason on stdout (the plugin's status line) and on stderr.
 func unknownAlerts(stdout io.Writer, asJSON bool, cause error) error {
 	if asJSON {
-		_ = cmdout.JSON(stdout, alertcheck.Doc{Status: alertcheck.Status[alertcheck.Unknown], ExitCode: alertcheck.Unknown, Alerts: []monitor.Alert{},
-			Error: cause.Error(), Servers: []alertcheck.Server{}})
+		_ = cmdout.JSON(stdout, alertcheck.UnknownDoc(cause))
 	} else {
 		fmt.Fprintf(stdout, "UNKNOWN: %s\n", cause)
 	}

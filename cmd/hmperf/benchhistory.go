@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 
 	"hmperf/cmd/internal/benchout"
 	"hmperf/queries/bench"
@@ -28,19 +27,5 @@ func benchHistory(ctx context.Context, e env, o benchOpts) error {
 	if err != nil {
 		return err
 	}
-	out := make([]benchout.HistoryRun, len(runs))
-	for i, r := range runs {
-		out[i] = benchout.HistoryRun{ID: r.ID, StartedAt: r.StartedAt, Status: r.Status, Tables: r.Tables, Rows: r.Rows, Reps: r.Reps,
-			Method: r.Setup.Method, Commit: r.Setup.Commit, Error: r.Error}
-		if !r.FinishedAt.IsZero() {
-			out[i].FinishedAt = &r.FinishedAt
-		}
-	}
-	if o.json {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"runs": out})
-	}
-	benchout.History(e.stdout, out)
-	return nil
+	return benchout.History(e.stdout, runs, o.json)
 }

@@ -81,6 +81,7 @@ func runIndexes(ctx context.Context, e env, args []string) error {
 	return err
 }
 
+// indexesStatus reads the queue and index_creation_performance and writes them.
 func indexesStatus(ctx context.Context, w io.Writer, db queries.DBTX, asJSON bool) error {
 	queue, err := indexq.Status(ctx, db)
 	if err != nil {
@@ -90,11 +91,5 @@ func indexesStatus(ctx context.Context, w io.Writer, db queries.DBTX, asJSON boo
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		return cmdout.JSON(w, cmdout.IndexesStatus{Queue: cmdout.NonNil(queue), Performance: cmdout.NonNil(perf)})
-	}
-	cmdout.Queue(w, queue)
-	fmt.Fprintln(w)
-	cmdout.Perf(w, perf)
-	return nil
+	return cmdout.Indexes(w, queue, perf, asJSON)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"hmperf/cmd/internal/cmdout"
 	"hmperf/migrations"
@@ -80,26 +79,15 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	return reportDone(ctx, e.stdout, t, action.name)
 }
 
-// sweepBenchmarks is `down --all`'s first step: it drops the scratch
-// schemas of benchmarks whose hmperf was killed (and stores those runs as
-// interrupted), whose copies' triggers depend on functions the down
-// migrations drop. A live benchmark's copies would make a down step fail
-// half-way: then it refuses before the first step, naming them.
+// sweepBenchmarks is `down --all`'s first step (bench.SweepBeforeDown), on
+// a connection of its own.
 func sweepBenchmarks(ctx context.Context, t *target, log io.Writer) error {
 	conn, err := t.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	swept, err := bench.Sweep(ctx, conn, t.LockPolicy(log))
-	if err != nil {
-		return fmt.Errorf("migrate down --all: %w", err)
-	}
-	swept.Log(log, "hmperf migrate")
-	if len(swept.InUse) > 0 {
-		return fmt.Errorf("migrate down --all: a benchmark is running (scratch schema %s, dropped when it ends); run down --all again after it", strings.Join(swept.InUse, ", "))
-	}
-	return nil
+	return bench.SweepBeforeDown(ctx, conn, t.LockPolicy(log), log)
 }
 
 // reportDone prints the state a successful change left, read afresh: after
@@ -109,8 +97,7 @@ func reportDone(ctx context.Context, w io.Writer, t *target, action string) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "migrate %s: done; schema version %s; database %s\n", action, migrations.VersionText(st), st.Summary)
-	return nil
+	return cmdout.MigrateDone(w, action, st)
 }
 
 type migrateAction struct {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -96,26 +95,17 @@ func monitorConn(ctx context.Context, t *target) (*pgx.Conn, error) {
 // sampleFunc takes one sample of the service's writes.
 type sampleFunc func(context.Context, queries.DBTX) (monitor.SampleResult, error)
 
-// monitorSampler is how this role samples: stored in hmperf's tables where
-// it may write them and --read-only is not given, else in memory, which it
-// says on stderr, with the privilege it lacks or --read-only. In memory --once waits one --interval for a second
-// sample: its first is only a baseline.
+// monitorSampler is how this role samples (monitor.ChooseSampler), saying
+// on stderr when in memory and why; there --once waits one --interval for
+// a second sample: its first is only a baseline.
 func monitorSampler(ctx context.Context, conn *pgx.Conn, e env, o monitorOpts) (sampleFunc, error) {
-	var why string
-	if o.conn.readOnly {
-		why = "--read-only: nothing is written, the samples included"
-	} else {
-		err := monitor.CanStore(ctx, conn)
-		var denied *queries.PrivilegeError
-		if !errors.As(err, &denied) {
-			return monitor.Sample, err
-		}
-		why = denied.Error()
+	sample, why, err := monitor.ChooseSampler(ctx, conn, o.conn.readOnly)
+	if err != nil || why == "" {
+		return sample, err
 	}
-	m := &monitor.MemorySampler{}
 	fmt.Fprintf(e.stderr, "hmperf: monitor samples in memory (the deltas between its own samples, stored nowhere): %s\n", why)
 	if o.once && !o.asJSON {
 		fmt.Fprintf(e.stderr, "hmperf: --once in memory: a baseline now, the sample %s later\n", o.interval)
 	}
-	return m.Sample, nil
+	return sample, nil
 }

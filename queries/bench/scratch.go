@@ -259,3 +259,21 @@ func WithScratch(ctx context.Context, db queries.DBTX, tables []string, fn func(
 	schema := scratchSchema(id)
 	return inScratch(ctx, db, lockwait.Policy{}, nil, schema, tables, func() error { return fn(schema) })
 }
+
+// SweepBeforeDown is `migrate down --all`'s first step: it drops the
+// scratch schemas of benchmarks whose hmperf was killed (and stores those
+// runs as interrupted), whose copies' triggers depend on functions the down
+// migrations drop, logging to log what it dropped. A live benchmark's
+// copies would make a down step fail halfway: then it refuses before the
+// first step, naming them.
+func SweepBeforeDown(ctx context.Context, db queries.DBTX, locks lockwait.Policy, log io.Writer) error {
+	swept, err := Sweep(ctx, db, locks)
+	if err != nil {
+		return fmt.Errorf("migrate down --all: %w", err)
+	}
+	swept.Log(log, "hmperf migrate")
+	if len(swept.InUse) > 0 {
+		return fmt.Errorf("migrate down --all: a benchmark is running (scratch schema %s, dropped when it ends); run down --all again after it", strings.Join(swept.InUse, ", "))
+	}
+	return nil
+}

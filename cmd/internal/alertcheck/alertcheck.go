@@ -5,12 +5,15 @@
 package alertcheck
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"hmperf/cmd/internal/dashsource"
+	"hmperf/queries"
 	"hmperf/queries/monitor"
 )
 
@@ -143,4 +146,26 @@ func printAlerts(w io.Writer, code int, alerts []monitor.Alert) {
 			a.FiringSince.UTC().Format(time.RFC3339), a.Message)
 	}
 	tw.Flush()
+}
+
+// Read asks db's server (named server in errors) its role, "primary" or
+// "replica", and its firing alerts. An error reading the alerts is worded
+// as the dashboard's header words it: what is missing, and the fix.
+func Read(ctx context.Context, db queries.DBTX, server string) (role string, alerts []monitor.Alert, err error) {
+	replica, err := queries.IsReplica(ctx, db)
+	if err != nil {
+		return "", nil, fmt.Errorf("ask %s for its role: %w", server, err)
+	}
+	role = "primary"
+	if replica {
+		role = "replica"
+	}
+	alerts, err = monitor.Alerts(ctx, db)
+	return role, alerts, dashsource.Explain(ctx, db, err)
+}
+
+// UnknownDoc is the document of a check that could not run at all: status
+// UNKNOWN, cause the reason.
+func UnknownDoc(cause error) Doc {
+	return Doc{Status: Status[Unknown], ExitCode: Unknown, Alerts: []monitor.Alert{}, Error: cause.Error(), Servers: []Server{}}
 }

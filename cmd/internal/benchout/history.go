@@ -1,6 +1,7 @@
 package benchout
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -26,8 +27,28 @@ type HistoryRun struct {
 	Error  string       `json:"error,omitempty"`
 }
 
-// History writes the stored runs as a table, newest first.
-func History(w io.Writer, runs []HistoryRun) {
+// History writes the stored runs, newest first, with how each ended: as
+// the --json document, or a table.
+func History(w io.Writer, stored []bench.Result, asJSON bool) error {
+	runs := make([]HistoryRun, len(stored))
+	for i, r := range stored {
+		runs[i] = HistoryRun{ID: r.ID, StartedAt: r.StartedAt, Status: r.Status, Tables: r.Tables, Rows: r.Rows, Reps: r.Reps,
+			Method: r.Setup.Method, Commit: r.Setup.Commit, Error: r.Error}
+		if !r.FinishedAt.IsZero() {
+			runs[i].FinishedAt = &r.FinishedAt
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"runs": runs})
+	}
+	historyTable(w, runs)
+	return nil
+}
+
+// historyTable writes runs as a table.
+func historyTable(w io.Writer, runs []HistoryRun) {
 	if len(runs) == 0 {
 		fmt.Fprintln(w, "no benchmark run stored yet")
 		return

@@ -85,3 +85,15 @@ func Process(w io.Writer, sum indexq.Summary, asJSON bool) error {
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+
+// Indexes writes `indexes status`: the queue and index_creation_performance,
+// as tables or one JSON document.
+func Indexes(w io.Writer, queue []indexq.JobStatus, perf []indexq.Perf, asJSON bool) error {
+	if asJSON {
+		return JSON(w, IndexesStatus{Queue: NonNil(queue), Performance: NonNil(perf)})
+	}
+	Queue(w, queue)
+	fmt.Fprintln(w)
+	Perf(w, perf)
+	return nil
+}

@@ -39,3 +39,9 @@ func migrationState(st migrations.Status, mg migrations.Migration) string {
 	}
 	return "pending"
 }
+
+// MigrateDone writes the state a successful change of the schema left.
+func MigrateDone(w io.Writer, action string, st migrations.Status) error {
+	_, err := fmt.Fprintf(w, "migrate %s: done; schema version %s; database %s\n", action, migrations.VersionText(st), st.Summary)
+	return err
+}
