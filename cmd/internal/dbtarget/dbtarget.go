@@ -268,14 +268,14 @@ func (t *Target) LockPolicy(log io.Writer) lockwait.Policy {
 // the planner's row estimate for the alert check's cross join (thresholds x
 // hourly buckets) is far above jit_above_cost, so every poll paid ~50 ms of
 // LLVM compilation for a query that runs in under 10 ms (see
-// BenchmarkPollCycle). Nothing else on this pool gains from JIT: benchmarks
-// and the sample ingest write with COPY and small batches.
+// BenchmarkPollCycle in cmd/hmperf). Nothing else on this pool gains from
+// JIT: benchmarks and the sample ingest write with COPY and small batches.
 func (t *Target) DashboardPool(ctx context.Context) (*pgxpool.Pool, error) {
 	t.cfg.RuntimeParams["jit"] = "off"
 	return t.Pool(ctx, 8)
 }
 
-// LazyPool is a dashboard pool (JIT off, as dashboardPool) that connects
+// LazyPool is a dashboard pool (JIT off, as DashboardPool) that connects
 // on first use, so a server that is down at start does not stop the
 // dashboard of the set.
 func (t *Target) LazyPool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
