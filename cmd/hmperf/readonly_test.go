@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -91,7 +92,7 @@ func TestReadOnlyRoleDashboardAndCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sql := range []string{"INSERT INTO ro_items VALUES (1)", "CREATE TABLE ro_probe (i int)", "DELETE FROM hmperf.ingest_batch_stats"} {
-		if _, err := conn.Exec(ctx, sql); !isSQLState(err, "42501") {
+		if _, err := conn.Exec(ctx, sql); !isSQLState(err, pgerrcode.InsufficientPrivilege) {
 			t.Errorf("as the read-only role, %s: %v, want insufficient_privilege (42501)", sql, err)
 		}
 	}
@@ -218,10 +219,10 @@ func TestReadOnlySuperuserCannotWrite(t *testing.T) {
 		"UPDATE constraint_alert_thresholds SET threshold = 1",
 		"DELETE FROM hmperf.ingest_batch_stats",
 	} {
-		if _, err := pool.Exec(ctx, sql); !isSQLState(err, "25006") {
+		if _, err := pool.Exec(ctx, sql); !isSQLState(err, pgerrcode.ReadOnlySQLTransaction) {
 			t.Errorf("pool, %s: %v, want read_only_sql_transaction (25006)", sql, err)
 		}
-		if _, err := conn.Exec(ctx, sql); !isSQLState(err, "25006") {
+		if _, err := conn.Exec(ctx, sql); !isSQLState(err, pgerrcode.ReadOnlySQLTransaction) {
 			t.Errorf("conn, %s: %v, want read_only_sql_transaction (25006)", sql, err)
 		}
 	}
