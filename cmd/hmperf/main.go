@@ -18,6 +18,8 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/pflag"
 
+	"hmperf/cmd/internal/buildinfo"
+	"hmperf/cmd/internal/cliargs"
 	"hmperf/cmd/internal/cmdout"
 	"hmperf/cmd/internal/prompt"
 	"hmperf/queries"
@@ -113,7 +115,7 @@ func main() {
 // run executes one command line and returns the exit status.
 func run(ctx context.Context, e env, args []string) int {
 	root := newRootCommand(e)
-	root.SetArgs(normalizeArgs(root, args))
+	root.SetArgs(cliargs.Normalize(root, args))
 	return report(e.stderr, root.ExecuteContext(ctx))
 }
 
@@ -145,3 +147,6 @@ func runVersion(_ context.Context, e env, _ *noFlags, _ []string) error {
 func stdinIsTerminal() bool {
 	return isatty.IsTerminal(os.Stdin.Fd())
 }
+
+// buildVersion is hmperf's version (see buildinfo.Version).
+func buildVersion() string { return buildinfo.Version(version) }
