@@ -7,40 +7,29 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/mattn/go-isatty"
-	"github.com/spf13/pflag"
 
 	"hmperf/cmd/internal/buildinfo"
 	"hmperf/cmd/internal/cliargs"
-	"hmperf/cmd/internal/cmdout"
+	"hmperf/cmd/internal/exitcode"
 	"hmperf/cmd/internal/prompt"
-	"hmperf/queries"
 )
 
 // version, when set at build time with -ldflags "-X main.version=...",
 // is the version hmperf reports instead of its build information.
 var version = ""
 
-// exitError carries a specific exit status (alerts uses 1–3 as monitoring
-// plugins do).
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
+// exitError carries a specific exit status (see exitcode.Error).
+type exitError = exitcode.Error
 
 // errUsage marks a command-line mistake (exit status 2).
-var errUsage = errors.New("usage")
+var errUsage = exitcode.ErrUsage
 
 // env is what a command needs from the process, so tests can run commands
 // in-process with their own streams.
@@ -116,24 +105,7 @@ func main() {
 func run(ctx context.Context, e env, args []string) int {
 	root := newRootCommand(e)
 	root.SetArgs(cliargs.Normalize(root, args))
-	return report(e.stderr, root.ExecuteContext(ctx))
-}
-
-func report(stderr io.Writer, err error) int {
-	if err == nil || errors.Is(err, pflag.ErrHelp) {
-		return 0
-	}
-	code := 1
-	var ee *exitError
-	if errors.As(err, &ee) {
-		code = ee.code
-	} else if errors.Is(err, errUsage) {
-		code = 2
-	}
-	if msg := strings.TrimPrefix(queries.Plain(err), errUsage.Error()+": "); msg != "" {
-		fmt.Fprintf(stderr, "hmperf: %s%s\n", msg, cmdout.PrivilegeHint(err))
-	}
-	return code
+	return exitcode.Report(e.stderr, root.ExecuteContext(ctx))
 }
 
 func runVersion(_ context.Context, e env, _ *noFlags, _ []string) error {

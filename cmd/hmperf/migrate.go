@@ -176,7 +176,7 @@ func showStatus(ctx context.Context, w io.Writer, t *target, asJSON bool) error 
 		return err
 	}
 	if st.Dirty {
-		return &exitError{code: 1, err: fmt.Errorf("the schema is dirty at version %d", st.Version)}
+		return &exitError{Code: 1, Err: fmt.Errorf("the schema is dirty at version %d", st.Version)}
 	}
 	return nil
 }
