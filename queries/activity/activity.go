@@ -21,19 +21,19 @@ import (
 // Session is one server process as pg_stat_activity shows it. Ages are
 // seconds; nil where the session has no transaction or no query.
 type Session struct {
-	PID             int      `json:"pid"`
-	Database        string   `json:"database"`
-	User            string   `json:"user"`
-	ApplicationName string   `json:"application_name"`
-	Client          string   `json:"client"`
-	BackendType     string   `json:"backend_type"`
+	PID             int    `json:"pid"`
+	Database        string `json:"database"`
+	User            string `json:"user"`
+	ApplicationName string `json:"application_name"`
+	Client          string `json:"client"`
+	BackendType     string `json:"backend_type"`
 	// BackendStart tells this process from a later one given the same pid.
-	BackendStart time.Time `json:"backend_start"`
-	State           string   `json:"state"`
-	WaitEventType   string   `json:"wait_event_type"`
-	WaitEvent       string   `json:"wait_event"`
-	XactAgeSeconds  *float64 `json:"xact_age_seconds"`
-	QueryAgeSeconds *float64 `json:"query_age_seconds"`
+	BackendStart    time.Time `json:"backend_start"`
+	State           string    `json:"state"`
+	WaitEventType   string    `json:"wait_event_type"`
+	WaitEvent       string    `json:"wait_event"`
+	XactAgeSeconds  *float64  `json:"xact_age_seconds"`
+	QueryAgeSeconds *float64  `json:"query_age_seconds"`
 	// LockWaitSeconds is how long the session has waited for a lock
 	// (pg_locks.waitstart, PostgreSQL 14 and later); nil when it is not
 	// waiting for one or the server does not say.

@@ -50,7 +50,7 @@ type scene struct {
 	idle, holder, waiter, third int
 	// wg[0] waits for the waiter's statement, wg[1] for the third's.
 	wg   [2]sync.WaitGroup
-	errs                        [2]error
+	errs [2]error
 }
 
 func pidOf(t *testing.T, c *pgx.Conn) int {
