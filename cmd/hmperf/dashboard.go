@@ -27,6 +27,7 @@ type dashboardOpts struct {
 	benchReps  int
 	sampleRate int
 	autoIngest bool
+	record     recordFlags
 }
 
 func runDashboard(ctx context.Context, e env, args []string) error {
@@ -39,6 +40,7 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	fs.IntVar(&o.benchReps, "bench-reps", 0, "interleaved repetitions for a benchmark started with b; 0 is automatic, as bench --reps auto")
 	fs.IntVar(&o.sampleRate, "sample-rate", 1000, "records per second of the sample ingest started with i")
 	fs.BoolVar(&o.autoIngest, "sample-ingest", false, "start a sample ingest at once (always on with the embedded server)")
+	o.record.register(fs)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -67,7 +69,7 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	return tui.Run(ctx, src, tui.Options{Interval: o.interval, ExportDir: o.exportDir, IngestRunning: ingesting})
+	return runRecorded(ctx, e, o, src, ingesting)
 }
 
 // runFleetDashboard is the dashboard over several servers. A server that
@@ -100,6 +102,16 @@ func runFleetDashboard(ctx context.Context, e env, o dashboardOpts) error {
 			return err
 		}
 	}
+	return runRecorded(ctx, e, o, src, ingesting)
+}
+
+// runRecorded runs the dashboard over src while recording it.
+func runRecorded(ctx context.Context, e env, o dashboardOpts, src *fleetSource, ingesting bool) error {
+	stop, err := startRecording(ctx, o.record, src, o.interval, e.stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	return tui.Run(ctx, src, tui.Options{Interval: o.interval, ExportDir: o.exportDir, IngestRunning: ingesting})
 }
 

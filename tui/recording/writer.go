@@ -205,3 +205,17 @@ func ReadFile(path string) (h Header, records []Record, torn bool, err error) {
 		records = append(records, r)
 	}
 }
+
+// DefaultPath is where the dashboard records unless told otherwise:
+// $XDG_STATE_HOME/hmperf/dashboard.hmrec, else ~/.local/state/hmperf/.
+func DefaultPath() (string, error) {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" || !filepath.IsAbs(dir) {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("no state directory for the recording (set XDG_STATE_HOME or --record FILE, or --no-record): %w", err)
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "hmperf", "dashboard.hmrec"), nil
+}

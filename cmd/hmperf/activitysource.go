@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+
+	"hmperf/queries/activity"
+	"hmperf/tui/source"
+)
+
+// Activity reads the sessions of the server the poll is for.
+func (f *fleetSource) Activity(ctx context.Context) (source.Activity, error) {
+	return f.shown(ctx).Activity(ctx)
+}
+
+// Activity reads the server's sessions, lock tree, xmin holder and
+// progress. Cancel and terminate make sense only on a primary that this
+// dashboard may write to.
+func (s *dbSource) Activity(ctx context.Context) (_ source.Activity, err error) {
+	defer s.explain(ctx, &err)
+	snap, err := activity.Read(ctx, s.pool)
+	if err != nil {
+		return source.Activity{}, err
+	}
+	replica, err := s.isReplica(ctx)
+	if err != nil {
+		return source.Activity{}, err
+	}
+	a := toSourceActivity(snap)
+	a.CanSignal = !replica && !s.ReadOnly()
+	return a, nil
+}
+
+// toSourceActivity copies a reading into the dashboard's own types.
+func toSourceActivity(snap activity.Snapshot) source.Activity {
+	a := source.Activity{At: snap.At}
+	for _, s := range snap.Sessions {
+		a.Sessions = append(a.Sessions, source.Session{PID: s.PID, BackendStart: s.BackendStart, Database: s.Database,
+			User: s.User, ApplicationName: s.ApplicationName, Client: s.Client, BackendType: s.BackendType, State: s.State,
+			WaitEventType: s.WaitEventType, WaitEvent: s.WaitEvent, XactAge: s.XactAgeSeconds, QueryAge: s.QueryAgeSeconds,
+			LockWait: s.LockWaitSeconds, Query: s.Query, BlockedBy: s.BlockedBy, Root: s.Root, HoldsUp: s.HoldsUp,
+			XminAge: s.XminAge, IdleInTransaction: s.IdleInTransaction()})
+	}
+	for _, r := range snap.Roots {
+		a.Roots = append(a.Roots, source.LockRoot{PID: r.PID, HoldsUp: r.HoldsUp})
+	}
+	if h := snap.XminHolder; h != nil {
+		a.XminHolder = &source.XminHolder{Kind: h.Kind, ID: h.ID, State: h.State, XidAge: h.XidAge, AgeSeconds: h.AgeSeconds}
+	}
+	for _, p := range snap.Progress {
+		a.Progress = append(a.Progress, source.Progress{PID: p.PID, Command: p.Command, Relation: p.Relation, Phase: p.Phase,
+			Unit: p.Unit, Done: p.Done, Total: p.Total, Percent: p.Percent})
+	}
+	return a
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"hmperf/tui/recording"
+	"hmperf/tui/source"
+)
+
+// recordFlags are the dashboard's recording flags.
+type recordFlags struct {
+	path     string
+	off      bool
+	maxMB    int
+	interval time.Duration
+}
+
+func (r *recordFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&r.path, "record", "", "append every poll to this recording (default $XDG_STATE_HOME/hmperf/dashboard.hmrec)")
+	fs.BoolVar(&r.off, "no-record", false, "do not record the session")
+	fs.IntVar(&r.maxMB, "record-max-mb", recording.DefaultMaxBytes>>20,
+		fmt.Sprintf("rotate the recording past this many MiB (%d older files are kept)", recording.DefaultKeep))
+}
+
+// startRecording starts recording p every interval in its own goroutine
+// and returns the function that stops it, waits for it and closes the
+// file. With --no-record it records nothing.
+func startRecording(ctx context.Context, rf recordFlags, p source.Poller, interval time.Duration, stderr io.Writer) (stop func(), err error) {
+	if rf.off {
+		return func() {}, nil
+	}
+	path := rf.path
+	if path == "" {
+		if path, err = recording.DefaultPath(); err != nil {
+			return nil, err
+		}
+	}
+	w, err := recording.Create(path, recording.Header{Started: time.Now().UTC(), Hmperf: version, Interval: interval,
+		Servers: p.ServerNames()}, int64(rf.maxMB)<<20, recording.DefaultKeep)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var runErr error
+	wg.Go(func() {
+		runErr = recording.Recorder{Source: p, Writer: w, Interval: interval}.Run(ctx)
+	})
+	return func() {
+		cancel()
+		wg.Wait()
+		if err := w.Close(); err != nil && runErr == nil {
+			runErr = err
+		}
+		if runErr != nil {
+			fmt.Fprintf(stderr, "hmperf: the recording %s stopped: %v\n", path, runErr)
+		}
+	}, nil
+}
