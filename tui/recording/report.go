@@ -108,6 +108,7 @@ func tables(in []Record) []TableReport {
 	}
 	series := map[string][]point{}
 	seenOne := false
+	var readable []time.Time
 	for _, r := range in {
 		if r.Constraints == nil && r.Errors["constraints"] != "" {
 			continue
@@ -126,8 +127,21 @@ func tables(in []Record) []TableReport {
 			totals[c.Table] += c.Rows
 		}
 		for table, n := range totals {
+			if len(series[table]) == 0 {
+				// Before a table's first row the panel had nothing
+				// of it: zero rows, from which its first rows rose.
+				for _, at := range readable {
+					series[table] = append(series[table], point{at, 0})
+				}
+			}
 			series[table] = append(series[table], point{r.At, n})
 		}
+		for table, s := range series {
+			if _, ok := totals[table]; !ok && s[len(s)-1].at != r.At {
+				series[table] = append(series[table], point{r.At, 0})
+			}
+		}
+		readable = append(readable, r.At)
 		seenOne = true
 	}
 	sums := map[string]int64{}

@@ -27,7 +27,7 @@ func TestSummarize(t *testing.T) {
 			Activity: &source.Activity{Sessions: []source.Session{
 				{PID: 6, Root: true, State: "idle in transaction", Query: "LOCK t"},
 				{PID: 7, BlockedBy: []int{6}, LockWait: ptr(3.0), Query: "INSERT INTO t"}}}},
-		{At: at(4), Constraints: cons(1700, 40), Alerts: []source.Alert{lockCrit},
+		{At: at(4), Constraints: append(cons(1700, 40), source.ConstraintRow{Table: "users", HourBucket: hour, Rows: 100}), Alerts: []source.Alert{lockCrit},
 			Servers: []source.Server{{Name: "r", LagSeconds: ptr(4.0)}}},
 		{At: at(6), Errors: map[string]string{"alerts": "timeout", "constraints": "timeout"}},
 		{At: at(8), Constraints: cons(1700, 140), Servers: []source.Server{{Name: "r", LagSeconds: ptr(1.0)}}},
@@ -38,8 +38,9 @@ func TestSummarize(t *testing.T) {
 	}
 	// 1200 more in the first hour's bucket, 140 in the next one, first
 	// seen after the first sample; fastest: 1040 rows in 2 s.
-	if len(rep.Tables) != 1 || rep.Tables[0] != (TableReport{"symptoms", 1340, 520}) {
-		t.Errorf("tables %+v, want symptoms 1340 rows, peak 520/s", rep.Tables)
+	// users first shows 100 rows at 4 s, 2 s after a sample without it.
+	if len(rep.Tables) != 2 || rep.Tables[0] != (TableReport{"symptoms", 1340, 520}) || rep.Tables[1] != (TableReport{"users", 100, 50}) {
+		t.Errorf("tables %+v, want symptoms 1340 rows, peak 520/s; users 100 rows, peak 50/s", rep.Tables)
 	}
 	if len(rep.Alerts) != 1 || rep.Alerts[0].Severity != "CRITICAL" || !rep.Alerts[0].FiredAt.Equal(at(1)) ||
 		rep.Alerts[0].ClearedAt == nil || !rep.Alerts[0].ClearedAt.Equal(at(8)) {
