@@ -1,6 +1,7 @@
-// Package recording writes and reads dashboard recordings: every poll's
-// data as the dashboard saw it, appended to a compressed file that a crash
-// leaves readable up to its last complete record, rotated by size.
+// Package recording writes, reads, summarizes and plays back dashboard
+// recordings: every poll's data as the dashboard saw it, appended to a
+// compressed file that a crash leaves readable up to its last complete
+// record, rotated by size.
 //
 // A file is a header, then frames:
 //

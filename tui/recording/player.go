@@ -1,8 +1,9 @@
-// Package replay plays a recording back as the dashboard's source: every
-// poll answers with the record at the replay clock, which runs at a chosen
+package recording
+
+// A Player plays a recording back as the dashboard's source: every poll
+// answers with the record at the replay clock, which runs at a chosen
 // speed, pauses, steps record by record and jumps to a time. Every write is
 // refused: replay shows what was, it changes nothing.
-package replay
 
 import (
 	"context"
@@ -12,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"hmperf/tui/recording"
 	"hmperf/tui/source"
 )
 
@@ -39,20 +39,20 @@ const (
 // goroutines: the dashboard polls from its own.
 type Player struct {
 	mu      sync.Mutex
-	header  recording.Header
-	records []recording.Record
+	header  Header
+	records []Record
 	i       int       // the record shown
 	clock   time.Time // the recorded time shown
 	paused  bool
 	speed   float64
 }
 
-// New plays records (in time order) from the first, at real speed.
-func New(h recording.Header, records []recording.Record) (*Player, error) {
+// NewPlayer plays records (in time order) from the first, at real speed.
+func NewPlayer(h Header, records []Record) (*Player, error) {
 	if len(records) == 0 {
 		return nil, errors.New("the recording holds no complete record")
 	}
-	rs := append([]recording.Record(nil), records...)
+	rs := append([]Record(nil), records...)
 	sort.SliceStable(rs, func(a, b int) bool { return rs[a].At.Before(rs[b].At) })
 	return &Player{header: h, records: rs, clock: rs[0].At, speed: 1}, nil
 }
@@ -172,7 +172,7 @@ func (p *Player) Now() time.Time {
 	return p.clock
 }
 
-func (p *Player) current() recording.Record {
+func (p *Player) current() Record {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.records[p.i]
@@ -182,7 +182,7 @@ var _ source.Source = (*Player)(nil)
 var _ source.ActivityPoller = (*Player)(nil)
 
 // get returns v, or the error of what the record lacks.
-func get[T any](v *T, r recording.Record, what, key string) (T, error) {
+func get[T any](v *T, r Record, what, key string) (T, error) {
 	if v == nil {
 		var zero T
 		return zero, errNotRecorded{what, r.Errors[key]}
@@ -190,7 +190,7 @@ func get[T any](v *T, r recording.Record, what, key string) (T, error) {
 	return *v, nil
 }
 
-func slice[T any](v []T, r recording.Record, what, key string) ([]T, error) {
+func slice[T any](v []T, r Record, what, key string) ([]T, error) {
 	if v == nil && r.Errors[key] != "" {
 		return nil, errNotRecorded{what, r.Errors[key]}
 	}

@@ -1,4 +1,4 @@
-package replay
+package recording
 
 import (
 	"context"
@@ -6,18 +6,17 @@ import (
 	"testing"
 	"time"
 
-	"hmperf/tui/recording"
 	"hmperf/tui/source"
 )
 
-var t0 = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+var p0 = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
 
 // records are five polls 2 s apart, each with that many alerts; the third
 // could not read the alerts.
-func records() []recording.Record {
-	var out []recording.Record
+func playRecords() []Record {
+	var out []Record
 	for i := range 5 {
-		r := recording.Record{At: t0.Add(time.Duration(2*i) * time.Second), Server: "db"}
+		r := Record{At: p0.Add(time.Duration(2*i) * time.Second), Server: "db"}
 		for range i {
 			r.Alerts = append(r.Alerts, source.Alert{Name: "lock_wait_warning"})
 		}
@@ -34,7 +33,7 @@ func TestPlayer(t *testing.T) {
 		name   string
 		do     func(p *Player) error
 		index  int
-		clock  time.Duration // after t0
+		clock  time.Duration // after p0
 		paused bool
 		speed  float64
 	}{
@@ -55,7 +54,7 @@ func TestPlayer(t *testing.T) {
 		{"jump RFC 3339", func(p *Player) error { return p.Jump("2026-03-01T02:00:08Z") }, 4, 8 * time.Second, false, 1},
 	}
 	for _, tc := range tests {
-		p, err := New(recording.Header{}, records())
+		p, err := NewPlayer(Header{}, playRecords())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,15 +62,15 @@ func TestPlayer(t *testing.T) {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		s := p.State()
-		if s.Index != tc.index || !s.Clock.Equal(t0.Add(tc.clock)) || s.Paused != tc.paused || s.Speed != tc.speed {
-			t.Errorf("%s: record %d at %v, paused %v, x%g; want %d at %v, %v, x%g", tc.name, s.Index, s.Clock.Sub(t0), s.Paused, s.Speed,
+		if s.Index != tc.index || !s.Clock.Equal(p0.Add(tc.clock)) || s.Paused != tc.paused || s.Speed != tc.speed {
+			t.Errorf("%s: record %d at %v, paused %v, x%g; want %d at %v, %v, x%g", tc.name, s.Index, s.Clock.Sub(p0), s.Paused, s.Speed,
 				tc.index, tc.clock, tc.paused, tc.speed)
 		}
 	}
 }
 
 func TestJumpRefusals(t *testing.T) {
-	p, _ := New(recording.Header{}, records())
+	p, _ := NewPlayer(Header{}, playRecords())
 	for in, want := range map[string]string{
 		"noon-ish": `"noon-ish" is not a time: type 15:04, 15:04:05 or 2026-12-06T02:00:00Z`,
 		"03:00":    "2026-03-01T03:00:00Z is outside the recording (2026-03-01T02:00:00Z to 2026-03-01T02:00:08Z)",
@@ -83,7 +82,7 @@ func TestJumpRefusals(t *testing.T) {
 }
 
 func TestAnswersFromTheRecordAtTheClock(t *testing.T) {
-	p, _ := New(recording.Header{}, records())
+	p, _ := NewPlayer(Header{}, playRecords())
 	ctx := context.Background()
 	p.Step(3)
 	if a, err := p.Alerts(ctx); err != nil || len(a) != 3 {
