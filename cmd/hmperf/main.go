@@ -77,6 +77,7 @@ func commands() []command {
 		{"alerts", "print firing alerts; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", runAlerts, nil, ""},
 		{"activity", "every session as a lock tree, the oldest xmin holder and maintenance progress", runActivity, nil, ""},
 		{"report", "what a dashboard recording saw in a window: rows per table, alerts, lag, lock waits, benchmarks", runReport, nil, ""},
+		{"replay", "open the dashboard over a recording: space pause, ←/→ step, +/- speed, g jump to a time", runReplay, nil, ""},
 		{"monitor", "sample the service's own writes from the statistics views: --once, or every --interval", runMonitor, nil, ""},
 		{"indexes", "show or process the deferred-index queue: status|process", runIndexes, []action{
 			{"status", "the queue, with progress of builds in flight"},

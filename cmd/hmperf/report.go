@@ -25,20 +25,10 @@ func runReport(ctx context.Context, e env, args []string) error {
 	if len(files) == 0 {
 		return fmt.Errorf("%w: report needs a recording: hmperf report FILE [FILE.1 ...] [--from T] [--to T] [--json]", errUsage)
 	}
-	var records []recording.Record
-	// Rotated files are given oldest first or in any order: the records
-	// are put in time order.
-	for _, f := range files {
-		_, recs, torn, err := recording.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		if torn {
-			fmt.Fprintf(e.stderr, "hmperf: %s ends in an incomplete record (its writer was killed); read up to the last complete one\n", f)
-		}
-		records = append(records, recs...)
+	records, err := readRecordings(e.stderr, files)
+	if err != nil {
+		return err
 	}
-	sortRecords(records)
 	var day time.Time
 	if len(records) > 0 {
 		day = records[0].At.UTC().Truncate(24 * time.Hour)
@@ -60,6 +50,24 @@ func runReport(ctx context.Context, e env, args []string) error {
 	}
 	printReport(e.stdout, rep)
 	return nil
+}
+
+// readRecordings reads every complete record of files (a recording and
+// its rotated predecessors, in any order), in time order.
+func readRecordings(stderr io.Writer, files []string) ([]recording.Record, error) {
+	var records []recording.Record
+	for _, f := range files {
+		_, recs, torn, err := recording.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if torn {
+			fmt.Fprintf(stderr, "hmperf: %s ends in an incomplete record (its writer was killed); read up to the last complete one\n", f)
+		}
+		records = append(records, recs...)
+	}
+	sortRecords(records)
+	return records, nil
 }
 
 func sortRecords(rs []recording.Record) {

@@ -45,6 +45,10 @@ type Player struct {
 	clock   time.Time // the recorded time shown
 	paused  bool
 	speed   float64
+	// wall reads the real clock; lastWall is when the replay clock was
+	// last moved on by it.
+	wall     func() time.Time
+	lastWall time.Time
 }
 
 // NewPlayer plays records (in time order) from the first, at real speed.
@@ -55,6 +59,28 @@ func NewPlayer(h Header, records []Record) (*Player, error) {
 	rs := append([]Record(nil), records...)
 	sort.SliceStable(rs, func(a, b int) bool { return rs[a].At.Before(rs[b].At) })
 	return &Player{header: h, records: rs, clock: rs[0].At, speed: 1}, nil
+}
+
+// Run makes the replay clock follow wall, the real clock, from now on:
+// every read moves it on by the real time since the last one, at the
+// speed. Without Run it moves only by Advance, Step and Jump.
+func (p *Player) Run(wall func() time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.wall, p.lastWall = wall, wall()
+}
+
+// follow moves the clock on by the real time since the last read.
+func (p *Player) follow() {
+	if p.wall == nil {
+		return
+	}
+	now := p.wall()
+	d := now.Sub(p.lastWall)
+	p.lastWall = now
+	if !p.paused && d > 0 {
+		p.seek(p.clock.Add(time.Duration(float64(d) * p.speed)))
+	}
 }
 
 // Advance moves the clock on by wall time d at the current speed, unless
@@ -87,6 +113,7 @@ func (p *Player) seek(t time.Time) {
 func (p *Player) TogglePause() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.follow()
 	p.paused = !p.paused
 }
 
@@ -94,6 +121,7 @@ func (p *Player) TogglePause() {
 func (p *Player) Step(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.follow()
 	i := min(max(p.i+n, 0), len(p.records)-1)
 	p.paused = true
 	p.seek(p.records[i].At)
@@ -108,6 +136,7 @@ func (p *Player) Slower() { p.setSpeed(0.5) }
 func (p *Player) setSpeed(f float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.follow()
 	p.speed = min(max(p.speed*f, MinSpeed), MaxSpeed)
 }
 
@@ -116,6 +145,7 @@ func (p *Player) setSpeed(f float64) {
 func (p *Player) Jump(s string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.follow()
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
 		day := p.clock.UTC().Truncate(24 * time.Hour)
@@ -152,6 +182,7 @@ type State struct {
 func (p *Player) State() State {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.follow()
 	return State{Clock: p.clock, Index: p.i, Count: len(p.records), Paused: p.paused, Speed: p.speed,
 		First: p.records[0].At, Last: p.records[len(p.records)-1].At, RecordedEvery: p.header.Interval}
 }
@@ -169,12 +200,14 @@ func (s State) Header() string {
 func (p *Player) Now() time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.follow()
 	return p.clock
 }
 
 func (p *Player) current() Record {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.follow()
 	return p.records[p.i]
 }
 

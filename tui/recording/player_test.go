@@ -102,3 +102,24 @@ func TestAnswersFromTheRecordAtTheClock(t *testing.T) {
 		t.Errorf("header %q", got)
 	}
 }
+
+func TestPlayerFollowsTheWallClock(t *testing.T) {
+	p, _ := NewPlayer(Header{}, playRecords())
+	wall := p0.Add(time.Hour)
+	p.Run(func() time.Time { return wall })
+	wall = wall.Add(3 * time.Second)
+	if s := p.State(); s.Index != 1 || !s.Clock.Equal(p0.Add(3*time.Second)) {
+		t.Errorf("after 3 s: record %d at %v", s.Index, s.Clock.Sub(p0))
+	}
+	p.TogglePause()
+	wall = wall.Add(time.Minute)
+	if s := p.State(); s.Index != 1 {
+		t.Errorf("paused for a minute: record %d", s.Index)
+	}
+	p.TogglePause()
+	p.Faster()
+	wall = wall.Add(2 * time.Second)
+	if s := p.State(); !s.Clock.Equal(p0.Add(7 * time.Second)) {
+		t.Errorf("2 s at x2 after 3 s: at %v, want 7s", s.Clock.Sub(p0))
+	}
+}
