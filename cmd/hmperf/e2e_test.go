@@ -369,7 +369,7 @@ func BenchmarkIdleDashboardCPU(b *testing.B) {
 		secs = n
 	}
 	panels := []struct{ name, key, text string }{
-		{"Overview", "1", "Latest benchmark"},
+		{"Overview", "1", "Latest finished benchmark"},
 		{"Constraints", "2", "per table, hourly"},
 	}
 	for _, p := range panels {

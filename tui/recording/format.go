@@ -58,7 +58,7 @@ type Record struct {
 	Overview    *source.Overview        `json:"overview,omitempty"`
 	Constraints []source.ConstraintRow  `json:"constraints,omitempty"`
 	Alerts      []source.Alert          `json:"alerts,omitempty"`
-	Indexes     []source.IndexJob       `json:"indexes,omitempty"`
+	Indexes     *[]source.IndexJob      `json:"indexes,omitempty"`
 	Benchmarks  *source.BenchHistory    `json:"benchmarks,omitempty"`
 	Ingest      *source.IngestStats     `json:"ingest,omitempty"`
 	Migrations  *source.MigrationStatus `json:"migrations,omitempty"`
@@ -93,23 +93,41 @@ func decodeV1(payload []byte) (Record, error) {
 	return r, err
 }
 
+// encoder makes frames, reusing its compressor: a new DEFLATE writer
+// allocates its tables afresh, most of a small record's cost.
+type encoder struct {
+	payload bytes.Buffer
+	z       *flate.Writer
+}
+
 // encode makes the frame of r.
+func (e *encoder) encode(r Record) ([]byte, error) {
+	e.payload.Reset()
+	if e.z == nil {
+		z, err := flate.NewWriter(&e.payload, flate.DefaultCompression)
+		if err != nil {
+			return nil, err
+		}
+		e.z = z
+	} else {
+		e.z.Reset(&e.payload)
+	}
+	if err := json.NewEncoder(e.z).Encode(r); err != nil {
+		return nil, err
+	}
+	if err := e.z.Close(); err != nil {
+		return nil, err
+	}
+	frame := make([]byte, 8, 8+e.payload.Len())
+	binary.BigEndian.PutUint32(frame[0:4], uint32(e.payload.Len()))
+	binary.BigEndian.PutUint32(frame[4:8], crc32.ChecksumIEEE(e.payload.Bytes()))
+	return append(frame, e.payload.Bytes()...), nil
+}
+
+// encode makes the frame of r with a compressor of its own.
 func encode(r Record) ([]byte, error) {
-	var payload bytes.Buffer
-	z, err := flate.NewWriter(&payload, flate.DefaultCompression)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.NewEncoder(z).Encode(r); err != nil {
-		return nil, err
-	}
-	if err := z.Close(); err != nil {
-		return nil, err
-	}
-	frame := make([]byte, 8, 8+payload.Len())
-	binary.BigEndian.PutUint32(frame[0:4], uint32(payload.Len()))
-	binary.BigEndian.PutUint32(frame[4:8], crc32.ChecksumIEEE(payload.Bytes()))
-	return append(frame, payload.Bytes()...), nil
+	var e encoder
+	return e.encode(r)
 }
 
 // encodeHeader makes the bytes that start a file.

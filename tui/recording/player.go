@@ -248,15 +248,15 @@ func (p *Player) Alerts(context.Context) ([]source.Alert, error) {
 	return slice(r.Alerts, r, "alerts", "alerts")
 }
 
-// Indexes answers from the record at the clock.
+// Indexes answers from the latest record at the clock that read them.
 func (p *Player) Indexes(context.Context) ([]source.IndexJob, error) {
-	r := p.current()
-	return slice(r.Indexes, r, "index queue", "indexes")
+	r := p.latest(func(r Record) bool { return r.Indexes != nil })
+	return get(r.Indexes, r, "index queue", "indexes")
 }
 
-// Benchmarks answers from the record at the clock.
+// Benchmarks answers from the latest record at the clock that read them.
 func (p *Player) Benchmarks(context.Context) (source.BenchHistory, error) {
-	r := p.current()
+	r := p.latest(func(r Record) bool { return r.Benchmarks != nil })
 	return get(r.Benchmarks, r, "benchmarks", "benchmarks")
 }
 
@@ -266,10 +266,25 @@ func (p *Player) Ingest(context.Context) (source.IngestStats, error) {
 	return get(r.Ingest, r, "ingest", "ingest")
 }
 
-// Migrations answers from the record at the clock.
+// Migrations answers from the latest record at the clock that read them.
 func (p *Player) Migrations(context.Context) (source.MigrationStatus, error) {
-	r := p.current()
+	r := p.latest(func(r Record) bool { return r.Migrations != nil })
 	return get(r.Migrations, r, "migrations", "migrations")
+}
+
+// latest is the last record at or before the clock that has what has
+// asks for (the recorder reads the slow panels only every SlowEvery
+// polls), else the record at the clock.
+func (p *Player) latest(has func(Record) bool) Record {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.follow()
+	for i := p.i; i >= 0; i-- {
+		if has(p.records[i]) {
+			return p.records[i]
+		}
+	}
+	return p.records[p.i]
 }
 
 // Servers answers from the record at the clock.

@@ -7,11 +7,13 @@ import (
 	"hmperf/tui/source"
 )
 
-// Poll reads every panel's data from p once, for the server the panels
-// show (the first), with the set of servers and, when p reads it, the
-// activity. Each read has its own timeout; a failed read leaves its field
-// empty and its error in Errors.
-func Poll(ctx context.Context, p source.Poller, timeout time.Duration, now func() time.Time) Record {
+// Poll reads the panels' data from p once, for the server the panels show
+// (the first), with the set of servers and, when p reads it, the
+// activity. The panels that change slowly (benchmarks, migrations, the
+// index queue) are read only when full is set; a reader takes them from
+// the latest record that has them. Each read has its own timeout; a failed
+// read leaves its field empty and its error in Errors.
+func Poll(ctx context.Context, p source.Poller, full bool, timeout time.Duration, now func() time.Time) Record {
 	r := Record{At: now().UTC(), Errors: map[string]string{}}
 	if names := p.ServerNames(); len(names) > 0 {
 		r.Server = names[0]
@@ -26,10 +28,12 @@ func Poll(ctx context.Context, p source.Poller, timeout time.Duration, now func(
 	read("overview", func(c context.Context) error { v, err := p.Overview(c); r.Overview = keep(v, err); return err })
 	read("constraints", func(c context.Context) (err error) { r.Constraints, err = p.Constraints(c); return err })
 	read("alerts", func(c context.Context) (err error) { r.Alerts, err = p.Alerts(c); return err })
-	read("indexes", func(c context.Context) (err error) { r.Indexes, err = p.Indexes(c); return err })
-	read("benchmarks", func(c context.Context) error { v, err := p.Benchmarks(c); r.Benchmarks = keep(v, err); return err })
 	read("ingest", func(c context.Context) error { v, err := p.Ingest(c); r.Ingest = keep(v, err); return err })
-	read("migrations", func(c context.Context) error { v, err := p.Migrations(c); r.Migrations = keep(v, err); return err })
+	if full {
+		read("indexes", func(c context.Context) error { v, err := p.Indexes(c); r.Indexes = keep(nonNil(v), err); return err })
+		read("benchmarks", func(c context.Context) error { v, err := p.Benchmarks(c); r.Benchmarks = keep(v, err); return err })
+		read("migrations", func(c context.Context) error { v, err := p.Migrations(c); r.Migrations = keep(v, err); return err })
+	}
 	read("servers", func(c context.Context) (err error) { r.Servers, err = p.Servers(c); return err })
 	if ap, ok := p.(source.ActivityPoller); ok {
 		read("activity", func(c context.Context) error { v, err := ap.Activity(c); r.Activity = keep(v, err); return err })
@@ -40,6 +44,13 @@ func Poll(ctx context.Context, p source.Poller, timeout time.Duration, now func(
 	return r
 }
 
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 func keep[T any](v T, err error) *T {
 	if err != nil {
 		return nil
@@ -47,7 +58,11 @@ func keep[T any](v T, err error) *T {
 	return &v
 }
 
-// Recorder appends a Poll of its source to its writer every interval.
+// SlowEvery is how many polls apart the slowly changing panels are read.
+const SlowEvery = 15
+
+// Recorder appends a Poll of its source to its writer every interval,
+// a full one every SlowEvery.
 type Recorder struct {
 	Source   source.Poller
 	Writer   *Writer
@@ -69,8 +84,8 @@ func (rc Recorder) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(rc.Interval)
 	defer tick.Stop()
-	for {
-		if err := rc.Writer.Append(Poll(ctx, rc.Source, timeout, now)); err != nil {
+	for n := 0; ; n++ {
+		if err := rc.Writer.Append(Poll(ctx, rc.Source, n%SlowEvery == 0, timeout, now)); err != nil {
 			return err
 		}
 		select {

@@ -31,6 +31,7 @@ type Writer struct {
 	header   Header
 	f        *os.File
 	size     int64
+	enc      encoder
 }
 
 // Create opens path for appending, creating it and its directory if
@@ -138,12 +139,12 @@ func (w *Writer) rotate() error {
 // Append writes one record, rotating first if it would take the file past
 // the cap.
 func (w *Writer) Append(r Record) error {
-	frame, err := encode(r)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	frame, err := w.enc.encode(r)
 	if err != nil {
 		return err
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.f == nil {
 		return errors.New("recording closed")
 	}
