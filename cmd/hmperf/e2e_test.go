@@ -368,12 +368,16 @@ func BenchmarkIdleDashboardCPU(b *testing.B) {
 		}
 		secs = n
 	}
-	panels := []struct{ name, key, text string }{
-		{"Overview", "1", "Latest finished benchmark"},
-		{"Constraints", "2", "per table, hourly"},
+	panels := []struct {
+		name, key, text string
+		record          bool
+	}{
+		{"Overview", "1", "Latest finished benchmark", true},
+		{"Constraints", "2", "per table, hourly", true},
+		{"Overview/no-record", "1", "Latest finished benchmark", false},
 	}
 	for _, p := range panels {
-		b.Run(p.name, func(b *testing.B) { idleCPU(b, p.key, p.text, secs) })
+		b.Run(p.name, func(b *testing.B) { idleCPU(b, p.key, p.text, secs, p.record) })
 	}
 }
 
@@ -386,12 +390,19 @@ func fileSize(tb testing.TB, path string) int64 {
 	return st.Size()
 }
 
-func idleCPU(b *testing.B, key, text string, secs int) {
+func idleCPU(b *testing.B, key, text string, secs int, record bool) {
 	dsn := pgtest.NewMigratedDB(b)
 	// The dashboard records, as it does by default; the file's growth
 	// over the measurement is the recording's growth per hour.
 	rec := filepath.Join(b.TempDir(), "idle.hmrec")
-	pane := startTmux(b, cleanEnv(), 160, 48, binPath, "--dsn", dsn, "--record", rec)
+	args := []string{binPath, "--dsn", dsn, "--record", rec}
+	if !record {
+		args = append(args, "--no-record")
+		if err := os.WriteFile(rec, nil, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	pane := startTmux(b, cleanEnv(), 160, 48, args...)
 	pid, err := strconv.Atoi(pane.display("#{pane_pid}"))
 	if err != nil {
 		b.Fatal(err)
