@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"time"
 
+	"hmperf/queries"
 	"hmperf/queries/activity"
 	"hmperf/tui/source"
 )
@@ -51,4 +53,25 @@ func toSourceActivity(snap activity.Snapshot) source.Activity {
 			Unit: p.Unit, Done: p.Done, Total: p.Total, Percent: p.Percent})
 	}
 	return a
+}
+
+// CancelSession cancels the query of session pid (started at start) on the
+// server the poll context names.
+func (f *fleetSource) CancelSession(ctx context.Context, pid int, start time.Time) error {
+	return f.shown(ctx).signal(ctx, activity.Cancel, pid, start)
+}
+
+// TerminateSession ends session pid (started at start) on the server the
+// context names.
+func (f *fleetSource) TerminateSession(ctx context.Context, pid int, start time.Time) error {
+	return f.shown(ctx).signal(ctx, activity.Terminate, pid, start)
+}
+
+// signal sends a signal where this dashboard may write: not with
+// --read-only, not on a replica.
+func (s *dbSource) signal(ctx context.Context, do func(context.Context, queries.DBTX, int, time.Time) error, pid int, start time.Time) error {
+	if err := s.writable(ctx); err != nil {
+		return err
+	}
+	return do(ctx, s.pool, pid, start)
 }

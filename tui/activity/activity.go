@@ -2,19 +2,17 @@
 // lock tree (a waiter under each session blocking it, roots marked with how
 // many sessions they hold up), idle-in-transaction sessions, the oldest
 // xmin holder and running maintenance, with cancel (c) and terminate (k)
-// behind a typed confirmation. It owns its keys, its help and its
-// confirmation; the root only hands it keys, sizes and data.
+// behind a typed confirmation. It owns its keys, its help and the request
+// for its confirmation; the root runs the confirmed signal.
 package activity
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"hmperf/tui/format"
@@ -22,89 +20,34 @@ import (
 	"hmperf/tui/theme"
 )
 
-// Signaller cancels a session's query or ends the session; start tells
-// the process from a later one given the same pid.
-type Signaller interface {
-	Cancel(ctx context.Context, pid int, start time.Time) error
-	Terminate(ctx context.Context, pid int, start time.Time) error
-}
-
 // KeyMap is the panel's keys.
 type KeyMap struct {
 	Up, Down, Cancel, Terminate key.Binding
 }
 
-// NewKeyMap returns the panel's keys; c and k are disabled, with why in
-// their help, when disabled is not "".
-func NewKeyMap(disabled string) KeyMap {
-	km := KeyMap{
+// NewKeyMap returns the panel's keys, all enabled; Configure decides.
+func NewKeyMap() KeyMap {
+	return KeyMap{
 		Up:        key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "previous session")),
 		Down:      key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "next session")),
 		Cancel:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel the session's query")),
 		Terminate: key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "terminate the session")),
 	}
-	if disabled != "" {
-		km.Cancel.SetHelp("c", "cancel (disabled: "+disabled+")")
-		km.Terminate.SetHelp("k", "terminate (disabled: "+disabled+")")
-		km.Cancel.SetEnabled(false)
-		km.Terminate.SetEnabled(false)
-	}
-	return km
-}
-
-// ShortHelp is the footer's keys.
-func (k KeyMap) ShortHelp() []key.Binding { return []key.Binding{k.Cancel, k.Terminate, k.Down} }
-
-// FullHelp is the ? overlay's keys.
-func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down}, {k.Cancel, k.Terminate}}
-}
-
-// signalKind is what a confirmation will do.
-type signalKind int
-
-const (
-	doCancel signalKind = iota
-	doTerminate
-)
-
-func (s signalKind) String() string {
-	if s == doTerminate {
-		return "terminate"
-	}
-	return "cancel"
-}
-
-// confirm is an open typed confirmation: the user types the pid.
-type confirm struct {
-	kind  signalKind
-	pid   int
-	start time.Time
-	query string
-	input textinput.Model
-}
-
-// doneMsg is the answer of a signal.
-type doneMsg struct {
-	kind signalKind
-	pid  int
-	err  error
 }
 
 // Model is the Activity panel.
 type Model struct {
-	st       theme.Styles
-	keys     KeyMap
-	sig      Signaller
-	disabled string // why c and k are off; "" when they work
-	data     source.Activity
-	loaded   bool
-	rows     []row
-	cursor   int
-	top      int
-	w, h     int
-	confirm  *confirm
-	status   string
+	st     theme.Styles
+	keys   KeyMap
+	data   source.Activity
+	loaded bool
+	rows   []row
+	cursor int
+	top    int
+	w, h   int
+	// readOnly is the dashboard's: no signal from a read-only session or
+	// a replay.
+	readOnly bool
 }
 
 // row is one line of the tree: a session at a depth.
@@ -113,20 +56,12 @@ type row struct {
 	depth int
 }
 
-// New returns an empty panel. sig does the signals; disabled says why they
-// are off for the whole session ("--read-only", "replay"), "" when they
-// are on (a replica turns them off by its data).
-func New(st theme.Styles, sig Signaller, disabled string) Model {
-	m := Model{st: st, sig: sig, disabled: disabled, keys: NewKeyMap(disabled)}
+// New returns an empty panel.
+func New(st theme.Styles) Model {
+	m := Model{st: st, keys: NewKeyMap()}
 	m.SetSize(80, 20)
 	return m
 }
-
-// Keys returns the panel's keys, for the footer and the help.
-func (m *Model) Keys() KeyMap { return m.keys }
-
-// Confirming reports whether a confirmation has the keyboard.
-func (m *Model) Confirming() bool { return m.confirm != nil }
 
 // SetSize fits the panel into w×h cells.
 func (m *Model) SetSize(w, h int) { m.w, m.h = max(w, 1), max(h, 1) }
@@ -146,11 +81,6 @@ func (m *Model) SetData(a source.Activity) {
 			break
 		}
 	}
-	reason := m.disabled
-	if reason == "" && !a.CanSignal {
-		reason = "not on this server (a replica, or read-only)"
-	}
-	m.keys = NewKeyMap(reason)
 }
 
 // Layout orders the sessions as the tree shows them: each root, then
@@ -195,84 +125,8 @@ func Layout(a source.Activity) []row {
 	return out
 }
 
-// Update handles the panel's keys and the answers of its signals.
-func (m *Model) Update(msg tea.Msg) tea.Cmd {
-	switch msg := msg.(type) {
-	case doneMsg:
-		if msg.err != nil {
-			m.status = fmt.Sprintf("%s pid %d failed: %v", msg.kind, msg.pid, msg.err)
-		} else {
-			m.status = fmt.Sprintf("%s sent to pid %d", msg.kind, msg.pid)
-		}
-		return nil
-	case tea.KeyMsg:
-		if m.confirm != nil {
-			return m.updateConfirm(msg)
-		}
-		switch {
-		case key.Matches(msg, m.keys.Up):
-			m.cursor = max(m.cursor-1, 0)
-		case key.Matches(msg, m.keys.Down):
-			m.cursor = min(m.cursor+1, max(len(m.rows)-1, 0))
-		case msg.String() == "c" || msg.String() == "k":
-			m.ask(msg.String())
-		}
-	}
-	return nil
-}
-
-// ask opens the confirmation for the selected session, or says why not.
-func (m *Model) ask(k string) {
-	kind, b := doCancel, m.keys.Cancel
-	if k == "k" {
-		kind, b = doTerminate, m.keys.Terminate
-	}
-	if !b.Enabled() {
-		m.status = b.Help().Desc
-		return
-	}
-	if m.cursor >= len(m.rows) || m.rows[m.cursor].s.BackendStart.IsZero() {
-		m.status = "no session selected"
-		return
-	}
-	s := m.rows[m.cursor].s
-	in := textinput.New()
-	in.Prompt = "> "
-	in.CharLimit = 10
-	in.Focus()
-	m.confirm = &confirm{kind: kind, pid: s.PID, start: s.BackendStart, query: s.Query, input: in}
-}
-
-func (m *Model) updateConfirm(msg tea.KeyMsg) tea.Cmd {
-	c := m.confirm
-	switch msg.Type {
-	case tea.KeyEsc:
-		m.confirm, m.status = nil, c.kind.String()+" not sent"
-		return nil
-	case tea.KeyEnter:
-		if strings.TrimSpace(c.input.Value()) != strconv.Itoa(c.pid) {
-			m.confirm, m.status = nil, fmt.Sprintf("%s not sent: the pid typed is not %d", c.kind, c.pid)
-			return nil
-		}
-		m.confirm = nil
-		m.status = fmt.Sprintf("sending %s to pid %d…", c.kind, c.pid)
-		sig, kind, pid, start := m.sig, c.kind, c.pid, c.start
-		return func() tea.Msg {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			var err error
-			if kind == doTerminate {
-				err = sig.Terminate(ctx, pid, start)
-			} else {
-				err = sig.Cancel(ctx, pid, start)
-			}
-			return doneMsg{kind: kind, pid: pid, err: err}
-		}
-	}
-	var cmd tea.Cmd
-	c.input, cmd = c.input.Update(msg)
-	return cmd
-}
+// Update has nothing to do: the panel's keys come through HandleKey.
+func (m *Model) Update(tea.Msg) tea.Cmd { return nil }
 
 // View renders the panel.
 func (m *Model) View() string {
@@ -374,8 +228,7 @@ func (m *Model) columns(pid, state, wait, xact, query, app, text string) string 
 		format.Truncate(wait, 12), xact, query, format.Truncate(app, 14), text)
 }
 
-// bottomLines are the progress of maintenance, then the confirmation or
-// the status.
+// bottomLines are the progress of maintenance.
 func (m *Model) bottomLines() []string {
 	var out []string
 	for _, p := range m.data.Progress {
@@ -385,14 +238,6 @@ func (m *Model) bottomLines() []string {
 		}
 		out = append(out, fmt.Sprintf("%s pid %d %s: %s (%s of %s %s) %s", bar, p.PID,
 			p.Command, p.Relation, format.Int(p.Done), format.Int(p.Total), p.Unit, p.Phase))
-	}
-	switch {
-	case m.confirm != nil:
-		c := m.confirm
-		out = append(out, m.st.Warn.Render(fmt.Sprintf("%s pid %d running %q? type %d and enter (esc: no)", c.kind, c.pid, c.query, c.pid)),
-			c.input.View())
-	case m.status != "":
-		out = append(out, m.status)
 	}
 	return out
 }

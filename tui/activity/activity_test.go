@@ -2,11 +2,8 @@ package activity
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
+	"hmperf/tui/pane"
 	"hmperf/tui/source"
 	"hmperf/tui/theme"
 )
@@ -69,7 +67,7 @@ func TestLayoutPutsAWaiterUnderEveryBlocker(t *testing.T) {
 func TestGoldenViews(t *testing.T) {
 	for _, w := range []int{80, 120} {
 		t.Run(fmt.Sprint(w), func(t *testing.T) {
-			m := New(theme.NewStyles(theme.Default()), nil, "")
+			m := New(theme.NewStyles(theme.Default()))
 			m.SetSize(w, 14)
 			m.SetData(scene(true))
 			golden.RequireEqual(t, []byte(m.View()))
@@ -77,77 +75,46 @@ func TestGoldenViews(t *testing.T) {
 	}
 }
 
-// fakeSig records the signals sent.
-type fakeSig struct {
-	mu   sync.Mutex
-	sent []string
-}
-
-func (s *fakeSig) Cancel(_ context.Context, pid int, st time.Time) error {
-	return s.note("cancel", pid, st)
-}
-
-func (s *fakeSig) Terminate(_ context.Context, pid int, st time.Time) error {
-	return s.note("terminate", pid, st)
-}
-
-func (s *fakeSig) note(kind string, pid int, st time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sent = append(s.sent, fmt.Sprintf("%s %d %s", kind, pid, st.Format(time.RFC3339)))
-	if pid == 666 {
-		return errors.New("boom")
-	}
-	return nil
-}
-
 func keys(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
 
-// run feeds msgs to m, running every command it returns and feeding its
-// answer back.
-func run(m *Model, msgs ...tea.Msg) {
-	for _, msg := range msgs {
-		if cmd := m.Update(msg); cmd != nil {
-			if out := cmd(); out != nil {
-				m.Update(out)
-			}
-		}
-	}
-}
-
-func TestTypedConfirmation(t *testing.T) {
+func TestSignalRequests(t *testing.T) {
 	tests := []struct {
 		name      string
-		disabled  string
+		env       pane.Env
 		canSignal bool
-		msgs      []tea.Msg
-		sent      []string
-		status    string
+		keys      []tea.KeyMsg
+		want      pane.Request
 	}{
-		{"terminate the root after typing its pid", "", true,
-			[]tea.Msg{keys("k"), keys("102"), tea.KeyMsg{Type: tea.KeyEnter}},
-			[]string{"terminate 102 2026-03-01T11:00:00Z"}, "terminate sent to pid 102"},
-		{"cancel the waiter below it", "", true,
-			[]tea.Msg{tea.KeyMsg{Type: tea.KeyDown}, keys("c"), keys("103"), tea.KeyMsg{Type: tea.KeyEnter}},
-			[]string{"cancel 103 2026-03-01T11:00:00Z"}, "cancel sent to pid 103"},
-		{"a wrong pid sends nothing", "", true,
-			[]tea.Msg{keys("k"), keys("103"), tea.KeyMsg{Type: tea.KeyEnter}},
-			nil, "terminate not sent: the pid typed is not 102"},
-		{"esc sends nothing", "", true,
-			[]tea.Msg{keys("c"), tea.KeyMsg{Type: tea.KeyEsc}}, nil, "cancel not sent"},
-		{"read-only", "--read-only", true, []tea.Msg{keys("k")}, nil, "terminate (disabled: --read-only)"},
-		{"replay", "replay", true, []tea.Msg{keys("c")}, nil, "cancel (disabled: replay)"},
-		{"replica", "", false, []tea.Msg{keys("k")}, nil, "terminate (disabled: not on this server (a replica, or read-only))"},
+		{"terminate the root", pane.Env{Active: true}, true, []tea.KeyMsg{keys("k")},
+			pane.Request{Job: pane.JobTerminateSession, Arg: pane.SessionArg(102, start), Confirm: true, Want: "102",
+				Prompt: `terminate pid 102 (psql, running "LOCK TABLE symptoms IN ACCESS EXCLUSIVE MODE")? Type 102 to confirm.`}},
+		{"cancel the waiter below it", pane.Env{Active: true}, true, []tea.KeyMsg{{Type: tea.KeyDown}, keys("c")},
+			pane.Request{Job: pane.JobCancelSession, Arg: pane.SessionArg(103, start), Confirm: true, Want: "103",
+				Prompt: `cancel the query of pid 103 (ingest, running "LOCK TABLE symptoms IN SHARE MODE")? Type 103 to confirm.`}},
+		{"read-only or replay", pane.Env{Active: true, ReadOnly: true}, true, []tea.KeyMsg{keys("k")},
+			pane.Request{Status: "cancel and terminate are disabled: nothing is written in this session (--read-only or replay)"}},
+		{"a replica", pane.Env{Active: true}, false, []tea.KeyMsg{keys("c")},
+			pane.Request{Status: "cancel and terminate are disabled on this server (a replica, or nothing read yet)"}},
 	}
 	for _, tc := range tests {
-		sig := &fakeSig{}
-		m := New(theme.NewStyles(theme.Default()), sig, tc.disabled)
-		m.SetSize(120, 20)
+		m := New(theme.NewStyles(theme.Default()))
 		m.SetData(scene(tc.canSignal))
-		run(&m, tc.msgs...)
-		if strings.Join(sig.sent, "|") != strings.Join(tc.sent, "|") || m.status != tc.status {
-			t.Errorf("%s: sent %q, status %q; want %q, %q", tc.name, sig.sent, m.status, tc.sent, tc.status)
+		m.Configure(tc.env)
+		var got pane.Request
+		for _, k := range tc.keys {
+			r, ok := m.HandleKey(k)
+			if !ok {
+				t.Fatalf("%s: %q not handled", tc.name, k)
+			}
+			got = r
 		}
+		if got != tc.want {
+			t.Errorf("%s:\n%+v\nwant\n%+v", tc.name, got, tc.want)
+		}
+	}
+	arg := pane.SessionArg(102, start)
+	if pid, st, err := pane.ParseSessionArg(arg); pid != 102 || !st.Equal(start) || err != nil {
+		t.Errorf("ParseSessionArg(%q) = %d, %v, %v", arg, pid, st, err)
 	}
 }
 
@@ -156,25 +123,28 @@ type harness struct{ m Model }
 
 func (h harness) Init() tea.Cmd { return nil }
 func (h harness) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	if k, ok := msg.(tea.KeyMsg); ok && k.String() == "ctrl+c" {
-		return h, tea.Quit
+	if k, ok := msg.(tea.KeyMsg); ok {
+		if k.String() == "ctrl+c" {
+			return h, tea.Quit
+		}
+		h.m.HandleKey(k)
 	}
-	cmd := h.m.Update(msg)
-	return h, cmd
+	return h, nil
 }
 func (h harness) View() string { return h.m.View() }
 
-// TestConfirmationOnScreen drives the panel in a program: the typed
-// confirmation names the pid and its query.
-func TestConfirmationOnScreen(t *testing.T) {
-	m := New(theme.NewStyles(theme.Default()), &fakeSig{}, "")
+// TestSelectionOnScreen drives the panel in a program: ↓ moves the
+// selection down the tree.
+func TestSelectionOnScreen(t *testing.T) {
+	m := New(theme.NewStyles(theme.Default()))
 	m.SetSize(120, 14)
 	m.SetData(scene(true))
+	m.Configure(pane.Env{Active: true})
 	tm := teatest.NewTestModel(t, harness{m}, teatest.WithInitialTermSize(120, 14))
-	tm.Send(keys("k"))
-	tm.Send(keys("10"))
+	tm.Send(tea.KeyMsg{Type: tea.KeyDown})
+	tm.Send(tea.KeyMsg{Type: tea.KeyDown})
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-		return bytes.Contains(b, []byte(`terminate pid 102 running "LOCK TABLE symptoms IN ACCESS EXCLUSIVE MODE"? type 102`))
+		return bytes.Contains(b, []byte("▶   └ 104"))
 	}, teatest.WithDuration(5*time.Second))
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(harness)

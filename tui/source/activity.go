@@ -12,6 +12,15 @@ type ActivityPoller interface {
 	Activity(ctx context.Context) (Activity, error)
 }
 
+// SessionSignaller cancels a session's query or ends the session, on the
+// server the context names (WithServer); start tells the process from a
+// later one given the same pid. It is apart from Actions so that a source
+// without it (a recording) still drives the dashboard.
+type SessionSignaller interface {
+	CancelSession(ctx context.Context, pid int, start time.Time) error
+	TerminateSession(ctx context.Context, pid int, start time.Time) error
+}
+
 // Activity is one reading of the server's sessions: their lock tree, the
 // oldest xmin holder and running maintenance.
 type Activity struct {
