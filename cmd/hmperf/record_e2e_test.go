@@ -87,6 +87,19 @@ func TestRecordedDashboard(t *testing.T) {
 	if !strings.Contains(string(plain), `"activity"`) || !strings.Contains(string(plain), `"servers"`) {
 		t.Error("the recording lacks the activity or the servers")
 	}
+
+	// The recording replays: the same panels, REPLAY and the recorded
+	// time in the header, a write key refused with the reason.
+	replay := startTmux(t, cleanEnv(), 120, 32, binPath, "replay", rec)
+	first := records[0].At.UTC().Format("2006-01-02 15:04:05")
+	replay.waitText(20*time.Second, "REPLAY "+first+" UTC", "[1:Overview]", "Ingest rate")
+	replay.send("9")
+	replay.waitText(10*time.Second, "[9:Activity]", "root blockers")
+	replay.send("7")
+	replay.waitText(10*time.Second, "[7:Migrations]")
+	replay.send("u")
+	replay.waitText(10*time.Second, "replay: writes are disabled")
+	replay.send("q")
 }
 
 func countRecords(t *testing.T, path string) int {
