@@ -11,18 +11,10 @@ import (
 	"hmperf/queries/activity"
 )
 
-func runActivity(ctx context.Context, e env, args []string) error {
-	var cf connFlags
-	var asJSON bool
-	fs := newFlagSet(e, "activity")
-	cf.register(fs)
-	fs.BoolVar(&asJSON, "json", false, "print one JSON document")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return fmt.Errorf("%w: activity takes no arguments (got %q)", errUsage, rest[0])
+func runActivity(ctx context.Context, e env, o *noFlags, args []string) error {
+	cf, asJSON := o.conn, o.json
+	if len(args) > 0 {
+		return fmt.Errorf("%w: activity takes no arguments (got %q)", errUsage, args[0])
 	}
 	t, err := resolveTarget(ctx, cf, e.stderr)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/pflag"
 
 	"hmperf/engine"
 	"hmperf/queries"
@@ -20,7 +21,7 @@ import (
 
 // dashboardOpts are the flags of the dashboard.
 type dashboardOpts struct {
-	conn       connFlags
+	globals
 	interval   time.Duration
 	exportDir  string
 	benchRows  int
@@ -30,10 +31,7 @@ type dashboardOpts struct {
 	record     recordFlags
 }
 
-func runDashboard(ctx context.Context, e env, args []string) error {
-	var o dashboardOpts
-	fs := newFlagSet(e, "dashboard")
-	o.conn.register(fs)
+func (o *dashboardOpts) flags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.interval, "interval", 2*time.Second, "refresh interval (0.5s–10s; + and - change it)")
 	fs.StringVar(&o.exportDir, "export-dir", ".", "where e writes CSV exports")
 	fs.IntVar(&o.benchRows, "bench-rows", 5000, "rows per COPY for a benchmark started with b")
@@ -41,15 +39,18 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 	fs.IntVar(&o.sampleRate, "sample-rate", 1000, "records per second of the sample ingest started with i")
 	fs.BoolVar(&o.autoIngest, "sample-ingest", false, "start a sample ingest at once (always on with the embedded server)")
 	o.record.register(fs)
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
+}
+
+func runDashboard(ctx context.Context, e env, o *dashboardOpts, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: dashboard takes no arguments (got %q)", errUsage, args[0])
 	}
 	list, err := o.conn.servers()
 	if err != nil {
 		return err
 	}
 	if len(list) > 1 {
-		return runFleetDashboard(ctx, e, o)
+		return runFleetDashboard(ctx, e, *o)
 	}
 	t, err := openSchema(ctx, o.conn, e.stderr)
 	if err != nil {
@@ -61,7 +62,7 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	src := newFleetSource([]string{t.Describe()}, []*dbSource{newDBSource(t, pool, o)})
+	src := newFleetSource([]string{t.Describe()}, []*dbSource{newDBSource(t, pool, *o)})
 	defer src.StopIngest()
 	ingesting := (t.Embedded() || o.autoIngest) && !t.readOnly
 	if ingesting {
@@ -69,7 +70,7 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	return runRecorded(ctx, e, o, src, ingesting)
+	return runRecorded(ctx, e, *o, src, ingesting)
 }
 
 // runFleetDashboard is the dashboard over several servers. A server that

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"hmperf/tui/recording"
 	"hmperf/tui/source"
@@ -14,13 +16,12 @@ import (
 
 // recordFlags are the dashboard's recording flags.
 type recordFlags struct {
-	path     string
-	off      bool
-	maxMB    int
-	interval time.Duration
+	path  string
+	off   bool
+	maxMB int
 }
 
-func (r *recordFlags) register(fs *flag.FlagSet) {
+func (r *recordFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&r.path, "record", "", "append every poll to this recording (default $XDG_STATE_HOME/hmperf/dashboard.hmrec)")
 	fs.BoolVar(&r.off, "no-record", false, "do not record the session")
 	fs.IntVar(&r.maxMB, "record-max-mb", recording.DefaultMaxBytes>>20,
@@ -61,4 +62,16 @@ func startRecording(ctx context.Context, rf recordFlags, p source.Poller, interv
 			fmt.Fprintf(stderr, "hmperf: the recording %s stopped: %v\n", path, runErr)
 		}
 	}, nil
+}
+
+// allBut names every global flag but keep, for a command that takes only
+// those.
+func allBut(keep ...string) []string {
+	var out []string
+	for _, name := range allGlobals() {
+		if !slices.Contains(keep, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }

@@ -5,18 +5,24 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"hmperf/tui"
 	"hmperf/tui/recording"
 )
 
-func runReplay(ctx context.Context, e env, args []string) error {
-	var at string
-	fs := newFlagSet(e, "replay")
-	fs.StringVar(&at, "at", "", "start at this recorded time (15:04[:05] UTC on the first day, or RFC 3339)")
-	files, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
+// replayOpts are the flags of replay.
+type replayOpts struct {
+	globals
+	at string
+}
+
+func (o *replayOpts) flags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.at, "at", "", "start at this recorded time (15:04[:05] UTC on the first day, or RFC 3339)")
+}
+
+func runReplay(ctx context.Context, e env, o *replayOpts, files []string) error {
+	at := o.at
 	if len(files) == 0 {
 		return fmt.Errorf("%w: replay needs a recording: hmperf replay FILE [FILE.1 ...] [--at T]", errUsage)
 	}

@@ -8,20 +8,24 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"hmperf/tui/recording"
 )
 
-func runReport(ctx context.Context, e env, args []string) error {
-	var fromS, toS string
-	var asJSON bool
-	fs := newFlagSet(e, "report")
-	fs.StringVar(&fromS, "from", "", "start of the window (RFC 3339, e.g. 2026-12-06T02:00:00Z, or 15:04 / 15:04:05 on the recording's first day, UTC)")
-	fs.StringVar(&toS, "to", "", "end of the window (as --from)")
-	fs.BoolVar(&asJSON, "json", false, "print one JSON document")
-	files, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
+// reportOpts are the flags of report.
+type reportOpts struct {
+	globals
+	from, to string
+}
+
+func (o *reportOpts) flags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.from, "from", "", "start of the window (RFC 3339, e.g. 2026-12-06T02:00:00Z, or 15:04 / 15:04:05 on the recording's first day, UTC)")
+	fs.StringVar(&o.to, "to", "", "end of the window (as --from)")
+}
+
+func runReport(_ context.Context, e env, o *reportOpts, files []string) error {
+	fromS, toS, asJSON := o.from, o.to, o.json
 	if len(files) == 0 {
 		return fmt.Errorf("%w: report needs a recording: hmperf report FILE [FILE.1 ...] [--from T] [--to T] [--json]", errUsage)
 	}
