@@ -30,21 +30,30 @@ func (r *recordFlags) register(fs *pflag.FlagSet) {
 
 // startRecording starts recording p every interval in its own goroutine
 // and returns the function that stops it, waits for it and closes the
-// file. With --no-record it records nothing.
+// file. With --no-record it records nothing; when the default file cannot
+// be opened it says so and records nothing, when --record's cannot it
+// fails.
 func startRecording(ctx context.Context, rf recordFlags, p source.Poller, interval time.Duration, stderr io.Writer) (stop func(), err error) {
 	if rf.off {
 		return func() {}, nil
 	}
 	path := rf.path
 	if path == "" {
-		if path, err = recording.DefaultPath(); err != nil {
-			return nil, err
-		}
+		path, err = recording.DefaultPath()
 	}
-	w, err := recording.Create(path, recording.Header{Started: time.Now().UTC(), Hmperf: version, Interval: interval,
-		Servers: p.ServerNames()}, int64(rf.maxMB)<<20, recording.DefaultKeep)
-	if err != nil {
+	var w *recording.Writer
+	if err == nil {
+		w, err = recording.Create(path, recording.Header{Started: time.Now().UTC(), Hmperf: version, Interval: interval,
+			Servers: p.ServerNames()}, int64(rf.maxMB)<<20, recording.DefaultKeep)
+	}
+	switch {
+	case err != nil && rf.path != "":
 		return nil, err
+	case err != nil:
+		// On-call opens the dashboard when something is wrong: a state
+		// directory it cannot write must not keep it closed.
+		fmt.Fprintf(stderr, "hmperf: not recording this session: %v (--record FILE records elsewhere)\n", err)
+		return func() {}, nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
