@@ -18,6 +18,8 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/pflag"
 
+	"hmperf/cmd/internal/cmdout"
+	"hmperf/cmd/internal/prompt"
 	"hmperf/queries"
 )
 
@@ -47,6 +49,11 @@ type env struct {
 	// parseOnly stops every command after its command line is parsed and
 	// checked, before it runs (the README's command lines are tested so).
 	parseOnly bool
+}
+
+// prompt asks the person at e's terminal.
+func (e env) prompt() prompt.Prompt {
+	return prompt.Prompt{In: e.stdin, Out: e.stderr, IsTerminal: e.isTerminal}
 }
 
 // command is one of hmperf's commands; actions are its sub-commands
@@ -128,20 +135,9 @@ func report(stderr io.Writer, err error) int {
 		code = 2
 	}
 	if msg := strings.TrimPrefix(queries.Plain(err), errUsage.Error()+": "); msg != "" {
-		fmt.Fprintf(stderr, "hmperf: %s%s\n", msg, privilegeHint(err))
+		fmt.Fprintf(stderr, "hmperf: %s%s\n", msg, cmdout.PrivilegeHint(err))
 	}
 	return code
-}
-
-// privilegeHint is what report adds to a refusal for a privilege that no
-// command checked beforehand (those name the privilege and the GRANT
-// themselves): where the roles and their grants are described.
-func privilegeHint(err error) string {
-	var named *queries.PrivilegeError
-	if !queries.IsPrivilege(err) || errors.As(err, &named) {
-		return ""
-	}
-	return "; the role lacks a privilege this command needs: reading needs what README's \"A monitoring role\" grants, writing the role that owns hmperf's schema"
 }
 
 func runVersion(_ context.Context, e env, _ *noFlags, _ []string) error {
