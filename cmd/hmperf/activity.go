@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"hmperf/cmd/internal/cmdout"
 	"hmperf/queries/activity"
 )
 
@@ -21,17 +22,17 @@ func runActivity(ctx context.Context, e env, o *noFlags, args []string) error {
 		return err
 	}
 	defer t.Close()
-	conn, err := t.connect(ctx)
+	conn, err := t.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	snap, err := activity.Read(ctx, conn)
 	if err != nil {
-		return t.describeError(err)
+		return t.DescribeError(err)
 	}
 	if asJSON {
-		return writeJSON(e.stdout, snap)
+		return cmdout.JSON(e.stdout, snap)
 	}
 	printActivity(e.stdout, snap)
 	return nil

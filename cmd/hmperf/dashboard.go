@@ -100,7 +100,7 @@ func runFleetDashboard(ctx context.Context, e env, o dashboardOpts) error {
 }
 
 // runRecorded runs the dashboard over src while recording it.
-func runRecorded(ctx context.Context, e env, o dashboardOpts, src *fleetSource, ingesting bool) error {
+func runRecorded(ctx context.Context, e env, o dashboardOpts, src *dashsource.Fleet, ingesting bool) error {
 	stop, err := startRecording(ctx, o.record, src, o.interval, e.stderr)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"hmperf/cmd/internal/dashsource"
 	"hmperf/queries/pgtest"
 	"hmperf/tui/recording"
 )
@@ -17,7 +18,7 @@ import (
 //	go test ./cmd/hmperf -run '^$' -bench BenchmarkRecordPoll -benchtime 200x
 func BenchmarkRecordPoll(b *testing.B) {
 	dsn := pgtest.NewMigratedDB(b)
-	src := newFleetSource([]string{"bench"}, []*dbSource{pollSource(b, dsn)})
+	src := dashsource.NewFleet([]string{"bench"}, []*dashsource.DB{pollSource(b, dsn)})
 	w, err := recording.Create(b.TempDir()+"/bench.hmrec", recording.Header{}, 0, -1)
 	if err != nil {
 		b.Fatal(err)

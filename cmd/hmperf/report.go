@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"hmperf/cmd/internal/cmdout"
 	"hmperf/tui/recording"
 )
 
@@ -50,7 +51,7 @@ func runReport(_ context.Context, e env, o *reportOpts, files []string) error {
 	}
 	rep := recording.Summarize(records, from, to)
 	if asJSON {
-		return writeJSON(e.stdout, rep)
+		return cmdout.JSON(e.stdout, rep)
 	}
 	printReport(e.stdout, rep)
 	return nil

@@ -1,4 +1,4 @@
-package main
+package dashsource
 
 import (
 	"context"
@@ -10,14 +10,14 @@ import (
 )
 
 // Activity reads the sessions of the server the poll is for.
-func (f *fleetSource) Activity(ctx context.Context) (source.Activity, error) {
+func (f *Fleet) Activity(ctx context.Context) (source.Activity, error) {
 	return f.shown(ctx).Activity(ctx)
 }
 
 // Activity reads the server's sessions, lock tree, xmin holder and
 // progress. Cancel and terminate make sense only on a primary that this
 // dashboard may write to.
-func (s *dbSource) Activity(ctx context.Context) (_ source.Activity, err error) {
+func (s *DB) Activity(ctx context.Context) (_ source.Activity, err error) {
 	defer s.explain(ctx, &err)
 	snap, err := activity.Read(ctx, s.pool)
 	if err != nil {
@@ -57,19 +57,19 @@ func toSourceActivity(snap activity.Snapshot) source.Activity {
 
 // CancelSession cancels the query of session pid (started at start) on the
 // server the poll context names.
-func (f *fleetSource) CancelSession(ctx context.Context, pid int, start time.Time) error {
+func (f *Fleet) CancelSession(ctx context.Context, pid int, start time.Time) error {
 	return f.shown(ctx).signal(ctx, activity.Cancel, pid, start)
 }
 
 // TerminateSession ends session pid (started at start) on the server the
 // context names.
-func (f *fleetSource) TerminateSession(ctx context.Context, pid int, start time.Time) error {
+func (f *Fleet) TerminateSession(ctx context.Context, pid int, start time.Time) error {
 	return f.shown(ctx).signal(ctx, activity.Terminate, pid, start)
 }
 
 // signal sends a signal where this dashboard may write: not with
 // --read-only, not on a replica.
-func (s *dbSource) signal(ctx context.Context, do func(context.Context, queries.DBTX, int, time.Time) error, pid int, start time.Time) error {
+func (s *DB) signal(ctx context.Context, do func(context.Context, queries.DBTX, int, time.Time) error, pid int, start time.Time) error {
 	if err := s.writable(ctx); err != nil {
 		return err
 	}
