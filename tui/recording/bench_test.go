@@ -1,7 +1,6 @@
 package recording
 
 import (
-	"io"
 	"testing"
 	"time"
 
@@ -44,5 +43,4 @@ func BenchmarkEncode(b *testing.B) {
 		n = len(frame)
 	}
 	b.ReportMetric(float64(n), "frame-bytes")
-	_ = io.Discard
 }
