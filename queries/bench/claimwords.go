@@ -8,6 +8,8 @@ var claimWordings = map[[2]string]string{
 	{"create_seconds", "deferred"}:                          "partition creation time, 100MB partition: deferred 2.1 s",
 	{"reduction_pct", "lazy"}:                               "lazy indexing 60-80% faster than immediate (-72%)",
 	{"reduction_pct", "deferred"}:                           "deferred indexing 90-95% faster than immediate (-95%)",
+	{"reduction_pct", "lazy (total)"}:                       "lazy indexing 60-80% faster than immediate (-72%), read as the total time to a loaded, fully indexed partition",
+	{"reduction_pct", "deferred (total)"}:                   "deferred indexing 90-95% faster than immediate (-95%), read as the total time to a loaded, fully indexed partition",
 	{"bytes_per_key", "report-string-set"}:                  "dedup tracking 96 B -> 24 B: the report's optimized layout, 24 B per entry",
 	{"bytes_per_key", "tracker"}:                            "dedup tracking 96 B -> 24 B: hmperf's tracker against 24 B per entry",
 	{"saving_pct", "report-string-set vs legacy-typed-set"}: "dedup tracking 96 B -> 24 B: 75% less than the legacy layout",
