@@ -36,6 +36,7 @@ type benchOpts struct {
 	monitoring bool
 	yes        bool
 	history    bool
+	claim      claimFlags
 }
 
 // benchAbout is the long description in `hmperf bench --help`: what the
@@ -80,6 +81,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&o.report, "report", "", "also write DIR/report.md and one SVG chart per table into DIR")
 	fs.BoolVar(&o.monitoring, "monitoring-overhead", false, "measure what the constraint-monitor feed costs an ingest batch instead")
 	fs.BoolVar(&o.history, "history", false, "print the 20 most recent stored runs with how each ended (running, done, cancelled, failed or interrupted) instead of running one")
+	o.claim.register(fs)
 	fs.BoolVar(&o.yes, "yes", false, "do not ask on a terminal before running (scripts are never asked: a benchmark writes only hmperf's own tables)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -107,6 +109,11 @@ func runBench(ctx context.Context, e env, args []string) error {
 	}
 	if o.conn.readOnly {
 		return errors.New("bench writes benchmark runs and scratch copies of the tables (schema hmperf_scratch_N) and --read-only is set")
+	}
+	if o.claim.name != "" {
+		if _, err := o.claimOptions(reps); err != nil {
+			return err
+		}
 	}
 	if o.monitoring {
 		setMonitoringDefaults(fs, &o, &reps)
@@ -166,6 +173,11 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 			return err
 		}
 		return printFeedOverhead(e.stdout, fo, o.json)
+	}
+	if o.claim.name != "" {
+		co, _ := o.claimOptions(reps) // checked before connecting
+		co.LockWait, co.Log = t.lockPolicy(e.stderr), e.stderr
+		return benchClaim(ctx, e, o, pool, co, args)
 	}
 	opts := bench.Options{Tables: tables, Rows: o.rows, Reps: reps, MaxTime: o.maxTime, CIWidth: o.ciWidth,
 		Method: bench.Method(o.method), Commit: o.commit, Seed: o.seed, LockWait: t.lockPolicy(e.stderr), Log: e.stderr}
