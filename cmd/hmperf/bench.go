@@ -59,6 +59,12 @@ Constraint overhead = (t - t_floor) / t_floor, t_floor the unconstrained
 twin's time over the same rows in the same repetition: +100% means twice the
 floor's time. A constrained table systematically faster than its floor is
 reported as a wrong floor, never as a win.
+
+--claim measures one of the report's other claims instead, with the same
+repetitions, intervals and verdicts: index-strategy (immediate, lazy and
+deferred index creation on a scratch partition loaded to --partition-size),
+dedup-memory (bytes per tracked key, --keys) or validation-cache (the cache
+on uploads re-sending --resend-share of the previous one).
 `
 
 func runBench(ctx context.Context, e env, args []string) error {
