@@ -150,3 +150,26 @@ func FormatKeyCount(n int) string {
 	}
 	return strconv.Itoa(n)
 }
+
+// MeasureCacheMemory validates every record of recs through a new cache of
+// len(recs) entries and returns the live heap the filled cache holds, in
+// bytes, measured as MeasureDedupMemory measures (the records themselves
+// are the caller's and not counted).
+func MeasureCacheMemory(rs *Rules, recs []Record) (float64, error) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	c, err := NewCache(len(recs), time.Hour, time.Now)
+	if err != nil {
+		return 0, err
+	}
+	var dst []Violation
+	for _, r := range recs {
+		dst = c.Validate(rs, r, dst[:0])
+	}
+	dst = nil
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(c)
+	return float64(int64(after.HeapAlloc) - int64(before.HeapAlloc)), nil
+}

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
+	"time"
 )
 
 func TestDedupSampleKeysDistinct(t *testing.T) {
@@ -81,5 +83,23 @@ func BenchmarkDedupMemory(b *testing.B) {
 				b.ReportMetric(perKey, "B/key")
 			})
 		}
+	}
+}
+
+// TestMeasureCacheMemory: a filled cache holds at least its keys (24 bytes
+// each) and its LRU entries, and less than a kilobyte per entry.
+func TestMeasureCacheMemory(t *testing.T) {
+	r, err := NewResender(GenConfig{Seed: 2, End: testNow}, 5000, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := r.Next()
+	got, err := MeasureCacheMemory(DefaultRules().WithClock(func() time.Time { return testNow }), recs)
+	runtime.KeepAlive(r) // freed during the measurement, it would count against the cache
+	if err != nil {
+		t.Fatal(err)
+	}
+	if per := got / float64(len(recs)); per < 48 || per > 1024 {
+		t.Errorf("%.0f bytes per cached verdict", per)
 	}
 }

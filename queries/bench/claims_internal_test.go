@@ -40,7 +40,7 @@ func TestDedupVerdicts(t *testing.T) {
 	for _, tt := range tests {
 		vs := dedupVerdicts(map[engine.DedupLayout][]float64{
 			engine.LayoutTracker: six(tt.tracker), engine.LayoutTypedSet: six(tt.typed), engine.LayoutStringSet: six(tt.str)})
-		got := []Outcome{vs[0].Verdict.Verdict, vs[1].Verdict.Verdict, vs[2].Verdict.Verdict}
+		got := []Outcome{vs[0].Verdict.Verdict, vs[2].Verdict.Verdict, vs[3].Verdict.Verdict}
 		if want := []Outcome{tt.wantStr, tt.wantTr, tt.want}; got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
 			t.Errorf("%s: verdicts %v, want %v", tt.name, got, want)
 		}
@@ -58,7 +58,7 @@ func TestCacheVerdicts(t *testing.T) {
 		{"too few reps", []float64{90, 91}, []float64{60, 61}, Inconclusive, Inconclusive},
 	}
 	for _, tt := range tests {
-		vs := cacheVerdicts(tt.hit, tt.faster)
+		vs := cacheVerdicts(tt.hit, tt.faster, tt.hit)
 		if vs[0].Verdict.Verdict != tt.wantHit || vs[1].Verdict.Verdict != tt.wantFst {
 			t.Errorf("%s: %s and %s, want %s and %s", tt.name, vs[0].Verdict.Verdict, vs[1].Verdict.Verdict, tt.wantHit, tt.wantFst)
 		}
