@@ -492,7 +492,7 @@ func missingReadFigure(s string, reps []strategyRep) Figure {
 	case s == StrategyImmediate:
 		f.Note = "never measured: the indexes exist from the partition's creation"
 	case len(xs) < len(reps):
-		f.Note = fmt.Sprintf("measured in %d of %d repetitions: in the others every index was valid before the load ended", len(xs), len(reps))
+		f.Note = fmt.Sprintf("measured in %d of %d repetitions: in the rest every index was already valid when the load ended", len(xs), len(reps))
 	}
 	return f
 }
