@@ -68,12 +68,15 @@ func MeasureDedupMemory(layout DedupLayout, keys []Key) (float64, error) {
 		return 0, err
 	}
 	var before, after runtime.MemStats
-	runtime.GC()
+	settle()
 	runtime.ReadMemStats(&before)
 	held := build(keys)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	runtime.KeepAlive(held)
+	// The keys are the caller's: freed by the second collection, they
+	// would count against the layout.
+	runtime.KeepAlive(keys)
 	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(len(keys)), nil
 }
 
@@ -136,6 +139,23 @@ func buildStringSet(keys []Key) any {
 	return &sets
 }
 
+// settle collects garbage until the live heap stops shrinking (at most a
+// few cycles): one collection can leave objects a second frees (values a
+// sync.Pool moved to its victim cache, say), which would then be freed
+// during a measurement and count against it.
+func settle() {
+	var prev uint64
+	for i := 0; i < 4; i++ {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		if i > 0 && ms.HeapAlloc >= prev {
+			return
+		}
+		prev = ms.HeapAlloc
+	}
+}
+
 // DedupKeyCounts are the sizes the dedup memory benchmark and claim
 // measure at.
 var DedupKeyCounts = []int{10_000, 100_000, 1_000_000}
@@ -157,7 +177,7 @@ func FormatKeyCount(n int) string {
 // are the caller's and not counted).
 func MeasureCacheMemory(rs *Rules, recs []Record) (float64, error) {
 	var before, after runtime.MemStats
-	runtime.GC()
+	settle()
 	runtime.ReadMemStats(&before)
 	c, err := NewCache(len(recs), time.Hour, time.Now)
 	if err != nil {
@@ -171,5 +191,8 @@ func MeasureCacheMemory(rs *Rules, recs []Record) (float64, error) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	runtime.KeepAlive(c)
+	// The records are the caller's (and may be part of a larger slice):
+	// freed by the second collection, they would count against the cache.
+	runtime.KeepAlive(recs)
 	return float64(int64(after.HeapAlloc) - int64(before.HeapAlloc)), nil
 }
