@@ -52,18 +52,10 @@ type serverAlerts struct {
 	err      error
 }
 
-func runAlerts(ctx context.Context, e env, args []string) error {
-	var cf connFlags
-	var asJSON bool
-	fs := newFlagSet(e, "alerts")
-	cf.register(fs)
-	fs.BoolVar(&asJSON, "json", false, "print one JSON document")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return fmt.Errorf("%w: alerts takes no arguments (got %q)", errUsage, rest[0])
+func runAlerts(ctx context.Context, e env, o *noFlags, args []string) error {
+	cf, asJSON := o.conn, o.json
+	if len(args) > 0 {
+		return fmt.Errorf("%w: alerts takes no arguments (got %q)", errUsage, args[0])
 	}
 	targets, err := resolveTargets(ctx, cf, e.stderr)
 	if errors.Is(err, errUsage) {

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"flag"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/spf13/pflag"
 )
 
 // TestConnectionsAreLabelled checks that every command's connections carry
@@ -22,8 +22,8 @@ func TestConnectionsAreLabelled(t *testing.T) {
 		{name: "hmperf monitor", args: []string{"--lock-timeout", "0"}, wantApp: "hmperf monitor", wantLockT: ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var cf connFlags
-			fs := flag.NewFlagSet(tc.name, flag.ContinueOnError)
+			cf := connFlags{command: tc.name}
+			fs := pflag.NewFlagSet(tc.name, pflag.ContinueOnError)
 			cf.register(fs)
 			if err := fs.Parse(tc.args); err != nil {
 				t.Fatal(err)

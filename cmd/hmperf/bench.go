@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -15,14 +14,15 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"hmperf/queries"
 	"hmperf/queries/bench"
-	"hmperf/queries/monitor"
 )
 
 // benchOpts are the flags of `hmperf bench`.
 type benchOpts struct {
-	conn       connFlags
+	globals
 	table      string
 	rows       int
 	reps       string
@@ -31,12 +31,14 @@ type benchOpts struct {
 	method     string
 	commit     bool
 	seed       uint64
-	json       bool
 	report     string
 	monitoring bool
-	yes        bool
 	history    bool
 	claim      claimFlags
+	// set is bench's flag set, once parsed the global flags too: which
+	// flags were given, for the defaults of --monitoring-overhead and the
+	// command line that reproduces a run.
+	set *pflag.FlagSet
 }
 
 // benchAbout is the long description in `hmperf bench --help`: what the
@@ -67,14 +69,12 @@ dedup-memory (bytes per tracked key, --keys) or validation-cache (the cache
 on uploads re-sending --resend-share of the previous one).
 `
 
-func runBench(ctx context.Context, e env, args []string) error {
-	var o benchOpts
-	fs := newFlagSet(e, "bench")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "Usage: hmperf bench [flags]\n\n"+benchAbout+"\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	o.conn.register(fs)
+func (o *benchOpts) flags(fs *pflag.FlagSet) {
+	o.set = fs
+	// Unsorted, help lists the flags as declared (the pair, the sizes,
+	// how rows are written) and Visit goes in command-line order, which
+	// reproduce keeps.
+	fs.SortFlags = false
 	fs.StringVar(&o.table, "table", "all", "pair to benchmark: nutrition, symptoms, activity or all")
 	fs.IntVar(&o.rows, "rows", 5000, "N rows per write (with --monitoring-overhead: rows per batch, default 5000 as hmperf ingest)")
 	fs.StringVar(&o.reps, "reps", "auto", "K interleaved repetitions, or auto: add repetitions until every claim's interval is decided or narrower than --ci-width, within --max-time (with --monitoring-overhead: batch pairs, default 40)")
@@ -83,21 +83,18 @@ func runBench(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&o.method, "method", "copy", "how rows are written: copy (binary COPY), service (the service's chunked INSERT ... ON CONFLICT DO NOTHING, committed) or function (the report's benchmark_* SQL functions)")
 	fs.BoolVar(&o.commit, "commit", false, "commit every write into scratch copies hmperf creates and drops, so WAL and commit costs are measured (always on for --method service)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated rows")
-	fs.BoolVar(&o.json, "json", false, "print one JSON document")
 	fs.StringVar(&o.report, "report", "", "also write DIR/report.md and one SVG chart per table into DIR")
 	fs.BoolVar(&o.monitoring, "monitoring-overhead", false, "measure what the constraint-monitor feed costs an ingest batch instead")
 	fs.BoolVar(&o.history, "history", false, "print the 20 most recent stored runs with how each ended (running, done, cancelled, failed or interrupted) instead of running one")
 	o.claim.register(fs)
-	fs.BoolVar(&o.yes, "yes", false, "do not ask on a terminal before running (scripts are never asked: a benchmark writes only hmperf's own tables)")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return fmt.Errorf("%w: bench takes no arguments (got %q)", errUsage, rest[0])
+}
+
+func runBench(ctx context.Context, e env, o *benchOpts, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: bench takes no arguments (got %q)", errUsage, args[0])
 	}
 	if o.history {
-		return benchHistory(ctx, e, o)
+		return benchHistory(ctx, e, *o)
 	}
 	tables, err := bench.ParseTables(o.table)
 	if err != nil {
@@ -122,13 +119,13 @@ func runBench(ctx context.Context, e env, args []string) error {
 		}
 	}
 	if o.monitoring {
-		setMonitoringDefaults(fs, &o, &reps)
+		setMonitoringDefaults(o, &reps)
 	} else if !o.yes && e.isTerminal() {
 		if err := ask(e, "run a benchmark. "+bench.ScratchNote); err != nil {
 			return err
 		}
 	}
-	return benchOnTarget(ctx, e, o, tables, reps, args)
+	return benchOnTarget(ctx, e, *o, tables, reps)
 }
 
 // parseReps reads --reps: a count of at least 1, or auto (0).
@@ -145,18 +142,16 @@ func parseReps(s string) (int, error) {
 
 // setMonitoringDefaults gives --rows and --reps the monitoring mode's
 // defaults unless the user set them.
-func setMonitoringDefaults(fs *flag.FlagSet, o *benchOpts, reps *int) {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !set["rows"] {
-		o.rows = monitor.DefaultFeedBatch
+func setMonitoringDefaults(o *benchOpts, reps *int) {
+	if !o.set.Changed("rows") {
+		o.rows = bench.DefaultFeedBatch
 	}
-	if !set["reps"] || *reps == 0 {
+	if !o.set.Changed("reps") || *reps == 0 {
 		*reps = 40
 	}
 }
 
-func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, reps int, args []string) error {
+func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, reps int) error {
 	t, err := openSchema(ctx, o.conn, e.stderr)
 	if err != nil {
 		return err
@@ -174,7 +169,7 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 		return err
 	}
 	if o.monitoring {
-		fo, err := monitor.MeasureFeedOverhead(ctx, pool, monitor.OverheadOptions{Batches: reps, BatchSize: o.rows, Seed: o.seed})
+		fo, err := bench.MeasureFeedOverhead(ctx, pool, bench.FeedOptions{Batches: reps, BatchSize: o.rows, Seed: o.seed})
 		if err != nil {
 			return err
 		}
@@ -183,7 +178,7 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 	if o.claim.name != "" {
 		co, _ := o.claimOptions(reps) // checked before connecting
 		co.LockWait, co.Log = t.lockPolicy(e.stderr), e.stderr
-		return benchClaim(ctx, e, o, pool, co, args)
+		return benchClaim(ctx, e, o, pool, co)
 	}
 	opts := bench.Options{Tables: tables, Rows: o.rows, Reps: reps, MaxTime: o.maxTime, CIWidth: o.ciWidth,
 		Method: bench.Method(o.method), Commit: o.commit, Seed: o.seed, LockWait: t.lockPolicy(e.stderr), Log: e.stderr}
@@ -204,7 +199,7 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 		fmt.Fprintln(e.stderr, "hmperf: warning: "+warn)
 	}
 	if o.report != "" {
-		if err := writeBenchReport(o.report, res, reproduce(args)); err != nil {
+		if err := writeBenchReport(o.report, res, reproduce(o.set)); err != nil {
 			return err
 		}
 	}
@@ -215,24 +210,31 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 	return nil
 }
 
-// reproduce is the command line that repeats a run, without the
-// connection flags (whose DSN may carry a password) and without --report.
-func reproduce(args []string) string {
+// reproduce is the command line that repeats a run: the flags given, in
+// the order given, without --dsn (a DSN may carry a password) and --report.
+func reproduce(fs *pflag.FlagSet) string {
 	out := []string{"hmperf", "bench"}
-	skipNext := false
-	for _, a := range args {
-		if skipNext {
-			skipNext = false
-			continue
+	fs.Visit(func(f *pflag.Flag) {
+		switch {
+		case f.Name == "dsn" || f.Name == "report":
+		case f.Value.Type() == "bool" && f.Value.String() == "true":
+			out = append(out, "--"+f.Name)
+		case f.Value.Type() == "bool":
+			out = append(out, "--"+f.Name+"=false")
+		default:
+			out = append(out, "--"+f.Name, shellQuote(f.Value.String()))
 		}
-		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if strings.HasPrefix(a, "-") && (name == "dsn" || name == "report") {
-			skipNext = !hasValue
-			continue
-		}
-		out = append(out, a)
-	}
+	})
 	return strings.Join(out, " ")
+}
+
+// shellQuote quotes s for a shell where it holds more than letters,
+// digits and .,_-:/
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,_-:/") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // fsyncWarning says what fsync=off does to the figures, or "".
@@ -470,7 +472,7 @@ func thousands(v float64) string {
 	return s
 }
 
-func printFeedOverhead(w io.Writer, fo monitor.FeedOverhead, asJSON bool) error {
+func printFeedOverhead(w io.Writer, fo bench.FeedOverhead, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"hmperf/queries/pgtest"
 )
 
@@ -164,8 +166,16 @@ func TestThousands(t *testing.T) {
 }
 
 func TestReproduceDropsSecrets(t *testing.T) {
-	got := reproduce([]string{"--dsn", "postgres://u:secret@h/db", "--rows", "10", "--report=out", "--dsn=x", "--method", "service"})
-	if got != "hmperf bench --rows 10 --method service" {
+	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
+	new(benchOpts).flags(fs)
+	new(globals).register(fs)
+	err := fs.Parse([]string{"--dsn", "postgres://u:secret@h/db", "--rows", "10", "--report=out", "--dsn=x",
+		"--method", "service", "--commit", "--history=false", "--lock-timeout", "2s", "--servers", "my servers.toml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := reproduce(fs)
+	if got != "hmperf bench --rows 10 --method service --commit --history=false --lock-timeout 2s --servers 'my servers.toml'" {
 		t.Errorf("reproduce = %q", got)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/pflag"
 
 	"hmperf/engine"
 	"hmperf/queries/bench"
@@ -25,7 +26,7 @@ type claimFlags struct {
 	uploads       int
 }
 
-func (c *claimFlags) register(fs *flag.FlagSet) {
+func (c *claimFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.name, "claim", "", "measure one of the report's other claims instead of the insert pairs: index-strategy, dedup-memory or validation-cache")
 	fs.StringVar(&c.partitionSize, "partition-size", "100MB", "--claim index-strategy: the heap size each strategy's partition is loaded to (kB, MB or GB)")
 	fs.Float64Var(&c.resendShare, "resend-share", 0.5, "--claim validation-cache: the share of each upload re-sent from the previous one, as the iOS app re-sends overlapping windows")
@@ -75,7 +76,7 @@ func (o benchOpts) claimOptions(reps int) (bench.ClaimOptions, error) {
 }
 
 // benchClaim runs one claim run and prints it.
-func benchClaim(ctx context.Context, e env, o benchOpts, pool bench.DB, opts bench.ClaimOptions, args []string) error {
+func benchClaim(ctx context.Context, e env, o benchOpts, pool bench.DB, opts bench.ClaimOptions) error {
 	if isTerminal(e.stderr) {
 		opts.Progress = func(claim string, rep int) { fmt.Fprintf(e.stderr, "\r\033[K%s: repetition %d done", claim, rep) }
 	}
@@ -87,7 +88,7 @@ func benchClaim(ctx context.Context, e env, o benchOpts, pool bench.DB, opts ben
 		return err
 	}
 	if o.report != "" {
-		if err := writeClaimReport(o.report, run, reproduce(args)); err != nil {
+		if err := writeClaimReport(o.report, run, reproduce(o.set)); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/pflag"
 
 	"hmperf/migrations"
 	"hmperf/queries"
@@ -50,7 +50,8 @@ const (
 		"alerts checks them all, the dashboard shows them all, every other command runs on the one that answers as primary"
 )
 
-func (c *connFlags) register(fs *flag.FlagSet) {
+// register declares the connection flags on fs, bound to c.
+func (c *connFlags) register(fs *pflag.FlagSet) {
 	fs.Var(dsnFlag{c}, "dsn", dsnUsage)
 	fs.StringVar(&c.serversPath, "servers", "", serversUsage)
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "how long to wait for the server to accept a connection")
@@ -59,7 +60,6 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 		"longest any statement of hmperf waits for a lock (lock_timeout), so the service's statements never queue behind it for longer (0: no limit of hmperf's, the server's own setting)")
 	fs.DurationVar(&c.lockWait, "lock-wait", 2*time.Minute,
 		"total time a step that locks the service's tables retries with backoff after its lock wait timed out, naming the blocker, before it stops cleanly (0: stop at the first timeout)")
-	c.command = fs.Name()
 }
 
 // libpqEnv lists the variables whose presence means "the user configured a
@@ -186,7 +186,7 @@ func openSchema(ctx context.Context, cf connFlags, stderr io.Writer) (*target, e
 
 func startEmbedded(ctx context.Context, cf connFlags, stderr io.Writer) (*target, error) {
 	fmt.Fprintln(stderr, "hmperf: no database configured (--dsn, DATABASE_URL or PG* variables); starting a throwaway embedded PostgreSQL, discarded on exit")
-	c, err := pglaunch.Start(ctx, pglaunch.Options{})
+	c, err := pglaunch.Start(ctx, pglaunch.Options{Fetch: pglaunch.FetchOptions{Progress: stderr}})
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/pflag"
 
 	"hmperf/engine"
 	"hmperf/queries"
@@ -20,7 +21,7 @@ import (
 
 // dashboardOpts are the flags of the dashboard.
 type dashboardOpts struct {
-	conn       connFlags
+	globals
 	interval   time.Duration
 	exportDir  string
 	benchRows  int
@@ -29,25 +30,25 @@ type dashboardOpts struct {
 	autoIngest bool
 }
 
-func runDashboard(ctx context.Context, e env, args []string) error {
-	var o dashboardOpts
-	fs := newFlagSet(e, "dashboard")
-	o.conn.register(fs)
+func (o *dashboardOpts) flags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.interval, "interval", 2*time.Second, "refresh interval (0.5s–10s; + and - change it)")
 	fs.StringVar(&o.exportDir, "export-dir", ".", "where e writes CSV exports")
 	fs.IntVar(&o.benchRows, "bench-rows", 5000, "rows per COPY for a benchmark started with b")
 	fs.IntVar(&o.benchReps, "bench-reps", 0, "interleaved repetitions for a benchmark started with b; 0 is automatic, as bench --reps auto")
 	fs.IntVar(&o.sampleRate, "sample-rate", 1000, "records per second of the sample ingest started with i")
 	fs.BoolVar(&o.autoIngest, "sample-ingest", false, "start a sample ingest at once (always on with the embedded server)")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
+}
+
+func runDashboard(ctx context.Context, e env, o *dashboardOpts, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: dashboard takes no arguments (got %q)", errUsage, args[0])
 	}
 	list, err := o.conn.servers()
 	if err != nil {
 		return err
 	}
 	if len(list) > 1 {
-		return runFleetDashboard(ctx, e, o)
+		return runFleetDashboard(ctx, e, *o)
 	}
 	t, err := openSchema(ctx, o.conn, e.stderr)
 	if err != nil {
@@ -59,7 +60,7 @@ func runDashboard(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	src := newFleetSource([]string{t.Describe()}, []*dbSource{newDBSource(t, pool, o)})
+	src := newFleetSource([]string{t.Describe()}, []*dbSource{newDBSource(t, pool, *o)})
 	defer src.StopIngest()
 	ingesting := (t.Embedded() || o.autoIngest) && !t.readOnly
 	if ingesting {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/spf13/pflag"
 
 	"hmperf/migrations"
 	"hmperf/queries/fleet"
@@ -293,7 +294,7 @@ func TestServersFlags(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var cf connFlags
-			fs := newFlagSet(env{stderr: os.Stderr}, "test")
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
 			cf.register(fs)
 			if err := fs.Parse(tc.args); err != nil {
 				t.Fatal(err)

@@ -9,31 +9,27 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"hmperf/queries"
 	"hmperf/queries/indexq"
 )
 
 // indexesOpts are the flags of `hmperf indexes`.
 type indexesOpts struct {
-	conn    connFlags
-	json    bool
+	globals
 	limit   int
 	worker  string
 	backoff time.Duration
 }
 
-func runIndexes(ctx context.Context, e env, args []string) error {
-	var o indexesOpts
-	fs := newFlagSet(e, "indexes")
-	o.conn.register(fs)
-	fs.BoolVar(&o.json, "json", false, "print one JSON document")
+func (o *indexesOpts) flags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.limit, "limit", 0, "process: claim at most this many jobs (0: until the queue is empty)")
 	fs.StringVar(&o.worker, "worker", indexq.DefaultWorkerID(), "process: worker id recorded on the jobs")
 	fs.DurationVar(&o.backoff, "backoff", indexq.DefaultBackoff, "process: wait before the first retry of a failed build (doubles each retry)")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
+}
+
+func runIndexes(ctx context.Context, e env, o *indexesOpts, rest []string) error {
 	if len(rest) != 1 || (rest[0] != "status" && rest[0] != "process") {
 		return fmt.Errorf("%w: indexes needs one action: status or process", errUsage)
 	}

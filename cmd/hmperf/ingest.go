@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/pflag"
 
 	"hmperf/engine"
 	"hmperf/queries"
@@ -21,7 +21,7 @@ import (
 
 // ingestOpts are the flags of `hmperf ingest`.
 type ingestOpts struct {
-	conn        connFlags
+	globals
 	sample      int
 	seed        uint64
 	dupRate     float64
@@ -34,12 +34,9 @@ type ingestOpts struct {
 	rowFKChecks bool
 	target      string
 	createUsers bool
-	json        bool
 }
 
-func (o *ingestOpts) register(e env) *flag.FlagSet {
-	fs := newFlagSet(e, "ingest")
-	o.conn.register(fs)
+func (o *ingestOpts) flags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.sample, "sample", 0, "ingest N generated records")
 	fs.Uint64Var(&o.seed, "seed", 1, "generator seed: the same seed gives the same records")
 	fs.Float64Var(&o.dupRate, "dup-rate", engine.DefaultDupRate, "share of generated records that repeat an earlier one")
@@ -52,15 +49,11 @@ func (o *ingestOpts) register(e env) *flag.FlagSet {
 	fs.BoolVar(&o.rowFKChecks, "row-fk-checks", false, "keep PostgreSQL's per-row foreign-key checks instead of one lock per user and batch")
 	fs.StringVar(&o.target, "target", "", "where rows go: live or sandbox (hmperf_sandbox twins); default live for --file and on a database hmperf created, sandbox for generated rows on any other")
 	fs.BoolVar(&o.createUsers, "create-users", false, "add the users the records name to the live users table (the service's: by default a record whose user does not exist is rejected as \"unknown user\"); the ids added are printed")
-	fs.BoolVar(&o.json, "json", false, "print the totals as one JSON document")
-	return fs
 }
 
-func runIngest(ctx context.Context, e env, args []string) error {
-	var o ingestOpts
-	fs := o.register(e)
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
+func runIngest(ctx context.Context, e env, o *ingestOpts, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: ingest takes no arguments (got %q)", errUsage, args[0])
 	}
 	if err := o.check(); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/spf13/pflag"
 
 	"hmperf/queries/pglaunch"
 )
@@ -14,15 +15,22 @@ import (
 // runLocal starts the embedded PostgreSQL with the schema applied, and with
 // --replicas N that many streaming replicas of it, and keeps them until
 // interrupted, so a DBA can point psql (or a second hmperf) at them.
-func runLocal(ctx context.Context, e env, args []string) error {
-	var replicas int
-	fs := newFlagSet(e, "local")
-	fs.IntVar(&replicas, "replicas", 0, "also start N streaming replicas of the primary (pg_basebackup -R), each with its own data directory and private socket; one connection string per server is printed, primary first")
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
+// localOpts are the flags of `hmperf local`.
+type localOpts struct {
+	globals
+	replicas int
+}
+
+func (o *localOpts) flags(fs *pflag.FlagSet) {
+	fs.IntVar(&o.replicas, "replicas", 0, "also start N streaming replicas of the primary (pg_basebackup -R), each with its own data directory and private socket; one connection string per server is printed, primary first")
+}
+
+func runLocal(ctx context.Context, e env, o *localOpts, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: local takes no arguments (got %q)", errUsage, args[0])
 	}
-	if replicas > 0 {
-		return runLocalSet(ctx, e, replicas)
+	if o.replicas > 0 {
+		return runLocalSet(ctx, e, o.replicas)
 	}
 	t, err := startEmbedded(ctx, connFlags{command: "local"}, e.stderr)
 	if err != nil {
@@ -42,7 +50,7 @@ func runLocal(ctx context.Context, e env, args []string) error {
 // and n replicas that have replayed it, until interrupted.
 func runLocalSet(ctx context.Context, e env, n int) (err error) {
 	fmt.Fprintf(e.stderr, "hmperf: starting a throwaway embedded PostgreSQL primary and %d streaming %s, discarded on exit\n", n, plural(n, "replica", "replicas"))
-	set, err := pglaunch.StartSet(ctx, pglaunch.Options{}, n)
+	set, err := pglaunch.StartSet(ctx, pglaunch.Options{Fetch: pglaunch.FetchOptions{Progress: e.stderr}}, n)
 	if err != nil {
 		return err
 	}

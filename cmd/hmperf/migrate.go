@@ -11,29 +11,23 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/pflag"
+
 	"hmperf/migrations"
 	"hmperf/queries/bench"
 )
 
 // migrateOpts are the flags of `hmperf migrate`.
 type migrateOpts struct {
-	conn    connFlags
-	json    bool
-	yes     bool
+	globals
 	downAll bool
 }
 
-func runMigrate(ctx context.Context, e env, args []string) error {
-	var o migrateOpts
-	fs := newFlagSet(e, "migrate")
-	o.conn.register(fs)
-	fs.BoolVar(&o.json, "json", false, "print status as one JSON document")
-	fs.BoolVar(&o.yes, "yes", false, "answer yes to the confirmation (for scripts)")
+func (o *migrateOpts) flags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.downAll, "all", false, "with down: revert every migration")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
+}
+
+func runMigrate(ctx context.Context, e env, o *migrateOpts, rest []string) error {
 	if len(rest) == 0 {
 		return fmt.Errorf("%w: migrate needs an action: status, adopt, up, down [N|--all], goto V or force V", errUsage)
 	}
@@ -53,7 +47,7 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 		return showStatus(ctx, e.stdout, t, o.json)
 	}
 	if action.name == "adopt" {
-		return runAdopt(ctx, e, t, o)
+		return runAdopt(ctx, e, t, *o)
 	}
 	if action.name == "down" && action.all {
 		// A down --all that already removed hmperf's schema (and was

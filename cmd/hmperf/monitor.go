@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/spf13/pflag"
 
 	"hmperf/migrations"
 	"hmperf/queries"
@@ -18,29 +19,23 @@ import (
 
 // monitorOpts are the flags of `hmperf monitor`.
 type monitorOpts struct {
-	conn     connFlags
+	globals
 	once     bool
 	interval time.Duration
-	asJSON   bool
 }
 
 // runMonitor samples the service's writes from the statistics views into
 // the monitor: once (for cron or a systemd timer), or every interval until
 // interrupted.
-func runMonitor(ctx context.Context, e env, args []string) error {
-	var o monitorOpts
-	fs := newFlagSet(e, "monitor")
-	o.conn.register(fs)
+func (o *monitorOpts) flags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.once, "once", false, "take one sample and exit (for cron or a systemd timer)")
 	fs.DurationVar(&o.interval, "interval", 10*time.Second,
 		"time between samples without --once; with --once in memory (a role that may not store samples), between its baseline and its sample")
-	fs.BoolVar(&o.asJSON, "json", false, "print each sample as one JSON document")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return fmt.Errorf("%w: monitor takes no arguments (got %q)", errUsage, rest[0])
+}
+
+func runMonitor(ctx context.Context, e env, o *monitorOpts, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: monitor takes no arguments (got %q)", errUsage, args[0])
 	}
 	t, err := openSchema(ctx, o.conn, e.stderr)
 	if err != nil {
@@ -52,7 +47,7 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	sample, err := monitorSampler(ctx, conn, e, o)
+	sample, err := monitorSampler(ctx, conn, e, *o)
 	if err != nil {
 		return err
 	}
@@ -66,7 +61,7 @@ func runMonitor(ctx context.Context, e env, args []string) error {
 			}
 			return err
 		}
-		if err := printSample(e.stdout, r, o); err != nil {
+		if err := printSample(e.stdout, r, *o); err != nil {
 			return err
 		}
 		if o.once && (!r.InMemory || r.Status != monitor.SampleBaseline) {
@@ -126,7 +121,7 @@ func monitorSampler(ctx context.Context, conn *pgx.Conn, e env, o monitorOpts) (
 	}
 	m := &monitor.MemorySampler{}
 	fmt.Fprintf(e.stderr, "hmperf: monitor samples in memory (the deltas between its own samples, stored nowhere): %s\n", why)
-	if o.once && !o.asJSON {
+	if o.once && !o.json {
 		fmt.Fprintf(e.stderr, "hmperf: --once in memory: a baseline now, the sample %s later\n", o.interval)
 	}
 	return m.Sample, nil
@@ -137,10 +132,10 @@ func printSample(w io.Writer, r monitor.SampleResult, o monitorOpts) error {
 	if o.once && r.InMemory && r.Status == monitor.SampleBaseline {
 		return nil // --once prints the one sample that follows
 	}
-	if o.asJSON && o.once {
+	if o.json && o.once {
 		return writeJSON(w, r)
 	}
-	if o.asJSON {
+	if o.json {
 		// One document per line while sampling goes on.
 		return json.NewEncoder(w).Encode(r)
 	}

@@ -33,6 +33,9 @@ type dsnFlag struct{ c *connFlags }
 // package prints String as the flag's default.
 func (f dsnFlag) String() string { return "" }
 
+// Type names the value in help: `--dsn string`.
+func (f dsnFlag) Type() string { return "string" }
+
 func (f dsnFlag) Set(v string) error {
 	if f.c.dsn == "" && len(f.c.moreDSNs) == 0 {
 		f.c.dsn = v

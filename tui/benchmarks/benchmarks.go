@@ -24,13 +24,9 @@ const All = "all"
 // choices are what b can run, in selector order.
 func choices() []string { return []string{All, "nutrition", "symptoms", "activity"} }
 
-// variants are the bars drawn for each table, in order.
-func variants() []source.Variant {
-	return []source.Variant{source.Original, source.Optimized, source.Unconstrained}
-}
-
 // Model is the benchmarks panel.
 type Model struct {
+	keys     keyMap
 	st       theme.Styles
 	data     source.BenchHistory
 	sel      int
@@ -52,6 +48,7 @@ func New(st theme.Styles) Model {
 		results: datatable.New(resultColumns(), st.Table),
 		history: datatable.New(historyColumns(), st.Table),
 	}
+	m.keys = newKeyMap()
 	m.SetSize(80, 20)
 	return m
 }
