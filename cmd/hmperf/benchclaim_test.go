@@ -98,3 +98,29 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchmarksPanelListsClaims: after an insert run and then a claim run,
+// the Benchmarks panel shows the insert run's results (not the empty ones
+// of the later claim run) and the claim run's verdicts.
+func TestBenchmarksPanelListsClaims(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.NewMigratedDB(t)
+	for _, args := range [][]string{
+		{"bench", "--dsn", dsn, "--table", "symptoms", "--rows", "200", "--reps", "1"},
+		{"bench", "--dsn", dsn, "--claim", "dedup-memory", "--keys", "10000", "--reps", "6"},
+	} {
+		if r := runCmd(ctx, "", args...); r.code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, r.code, r.stderr)
+		}
+	}
+	h, err := dashSource(t, ctx, dsn).Benchmarks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Runs) != 2 || len(h.Results) != 3 || len(h.Comparisons) != 1 {
+		t.Errorf("%d runs, %d results, %d comparisons; want 2, 3 and 1", len(h.Runs), len(h.Results), len(h.Comparisons))
+	}
+	if len(h.Claims) != 4 || !strings.HasPrefix(h.Claims[0].Table, "dedup-memory: ") || h.Claims[0].Outcome == "" || h.Claims[0].CILow == nil {
+		t.Errorf("claims %+v", h.Claims)
+	}
+}
