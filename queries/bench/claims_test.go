@@ -54,6 +54,10 @@ func TestEngineClaimsStoredApart(t *testing.T) {
 			t.Errorf("hit rate %.2f%%, want 85.5%%", v.Measured)
 		}
 	}
+	runs, err := bench.History(ctx, pool, 10)
+	if err != nil || len(runs) != 2 || runs[0].Setup.Method != bench.MethodClaim || runs[0].Tables[0] != bench.ClaimValidationCache {
+		t.Errorf("history: %+v (%v)", runs, err)
+	}
 	if _, err := bench.LatestDone(ctx, pool); !errors.Is(err, bench.ErrNoRuns) {
 		t.Errorf("LatestDone after claim runs only: %v, want ErrNoRuns", err)
 	}

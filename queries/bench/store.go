@@ -258,6 +258,9 @@ func scanRun(row pgx.CollectableRow) (Result, error) {
 	if m, ok := r.Server.Settings[methodSetting]; ok {
 		r.Setup.Method = Method(m)
 	}
+	if _, ok := r.Server.Settings[claimSetting]; ok {
+		r.Setup.Method = MethodClaim
+	}
 	r.Setup.Commit = r.Server.Settings[commitSetting] == "true"
 	// Committed runs have always written scratch copies.
 	r.Setup.Scratch = r.Server.Settings[scratchSetting] == "true" || r.Setup.Commit
