@@ -2,22 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"hmperf/cmd/internal/benchout"
 	"hmperf/queries"
 	"hmperf/queries/bench"
+	"hmperf/queries/writepolicy"
 )
 
 // benchOpts are the flags of `hmperf bench`.
@@ -121,7 +119,7 @@ func runBench(ctx context.Context, e env, o *benchOpts, args []string) error {
 	if o.monitoring {
 		setMonitoringDefaults(o, &reps)
 	} else if !o.yes && e.isTerminal() {
-		if err := ask(e, "run a benchmark. "+bench.ScratchNote); err != nil {
+		if err := e.prompt().Ask("run a benchmark. " + bench.ScratchNote); err != nil {
 			return err
 		}
 	}
@@ -157,12 +155,12 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 		return err
 	}
 	defer t.Close()
-	pool, err := t.pool(ctx, 2)
+	pool, err := t.Pool(ctx, 2)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := checkWritable(ctx, pool); err != nil {
+	if err := writepolicy.CheckWritable(ctx, pool); err != nil {
 		return err
 	}
 	if err := queries.Require(ctx, pool, "hmperf bench", bench.Needs); err != nil {
@@ -173,17 +171,17 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 		if err != nil {
 			return err
 		}
-		return printFeedOverhead(e.stdout, fo, o.json)
+		return benchout.FeedOverhead(e.stdout, fo, o.json)
 	}
 	if o.claim.name != "" {
 		co, _ := o.claimOptions(reps) // checked before connecting
-		co.LockWait, co.Log = t.lockPolicy(e.stderr), e.stderr
+		co.LockWait, co.Log = t.LockPolicy(e.stderr), e.stderr
 		return benchClaim(ctx, e, o, pool, co)
 	}
 	opts := bench.Options{Tables: tables, Rows: o.rows, Reps: reps, MaxTime: o.maxTime, CIWidth: o.ciWidth,
-		Method: bench.Method(o.method), Commit: o.commit, Seed: o.seed, LockWait: t.lockPolicy(e.stderr), Log: e.stderr}
+		Method: bench.Method(o.method), Commit: o.commit, Seed: o.seed, LockWait: t.LockPolicy(e.stderr), Log: e.stderr}
 	if isTerminal(e.stderr) {
-		opts.Progress = progressLine(e.stderr)
+		opts.Progress = benchout.ProgressLine(e.stderr)
 	}
 	res, err := bench.Run(ctx, pool, opts)
 	if opts.Progress != nil {
@@ -195,18 +193,18 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 		}
 		return err
 	}
-	if warn := fsyncWarning(res); warn != "" {
+	if warn := benchout.FsyncWarning(res); warn != "" {
 		fmt.Fprintln(e.stderr, "hmperf: warning: "+warn)
 	}
 	if o.report != "" {
-		if err := writeBenchReport(o.report, res, reproduce(o.set)); err != nil {
+		if err := benchout.WriteReport(o.report, res, reproduce(o.set)); err != nil {
 			return err
 		}
 	}
 	if o.json {
-		return printBenchJSON(e.stdout, res)
+		return benchout.JSON(e.stdout, res)
 	}
-	printBenchText(e.stdout, res)
+	benchout.Text(e.stdout, res)
 	return nil
 }
 
@@ -237,14 +235,6 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// fsyncWarning says what fsync=off does to the figures, or "".
-func fsyncWarning(r *bench.Result) string {
-	if r.Server.Settings["fsync"] != "off" {
-		return ""
-	}
-	return "fsync is off on this server: nothing is flushed to disk, so committed throughput is higher than a production server's"
-}
-
 // isTerminal reports whether w is a terminal (progress lines go only there).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -253,248 +243,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// progressLine rewrites one status line on w as the run advances: the
-// repetition, the write in flight or just done, and the pair's current
-// interval of optimized/original.
-func progressLine(w io.Writer) func(bench.Progress) {
-	return func(p bench.Progress) {
-		reps := strconv.Itoa(p.Reps)
-		if p.Reps == 0 {
-			reps = "auto"
-		}
-		state := "running"
-		if p.Done {
-			state = fmt.Sprintf("%s rows/s, ratio %s", thousands(p.RowsPerSec), intervalText(p.Ratio))
-		}
-		fmt.Fprintf(w, "\r\033[K%s %s rep %d/%s: %s", p.Table, p.Variant, p.Rep, reps, state)
-	}
-}
-
-// intervalText is an interval of a ratio, as the progress line shows it.
-func intervalText(iv bench.Interval) string {
-	if iv.Reps == 0 {
-		return "-"
-	}
-	if !iv.Bounded {
-		return fmt.Sprintf("%.2f (no 95%% interval before %d reps)", iv.Median, bench.MinReps)
-	}
-	return fmt.Sprintf("%.2f [%.2f, %.2f]", iv.Median, iv.Low, iv.High)
-}
-
-// benchJSON is the --json document.
-type benchJSON struct {
-	Results        []bench.VariantResult `json:"results"`
-	Comparisons    []bench.Comparison    `json:"comparisons"`
-	RunID          int64                 `json:"run_id"`
-	ServerVersion  string                `json:"server_version"`
-	Settings       map[string]string     `json:"settings"`
-	TableBytes     map[string]int64      `json:"table_bytes_before"`
-	Rows           int                   `json:"rows"`
-	Reps           int                   `json:"reps"`
-	AutoReps       bool                  `json:"auto_reps"`
-	Seed           uint64                `json:"seed"`
-	WriteMethod    bench.Method          `json:"write_method"`
-	Commit         bool                  `json:"commit"`
-	ScratchCopies  bool                  `json:"scratch_copies"`
-	Method         string                `json:"method"`
-	IntervalMethod string                `json:"interval_method"`
-	Overhead       string                `json:"overhead_definition"`
-	Warnings       []string              `json:"warnings"`
-}
-
-// overheadDefinition is the one definition of overhead, as printed.
-const overheadDefinition = "(t - t_floor) / t_floor, t_floor the unconstrained twin's time over the same rows in the same repetition"
-
-func printBenchJSON(w io.Writer, r *bench.Result) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	warnings := []string{}
-	if warn := fsyncWarning(r); warn != "" {
-		warnings = append(warnings, warn)
-	}
-	for _, c := range r.Comparisons {
-		warnings = append(warnings, c.FloorWarnings...)
-	}
-	return enc.Encode(benchJSON{Results: r.Results, Comparisons: r.Comparisons, RunID: r.ID, ServerVersion: r.Server.Version,
-		Settings: r.Server.Settings, TableBytes: r.SizesBefore, Rows: r.Rows, Reps: r.Reps, AutoReps: r.Auto, Seed: r.Seed,
-		WriteMethod: r.Setup.Method, Commit: r.Setup.Commit, ScratchCopies: r.Setup.Scratch, Method: r.Setup.Describe() + "; repetitions interleaved original/optimized/unconstrained",
-		IntervalMethod: bench.IntervalMethod, Overhead: overheadDefinition, Warnings: warnings})
-}
-
-func printBenchText(w io.Writer, r *bench.Result) {
-	reps := fmt.Sprintf("%d interleaved repetitions", r.Reps)
-	if r.Auto {
-		reps += " (--reps auto)"
-	}
-	fmt.Fprintf(w, "benchmark run %d: %s rows x %s per variant, seed %d\n", r.ID, thousands(float64(r.Rows)), reps, r.Seed)
-	fmt.Fprintf(w, "method: %s\n", r.Setup.Describe())
-	fmt.Fprintf(w, "server: %s\n", r.Server.Version)
-	fmt.Fprintf(w, "settings: %s\n", settingsLine(r.Server.Settings))
-	fmt.Fprintf(w, "table sizes before: %s\n", sizesLine(r.SizesBefore))
-	fmt.Fprintf(w, "intervals: %s\n", bench.IntervalMethod)
-	fmt.Fprintf(w, "overhead: %s\n", overheadDefinition)
-	if warn := fsyncWarning(r); warn != "" {
-		fmt.Fprintln(w, "WARNING: "+warn)
-	}
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "table\tvariant\tmedian rows/s\t95% interval\tmin rows/s\tmax rows/s\toverhead vs floor\t95% interval\t")
-	for _, v := range r.Results {
-		over, overIv := pct(v.OverheadPct), ciText(v.OverheadLow, v.OverheadHigh, signedPct)
-		if v.Variant == bench.Unconstrained {
-			over, overIv = "floor", ""
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", v.Table, v.Variant, thousands(v.MedianRPS), ciText(v.RPSLow, v.RPSHigh, thousands),
-			thousands(v.MinRPS), thousands(v.MaxRPS), over, overIv)
-	}
-	tw.Flush()
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "the report's claims (\"expected\", never measured) against this run:")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "table\tclaim\tclaimed\tmeasured (median)\t95% interval\treps\tverdict")
-	var notes []string
-	for _, c := range r.Comparisons {
-		for _, v := range c.Verdicts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", c.Pair, claimWording[v.Claim], claimed(v), measured(c, v), verdictCI(v), v.Reps, v.Verdict)
-			if v.Why != "" {
-				notes = append(notes, fmt.Sprintf("%s, %s: %s: %s", c.Pair, claimWording[v.Claim], v.Verdict, v.Why))
-			}
-		}
-		for _, f := range c.FloorWarnings {
-			notes = append(notes, "WARNING: "+f)
-		}
-	}
-	tw.Flush()
-	for _, n := range notes {
-		fmt.Fprintln(w, "  "+n)
-	}
-}
-
-// settingsLine prints the server settings that change the figures.
-func settingsLine(s map[string]string) string {
-	var parts []string
-	for _, k := range []string{"fsync", "synchronous_commit", "wal_level", "full_page_writes", "shared_buffers", "jit", "max_wal_size", "work_mem"} {
-		if v, ok := s[k]; ok {
-			parts = append(parts, k+"="+v)
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-// sizesLine prints the live tables' sizes when the run started, and says
-// that the copies measured were empty.
-func sizesLine(sizes map[string]int64) string {
-	names := slices.Sorted(maps.Keys(sizes))
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = fmt.Sprintf("%s %s kB", n, thousands(float64(sizes[n])/1024))
-	}
-	return strings.Join(parts, ", ") + " (the live tables; the scratch copies measured start empty)"
-}
-
-// ciText prints an interval, or "none" when too few repetitions bound it.
-func ciText(lo, hi *float64, f func(float64) string) string {
-	if lo == nil || hi == nil {
-		return "none (< " + strconv.Itoa(bench.MinReps) + " reps)"
-	}
-	return f(*lo) + " to " + f(*hi)
-}
-
-func verdictCI(v bench.Verdict) string {
-	if v.Verdict == bench.NotComparable {
-		return "n/a (other method)"
-	}
-	if v.Unit == bench.RowsPerSecUnit {
-		return ciText(v.CILow, v.CIHigh, thousands)
-	}
-	return ciText(v.CILow, v.CIHigh, signedPct)
-}
-
-var claimWording = map[string]string{
-	"improvement_pct": "improvement over original",
-	"ops_per_sec":     "optimized throughput",
-	"overhead_pct":    "optimized constraint overhead",
-}
-
-// claimShort names each claim in one word, for the dashboard's narrow
-// layouts; the table column says the claim is the optimized table's.
-var claimShort = map[string]string{
-	"improvement_pct": "improvement",
-	"ops_per_sec":     "throughput",
-	"overhead_pct":    "overhead",
-}
-
-func claimed(v bench.Verdict) string {
-	switch v.Claim {
-	case "ops_per_sec":
-		return thousands(v.Claimed) + " ops/s"
-	case "overhead_pct":
-		return "<= " + strconv.FormatFloat(v.Claimed, 'f', -1, 64) + "%"
-	}
-	return ">= " + strconv.FormatFloat(v.Claimed, 'f', -1, 64) + "%"
-}
-
-func measured(c bench.Comparison, v bench.Verdict) string {
-	switch v.Claim {
-	case "ops_per_sec":
-		return thousands(v.Measured) + " rows/s"
-	case "overhead_pct":
-		return signedPct(v.Measured)
-	}
-	return fmt.Sprintf("%s (ratio %.2f, spread %.2f-%.2f)", signedPct(v.Measured), c.RatioMedian, c.RatioMin, c.RatioMax)
-}
-
-// holdsText is the feed-overhead target's outcome (a fixed budget, not one
-// of the report's claims).
-func holdsText(ok bool) string {
-	if ok {
-		return string(bench.Holds)
-	}
-	return string(bench.DoesNotHold)
-}
-
-func pct(v float64) string       { return strconv.FormatFloat(v, 'f', 1, 64) + "%" }
-func signedPct(v float64) string { return fmt.Sprintf("%+.1f%%", v) }
-
-// thousands formats v rounded to an integer with comma separators.
-func thousands(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 0, 64)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	if neg {
-		return "-" + s
-	}
-	return s
-}
-
-func printFeedOverhead(w io.Writer, fo bench.FeedOverhead, asJSON bool) error {
-	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(fo)
-	}
-	// The monitoring proper (the triggers feeding the monitor, measured
-	// directly) decides where the role can measure it; otherwise both
-	// coarser readings, which also count the stats row, must be within it.
-	verdict := holdsText(fo.OverheadPct <= 2 && fo.FeedPct <= 2)
-	if fo.TriggersPct != nil {
-		verdict = holdsText(*fo.TriggersPct <= 2)
-	}
-	fmt.Fprintf(w, "monitor feed overhead on the insert path: %s median per batch (spread %s to %s over %d pairs of %s-row activity batches)\n",
-		signedPct(fo.OverheadPct), signedPct(fo.MinPct), signedPct(fo.MaxPct), fo.Batches, thousands(float64(fo.BatchSize)))
-	fmt.Fprintf(w, "median batch: %.2f ms without the feed, %.2f ms with the ingest_batch_stats row and its trigger\n", fo.MedianNoneMs, fo.MedianWithMs)
-	fmt.Fprintf(w, "the feed alone (stats INSERT + trigger): %.3f ms median = %.2f%% of a batch without it\n", fo.FeedMs, fo.FeedPct)
-	if fo.TriggersPct != nil {
-		fmt.Fprintf(w, "the monitoring proper (the triggers feeding constraint_performance_monitor; the stats row is ingest's own): %.3f ms median = %.2f%% of a batch\n",
-			*fo.TriggersMs, *fo.TriggersPct)
-	} else {
-		fmt.Fprintln(w, "the monitoring proper: not measured (the role may not set session_replication_role to write the stats row without its triggers)")
-	}
-	fmt.Fprintf(w, "target <= 2%%: %s\n", verdict)
-	return nil
 }

@@ -157,14 +157,6 @@ func TestBenchMonitoringOverhead(t *testing.T) {
 	}
 }
 
-func TestThousands(t *testing.T) {
-	for in, want := range map[float64]string{0: "0", 999.4: "999", 1000: "1,000", 2850: "2,850", 1234567.8: "1,234,568", -1500: "-1,500"} {
-		if got := thousands(in); got != want {
-			t.Errorf("thousands(%g) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestReproduceDropsSecrets(t *testing.T) {
 	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
 	new(benchOpts).flags(fs)

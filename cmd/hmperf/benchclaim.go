@@ -2,17 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
+	"hmperf/cmd/internal/benchout"
 	"hmperf/engine"
 	"hmperf/queries/bench"
 )
@@ -31,7 +27,7 @@ func (c *claimFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.partitionSize, "partition-size", "100MB", "--claim index-strategy: the heap size each strategy's partition is loaded to (kB, MB or GB)")
 	fs.Float64Var(&c.resendShare, "resend-share", 0.5, "--claim validation-cache: the share of each upload re-sent from the previous one, as the iOS app re-sends overlapping windows")
 	fs.IntVar(&c.keys, "keys", 100_000, "--claim dedup-memory: how many distinct keys each dedup layout holds")
-	fs.IntVar(&c.uploads, "uploads", 200, "--claim validation-cache: how many uploads of "+thousands(engine.DefaultUploadSize)+" records are replayed per repetition")
+	fs.IntVar(&c.uploads, "uploads", 200, "--claim validation-cache: how many uploads of "+benchout.Thousands(engine.DefaultUploadSize)+" records are replayed per repetition")
 }
 
 // parseSize reads --partition-size: a positive whole number of kB, MB or GB
@@ -88,121 +84,13 @@ func benchClaim(ctx context.Context, e env, o benchOpts, pool bench.DB, opts ben
 		return err
 	}
 	if o.report != "" {
-		if err := writeClaimReport(o.report, run, reproduce(o.set)); err != nil {
+		if err := benchout.WriteClaimReport(o.report, run, reproduce(o.set)); err != nil {
 			return err
 		}
 	}
 	if o.json {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			*bench.ClaimRun
-			IntervalMethod string `json:"interval_method"`
-			About          string `json:"about_tolerance"`
-		}{run, bench.IntervalMethod, aboutRule})
+		return benchout.ClaimJSON(e.stdout, run)
 	}
-	printClaimText(e.stdout, run)
-	return nil
-}
-
-// aboutRule says how a claim stated as one figure is judged.
-var aboutRule = fmt.Sprintf("a claim stated as one figure holds when the whole 95%% interval lies within ±%d%% of it, does not hold when it lies wholly outside; a range is judged at its lower end",
-	int(bench.AboutTolerance*100))
-
-func printClaimText(w io.Writer, r *bench.ClaimRun) {
-	fmt.Fprintf(w, "claim run %d: %s, %d interleaved repetitions", r.ID, r.Claim, r.Reps)
-	if r.Auto {
-		fmt.Fprint(w, " (--reps auto)")
-	}
-	fmt.Fprintf(w, "\nparameters: %s\nmethod: %s\nserver: %s\nintervals: %s\njudged: %s\n\n", paramsLine(r.Params), r.Method, r.Server.Version, bench.IntervalMethod, aboutRule)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "subject\tmeasured\tmedian\t95% interval\treps")
-	for _, f := range r.Figures {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", f.Subject, f.Name, figureValue(f.Median, f.Unit, f.Reps), ciText(f.Low, f.High, func(v float64) string { return unitValue(v, f.Unit) }), f.Reps)
-	}
-	tw.Flush()
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "the report's claims (never measured) against this run:")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "claim\tclaimed\tmeasured (median)\t95% interval\treps\tverdict")
-	var notes []string
-	for _, v := range r.Verdicts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", v.Wording, unitValue(v.Claimed, v.Unit), unitValue(v.Measured, v.Unit),
-			ciText(v.CILow, v.CIHigh, func(x float64) string { return unitValue(x, v.Unit) }), v.Reps, v.Verdict.Verdict)
-		if v.Why != "" {
-			notes = append(notes, v.Wording+": "+v.Why)
-		}
-	}
-	tw.Flush()
-	for _, f := range r.Figures {
-		if f.Note != "" {
-			notes = append(notes, f.Subject+" "+f.Name+": "+f.Note)
-		}
-	}
-	for _, n := range append(notes, r.Notes...) {
-		fmt.Fprintln(w, "  "+n)
-	}
-}
-
-func paramsLine(p map[string]string) string {
-	var parts []string
-	for _, k := range []string{"table", "partition_bytes", "rows", "indexes", "keys", "resend_share", "uploads", "upload_size"} {
-		if v, ok := p[k]; ok {
-			parts = append(parts, k+"="+v)
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-// figureValue is a figure's median, or "not measured" when no repetition
-// measured it.
-func figureValue(v float64, unit string, reps int) string {
-	if reps == 0 {
-		return "not measured"
-	}
-	return unitValue(v, unit)
-}
-
-// unitValue prints v in its unit.
-func unitValue(v float64, unit string) string {
-	switch unit {
-	case "%":
-		return signedPct(v)
-	case "s":
-		return strconv.FormatFloat(v, 'g', 4, 64) + " s"
-	case "ms":
-		return strconv.FormatFloat(v, 'f', 2, 64) + " ms"
-	case bench.RowsPerSecUnit:
-		return thousands(v) + " rows/s"
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64) + " " + unit
-}
-
-// writeClaimReport writes dir/claim-<name>.md: the run's figures, verdicts
-// and the command that repeats it.
-func writeClaimReport(dir string, r *bench.ClaimRun, cmdline string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("bench report: %w", err)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "# hmperf claim run %d: %s\n\nReproduce with:\n\n```\n%s\n```\n\n", r.ID, r.Claim, cmdline)
-	fmt.Fprintf(&b, "- repetitions: %d\n- parameters: %s\n- method: %s\n- server: %s\n- intervals: %s\n- judged: %s\n",
-		r.Reps, paramsLine(r.Params), r.Method, r.Server.Version, bench.IntervalMethod, aboutRule)
-	b.WriteString("\n## Claims\n\n| claim | claimed | measured (median) | 95% interval | reps | verdict |\n|---|---|---|---|---|---|\n")
-	for _, v := range r.Verdicts {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | **%s** |\n", v.Wording, unitValue(v.Claimed, v.Unit), unitValue(v.Measured, v.Unit),
-			ciText(v.CILow, v.CIHigh, func(x float64) string { return unitValue(x, v.Unit) }), v.Reps, v.Verdict.Verdict)
-	}
-	b.WriteString("\n## Measurements\n\n| subject | measured | median | 95% interval | reps | note |\n|---|---|---|---|---|---|\n")
-	for _, f := range r.Figures {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s |\n", f.Subject, f.Name, figureValue(f.Median, f.Unit, f.Reps),
-			ciText(f.Low, f.High, func(v float64) string { return unitValue(v, f.Unit) }), f.Reps, f.Note)
-	}
-	for _, n := range r.Notes {
-		fmt.Fprintf(&b, "\n%s\n", n)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "claim-"+r.Claim+".md"), []byte(b.String()), 0o644); err != nil {
-		return fmt.Errorf("bench report: %w", err)
-	}
+	benchout.ClaimText(e.stdout, run)
 	return nil
 }

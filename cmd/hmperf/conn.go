@@ -2,23 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"os"
-	"regexp"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/pflag"
 
-	"hmperf/migrations"
-	"hmperf/queries"
-	"hmperf/queries/pglaunch"
+	"hmperf/cmd/internal/dbtarget"
 )
 
 // connFlags are the connection flags every subcommand accepts.
@@ -62,306 +51,40 @@ func (c *connFlags) register(fs *pflag.FlagSet) {
 		"total time a step that locks the service's tables retries with backoff after its lock wait timed out, naming the blocker, before it stops cleanly (0: stop at the first timeout)")
 }
 
-// libpqEnv lists the variables whose presence means "the user configured a
-// server through the libpq environment".
-var libpqEnv = []string{"PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE", "PGSERVICEFILE", "PGSSLMODE", "PGPASSFILE"}
-
-// target is a resolved database: its configuration and, in embedded mode,
-// the cluster hmperf started and must stop.
-type target struct {
-	cfg      *pgx.ConnConfig
-	cluster  *pglaunch.Cluster
-	readOnly bool
-	// lockWait is --lock-wait: how long a step that locks the service's
-	// tables retries after its lock_timeout fired.
-	lockWait time.Duration
+// settings are the flags every session on a target follows.
+func (c connFlags) settings() dbtarget.Settings {
+	return dbtarget.Settings{ConnectTimeout: c.connectTimeout, ReadOnly: c.readOnly, Command: c.command,
+		LockTimeout: c.lockTimeout, LockWait: c.lockWait}
 }
 
-// Embedded reports whether hmperf runs its own throwaway server.
-func (t *target) Embedded() bool { return t.cluster != nil }
+// server is one configured database server (see dbtarget.Server).
+type server = dbtarget.Server
 
-// Describe names the server without its password, for status lines.
-func (t *target) Describe() string {
-	if t.cluster != nil {
-		return "embedded PostgreSQL (private socket)"
-	}
-	return fmt.Sprintf("%s@%s:%d/%s", t.cfg.User, t.cfg.Host, t.cfg.Port, t.cfg.Database)
+// target is a resolved database (see dbtarget).
+type target = dbtarget.Target
+
+// configuredTarget is the server dsn names; libpq's environment and
+// .pgpass fill in what it leaves out.
+func configuredTarget(dsn string, cf connFlags) (*target, error) {
+	return dbtarget.New(dsn, cf.settings())
 }
 
-// Close stops the embedded server, if any.
-func (t *target) Close() {
-	if t.cluster != nil {
-		if err := t.cluster.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "hmperf: stopping the embedded PostgreSQL: %v\n", err)
-		}
-	}
-}
-
-// resolveTarget picks the database: the first --dsn or --servers entry,
-// else DATABASE_URL, else the libpq environment, else an embedded local
-// server (started here).
+// resolveTarget picks the database of the command line (see
+// dbtarget.Resolve).
 func resolveTarget(ctx context.Context, cf connFlags, stderr io.Writer) (*target, error) {
 	list, err := cf.servers()
 	if err != nil {
 		return nil, err
 	}
-	switch len(list) {
-	case 0:
-	case 1:
-		return configuredTarget(list[0].DSN, cf)
-	default:
-		return primaryOf(ctx, list, cf, stderr)
-	}
-	dsn, configured := os.LookupEnv("DATABASE_URL")
-	if !configured {
-		dsn, configured = os.LookupEnv("DATABASE_URL")
-	}
-	if !configured {
-		for _, name := range libpqEnv {
-			if _, ok := os.LookupEnv(name); ok {
-				configured = true
-				break
-			}
-		}
-	}
-	if !configured {
-		return startEmbedded(ctx, cf, stderr)
-	}
-	return configuredTarget(dsn, cf)
+	return dbtarget.Resolve(ctx, list, cf.settings(), stderr)
 }
 
-// primaryOf is the server of list that answers as a primary: every command
-// but alerts (which checks them all) runs there, and says so on stderr.
-func primaryOf(ctx context.Context, list []server, cf connFlags, stderr io.Writer) (*target, error) {
-	var why []string
-	for i, s := range list {
-		name := s.Name
-		if name == "" {
-			name = fmt.Sprintf("--dsn number %d", i+1)
-		}
-		t, err := configuredTarget(s.DSN, cf)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		switch err := t.refuseReplica(ctx); {
-		case err == nil:
-			fmt.Fprintf(stderr, "hmperf: %d servers given; this command runs on the primary, %s (%s)\n", len(list), name, t.Describe())
-			return t, nil
-		case errors.Is(err, errReplica):
-			why = append(why, name+" is a replica")
-		default:
-			why = append(why, name+": "+err.Error())
-		}
-	}
-	return nil, fmt.Errorf("none of the %d servers given answers as a primary (%s); this command needs the primary", len(list), strings.Join(why, "; "))
-}
-
-// configuredTarget is the server dsn names; libpq's environment and
-// .pgpass fill in what it leaves out.
-func configuredTarget(dsn string, cf connFlags) (*target, error) {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("invalid connection string: %s", redactDSN(err.Error(), dsn))
-	}
-	applyConnFlags(cfg, cf)
-	return &target{cfg: cfg, readOnly: cf.readOnly, lockWait: cf.lockWait}, nil
-}
-
-// openSchema resolves the target and, on hmperf's own embedded server,
-// applies the migrations first: nobody else's data lives there, so it needs
-// no confirmation. On a configured server the schema is left as it is.
+// openSchema resolves the target with the schema applied on hmperf's own
+// embedded server (see dbtarget.OpenSchema).
 func openSchema(ctx context.Context, cf connFlags, stderr io.Writer) (*target, error) {
-	t, err := resolveTarget(ctx, cf, stderr)
+	list, err := cf.servers()
 	if err != nil {
 		return nil, err
 	}
-	if t.Embedded() {
-		if err := migrateEmbedded(ctx, t); err != nil {
-			t.Close()
-			return nil, err
-		}
-	}
-	return t, nil
-}
-
-func startEmbedded(ctx context.Context, cf connFlags, stderr io.Writer) (*target, error) {
-	fmt.Fprintln(stderr, "hmperf: no database configured (--dsn, DATABASE_URL or PG* variables); starting a throwaway embedded PostgreSQL, discarded on exit")
-	c, err := pglaunch.Start(ctx, pglaunch.Options{Fetch: pglaunch.FetchOptions{Progress: stderr}})
-	if err != nil {
-		return nil, err
-	}
-	t, err := embeddedTarget(c, cf)
-	if err != nil {
-		c.Stop()
-		return nil, err
-	}
-	return t, nil
-}
-
-// embeddedTarget is the target of a server hmperf launched; closing it
-// stops the server.
-func embeddedTarget(c *pglaunch.Cluster, cf connFlags) (*target, error) {
-	cfg, err := pgx.ParseConfig(c.DSN("postgres"))
-	if err != nil {
-		return nil, err
-	}
-	applyConnFlags(cfg, cf)
-	return &target{cfg: cfg, cluster: c, readOnly: cf.readOnly, lockWait: cf.lockWait}, nil
-}
-
-func applyConnFlags(cfg *pgx.ConnConfig, cf connFlags) {
-	if cf.connectTimeout > 0 {
-		cfg.ConnectTimeout = cf.connectTimeout
-	}
-	if cfg.RuntimeParams == nil {
-		cfg.RuntimeParams = map[string]string{}
-	}
-	cfg.RuntimeParams["application_name"] = applicationName(cf.command)
-	if cf.lockTimeout > 0 {
-		cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(cf.lockTimeout.Milliseconds(), 10)
-	}
-	// The service's tables live in public, hmperf's own objects are always
-	// schema-qualified. Pinning the path keeps a role whose name matches a
-	// schema (the default path starts with "$user") from resolving the
-	// service's names anywhere else.
-	cfg.RuntimeParams["search_path"] = "public"
-	if cf.readOnly {
-		// The server enforces it: every transaction of every session is
-		// read-only, whatever the role could otherwise do.
-		cfg.RuntimeParams["default_transaction_read_only"] = "on"
-	}
-}
-
-// applicationName is the label of every connection of command: "hmperf"
-// followed by the command's name.
-func applicationName(command string) string {
-	if command == "" {
-		return "hmperf"
-	}
-	if strings.HasPrefix(command, "hmperf") {
-		return command
-	}
-	return "hmperf " + command
-}
-
-// connect opens one connection and checks it answers.
-func (t *target) connect(ctx context.Context) (*pgx.Conn, error) {
-	conn, err := pgx.ConnectConfig(ctx, t.cfg)
-	if err != nil {
-		return nil, t.connError(err)
-	}
-	return conn, nil
-}
-
-// pool opens a connection pool of at most size connections and checks
-// that the server answers.
-func (t *target) pool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
-	p, err := t.newPool(ctx, size)
-	if err != nil {
-		return nil, t.connError(err)
-	}
-	if err := p.Ping(ctx); err != nil {
-		p.Close()
-		return nil, t.connError(err)
-	}
-	return p, nil
-}
-
-// refuseReplica connects once and refuses a replica (see refuseReplica).
-func (t *target) refuseReplica(ctx context.Context) error {
-	conn, err := t.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	return refuseReplica(ctx, conn)
-}
-
-// newPool makes a pool of at most size connections, which connects on
-// first use.
-func (t *target) newPool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
-	pcfg, err := pgxpool.ParseConfig("")
-	if err != nil {
-		return nil, err
-	}
-	pcfg.ConnConfig = t.cfg.Copy()
-	pcfg.MaxConns = size
-	return pgxpool.NewWithConfig(ctx, pcfg)
-}
-
-// migrator opens a Migrator, which applies migrations on its own connection.
-func (t *target) migrator(ctx context.Context) (*migrations.Migrator, error) {
-	cfg := t.cfg.Copy()
-	delete(cfg.RuntimeParams, "default_transaction_read_only")
-	if err := t.mayMigrate(ctx); err != nil {
-		return nil, err
-	}
-	m, err := migrations.NewWithConfig(ctx, cfg, nil)
-	if errors.Is(err, migrations.ErrForeign) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, t.describeError(err)
-	}
-	return m, nil
-}
-
-// mayMigrate connects once and refuses a replica, or a role without the
-// privileges every change of the schema needs first (migrations.Needs),
-// naming the one it lacks and the GRANT.
-func (t *target) mayMigrate(ctx context.Context) error {
-	conn, err := t.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if err := refuseReplica(ctx, conn); err != nil {
-		return err
-	}
-	needs := make([]queries.Privilege, len(migrations.Needs))
-	for i, n := range migrations.Needs {
-		needs[i] = queries.Privilege(n)
-	}
-	return queries.Require(ctx, conn, "hmperf migrate", needs)
-}
-
-// describeError names the server in a failed read's error: a connection
-// failure as connError words it, any other error after the server's name.
-func (t *target) describeError(err error) error {
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
-		return t.connError(err)
-	}
-	return fmt.Errorf("%s: %w", t.Describe(), err)
-}
-
-// connError turns a connection failure into one line that names the server
-// and never the password.
-func (t *target) connError(err error) error {
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
-	if t.cfg.Password != "" {
-		msg = strings.ReplaceAll(msg, t.cfg.Password, "****")
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		msg += fmt.Sprintf(" (no answer within %s)", t.cfg.ConnectTimeout)
-	}
-	return fmt.Errorf("cannot connect to %s: %s", t.Describe(), msg)
-}
-
-var (
-	urlPassword = regexp.MustCompile(`(://[^:/@\s]*:)[^@\s]*@`)
-	kvPassword  = regexp.MustCompile(`(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
-)
-
-// redactDSN removes the password of dsn from msg, whatever form it takes.
-func redactDSN(msg, dsn string) string {
-	for _, re := range []*regexp.Regexp{urlPassword, kvPassword} {
-		for _, m := range re.FindAllStringSubmatch(dsn, -1) {
-			if secret := strings.TrimPrefix(m[0], m[1]); len(secret) > 1 {
-				msg = strings.ReplaceAll(msg, strings.TrimSuffix(secret, "@"), "****")
-			}
-		}
-	}
-	msg = urlPassword.ReplaceAllString(msg, "${1}****@")
-	return kvPassword.ReplaceAllString(msg, "${1}****")
+	return dbtarget.OpenSchema(ctx, list, cf.settings(), stderr)
 }

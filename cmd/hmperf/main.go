@@ -7,36 +7,29 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/mattn/go-isatty"
-	"github.com/spf13/pflag"
 
-	"hmperf/queries"
+	"hmperf/cmd/internal/buildinfo"
+	"hmperf/cmd/internal/cliargs"
+	"hmperf/cmd/internal/exitcode"
+	"hmperf/cmd/internal/prompt"
 )
 
 // version, when set at build time with -ldflags "-X main.version=...",
 // is the version hmperf reports instead of its build information.
 var version = ""
 
-// exitError carries a specific exit status (alerts uses 1–3 as monitoring
-// plugins do).
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
+// exitError carries a specific exit status (see exitcode.Error).
+type exitError = exitcode.Error
 
 // errUsage marks a command-line mistake (exit status 2).
-var errUsage = errors.New("usage")
+var errUsage = exitcode.ErrUsage
 
 // env is what a command needs from the process, so tests can run commands
 // in-process with their own streams.
@@ -47,6 +40,11 @@ type env struct {
 	// parseOnly stops every command after its command line is parsed and
 	// checked, before it runs (the README's command lines are tested so).
 	parseOnly bool
+}
+
+// prompt asks the person at e's terminal.
+func (e env) prompt() prompt.Prompt {
+	return prompt.Prompt{In: e.stdin, Out: e.stderr, IsTerminal: e.isTerminal}
 }
 
 // command is one of hmperf's commands; actions are its sub-commands
@@ -106,36 +104,8 @@ func main() {
 // run executes one command line and returns the exit status.
 func run(ctx context.Context, e env, args []string) int {
 	root := newRootCommand(e)
-	root.SetArgs(normalizeArgs(root, args))
-	return report(e.stderr, root.ExecuteContext(ctx))
-}
-
-func report(stderr io.Writer, err error) int {
-	if err == nil || errors.Is(err, pflag.ErrHelp) {
-		return 0
-	}
-	code := 1
-	var ee *exitError
-	if errors.As(err, &ee) {
-		code = ee.code
-	} else if errors.Is(err, errUsage) {
-		code = 2
-	}
-	if msg := strings.TrimPrefix(queries.Plain(err), errUsage.Error()+": "); msg != "" {
-		fmt.Fprintf(stderr, "hmperf: %s%s\n", msg, privilegeHint(err))
-	}
-	return code
-}
-
-// privilegeHint is what report adds to a refusal for a privilege that no
-// command checked beforehand (those name the privilege and the GRANT
-// themselves): where the roles and their grants are described.
-func privilegeHint(err error) string {
-	var named *queries.PrivilegeError
-	if !queries.IsPrivilege(err) || errors.As(err, &named) {
-		return ""
-	}
-	return "; the role lacks a privilege this command needs: reading needs what README's \"A monitoring role\" grants, writing the role that owns hmperf's schema"
+	root.SetArgs(cliargs.Normalize(root, args))
+	return exitcode.Report(e.stderr, root.ExecuteContext(ctx))
 }
 
 func runVersion(_ context.Context, e env, _ *noFlags, _ []string) error {
@@ -149,3 +119,6 @@ func runVersion(_ context.Context, e env, _ *noFlags, _ []string) error {
 func stdinIsTerminal() bool {
 	return isatty.IsTerminal(os.Stdin.Fd())
 }
+
+// buildVersion is hmperf's version (see buildinfo.Version).
+func buildVersion() string { return buildinfo.Version(version) }

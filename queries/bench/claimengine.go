@@ -54,10 +54,10 @@ func dedupVerdicts(per map[engine.DedupLayout][]float64) []ClaimVerdict {
 		saving[i] = (1 - str[i]/typed[i]) * 100
 	}
 	return []ClaimVerdict{
-		claimVerdict(string(engine.LayoutStringSet), "bytes_per_key", ClaimWording("bytes_per_key", string(engine.LayoutStringSet)), 24, "B/key", str, AtMost, false),
-		claimVerdict(string(engine.LayoutStringSet), "bytes_per_key_about", ClaimWording("bytes_per_key_about", string(engine.LayoutStringSet)), 176, "B/key", str, AtMost, true),
-		claimVerdict(string(engine.LayoutTracker), "bytes_per_key", ClaimWording("bytes_per_key", string(engine.LayoutTracker)), 24, "B/key", per[engine.LayoutTracker], AtMost, false),
-		claimVerdict("report-string-set vs legacy-typed-set", "saving_pct", ClaimWording("saving_pct", "report-string-set vs legacy-typed-set"), 75, "%", saving, AtLeast, false),
+		claimVerdict(string(engine.LayoutStringSet), "bytes_per_key", ClaimRunWording("bytes_per_key", string(engine.LayoutStringSet)), 24, "B/key", str, AtMost, false),
+		claimVerdict(string(engine.LayoutStringSet), "bytes_per_key_about", ClaimRunWording("bytes_per_key_about", string(engine.LayoutStringSet)), 176, "B/key", str, AtMost, true),
+		claimVerdict(string(engine.LayoutTracker), "bytes_per_key", ClaimRunWording("bytes_per_key", string(engine.LayoutTracker)), 24, "B/key", per[engine.LayoutTracker], AtMost, false),
+		claimVerdict("report-string-set vs legacy-typed-set", "saving_pct", ClaimRunWording("saving_pct", "report-string-set vs legacy-typed-set"), 75, "%", saving, AtLeast, false),
 	}
 }
 
@@ -125,9 +125,9 @@ func measureValidationCache(ctx context.Context, opt ClaimOptions, run *ClaimRun
 
 func cacheVerdicts(hit, faster, mem []float64) []ClaimVerdict {
 	return []ClaimVerdict{
-		claimVerdict("cache", "hit_rate_pct", ClaimWording("hit_rate_pct", "cache"), 80, "%", hit, AtLeast, false),
-		claimVerdict("cache", "faster_pct", ClaimWording("faster_pct", "cache"), 50, "%", faster, AtLeast, false),
-		claimVerdict("cache", "kb_for_10000", ClaimWording("kb_for_10000", "cache"), 176, "kB", mem, AtMost, true),
+		claimVerdict("cache", "hit_rate_pct", ClaimRunWording("hit_rate_pct", "cache"), 80, "%", hit, AtLeast, false),
+		claimVerdict("cache", "faster_pct", ClaimRunWording("faster_pct", "cache"), 50, "%", faster, AtLeast, false),
+		claimVerdict("cache", "kb_for_10000", ClaimRunWording("kb_for_10000", "cache"), 176, "kB", mem, AtMost, true),
 	}
 }
 

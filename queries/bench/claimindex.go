@@ -508,7 +508,7 @@ func indexVerdicts(per map[string][]strategyRep) []ClaimVerdict {
 		for i, r := range per[s] {
 			xs[i] = r.create
 		}
-		out = append(out, claimVerdict(s, "create_seconds", ClaimWording("create_seconds", s), claimed[s], "s", xs, AtMost, true))
+		out = append(out, claimVerdict(s, "create_seconds", ClaimRunWording("create_seconds", s), claimed[s], "s", xs, AtMost, true))
 	}
 	floor := map[string]float64{StrategyLazy: 60, StrategyDeferred: 90}
 	for _, s := range []string{StrategyLazy, StrategyDeferred} {
@@ -520,8 +520,8 @@ func indexVerdicts(per map[string][]strategyRep) []ClaimVerdict {
 			total[i] = (1 - other[i].total/imm[i].total) * 100
 		}
 		out = append(out,
-			claimVerdict(s, "reduction_pct", ClaimWording("reduction_pct", s), floor[s], "%", create, AtLeast, false),
-			claimVerdict(s+" (total)", "reduction_pct", ClaimWording("reduction_pct", s+" (total)"), floor[s], "%", total, AtLeast, false))
+			claimVerdict(s, "reduction_pct", ClaimRunWording("reduction_pct", s), floor[s], "%", create, AtLeast, false),
+			claimVerdict(s+" (total)", "reduction_pct", ClaimRunWording("reduction_pct", s+" (total)"), floor[s], "%", total, AtLeast, false))
 	}
 	return out
 }

@@ -1,64 +1,39 @@
 package bench_test
 
 import (
-	"context"
-	"errors"
+	"slices"
 	"testing"
 
 	"hmperf/queries/bench"
 )
 
-// TestEngineClaimsStoredApart runs the dedup-memory and validation-cache
-// claims, reads their verdicts back as the dashboard does, and checks that
-// a claim run is never taken for the latest insert run.
-func TestEngineClaimsStoredApart(t *testing.T) {
-	pool := setup(t)
-	ctx := context.Background()
-	tests := []struct {
-		claim    string
-		opt      bench.ClaimOptions
-		verdicts int
-		figures  int
-	}{
-		{bench.ClaimDedupMemory, bench.ClaimOptions{Reps: 6, Keys: 20_000}, 4, 3},
-		{bench.ClaimValidationCache, bench.ClaimOptions{Reps: 6, ResendShare: 0.9, Uploads: 20, Seed: 1}, 3, 5},
-	}
-	for _, tt := range tests {
-		run, err := bench.RunClaim(ctx, pool, tt.claim, tt.opt)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.claim, err)
+// TestClaimWording: every claim a comparison judges, by either method, is
+// one of Claims and has its words, in the order Claims lists them, so a new
+// claim cannot reach a screen as a blank.
+func TestClaimWording(t *testing.T) {
+	t.Parallel()
+	for _, setup := range []bench.Setup{{Method: bench.MethodCopy}, {Method: bench.MethodFunction}} {
+		_, comps := bench.Summarize(sample(8, 2, 1, 0.98, nil), setup)
+		if len(comps) != 1 {
+			t.Fatalf("%s: %d comparisons", setup.Method, len(comps))
 		}
-		if run.Reps != 6 || len(run.Verdicts) != tt.verdicts || len(run.Figures) != tt.figures {
-			t.Fatalf("%s: %d reps, %d verdicts, %d figures", tt.claim, run.Reps, len(run.Verdicts), len(run.Figures))
+		var got []string
+		for _, v := range comps[0].Verdicts {
+			got = append(got, v.Claim)
 		}
-		for _, v := range run.Verdicts {
-			if v.CILow == nil || v.Verdict.Verdict == "" || v.Wording == "" {
-				t.Errorf("%s: verdict %+v has no interval, outcome or wording", tt.claim, v)
-			}
+		if !slices.Equal(got, bench.Claims) {
+			t.Errorf("%s: verdicts judge %v; Claims lists %v", setup.Method, got, bench.Claims)
 		}
 	}
-	stored, err := bench.LatestClaimVerdicts(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(stored) != 7 || stored[0].Claim != bench.ClaimDedupMemory || stored[6].Claim != bench.ClaimValidationCache {
-		t.Fatalf("stored claim verdicts: %+v", stored)
-	}
-	if stored[0].Subject != "report-string-set" || stored[0].Wording != bench.ClaimWording("bytes_per_key", "report-string-set") {
-		t.Errorf("first stored verdict: subject %q, wording %q", stored[0].Subject, stored[0].Wording)
-	}
-	// The cache's hit rate on 90% re-sent uploads is the re-sent share of
-	// all but the first upload: 19 × 900 of 20,000 records.
-	for _, v := range stored {
-		if v.Verdict.Claim == "hit_rate_pct" && (v.Measured < 85 || v.Measured > 86) {
-			t.Errorf("hit rate %.2f%%, want 85.5%%", v.Measured)
+	seen := map[string]bool{}
+	for _, c := range bench.Claims {
+		w, s := bench.ClaimWording(c), bench.ClaimShort(c)
+		if w == "" || s == "" || seen[w] || seen[s] {
+			t.Errorf("claim %q: wording %q, short %q (blank or shared)", c, w, s)
 		}
+		seen[w], seen[s] = true, true
 	}
-	runs, err := bench.History(ctx, pool, 10)
-	if err != nil || len(runs) != 2 || runs[0].Setup.Method != bench.MethodClaim || runs[0].Tables[0] != bench.ClaimValidationCache {
-		t.Errorf("history: %+v (%v)", runs, err)
-	}
-	if _, err := bench.LatestDone(ctx, pool); !errors.Is(err, bench.ErrNoRuns) {
-		t.Errorf("LatestDone after claim runs only: %v, want ErrNoRuns", err)
+	if bench.ClaimWording("no_such_claim") != "" {
+		t.Error("an unknown claim has words")
 	}
 }

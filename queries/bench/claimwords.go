@@ -19,9 +19,9 @@ var claimWordings = map[[2]string]string{
 	{"faster_pct", "cache"}:                                 "cached validation 50-70% faster",
 }
 
-// ClaimWording is the report's wording of a claim run's figure, or the
+// ClaimRunWording is the report's wording of a claim run's figure, or the
 // claim's own name when it has none.
-func ClaimWording(claim, subject string) string {
+func ClaimRunWording(claim, subject string) string {
 	if w, ok := claimWordings[[2]string{claim, subject}]; ok {
 		return w
 	}
