@@ -81,6 +81,12 @@ func commands() []command {
 		{name: "bench", summary: "benchmark original, optimized and unconstrained tables", bind: bind(runBench), about: benchAbout},
 		{name: "alerts", summary: "print firing alerts; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", bind: bind(runAlerts),
 			without: []string{"yes"}},
+		{name: "activity", summary: "every session as a lock tree, the oldest xmin holder and maintenance progress", bind: bind(runActivity),
+			without: []string{"yes"}},
+		{name: "report", summary: "what a dashboard recording saw in a window: rows per table, alerts, lag, lock waits, benchmarks",
+			bind: bind(runReport), without: allBut("json")},
+		{name: "replay", summary: "open the dashboard over a recording: space pause, ←/→ step, +/- speed, g jump to a time",
+			bind: bind(runReplay), without: allGlobals()},
 		{name: "monitor", summary: "sample the service's own writes from the statistics views: --once, or every --interval", bind: bind(runMonitor),
 			without: []string{"yes"}},
 		{name: "indexes", summary: "show or process the deferred-index queue: status|process", bind: bind(runIndexes), actions: []action{
