@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hmperf/engine"
+	"hmperf/queries/copyenc"
 )
 
 // The three strategies of migration 0022, as the index-strategy claim run
@@ -63,7 +65,7 @@ type indexBench struct {
 	schema   string
 	parents  map[string]string // strategy → parent, sanitized
 	indexes  []indexDef
-	columns  string // the COPY column list
+	enc      *copyenc.Layout // encodes the rows for every strategy's parent
 	chunks   [][]byte
 	rows     int
 	user     [16]byte
@@ -189,63 +191,68 @@ func (b *indexBench) prepareRows(ctx context.Context, live string, anchor time.T
 		return err
 	}
 	b.user = ds.Users[0]
-	m, rows, err := MapRows(ctx, b.pool, pgx.Identifier{b.schema, "ix_" + StrategyDeferred}, ds)
+	m, _, err := MapRows(ctx, b.pool, pgx.Identifier{b.schema, "ix_" + StrategyDeferred}, ds)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	b.columns = columnList(m.Columns)
-	oids, err := describeColumns(ctx, b.pool, m.Table.Ident(), m.Columns)
-	if err != nil {
-		return err
+	if b.enc, err = copyenc.Describe(ctx, b.pool, ds.Kind, m); err != nil {
+		return fmt.Errorf("bench: %w", err)
 	}
-	tm := pgtype.NewMap()
-	perRow, err := b.calibrate(ctx, tm, oids, rows[:calibrationRows])
+	perRow, err := b.calibrate(ctx, ds.Records[:calibrationRows])
 	if err != nil {
 		return err
 	}
 	b.rows = max(2, int((float64(b.opt.PartitionBytes)+perRow-1)/perRow))
+	recs := ds.Records
 	for i, done := 0, 0; done < b.rows; i++ {
 		if i > 0 {
 			if ds, err = Generate(pairOfOriginal(live), loadChunk, b.opt.Seed+uint64(i)*7919, anchor); err != nil {
 				return err
 			}
-			if _, rows, err = MapRows(ctx, b.pool, m.Table.Ident(), ds); err != nil {
-				return err
-			}
+			recs = ds.Records
 		}
-		rows = rows[:min(len(rows), b.rows-done)]
+		recs = recs[:min(len(recs), b.rows-done)]
 		if i == 0 {
-			if err := b.addChunk(tm, oids, rows[:1]); err != nil {
+			if err := b.addChunk(recs[:1]); err != nil {
 				return err
 			}
-			rows = rows[1:]
+			recs = recs[1:]
 			done++
 		}
-		if len(rows) > 0 {
-			if err := b.addChunk(tm, oids, rows); err != nil {
+		if len(recs) > 0 {
+			if err := b.addChunk(recs); err != nil {
 				return err
 			}
 		}
-		done += len(rows)
+		done += len(recs)
 	}
 	return nil
 }
 
-func (b *indexBench) addChunk(tm *pgtype.Map, oids []uint32, rows [][]any) error {
-	data, err := encodeCopy(tm, oids, rows)
+// encode is recs as one binary COPY stream for the strategies' tables.
+func (b *indexBench) encode(recs []engine.Record) ([]byte, error) {
+	data, err := b.enc.NewEncoder().AppendAll(nil, recs)
 	if err != nil {
-		return fmt.Errorf("bench: encode rows: %w", err)
+		return nil, fmt.Errorf("bench: encode rows: %w", err)
+	}
+	return data, nil
+}
+
+func (b *indexBench) addChunk(recs []engine.Record) error {
+	data, err := b.encode(recs)
+	if err != nil {
+		return err
 	}
 	b.chunks = append(b.chunks, data)
 	return nil
 }
 
-// calibrate loads rows into a bare partition and returns the heap bytes a
+// calibrate loads recs into a bare partition and returns the heap bytes a
 // row takes there; the partition is dropped again.
-func (b *indexBench) calibrate(ctx context.Context, tm *pgtype.Map, oids []uint32, rows [][]any) (float64, error) {
-	data, err := encodeCopy(tm, oids, rows)
+func (b *indexBench) calibrate(ctx context.Context, recs []engine.Record) (float64, error) {
+	data, err := b.encode(recs)
 	if err != nil {
-		return 0, fmt.Errorf("bench: encode rows: %w", err)
+		return 0, err
 	}
 	part := b.ident("ix_calibration")
 	if err := b.createPartition(ctx, part, StrategyDeferred); err != nil {
@@ -259,7 +266,7 @@ func (b *indexBench) calibrate(ctx context.Context, tm *pgtype.Map, oids []uint3
 	if err := b.pool.QueryRow(ctx, "SELECT pg_relation_size($1::regclass)", part).Scan(&heap); err != nil {
 		return 0, fmt.Errorf("bench: size of %s: %w", part, err)
 	}
-	return float64(heap) / float64(len(rows)), nil
+	return float64(heap) / float64(len(recs)), nil
 }
 
 func (b *indexBench) createPartition(ctx context.Context, part, strategy string) error {
@@ -286,7 +293,7 @@ func (b *indexBench) load(ctx context.Context, strategy string, data []byte) err
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	p := copyPayload{sql: "COPY " + b.parents[strategy] + " (" + b.columns + ") FROM STDIN (FORMAT binary)", data: data}
+	p := copyPayload{sql: b.enc.SQL(pgx.Identifier{b.schema, "ix_" + strategy}), data: data}
 	if _, err := copyEncoded(ctx, tx, p); err != nil {
 		return fmt.Errorf("bench: load %s: %w", strategy, err)
 	}
