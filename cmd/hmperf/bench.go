@@ -32,6 +32,7 @@ type benchOpts struct {
 	report     string
 	monitoring bool
 	history    bool
+	claim      claimFlags
 	// set is bench's flag set, once parsed the global flags too: which
 	// flags were given, for the defaults of --monitoring-overhead and the
 	// command line that reproduces a run.
@@ -58,6 +59,12 @@ Constraint overhead = (t - t_floor) / t_floor, t_floor the unconstrained
 twin's time over the same rows in the same repetition: +100% means twice the
 floor's time. A constrained table systematically faster than its floor is
 reported as a wrong floor, never as a win.
+
+--claim measures one of the report's other claims instead, with the same
+repetitions, intervals and verdicts: index-strategy (immediate, lazy and
+deferred index creation on a scratch partition loaded to --partition-size),
+dedup-memory (bytes per tracked key, --keys) or validation-cache (the cache
+on uploads re-sending --resend-share of the previous one).
 `
 
 func (o *benchOpts) flags(fs *pflag.FlagSet) {
@@ -77,6 +84,7 @@ func (o *benchOpts) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.report, "report", "", "also write DIR/report.md and one SVG chart per table into DIR")
 	fs.BoolVar(&o.monitoring, "monitoring-overhead", false, "measure what the constraint-monitor feed costs an ingest batch instead")
 	fs.BoolVar(&o.history, "history", false, "print the 20 most recent stored runs with how each ended (running, done, cancelled, failed or interrupted) instead of running one")
+	o.claim.register(fs)
 }
 
 func runBench(ctx context.Context, e env, o *benchOpts, args []string) error {
@@ -102,6 +110,11 @@ func runBench(ctx context.Context, e env, o *benchOpts, args []string) error {
 	}
 	if o.conn.readOnly {
 		return errors.New("bench writes benchmark runs and scratch copies of the tables (schema hmperf_scratch_N) and --read-only is set")
+	}
+	if o.claim.name != "" {
+		if _, err := o.claimOptions(reps); err != nil {
+			return err
+		}
 	}
 	if o.monitoring {
 		setMonitoringDefaults(o, &reps)
@@ -159,6 +172,11 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 			return err
 		}
 		return benchout.FeedOverhead(e.stdout, fo, o.json)
+	}
+	if o.claim.name != "" {
+		co, _ := o.claimOptions(reps) // checked before connecting
+		co.LockWait, co.Log = t.LockPolicy(e.stderr), e.stderr
+		return benchClaim(ctx, e, o, pool, co)
 	}
 	opts := bench.Options{Tables: tables, Rows: o.rows, Reps: reps, MaxTime: o.maxTime, CIWidth: o.ciWidth,
 		Method: bench.Method(o.method), Commit: o.commit, Seed: o.seed, LockWait: t.LockPolicy(e.stderr), Log: e.stderr}

@@ -57,6 +57,9 @@ var flagRules = map[string]flagRule{
 	"ci-width":           positiveNumber,
 	"dup-rate":           shareBelowOne,
 	"invalid-rate":       shareUpToOne,
+	"resend-share":       shareBelowOne,
+	"keys":               positiveCount,
+	"uploads":            positiveCount,
 }
 
 // ruleFor finds the rule of flag name in command ("bench", "dashboard").

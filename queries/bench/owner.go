@@ -83,12 +83,24 @@ func ownRun(ctx context.Context, db queries.DBTX, serialize *turn) (id int64, re
 			return 0, nil, err
 		}
 	}
-	err = own.QueryRow(ctx, "SELECT nextval(pg_get_serial_sequence('hmperf.benchmark_runs', 'id'))").Scan(&id)
+	// The id comes from db, outside the ownership transaction where db is
+	// a pool: nextval gives the transaction that runs it a transaction id,
+	// and CREATE INDEX CONCURRENTLY (the index-strategy claim builds on
+	// its scratch copies) waits for every transaction holding one to end,
+	// so an owner holding one would block its own run's builds for good.
+	err = db.QueryRow(ctx, "SELECT nextval(pg_get_serial_sequence('hmperf.benchmark_runs', 'id'))").Scan(&id)
 	if err == nil && id >= 1<<31 {
 		err = fmt.Errorf("run id %d is past the lock's key range", id)
 	}
 	if err == nil {
 		_, err = own.Exec(ctx, "SELECT pg_advisory_xact_lock($1::int, $2::int)", runLockClass, int32(id))
+	}
+	if err == nil {
+		// A statement with parameters leaves its portal open until the
+		// transaction ends, and with it a snapshot whose xmin every CREATE
+		// INDEX CONCURRENTLY waits for; a simple-protocol statement (no
+		// arguments) destroys that portal.
+		_, err = own.Exec(ctx, "SELECT 1")
 	}
 	if err != nil {
 		release()

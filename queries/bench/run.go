@@ -31,6 +31,9 @@ const (
 	// MethodFunction calls the report's benchmark_* SQL functions, which
 	// time each variant server-side and roll their inserts back.
 	MethodFunction Method = "function"
+	// MethodClaim marks a stored run of bench --claim read back: it wrote
+	// no rows of the pairs, it measured one of the report's other claims.
+	MethodClaim Method = "claim"
 )
 
 // ParseMethod checks a --method value.
@@ -60,6 +63,8 @@ func (s Setup) describe() string {
 		return "the service's chunked INSERT ... ON CONFLICT DO NOTHING, " + end + where
 	case MethodFunction:
 		return "the report's benchmark SQL functions (server clock, rolled back)" + where
+	case MethodClaim:
+		return "a claim run (bench --claim), not an insert benchmark"
 	}
 	return "binary COPY, " + end + where
 }

@@ -182,7 +182,9 @@ func LatestDone(ctx context.Context, db queries.DBTX) (*Result, error) {
 
 func latest(ctx context.Context, db queries.DBTX, status string) (*Result, error) {
 	var id int64
-	err := db.QueryRow(ctx, `SELECT id FROM hmperf.benchmark_runs WHERE $1 = '' OR status = $1
+	// Claim runs (bench --claim) judge other claims than the pairs': the
+	// latest insert run is the latest run that is not one.
+	err := db.QueryRow(ctx, `SELECT id FROM hmperf.benchmark_runs WHERE ($1 = '' OR status = $1) AND NOT settings ? '`+claimSetting+`'
 		ORDER BY started_at DESC, id DESC LIMIT 1`, status).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNoRuns
@@ -255,6 +257,9 @@ func scanRun(row pgx.CollectableRow) (Result, error) {
 	r.Setup = Setup{Method: MethodCopy}
 	if m, ok := r.Server.Settings[methodSetting]; ok {
 		r.Setup.Method = Method(m)
+	}
+	if _, ok := r.Server.Settings[claimSetting]; ok {
+		r.Setup.Method = MethodClaim
 	}
 	r.Setup.Commit = r.Server.Settings[commitSetting] == "true"
 	// Committed runs have always written scratch copies.

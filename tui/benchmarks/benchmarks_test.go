@@ -61,3 +61,37 @@ func TestVerdictLineFits(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimLineFits: a claim run's verdict line never overflows, and keeps
+// its interval, repetitions and verdict while it drops the figures.
+func TestClaimLineFits(t *testing.T) {
+	m := New(theme.NewStyles(theme.Default()))
+	lo, hi := 0.027, 0.131
+	v := source.Verdict{Table: "index-strategy: immediate", Claim: "partition creation time, 100MB partition: immediate 45.2 s",
+		Short: "immediate", Claimed: 45.2, Measured: 0.0622, Unit: "s", CILow: &lo, CIHigh: &hi, Reps: 6, Outcome: source.DoesNotHold}
+	for _, tc := range []struct {
+		width int
+		has   []string
+		lacks []string
+	}{
+		{120, []string{"want 45.2s", "got 0.0622s", "[0.027s..0.131s]", "n=6", "[x] does not hold"}, nil},
+		{100, []string{"want 45.2s", "[0.027s..0.131s]", "n=6", "[x] does not hold"}, []string{"got"}},
+		{60, []string{"immediate [", "[0.027s..0.131s]", "n=6", "[x] does not hold"}, []string{"got", "want"}},
+		{30, []string{"…"}, []string{"want"}},
+	} {
+		line := ansi.Strip(m.claimLine(v, tc.width))
+		if w := lipgloss.Width(line); w > tc.width {
+			t.Errorf("width %d: line is %d wide: %q", tc.width, w, line)
+		}
+		for _, s := range tc.has {
+			if !strings.Contains(line, s) {
+				t.Errorf("width %d: %q lacks %q", tc.width, line, s)
+			}
+		}
+		for _, s := range tc.lacks {
+			if strings.Contains(line, s) {
+				t.Errorf("width %d: %q has %q", tc.width, line, s)
+			}
+		}
+	}
+}

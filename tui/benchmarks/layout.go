@@ -33,6 +33,9 @@ func (m *Model) layout() layout {
 	mainH := max(m.h-3-historyH, 4)
 	chartH := max(len(m.shownResults()), 1)
 	verdictH := len(m.data.Comparisons) + 1
+	if len(m.data.Claims) > 0 {
+		verdictH += len(m.data.Claims) + 1
+	}
 	if m.w >= wideAt {
 		half := m.w / 2
 		return layout{
@@ -61,7 +64,50 @@ func (m *Model) verdictsView(width int) string {
 	for _, c := range m.data.Comparisons {
 		lines = append(lines, m.verdictLine(c, width))
 	}
+	if len(m.data.Claims) > 0 {
+		lines = append(lines, m.st.Title.Render("The report's other claims (bench --claim, 95% CI)"))
+	}
+	for _, v := range m.data.Claims {
+		lines = append(lines, m.claimLine(v, width))
+	}
 	return strings.Join(lines, "\n")
+}
+
+// claimLine is one verdict of a claim run in at most width cells: what is
+// judged, the claimed and measured figures, the 95% interval, the number
+// of repetitions and the verdict. Where it does not fit, the measured
+// figure goes first, then the claimed one, then the wording, keeping the
+// subject, interval, repetitions and verdict.
+func (m *Model) claimLine(v source.Verdict, width int) string {
+	f := func(x float64) string { return unitValue(x, v.Unit) }
+	what := format.Truncate(v.Claim, 48)
+	want, got := "want "+f(v.Claimed), "got "+f(v.Measured)
+	ci := "[" + verdict.Interval(v.CILow, v.CIHigh, f) + "]"
+	n, outcome := fmt.Sprintf("n=%d", v.Reps), verdict.Outcome(m.st, v.Outcome)
+	var line string
+	for _, parts := range [][]string{
+		{what, want, got, ci, n, outcome},
+		{what, want, ci, n, outcome},
+		{v.Short, ci, n, outcome},
+	} {
+		if line = strings.Join(parts, " "); lipgloss.Width(line) <= width {
+			return line
+		}
+	}
+	return ansi.Truncate(line, width, "…")
+}
+
+// unitValue prints a claim's figure in its unit, compactly.
+func unitValue(x float64, unit string) string {
+	switch unit {
+	case "%":
+		return format.SignedPct(x)
+	case "s":
+		return strconv.FormatFloat(x, 'g', 3, 64) + "s"
+	case source.RowsPerSec:
+		return format.Rate(x) + "/s"
+	}
+	return format.Float(x, 1) + unit
 }
 
 // verdictLine is one table's improvement claim in at most width cells: the

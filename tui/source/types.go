@@ -153,9 +153,14 @@ const (
 // BenchHistory is the stored benchmark runs, newest first, with the detail of
 // the latest one.
 type BenchHistory struct {
-	Runs        []BenchRun
-	Results     []VariantResult // of Runs[0]
-	Comparisons []Comparison    // of Runs[0]
+	Runs []BenchRun
+	// Results and Comparisons are of the latest run of the insert pairs.
+	Results     []VariantResult
+	Comparisons []Comparison
+	// Claims are the verdicts of the latest run of each of the report's
+	// other claims (bench --claim: index strategies, dedup memory, the
+	// validation cache); Table holds the claim and its subject.
+	Claims []Verdict
 }
 
 // BenchRun describes one stored benchmark run.
