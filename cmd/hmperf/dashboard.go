@@ -81,10 +81,10 @@ func runFleetDashboard(ctx context.Context, e env, o dashboardOpts) error {
 	for i, t := range targets {
 		pool, err := t.LazyPool(ctx, 8)
 		if err != nil {
-			return fmt.Errorf("server %s: %w", t.name, err)
+			return fmt.Errorf("server %s: %w", t.Name, err)
 		}
 		defer pool.Close()
-		names[i], srcs[i] = t.name, newDBSource(t.target, pool, o)
+		names[i], srcs[i] = t.Name, newDBSource(t.Target, pool, o)
 	}
 	src := dashsource.NewFleet(names, srcs)
 	defer src.StopIngest()
