@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"hmperf/cmd/internal/dashsource"
+	"hmperf/cmd/internal/oncallcmd"
 	"hmperf/tui"
 )
 
@@ -21,7 +22,7 @@ type dashboardOpts struct {
 	benchReps  int
 	sampleRate int
 	autoIngest bool
-	record     recordFlags
+	record     oncallcmd.Recording
 }
 
 func (o *dashboardOpts) flags(fs *pflag.FlagSet) {
@@ -31,7 +32,7 @@ func (o *dashboardOpts) flags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.benchReps, "bench-reps", 0, "interleaved repetitions for a benchmark started with b; 0 is automatic, as bench --reps auto")
 	fs.IntVar(&o.sampleRate, "sample-rate", 1000, "records per second of the sample ingest started with i")
 	fs.BoolVar(&o.autoIngest, "sample-ingest", false, "start a sample ingest at once (always on with the embedded server)")
-	o.record.register(fs)
+	registerRecording(fs, &o.record)
 }
 
 func runDashboard(ctx context.Context, e env, o *dashboardOpts, args []string) error {
@@ -80,10 +81,10 @@ func runFleetDashboard(ctx context.Context, e env, o dashboardOpts) error {
 	for i, t := range targets {
 		pool, err := t.LazyPool(ctx, 8)
 		if err != nil {
-			return fmt.Errorf("server %s: %w", t.name, err)
+			return fmt.Errorf("server %s: %w", t.Name, err)
 		}
 		defer pool.Close()
-		names[i], srcs[i] = t.name, newDBSource(t.target, pool, o)
+		names[i], srcs[i] = t.Name, newDBSource(t.Target, pool, o)
 	}
 	src := dashsource.NewFleet(names, srcs)
 	defer src.StopIngest()
@@ -101,7 +102,7 @@ func runFleetDashboard(ctx context.Context, e env, o dashboardOpts) error {
 
 // runRecorded runs the dashboard over src while recording it.
 func runRecorded(ctx context.Context, e env, o dashboardOpts, src *dashsource.Fleet, ingesting bool) error {
-	stop, err := startRecording(ctx, o.record, src, o.interval, e.stderr)
+	stop, err := o.record.Start(ctx, src, o.interval, version, e.stderr)
 	if err != nil {
 		return err
 	}

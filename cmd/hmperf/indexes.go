@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/pflag"
 
-	"hmperf/cmd/internal/cmdout"
-	"hmperf/queries"
+	"hmperf/cmd/internal/indexcmd"
 	"hmperf/queries/indexq"
-	"hmperf/queries/writepolicy"
 )
 
 // indexesOpts are the flags of `hmperf indexes`.
@@ -41,51 +38,6 @@ func runIndexes(ctx context.Context, e env, o *indexesOpts, rest []string) error
 		return err
 	}
 	defer t.Close()
-	// Three connections: the claim and bookkeeping, the build, and the
-	// status reads.
-	pool, err := t.Pool(ctx, 3)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if rest[0] == "status" {
-		return indexesStatus(ctx, e.stdout, pool, o.json)
-	}
-	if err := writepolicy.RefuseReplica(ctx, pool); err != nil {
-		return err
-	}
-	if err := queries.Require(ctx, pool, "hmperf indexes process", indexq.Needs); err != nil {
-		return err
-	}
-	// Partition maintenance first: it creates the months ahead and queues
-	// the deferred indexes their strategies call for, which this run builds.
-	created, err := indexq.MaintainPartitionsOneByOne(ctx, pool, t.LockPolicy(e.stderr))
-	if err != nil {
-		return err
-	}
-	if !o.json {
-		fmt.Fprintf(e.stdout, "partitions: %d created ahead\n", created)
-	}
-	w := indexq.Worker{Pool: pool, ID: o.worker, Backoff: o.backoff, Lock: t.LockPolicy(e.stderr)}
-	sum, err := w.Process(ctx, o.limit)
-	if perr := cmdout.Process(e.stdout, sum, o.json); err == nil {
-		err = perr
-	}
-	if err == nil && sum.Failed > 0 {
-		err = fmt.Errorf("%d index %s failed", sum.Failed, cmdout.Plural(sum.Failed, "job", "jobs"))
-	}
-	return err
-}
-
-// indexesStatus reads the queue and index_creation_performance and writes them.
-func indexesStatus(ctx context.Context, w io.Writer, db queries.DBTX, asJSON bool) error {
-	queue, err := indexq.Status(ctx, db)
-	if err != nil {
-		return err
-	}
-	perf, err := indexq.Performance(ctx, db)
-	if err != nil {
-		return err
-	}
-	return cmdout.Indexes(w, queue, perf, asJSON)
+	return indexcmd.Run(ctx, t, rest[0], indexcmd.Options{Out: e.stdout, Err: e.stderr, JSON: o.json,
+		Limit: o.limit, Worker: o.worker, Backoff: o.backoff})
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"hmperf/cmd/internal/oncallcmd"
 	"hmperf/tui"
 	"hmperf/tui/recording"
 )
@@ -26,7 +27,7 @@ func runReplay(ctx context.Context, e env, o *replayOpts, files []string) error 
 	if len(files) == 0 {
 		return fmt.Errorf("%w: replay needs a recording: hmperf replay FILE [FILE.1 ...] [--at T]", errUsage)
 	}
-	records, err := readRecordings(e.stderr, files)
+	records, err := oncallcmd.ReadRecordings(e.stderr, files)
 	if err != nil {
 		return err
 	}

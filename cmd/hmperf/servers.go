@@ -54,26 +54,12 @@ func (c *connFlags) servers() ([]server, error) {
 	return dbtarget.ReadServers(c.serversPath)
 }
 
-// namedTarget is a resolved server with the name reports give it.
-type namedTarget struct {
-	name string
-	*target
-}
-
 // resolveTargets resolves every server named on the command line, or the
 // one server resolveTarget picks when none is.
-func resolveTargets(ctx context.Context, cf connFlags, stderr io.Writer) ([]namedTarget, error) {
+func resolveTargets(ctx context.Context, cf connFlags, stderr io.Writer) ([]dbtarget.Named, error) {
 	list, err := cf.servers()
 	if err != nil {
 		return nil, err
 	}
-	all, err := dbtarget.ResolveAll(ctx, list, cf.settings(), stderr)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]namedTarget, len(all))
-	for i, n := range all {
-		out[i] = namedTarget{name: n.Name, target: n.Target}
-	}
-	return out, nil
+	return dbtarget.ResolveAll(ctx, list, cf.settings(), stderr)
 }

@@ -1,4 +1,4 @@
-package main
+package oncallcmd
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"hmperf/tui/recording"
 )
 
-// TestStartRecording: --record FILE that cannot be written fails the
+// TestStartRecording: Recording.Start: --record FILE that cannot be written fails the
 // dashboard; the default file that cannot be written only says so;
 // --no-record records nothing; a recording started writes records until
 // stopped.
@@ -28,22 +28,22 @@ func TestStartRecording(t *testing.T) {
 	}
 	ctx := context.Background()
 	var stderr bytes.Buffer
-	if _, err := startRecording(ctx, recordFlags{path: filepath.Join(blocker, "x.hmrec"), maxMB: 1}, p, time.Second, &stderr); err == nil {
+	if _, err := (Recording{Path: filepath.Join(blocker, "x.hmrec"), MaxMB: 1}).Start(ctx, p, time.Second, "test", &stderr); err == nil {
 		t.Error("--record under a file started")
 	}
 	t.Setenv("XDG_STATE_HOME", blocker)
-	stop, err := startRecording(ctx, recordFlags{maxMB: 1}, p, time.Second, &stderr)
+	stop, err := Recording{MaxMB: 1}.Start(ctx, p, time.Second, "test", &stderr)
 	if err != nil || !strings.Contains(stderr.String(), "not recording this session") {
 		t.Errorf("default path under a file: %v, stderr %q", err, stderr.String())
 	}
 	stop()
 	t.Setenv("XDG_STATE_HOME", dir)
-	stop, err = startRecording(ctx, recordFlags{off: true, maxMB: 1}, p, time.Second, &stderr)
+	stop, err = Recording{Off: true, MaxMB: 1}.Start(ctx, p, time.Second, "test", &stderr)
 	stop()
 	if _, statErr := os.Stat(filepath.Join(dir, "hmperf")); err != nil || statErr == nil {
 		t.Errorf("--no-record: %v, and the state directory was made (%v)", err, statErr)
 	}
-	stop, err = startRecording(ctx, recordFlags{maxMB: 1}, p, 500*time.Millisecond, &stderr)
+	stop, err = Recording{MaxMB: 1}.Start(ctx, p, 500*time.Millisecond, "test", &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
