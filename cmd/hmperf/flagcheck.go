@@ -109,12 +109,6 @@ func numericValue(fs *pflag.FlagSet, f *pflag.Flag) (any, bool) {
 	return v, err == nil
 }
 
-// badArg is badFlag's message for a positional argument: "migrate: down
-// must be a positive count (got 0)".
-func badArg(command, what, want, got string) error {
-	return fmt.Errorf("%w: %s: %s must be %s (got %s)", errUsage, command, what, want, got)
-}
-
 // badFlag is the one message of an invalid flag value, a usage error:
 // "bench: --max-time must be a positive duration (got -1s)".
 func badFlag(command, name, want, got string) error {
