@@ -74,7 +74,9 @@ type names struct {
 func (n names) live() pgx.Identifier { return pgx.Identifier{n.schema, n.table} }
 func (n names) twin() pgx.Identifier { return pgx.Identifier{NewSchema, n.table} }
 func (n names) old() pgx.Identifier  { return pgx.Identifier{OldSchema, n.table} }
-func (n names) log() pgx.Identifier  { return pgx.Identifier{"hmperf", trim("rollout_log_"+n.table, 63)} }
+func (n names) log() pgx.Identifier {
+	return pgx.Identifier{"hmperf", trim("rollout_log_"+n.table, 63)}
+}
 func (n names) quarantine() pgx.Identifier {
 	return pgx.Identifier{"hmperf", trim("rollout_quarantine_"+n.table, 63)}
 }

@@ -223,4 +223,3 @@ func TestRolloutSwapRevertOnHmperfDatabase(t *testing.T) {
 	seed(t, b.pool, 3000)
 	rollThrough(t, b, 500)
 }
-
