@@ -56,6 +56,9 @@ var flagRules = map[string]flagRule{
 	"ci-width":           positiveNumber,
 	"dup-rate":           shareBelowOne,
 	"invalid-rate":       shareUpToOne,
+	"batch-rows":         positiveCount,
+	"max-lag":            durationOrZero,
+	"max-load":           countOrZero,
 }
 
 // ruleFor finds the rule of flag name in command ("bench", "dashboard").

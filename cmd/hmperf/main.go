@@ -80,6 +80,15 @@ func commands() []command {
 			{"status", "the queue, with progress of builds in flight"},
 			{"process", "build the queued deferred indexes with CREATE INDEX CONCURRENTLY"},
 		}, ""},
+		{"rollout", "move a live table to its optimized layout online: plan|start|status|verify|swap|revert|finish TABLE", runRollout, []action{
+			{"plan", "the twin beside the live table, refused rows, backfill rate, locks and the verdict (writes nothing)"},
+			{"start", "install change capture and backfill the twin (resumes a killed start)"},
+			{"status", "the rollout's phase and progress"},
+			{"verify", "compare the tables: counts and checksums per partition"},
+			{"swap", "exchange the tables under a bounded lock; the original stays current for revert"},
+			{"revert", "back to the original layout, no row lost"},
+			{"finish", "drop the original table and the capture (typed confirmation)"},
+		}, rolloutAbout},
 		{"local", "run the embedded PostgreSQL with the schema applied until ^C; prints its connection string", runLocal, nil, ""},
 		{"version", "print hmperf's version", runVersion, nil, ""},
 	}
