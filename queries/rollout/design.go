@@ -136,8 +136,10 @@ var (
 	// listCheck is a CHECK as pg_get_constraintdef prints "col IN (...)"
 	// on a text column: the column, possibly cast, = ANY of an array.
 	listCheck = regexp.MustCompile(`^CHECK \(+"?([^"()]+)"?\)?(?:::[a-z ]+)? = ANY \(+ARRAY\[(.*?)\]\)?(?:::[a-z ]+\[\])?\)+$`)
-	// listItem is one string constant of the array, possibly cast.
-	listItem = regexp.MustCompile(`^'((?:[^']|'')*)'(?:::[a-z ]+(?:\(\d+\))?)?(?:, |$)`)
+	// listItem is one string constant of the array, possibly cast, and
+	// the cast possibly cast again (a restored dump prints
+	// ('fever'::character varying)::text).
+	listItem = regexp.MustCompile(`^\(?'((?:[^']|'')*)'(?:::[a-z ]+(?:\(\d+\))?)?(?:\)::[a-z ]+)?(?:, |$)`)
 )
 
 // ParseList returns the values a CHECK on column allows, when the CHECK is

@@ -11,6 +11,7 @@ func TestParseList(t *testing.T) {
 		want              []string
 	}{
 		{"varchar cast", `CHECK (((symptom_type)::text = ANY ((ARRAY['fever'::character varying, 'it''s'::character varying])::text[])))`, "symptom_type", []string{"fever", "it's"}},
+		{"restored dump", `CHECK (((severity)::text = ANY (ARRAY[('not_present'::character varying)::text, ('mild'::character varying)::text])))`, "severity", []string{"not_present", "mild"}},
 		{"text", `CHECK ((severity = ANY (ARRAY['mild'::text, 'severe'::text])))`, "severity", []string{"mild", "severe"}},
 		{"other column", `CHECK ((severity = ANY (ARRAY['mild'::text])))`, "symptom_type", nil},
 		{"a range", `CHECK (((duration_minutes >= 0) AND (duration_minutes <= 10080)))`, "duration_minutes", nil},

@@ -80,6 +80,7 @@ func applyEnums(ctx context.Context, tx pgx.Tx, d *Design) error {
 			// ('not_present'::character varying): its text, cast.
 			stmts = append(stmts, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s SET DEFAULT (%s)::text::%s", twin, col, def, typ))
 		}
+		stmts = append(stmts, brinOpclass(pgx.Identifier{NewSchema, e.Type}, d.Schema, e.Type)...)
 		for _, s := range stmts {
 			if err := exec(ctx, tx, s); err != nil {
 				return err
@@ -87,6 +88,38 @@ func applyEnums(ctx context.Context, tx pgx.Tx, d *Design) error {
 		}
 	}
 	return nil
+}
+
+// brinOps are the comparisons a BRIN minmax operator class needs, by
+// strategy number.
+var brinOps = []struct{ name, op, sym string }{
+	{"lt", "<", "#<#"}, {"le", "<=", "#<=#"}, {"eq", "=", "#=#"}, {"ge", ">=", "#>=#"}, {"gt", ">", "#>#"},
+}
+
+// brinOpclass gives enum type typ a BRIN minmax operator class, in schema,
+// so that the live table's BRIN indexes over the column (and those the
+// service's own partition functions create) can be built on the twin:
+// PostgreSQL has none for enums. Its operators have names of their own
+// (#<# ...), so no comparison the service writes resolves to them; they
+// compare with the enum's own order. All of it depends on the type and
+// goes with it.
+func brinOpclass(typ pgx.Identifier, schema, name string) []string {
+	t := typ.Sanitize()
+	var out, members []string
+	for i, o := range brinOps {
+		fn := pgx.Identifier{schema, trim(name, 50) + "_brin_" + o.name}.Sanitize()
+		out = append(out,
+			fmt.Sprintf("CREATE FUNCTION %s(%s, %s) RETURNS boolean LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE RETURN $1 %s $2", fn, t, t, o.op),
+			fmt.Sprintf("CREATE OPERATOR %s.%s (LEFTARG = %s, RIGHTARG = %s, FUNCTION = %s)", pgx.Identifier{schema}.Sanitize(), o.sym, t, t, fn))
+		members = append(members, fmt.Sprintf("OPERATOR %d %s.%s (%s, %s)", i+1, pgx.Identifier{schema}.Sanitize(), o.sym, t, t))
+	}
+	members = append(members,
+		"FUNCTION 1 pg_catalog.brin_minmax_opcinfo(internal)",
+		"FUNCTION 2 pg_catalog.brin_minmax_add_value(internal, internal, internal, internal)",
+		"FUNCTION 3 pg_catalog.brin_minmax_consistent(internal, internal, internal)",
+		"FUNCTION 4 pg_catalog.brin_minmax_union(internal, internal, internal)")
+	return append(out, fmt.Sprintf("CREATE OPERATOR CLASS %s DEFAULT FOR TYPE %s USING brin AS %s",
+		pgx.Identifier{schema, trim(name, 50) + "_minmax_ops"}.Sanitize(), t, strings.Join(members, ", ")))
 }
 
 // twinPartitions gives the twin every partition the live table has, under
