@@ -45,4 +45,3 @@ func TestDesignOfServiceDump(t *testing.T) {
 		}
 	}
 }
-
