@@ -145,7 +145,7 @@ var (
 // ParseList returns the values a CHECK on column allows, when the CHECK is
 // nothing but a list of string constants.
 func ParseList(def, column string) ([]string, bool) {
-	m := listCheck.FindStringSubmatch(def)
+	m := listCheck.FindStringSubmatch(strings.TrimSuffix(def, " NOT VALID"))
 	if m == nil || m[1] != column {
 		return nil, false
 	}

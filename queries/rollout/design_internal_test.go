@@ -12,6 +12,7 @@ func TestParseList(t *testing.T) {
 	}{
 		{"varchar cast", `CHECK (((symptom_type)::text = ANY ((ARRAY['fever'::character varying, 'it''s'::character varying])::text[])))`, "symptom_type", []string{"fever", "it's"}},
 		{"restored dump", `CHECK (((severity)::text = ANY (ARRAY[('not_present'::character varying)::text, ('mild'::character varying)::text])))`, "severity", []string{"not_present", "mild"}},
+		{"not valid", `CHECK ((severity = ANY (ARRAY['mild'::text, 'severe'::text]))) NOT VALID`, "severity", []string{"mild", "severe"}},
 		{"text", `CHECK ((severity = ANY (ARRAY['mild'::text, 'severe'::text])))`, "severity", []string{"mild", "severe"}},
 		{"other column", `CHECK ((severity = ANY (ARRAY['mild'::text])))`, "symptom_type", nil},
 		{"a range", `CHECK (((duration_minutes >= 0) AND (duration_minutes <= 10080)))`, "duration_minutes", nil},

@@ -2,12 +2,15 @@ package rollout_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/queries/lockwait"
@@ -222,4 +225,195 @@ func TestRolloutSwapRevertOnHmperfDatabase(t *testing.T) {
 	b := setup(t, pgtest.NewMigratedDB(t))
 	seed(t, b.pool, 3000)
 	rollThrough(t, b, 500)
+}
+
+// TestKilledBackfillResumes stops a backfill between batches (as a killed
+// hmperf leaves it: the batch in flight rolled back), and starts again:
+// the second start resumes after the stored high-water key, and the twin
+// ends with exactly the live rows, none twice.
+func TestKilledBackfillResumes(t *testing.T) {
+	t.Parallel()
+	b := setup(t, pgtest.NewMigratedDB(t))
+	seed(t, b.pool, 4000)
+	w := startWriter(t, b.dsn)
+	defer w.end(t)
+	ctx, kill := context.WithCancel(context.Background())
+	var stoppedAt int64
+	_, err := b.runner.Start(ctx, "symptoms", rollout.Options{BatchRows: 250, Force: true, OnBatch: func(copied int64) {
+		if copied >= 1000 && stoppedAt == 0 {
+			stoppedAt = copied
+			kill()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("start stopped after %d rows: %v, want context.Canceled", stoppedAt, err)
+	}
+	st, err := rollout.Open(context.Background(), b.pool, "symptoms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.BackfillDone || st.Copied < stoppedAt || len(st.HighWater) != 3 {
+		t.Fatalf("state after the kill: done %v, copied %d (stopped at %d), high water %v", st.BackfillDone, st.Copied, stoppedAt, st.HighWater)
+	}
+	var firstAfterResume int64
+	out, err := b.runner.Start(context.Background(), "symptoms", rollout.Options{BatchRows: 250, OnBatch: func(copied int64) {
+		if firstAfterResume == 0 {
+			firstAfterResume = copied
+		}
+	}})
+	if err != nil {
+		t.Fatalf("resumed start: %v", err)
+	}
+	if !out.Resumed || firstAfterResume > st.Copied+250 || firstAfterResume <= st.Copied {
+		t.Errorf("resumed %v, first batch after the resume reached %d rows, want just past the %d stored", out.Resumed, firstAfterResume, st.Copied)
+	}
+	v, err := b.runner.Verify(context.Background(), "symptoms")
+	if err != nil || !v.OK() {
+		t.Fatalf("verify after the resumed backfill: %v %+v", err, v)
+	}
+	if twin, live := count(t, b.pool, "SELECT count(*) FROM hmperf_rollout_new.symptoms"), count(t, b.pool, "SELECT count(*) FROM public.symptoms"); twin > live {
+		t.Errorf("the twin holds %d rows, the live table %d: rows were copied twice", twin, live)
+	}
+	if _, err := b.runner.Revert(context.Background(), "symptoms"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSwapWaitsForABlocker holds a lock on the live table from another
+// session: the swap's lock wait times out, it retries naming the blocker,
+// and succeeds once the blocker ends.
+func TestSwapWaitsForABlocker(t *testing.T) {
+	t.Parallel()
+	b := setup(t, pgtest.NewMigratedDB(t))
+	seed(t, b.pool, 500)
+	ctx := context.Background()
+	if _, err := b.runner.Start(ctx, "symptoms", rollout.Options{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig(b.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["application_name"] = "report-reader"
+	blocker, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Close(ctx)
+	tx, err := blocker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT count(*) FROM public.symptoms"); err != nil {
+		t.Fatal(err)
+	}
+	var log syncBuffer
+	b.runner.Lock.Log = &log
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		time.Sleep(1500 * time.Millisecond)
+		_ = tx.Rollback(ctx)
+	}()
+	sw, err := b.runner.Swap(ctx, "symptoms")
+	<-released
+	if err != nil {
+		t.Fatalf("swap: %v", err)
+	}
+	if got := log.String(); !strings.Contains(got, "lock wait timed out") || !strings.Contains(got, `application "report-reader"`) {
+		t.Errorf("the swap's retries do not name the blocker:\n%s", got)
+	}
+	if sw.LockHeld <= 0 {
+		t.Errorf("lock held %s", sw.LockHeld)
+	}
+	if _, err := b.runner.Revert(ctx, "symptoms"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestQuarantineAndReturn: rows a NOT VALID CHECK let in are refused by the
+// enum built from that CHECK's list. start refuses while they exist,
+// --quarantine sets them aside, and revert (after a swap) puts them back,
+// with the CHECK NOT VALID as it was.
+func TestQuarantineAndReturn(t *testing.T) {
+	t.Parallel()
+	b := setup(t, pgtest.NewMigratedDB(t))
+	seed(t, b.pool, 600)
+	ctx := context.Background()
+	for _, sql := range []string{
+		`ALTER TABLE public.symptoms DROP CONSTRAINT symptoms_severity_check`,
+		`INSERT INTO public.symptoms (user_id, recorded_at, symptom_type, severity)
+		 SELECT '00000000-0000-0000-0000-000000000019', now() - make_interval(days => 30, mins => g), 'fever', 'unknown' FROM generate_series(1, 3) g`,
+		`ALTER TABLE public.symptoms ADD CONSTRAINT symptoms_severity_check CHECK (severity IN ('not_present', 'mild', 'moderate', 'severe')) NOT VALID`,
+	} {
+		if _, err := b.pool.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	checkDef := func() string {
+		var def string
+		if err := b.pool.QueryRow(ctx, `SELECT pg_get_constraintdef(oid) FROM pg_constraint
+			WHERE conrelid = 'public.symptoms'::regclass AND conname = 'symptoms_severity_check'`).Scan(&def); err != nil {
+			t.Fatal(err)
+		}
+		return def
+	}
+	before, defBefore := count(t, b.pool, "SELECT count(*) FROM public.symptoms"), checkDef()
+	_, err := b.runner.Start(ctx, "symptoms", rollout.Options{Force: true})
+	if err == nil || !strings.Contains(err.Error(), "3 rows the new layout refuses") || !strings.Contains(err.Error(), "'unknown'") {
+		t.Fatalf("start with refused rows and no --quarantine: %v, want a refusal naming the 3 rows", err)
+	}
+	out, err := b.runner.Start(ctx, "symptoms", rollout.Options{Force: true, Quarantine: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.State.Quarantined != 3 || out.State.Quarantine != `"hmperf"."rollout_quarantine_symptoms"` {
+		t.Errorf("quarantine: %d rows in %s, want 3 in hmperf.rollout_quarantine_symptoms", out.State.Quarantined, out.State.Quarantine)
+	}
+	if got := count(t, b.pool, "SELECT count(*) FROM hmperf.rollout_quarantine_symptoms"); got != 3 {
+		t.Errorf("the quarantine holds %d rows, want 3", got)
+	}
+	if _, err := b.runner.Swap(ctx, "symptoms"); err != nil {
+		t.Fatal(err)
+	}
+	rv, err := b.runner.Revert(ctx, "symptoms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv.Returned != 3 {
+		t.Errorf("revert returned %d rows, want 3", rv.Returned)
+	}
+	if got := count(t, b.pool, "SELECT count(*) FROM public.symptoms"); got != before {
+		t.Errorf("after revert public.symptoms holds %d rows, want the %d it had", got, before)
+	}
+	if got := count(t, b.pool, "SELECT count(*) FROM public.symptoms WHERE severity = 'unknown'"); got != 3 {
+		t.Errorf("after revert %d refused rows are back, want 3", got)
+	}
+	// Re-added from its printed definition, the CHECK is stored as the
+	// server parses that text, which prints its casts differently: the
+	// same list, NOT VALID as before.
+	got := checkDef()
+	listAfter, ok1 := rollout.ParseList(got, "severity")
+	listBefore, ok2 := rollout.ParseList(defBefore, "severity")
+	if !ok1 || !ok2 || !slices.Equal(listAfter, listBefore) || !strings.HasSuffix(got, " NOT VALID") {
+		t.Errorf("the CHECK after revert is %q, want the list of %q, NOT VALID", got, defBefore)
+	}
 }
