@@ -92,8 +92,15 @@ func (c *copier) after() string {
 	return "WHERE (" + strings.Join(cols, ", ") + ") > (" + strings.Join(vals, ", ") + ")"
 }
 
-func (c *copier) sql(d *Design, where string) string {
-	var cols, conv, order, desc, last []string
+// plainSQL copies every live row into the twin in one statement.
+func (c *copier) plainSQL(d *Design) string {
+	cols, conv := c.columns(d)
+	return fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s b", c.n.twin().Sanitize(), strings.Join(cols, ", "), strings.Join(conv, ", "), c.n.live().Sanitize())
+}
+
+// columns lists the twin's columns to write and the expressions that
+// read them from live row b, the enum columns converted.
+func (c *copier) columns(d *Design) (cols, conv []string) {
 	for _, col := range d.Columns {
 		if col.Generated {
 			continue
@@ -106,6 +113,12 @@ func (c *copier) sql(d *Design, where string) string {
 			conv = append(conv, "b."+id)
 		}
 	}
+	return cols, conv
+}
+
+func (c *copier) sql(d *Design, where string) string {
+	cols, conv := c.columns(d)
+	var order, desc, last []string
 	for _, k := range c.key {
 		id := pgx.Identifier{k}.Sanitize()
 		order, desc, last = append(order, "l."+id), append(desc, id+" DESC"), append(last, id+"::text")
@@ -128,7 +141,14 @@ SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM ins), (SELECT ARRAY[%s] F
 func (c *copier) batch(ctx context.Context, tx pgx.Tx, hw []string) (read, inserted int64, next []string, err error) {
 	// The high-water key is stored as text: printed the same way by
 	// every session that resumes.
-	if err = exec(ctx, tx, "SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, MDY', true)"); err != nil {
+	// enable_sort off: the keyset bound is not a constant at plan time,
+	// and with it the planner may sort every remaining row of every
+	// partition for each batch instead of merging the partitions'
+	// primary-key indexes, which makes the backfill quadratic. jit off:
+	// the cost that disabling adds would make every batch compile its
+	// plan (seconds per batch, measured).
+	if err = exec(ctx, tx, `SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, MDY', true),
+		set_config('enable_sort', 'off', true), set_config('jit', 'off', true)`); err != nil {
 		return
 	}
 	var row pgx.Row

@@ -179,3 +179,32 @@ func lockSteps(lockTimeout time.Duration) []LockStep {
 		{"finish", "ACCESS EXCLUSIVE on the live table (DROP TRIGGER)", wait + "; held for the drop of the trigger"},
 	}
 }
+
+// PlainCopy is the reference the backfill is measured against: every live
+// row copied into a twin by one INSERT ... SELECT, the way a hand-written
+// migration would, in a transaction that is rolled back. It returns the
+// rows copied and how long the statement took.
+func (r *Runner) PlainCopy(ctx context.Context, table string) (int64, time.Duration, error) {
+	d, err := ReadDesign(ctx, r.Pool, table)
+	if err != nil {
+		return 0, 0, err
+	}
+	tx, err := r.Pool.Begin(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer queries.Rollback(tx)
+	if err := exec(ctx, tx, "SET LOCAL search_path = pg_catalog"); err != nil {
+		return 0, 0, err
+	}
+	if err := createTwin(ctx, tx, d); err != nil {
+		return 0, 0, err
+	}
+	c := newCopier(d, 0)
+	start := time.Now()
+	tag, err := tx.Exec(ctx, c.plainSQL(d))
+	if err != nil {
+		return 0, 0, fmt.Errorf("rollout: plain copy: %w", err)
+	}
+	return tag.RowsAffected(), time.Since(start), nil
+}

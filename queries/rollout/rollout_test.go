@@ -27,7 +27,7 @@ type bundle struct {
 	runner *rollout.Runner
 }
 
-func setup(t *testing.T, dsn string) bundle {
+func setup(t testing.TB, dsn string) bundle {
 	t.Helper()
 	ctx := context.Background()
 	cfg, err := pgxpool.ParseConfig(dsn)
@@ -46,7 +46,7 @@ func setup(t *testing.T, dsn string) bundle {
 }
 
 // seed adds a user and n symptoms rows, one a minute back from now.
-func seed(t *testing.T, db *pgxpool.Pool, n int) {
+func seed(t testing.TB, db *pgxpool.Pool, n int) {
 	t.Helper()
 	ctx := context.Background()
 	for _, sql := range []string{
