@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/queries"
 	"hmperf/queries/catalog"
 )
 
@@ -371,37 +373,43 @@ func execAll(ctx context.Context, tx pgx.Tx, stmts []string) error {
 // set aside in quarantine return to the original table.
 func (r *Runner) Revert(ctx context.Context, table string) (*Swapped, error) {
 	st, err := Open(ctx, r.Pool, table)
+	if errors.Is(err, ErrNoRollout) {
+		return r.finishRevert(ctx, table, err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	n := st.names()
 	out := &Swapped{Table: table}
-	cleanup := func(ctx context.Context, tx pgx.Tx) error {
-		returned, err := putBack(ctx, tx, n, n.live())
-		if err != nil {
-			return err
-		}
-		out.Returned = returned
-		if err := dropTwin(ctx, tx, n, st.EnumTypes); err != nil {
-			return err
-		}
-		return setPhase(ctx, tx, st.ID, PhaseReverted)
-	}
+	reverted := func(ctx context.Context, tx pgx.Tx) error { return setPhase(ctx, tx, st.ID, PhaseReverted) }
 	if st.Phase == PhaseStarted {
 		err = r.Lock.InTx(ctx, "revert the rollout of "+n.String(), r.Pool, func(ctx context.Context, tx pgx.Tx) error {
 			if err := dropCapture(ctx, tx, n, "forward", n.live()); err != nil {
 				return err
 			}
-			return cleanup(ctx, tx)
+			return reverted(ctx, tx)
 		})
-		return out, err
+	} else {
+		err = r.swapBack(ctx, st, out, reverted)
 	}
-	ap, err := r.applier(ctx, n, n.old(), st.Key)
 	if err != nil {
 		return nil, err
 	}
+	if err := r.cleanUp(ctx, st, out); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// swapBack exchanges the tables back, under the swap's bounded lock.
+func (r *Runner) swapBack(ctx context.Context, st *State, out *Swapped, last func(context.Context, pgx.Tx) error) error {
+	n := st.names()
+	ap, err := r.applier(ctx, n, n.old(), st.Key)
+	if err != nil {
+		return err
+	}
 	if err := r.drain(ctx, ap, 1000); err != nil {
-		return nil, err
+		return err
 	}
 	ex := exchange{n: n, park: NewSchema, from: OldSchema, types: st.EnumTypes, typesFrom: n.schema, typesTo: NewSchema,
 		dropDir: "reverse", ap: ap, restore: st.Views}
@@ -409,13 +417,50 @@ func (r *Runner) Revert(ctx context.Context, table string) (*Swapped, error) {
 		ex.restore = []View{}
 	}
 	err = r.Lock.InTx(ctx, "swap "+n.String()+" back to its original", r.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		return ex.run(ctx, tx, out, cleanup)
+		return ex.run(ctx, tx, out, last)
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	out.LockHeld = time.Since(ex.locked)
-	return out, nil
+	return nil
+}
+
+// cleanUp, once the original serves again, returns the quarantined rows
+// to it and drops the twin, its types, the log and the capture functions,
+// in a transaction of its own: none of it needs the live table's
+// exclusive lock, so none of it lengthens the swap back.
+func (r *Runner) cleanUp(ctx context.Context, st *State, out *Swapped) error {
+	n := st.names()
+	tx, err := r.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer queries.Rollback(tx)
+	if out.Returned, err = putBack(ctx, tx, n, n.live()); err != nil {
+		return fmt.Errorf("rollout of %s: the original layout serves again, but returning the quarantined rows failed (run revert again): %w", n, err)
+	}
+	if err := dropTwin(ctx, tx, n, st.EnumTypes); err != nil {
+		return fmt.Errorf("rollout of %s: the original layout serves again, but dropping the twin failed (run revert again): %w", n, err)
+	}
+	return tx.Commit(ctx)
+}
+
+// finishRevert completes a revert whose clean-up did not finish: the
+// newest rollout of table is reverted and its twin or quarantine is still
+// there. Otherwise it returns noRollout.
+func (r *Runner) finishRevert(ctx context.Context, table string, noRollout error) (*Swapped, error) {
+	st, err := Latest(ctx, r.Pool, table)
+	if err != nil || st == nil || st.Phase != PhaseReverted {
+		return nil, errors.Join(noRollout, err)
+	}
+	var left bool
+	if err := r.Pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL OR to_regclass($2) IS NOT NULL",
+		st.names().twin().Sanitize(), st.names().quarantine().Sanitize()).Scan(&left); err != nil || !left {
+		return nil, errors.Join(noRollout, err)
+	}
+	out := &Swapped{Table: table}
+	return out, r.cleanUp(ctx, st, out)
 }
 
 // dropTwin drops the twin (in NewSchema), its enum types, the log and the
