@@ -303,6 +303,11 @@ func (s *dbSource) Migrations(ctx context.Context) (_ source.MigrationStatus, er
 		out.Migrations = append(out.Migrations, source.Migration{Version: int(m.Version), Name: m.Name, Applied: m.Applied,
 			Adopted: m.Applied && st.Adopted() && m.Version <= migrations.BaseVersion})
 	}
+	if schemaHas(out, rolloutVersion) {
+		if out.Rollouts, err = rolloutsInFlight(ctx, s.pool); err != nil {
+			return source.MigrationStatus{}, err
+		}
+	}
 	return out, nil
 }
 

@@ -9,7 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"hmperf/queries"
 	"hmperf/queries/rollout"
+	"hmperf/tui/source"
 )
 
 const rolloutAbout = `hmperf rollout moves nutrition_metrics, symptoms or activity_metrics_v2 to its optimized
@@ -240,4 +242,27 @@ func printVerified(w io.Writer, v *rollout.Verified) {
 	for _, d := range v.Differences {
 		fmt.Fprintf(w, "difference: %s\n", d)
 	}
+}
+
+// rolloutVersion is the migration that keeps the rollouts' state.
+const rolloutVersion = 35
+
+// rolloutsInFlight reads the rollouts in flight for the dashboard.
+func rolloutsInFlight(ctx context.Context, db queries.DBTX) ([]source.Rollout, error) {
+	states, err := rollout.InFlight(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]source.Rollout, len(states))
+	for i, s := range states {
+		out[i] = source.Rollout{Table: s.Table, Phase: s.Phase, Copied: s.Copied, Estimate: s.Estimate, Done: s.BackfillDone,
+			Backlog: s.Backlog, Throttle: s.Throttle}
+		if s.Rate != nil {
+			out[i].Rate = *s.Rate
+		}
+		if s.LockHeldMS != nil {
+			out[i].LockHeldMS = *s.LockHeldMS
+		}
+	}
+	return out, nil
 }

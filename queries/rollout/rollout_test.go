@@ -255,6 +255,9 @@ func TestKilledBackfillResumes(t *testing.T) {
 	if st.BackfillDone || st.Copied < stoppedAt || len(st.HighWater) != 3 {
 		t.Fatalf("state after the kill: done %v, copied %d (stopped at %d), high water %v", st.BackfillDone, st.Copied, stoppedAt, st.HighWater)
 	}
+	if all, err := rollout.InFlight(context.Background(), b.pool); err != nil || len(all) != 1 || all[0].Rate == nil || *all[0].Rate <= 0 {
+		t.Errorf("the dashboard's read of the rollouts in flight: %+v, %v; want one, with its rate", all, err)
+	}
 	var firstAfterResume int64
 	out, err := b.runner.Start(context.Background(), "symptoms", rollout.Options{BatchRows: 250, OnBatch: func(copied int64) {
 		if firstAfterResume == 0 {

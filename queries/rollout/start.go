@@ -182,13 +182,13 @@ func (r *Runner) backfill(ctx context.Context, d *Design, st *State, o Options) 
 		if err := r.waitThrottle(ctx, d, st.ID, &p); err != nil {
 			return err
 		}
-		if hw, copied, done, err = r.copyBatch(ctx, c, st.ID, hw, copied); err != nil {
+		if hw, copied, done, err = r.copyBatch(ctx, c, st.ID, hw, copied, p.rate(copied)); err != nil {
 			return err
 		}
 		if _, err := r.applyOnce(ctx, ap, o.batch()); err != nil {
 			return err
 		}
-		p.report(d.Table, copied, st.Estimate, "")
+		p.report(d.Table, copied, st.Estimate)
 		if o.OnBatch != nil {
 			o.OnBatch(copied)
 		}
@@ -197,7 +197,7 @@ func (r *Runner) backfill(ctx context.Context, d *Design, st *State, o Options) 
 }
 
 // copyBatch copies one batch and stores the high-water key with it.
-func (r *Runner) copyBatch(ctx context.Context, c *copier, id int64, hw []string, copied int64) ([]string, int64, bool, error) {
+func (r *Runner) copyBatch(ctx context.Context, c *copier, id int64, hw []string, copied int64, rate float64) ([]string, int64, bool, error) {
 	tx, err := r.Pool.Begin(ctx)
 	if err != nil {
 		return hw, copied, false, err
@@ -213,7 +213,7 @@ func (r *Runner) copyBatch(ctx context.Context, c *copier, id int64, hw []string
 	}
 	copied += inserted
 	if _, err := tx.Exec(ctx, `UPDATE hmperf.rollouts SET high_water = $2, rows_copied = $3, backfill_done = $4,
-		throttle = NULL, updated_at = clock_timestamp() WHERE id = $1`, id, next, copied, done); err != nil {
+		throttle = NULL, rate = nullif($5, 0), updated_at = clock_timestamp() WHERE id = $1`, id, next, copied, done, rate); err != nil {
 		return hw, copied, false, err
 	}
 	return next, copied, done, tx.Commit(ctx)
@@ -293,12 +293,21 @@ type progress struct {
 	paused  string
 }
 
-func (p *progress) report(table string, copied, estimate int64, _ string) {
+// rate is the rows per second this run has copied so far.
+func (p *progress) rate(copied int64) float64 {
+	secs := time.Since(p.start).Seconds()
+	if secs <= 0 {
+		return 0
+	}
+	return float64(copied-p.copied0) / secs
+}
+
+func (p *progress) report(table string, copied, estimate int64) {
 	if p.o.Log == nil || time.Since(p.last) < p.o.every() {
 		return
 	}
 	p.last = time.Now()
-	rate := float64(copied-p.copied0) / time.Since(p.start).Seconds()
+	rate := p.rate(copied)
 	eta := "unknown"
 	if rate > 0 && estimate > copied {
 		eta = time.Duration(float64(estimate-copied) / rate * float64(time.Second)).Round(time.Second).String()
