@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -24,7 +25,11 @@ type Design struct {
 	// the change log is applied by.
 	Key   []string `json:"key"`
 	Enums []Enum   `json:"enums"`
-	Parts []Part   `json:"partitions"`
+	// NotValid are the live CHECKs marked NOT VALID that the twin keeps:
+	// the twin checks every row the backfill writes, so old rows that
+	// break one are refused rows too.
+	NotValid []catalog.Check `json:"not_valid_checks"`
+	Parts    []Part          `json:"partitions"`
 	// Blockers are what the rollout cannot carry over; any of them
 	// refuses start.
 	Blockers []string `json:"blockers"`
@@ -80,6 +85,7 @@ func ReadDesign(ctx context.Context, db queries.DBTX, table string) (*Design, er
 		return nil, fmt.Errorf("rollout: %w", err)
 	}
 	d.Enums = enumsOf(live, checks)
+	d.NotValid = notValid(checks, d.Enums)
 	if len(d.Enums) == 0 {
 		d.Blockers = append(d.Blockers, fmt.Sprintf("no optimization rollout can build for %s yet: it has no text column whose CHECK lists its values (the enum design); its report design (domains, a validation function) is not carried by rollout", table))
 	}
@@ -124,6 +130,19 @@ func enumsOf(t *catalog.Table, checks []catalog.Check) []Enum {
 			continue
 		}
 		out = append(out, Enum{Column: col.Name, Type: trim(t.Name+"_"+col.Name, 63), Labels: labels, Check: c.Name})
+	}
+	return out
+}
+
+// notValid lists the NOT VALID CHECKs the twin keeps (those an enum
+// replaces are gone).
+func notValid(checks []catalog.Check, enums []Enum) []catalog.Check {
+	var out []catalog.Check
+	for _, c := range checks {
+		replaced := slices.ContainsFunc(enums, func(e Enum) bool { return e.Check == c.Name })
+		if strings.HasSuffix(c.Definition, " NOT VALID") && !replaced {
+			out = append(out, c)
+		}
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/queries"
+	"hmperf/queries/catalog"
 )
 
 // Refusal is one rule of the new layout that live rows break.
@@ -27,11 +28,21 @@ func refusedWhere(e Enum) string {
 		pgx.Identifier{e.Column}.Sanitize(), pgx.Identifier{e.Column}.Sanitize(), strings.Join(labels, ", "))
 }
 
+// breaksWhere is the condition that a live row (alias l) breaks CHECK c,
+// which a NULL result passes.
+func breaksWhere(c catalog.Check) string {
+	expr := strings.TrimSuffix(strings.TrimPrefix(c.Definition, "CHECK "), " NOT VALID")
+	return "NOT coalesce(" + expr + ", true)"
+}
+
 // anyRefused is the condition that a live row breaks some rule of d.
 func anyRefused(d *Design) string {
-	conds := make([]string, len(d.Enums))
-	for i, e := range d.Enums {
-		conds[i] = refusedWhere(e)
+	var conds []string
+	for _, e := range d.Enums {
+		conds = append(conds, refusedWhere(e))
+	}
+	for _, c := range d.NotValid {
+		conds = append(conds, "("+breaksWhere(c)+")")
 	}
 	if len(conds) == 0 {
 		return "false"
@@ -55,6 +66,17 @@ func Refused(ctx context.Context, db queries.DBTX, d *Design) ([]Refusal, error)
 			d.names().live().Sanitize(), where)
 		if err := db.QueryRow(ctx, sql).Scan(&r.Rows, &r.Examples); err != nil {
 			return nil, fmt.Errorf("rollout: count the rows the new layout refuses: %w", err)
+		}
+		if r.Rows > 0 {
+			out = append(out, r)
+		}
+	}
+	for _, c := range d.NotValid {
+		r := Refusal{Rule: fmt.Sprintf("the twin keeps CHECK %s %s, which the live table does not apply to its older rows", c.Name, c.Definition)}
+		sql := fmt.Sprintf(`SELECT count(*), coalesce((SELECT array_agg(x) FROM (SELECT %s AS x FROM %s l WHERE %s LIMIT %d) s), '{}')
+			FROM %s l WHERE %s`, keyText, d.names().live().Sanitize(), breaksWhere(c), maxExamples, d.names().live().Sanitize(), breaksWhere(c))
+		if err := db.QueryRow(ctx, sql).Scan(&r.Rows, &r.Examples); err != nil {
+			return nil, fmt.Errorf("rollout: count the rows CHECK %s refuses: %w", c.Name, err)
 		}
 		if r.Rows > 0 {
 			out = append(out, r)

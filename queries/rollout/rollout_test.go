@@ -366,6 +366,12 @@ func TestQuarantineAndReturn(t *testing.T) {
 		`INSERT INTO public.symptoms (user_id, recorded_at, symptom_type, severity)
 		 SELECT '00000000-0000-0000-0000-000000000019', now() - make_interval(days => 30, mins => g), 'fever', 'unknown' FROM generate_series(1, 3) g`,
 		`ALTER TABLE public.symptoms ADD CONSTRAINT symptoms_severity_check CHECK (severity IN ('not_present', 'mild', 'moderate', 'severe')) NOT VALID`,
+		// A NOT VALID range the twin keeps: its older rows are refused too.
+		`ALTER TABLE public.symptoms DROP CONSTRAINT symptoms_duration_minutes_check`,
+		`INSERT INTO public.symptoms (user_id, recorded_at, symptom_type, severity, duration_minutes)
+		 VALUES ('00000000-0000-0000-0000-000000000019', now() - interval '40 days', 'cough', 'mild', 20000)`,
+		`ALTER TABLE public.symptoms ADD CONSTRAINT symptoms_duration_minutes_check
+		 CHECK (duration_minutes IS NULL OR (duration_minutes >= 0 AND duration_minutes <= 10080)) NOT VALID`,
 	} {
 		if _, err := b.pool.Exec(ctx, sql); err != nil {
 			t.Fatalf("%s: %v", sql, err)
@@ -381,18 +387,19 @@ func TestQuarantineAndReturn(t *testing.T) {
 	}
 	before, defBefore := count(t, b.pool, "SELECT count(*) FROM public.symptoms"), checkDef()
 	_, err := b.runner.Start(ctx, "symptoms", rollout.Options{Force: true})
-	if err == nil || !strings.Contains(err.Error(), "3 rows the new layout refuses") || !strings.Contains(err.Error(), "'unknown'") {
-		t.Fatalf("start with refused rows and no --quarantine: %v, want a refusal naming the 3 rows", err)
+	if err == nil || !strings.Contains(err.Error(), "3 rows the new layout refuses") || !strings.Contains(err.Error(), "'unknown'") ||
+		!strings.Contains(err.Error(), "1 row the new layout refuses (the twin keeps CHECK symptoms_duration_minutes_check") {
+		t.Fatalf("start with refused rows and no --quarantine: %v, want a refusal naming the 3 rows and the 1", err)
 	}
 	out, err := b.runner.Start(ctx, "symptoms", rollout.Options{Force: true, Quarantine: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.State.Quarantined != 3 || out.State.Quarantine != `"hmperf"."rollout_quarantine_symptoms"` {
-		t.Errorf("quarantine: %d rows in %s, want 3 in hmperf.rollout_quarantine_symptoms", out.State.Quarantined, out.State.Quarantine)
+	if out.State.Quarantined != 4 || out.State.Quarantine != `"hmperf"."rollout_quarantine_symptoms"` {
+		t.Errorf("quarantine: %d rows in %s, want 4 in hmperf.rollout_quarantine_symptoms", out.State.Quarantined, out.State.Quarantine)
 	}
-	if got := count(t, b.pool, "SELECT count(*) FROM hmperf.rollout_quarantine_symptoms"); got != 3 {
-		t.Errorf("the quarantine holds %d rows, want 3", got)
+	if got := count(t, b.pool, "SELECT count(*) FROM hmperf.rollout_quarantine_symptoms"); got != 4 {
+		t.Errorf("the quarantine holds %d rows, want 4", got)
 	}
 	if _, err := b.runner.Swap(ctx, "symptoms"); err != nil {
 		t.Fatal(err)
@@ -401,8 +408,11 @@ func TestQuarantineAndReturn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rv.Returned != 3 {
-		t.Errorf("revert returned %d rows, want 3", rv.Returned)
+	if rv.Returned != 4 {
+		t.Errorf("revert returned %d rows, want 4", rv.Returned)
+	}
+	if got := count(t, b.pool, "SELECT count(*) FROM public.symptoms WHERE duration_minutes = 20000"); got != 1 {
+		t.Errorf("after revert %d rows with the out-of-range duration are back, want 1", got)
 	}
 	if got := count(t, b.pool, "SELECT count(*) FROM public.symptoms"); got != before {
 		t.Errorf("after revert public.symptoms holds %d rows, want the %d it had", got, before)
