@@ -93,7 +93,7 @@ func satInt32(v float64) int32 {
 	return int32(v)
 }
 
-func numOf[T int32 | float64](o Opt[T], buf *[8]float64, slot int, mask *uint64) {
+func numOf[T int32 | float64](o Opt[T], buf *[8]float64, slot numSlot, mask *uint64) {
 	if o.Valid {
 		buf[slot] = float64(o.V)
 		*mask |= 1 << slot

@@ -40,33 +40,33 @@ func (r *HeartRate) DedupKey() Key {
 func (r *HeartRate) Clone() Record { c := *r; return &c }
 
 func (r *HeartRate) nums(buf *[8]float64) ([]float64, uint64) {
-	buf[0] = float64(r.HeartRate)
-	mask := uint64(1)
-	numOf(r.RestingHeartRate, buf, 1, &mask)
-	numOf(r.HeartRateVariability, buf, 2, &mask)
-	return buf[:3], mask
+	buf[hrHeartRate] = float64(r.HeartRate)
+	mask := uint64(1) << hrHeartRate
+	numOf(r.RestingHeartRate, buf, hrResting, &mask)
+	numOf(r.HeartRateVariability, buf, hrVariability, &mask)
+	return buf[:hrVariability+1], mask
 }
 
 func (r *HeartRate) setNum(slot int, v float64) {
-	switch slot {
-	case 0:
+	switch numSlot(slot) {
+	case hrHeartRate:
 		r.HeartRate = satInt32(v)
-	case 1:
+	case hrResting:
 		putInt(&r.RestingHeartRate, v)
-	case 2:
+	case hrVariability:
 		r.HeartRateVariability = Some(v)
 	}
 }
 
 func (r *HeartRate) text(slot int) string {
-	if slot == 0 {
+	if textSlot(slot) == hrContext {
 		return r.Context
 	}
 	return r.Source
 }
 
 func (r *HeartRate) setText(slot int, s string) {
-	if slot == 0 {
+	if textSlot(slot) == hrContext {
 		r.Context = s
 	} else {
 		r.Source = s
@@ -116,19 +116,19 @@ func (r *BloodPressure) DedupKey() Key {
 func (r *BloodPressure) Clone() Record { c := *r; return &c }
 
 func (r *BloodPressure) nums(buf *[8]float64) ([]float64, uint64) {
-	buf[0], buf[1] = float64(r.Systolic), float64(r.Diastolic)
-	mask := uint64(3)
-	numOf(r.Pulse, buf, 2, &mask)
-	return buf[:3], mask
+	buf[bpSystolic], buf[bpDiastolic] = float64(r.Systolic), float64(r.Diastolic)
+	mask := uint64(1)<<bpSystolic | uint64(1)<<bpDiastolic
+	numOf(r.Pulse, buf, bpPulse, &mask)
+	return buf[:bpPulse+1], mask
 }
 
 func (r *BloodPressure) setNum(slot int, v float64) {
-	switch slot {
-	case 0:
+	switch numSlot(slot) {
+	case bpSystolic:
 		r.Systolic = satInt32(v)
-	case 1:
+	case bpDiastolic:
 		r.Diastolic = satInt32(v)
-	case 2:
+	case bpPulse:
 		putInt(&r.Pulse, v)
 	}
 }
@@ -175,23 +175,24 @@ func (r *Sleep) DedupKey() Key { return makeKey(KindSleep, r.User, r.Start, r.En
 // Clone returns a copy.
 func (r *Sleep) Clone() Record { c := *r; return &c }
 
-func (r *Sleep) ints() [5]*Opt[int32] {
-	return [5]*Opt[int32]{&r.DurationMinutes, &r.DeepMinutes, &r.REMMinutes, &r.LightMinutes, &r.Awake}
+// ints are the integer number slots, in slot order.
+func (r *Sleep) ints() [slEfficiency]*Opt[int32] {
+	return [slEfficiency]*Opt[int32]{&r.DurationMinutes, &r.DeepMinutes, &r.REMMinutes, &r.LightMinutes, &r.Awake}
 }
 
 func (r *Sleep) nums(buf *[8]float64) ([]float64, uint64) {
 	var mask uint64
-	numOf(r.DurationMinutes, buf, 0, &mask)
-	numOf(r.DeepMinutes, buf, 1, &mask)
-	numOf(r.REMMinutes, buf, 2, &mask)
-	numOf(r.LightMinutes, buf, 3, &mask)
-	numOf(r.Awake, buf, 4, &mask)
-	numOf(r.Efficiency, buf, 5, &mask)
-	return buf[:6], mask
+	numOf(r.DurationMinutes, buf, slDuration, &mask)
+	numOf(r.DeepMinutes, buf, slDeep, &mask)
+	numOf(r.REMMinutes, buf, slREM, &mask)
+	numOf(r.LightMinutes, buf, slLight, &mask)
+	numOf(r.Awake, buf, slAwake, &mask)
+	numOf(r.Efficiency, buf, slEfficiency, &mask)
+	return buf[:slEfficiency+1], mask
 }
 
 func (r *Sleep) setNum(slot int, v float64) {
-	if slot == 5 {
+	if numSlot(slot) == slEfficiency {
 		r.Efficiency = Some(v)
 		return
 	}
@@ -202,14 +203,14 @@ func (r *Sleep) text(int) string         { return r.Source }
 func (r *Sleep) setText(_ int, s string) { r.Source = s }
 
 func (r *Sleep) when(slot int) time.Time {
-	if slot == 0 {
+	if timeSlot(slot) == slStart {
 		return r.Start
 	}
 	return r.End
 }
 
 func (r *Sleep) setWhen(slot int, t time.Time) {
-	if slot == 0 {
+	if timeSlot(slot) == slStart {
 		r.Start = t
 	} else {
 		r.End = t
@@ -259,35 +260,35 @@ func (r *Workout) Clone() Record { c := *r; return &c }
 
 func (r *Workout) nums(buf *[8]float64) ([]float64, uint64) {
 	var mask uint64
-	numOf(r.TotalEnergyKcal, buf, 0, &mask)
-	numOf(r.DistanceMeters, buf, 1, &mask)
-	numOf(r.AvgHeartRate, buf, 2, &mask)
-	numOf(r.MaxHeartRate, buf, 3, &mask)
-	return buf[:4], mask
+	numOf(r.TotalEnergyKcal, buf, woEnergy, &mask)
+	numOf(r.DistanceMeters, buf, woDistance, &mask)
+	numOf(r.AvgHeartRate, buf, woAvgHeartRate, &mask)
+	numOf(r.MaxHeartRate, buf, woMaxHeartRate, &mask)
+	return buf[:woMaxHeartRate+1], mask
 }
 
 func (r *Workout) setNum(slot int, v float64) {
-	switch slot {
-	case 0:
+	switch numSlot(slot) {
+	case woEnergy:
 		r.TotalEnergyKcal = Some(v)
-	case 1:
+	case woDistance:
 		r.DistanceMeters = Some(v)
-	case 2:
+	case woAvgHeartRate:
 		putInt(&r.AvgHeartRate, v)
-	case 3:
+	case woMaxHeartRate:
 		putInt(&r.MaxHeartRate, v)
 	}
 }
 
 func (r *Workout) text(slot int) string {
-	if slot == 0 {
+	if textSlot(slot) == woType {
 		return r.Type
 	}
 	return r.Source
 }
 
 func (r *Workout) setText(slot int, s string) {
-	if slot == 0 {
+	if textSlot(slot) == woType {
 		r.Type = s
 	} else {
 		r.Source = s
@@ -295,14 +296,14 @@ func (r *Workout) setText(slot int, s string) {
 }
 
 func (r *Workout) when(slot int) time.Time {
-	if slot == 0 {
+	if timeSlot(slot) == woStart {
 		return r.Start
 	}
 	return r.End
 }
 
 func (r *Workout) setWhen(slot int, t time.Time) {
-	if slot == 0 {
+	if timeSlot(slot) == woStart {
 		r.Start = t
 	} else {
 		r.End = t

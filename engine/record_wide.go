@@ -66,14 +66,14 @@ func (r *Activity) nums(*[8]float64) ([]float64, uint64) { return r.Values[:], u
 func (r *Activity) setNum(slot int, v float64)           { r.Set(slot, v) }
 
 func (r *Activity) text(slot int) string {
-	if slot == 0 {
+	if textSlot(slot) == widePeriod {
 		return r.AggregationPeriod
 	}
 	return r.Source
 }
 
 func (r *Activity) setText(slot int, s string) {
-	if slot == 0 {
+	if textSlot(slot) == widePeriod {
 		r.AggregationPeriod = s
 	} else {
 		r.Source = s
@@ -146,14 +146,14 @@ func (r *Nutrition) nums(*[8]float64) ([]float64, uint64) { return r.Values[:], 
 func (r *Nutrition) setNum(slot int, v float64)           { r.Set(slot, v) }
 
 func (r *Nutrition) text(slot int) string {
-	if slot == 0 {
+	if textSlot(slot) == widePeriod {
 		return r.AggregationPeriod
 	}
 	return r.Source
 }
 
 func (r *Nutrition) setText(slot int, s string) {
-	if slot == 0 {
+	if textSlot(slot) == widePeriod {
 		r.AggregationPeriod = s
 	} else {
 		r.Source = s
@@ -217,25 +217,28 @@ func (r *Symptom) Clone() Record {
 
 func (r *Symptom) nums(buf *[8]float64) ([]float64, uint64) {
 	var mask uint64
-	numOf(r.DurationMinutes, buf, 0, &mask)
-	return buf[:1], mask
+	numOf(r.DurationMinutes, buf, symDuration, &mask)
+	return buf[:symDuration+1], mask
 }
 
 func (r *Symptom) setNum(_ int, v float64) { putInt(&r.DurationMinutes, v) }
 
-func (r *Symptom) texts() [4]*string          { return [4]*string{&r.Type, &r.Severity, &r.Notes, &r.Source} }
+// texts are the text slots, in slot order.
+func (r *Symptom) texts() [symSource + 1]*string {
+	return [symSource + 1]*string{&r.Type, &r.Severity, &r.Notes, &r.Source}
+}
 func (r *Symptom) text(slot int) string       { return *r.texts()[slot] }
 func (r *Symptom) setText(slot int, s string) { *r.texts()[slot] = s }
 
 func (r *Symptom) when(slot int) time.Time {
-	if slot == 0 {
+	if timeSlot(slot) == symRecordedAt {
 		return r.RecordedAt
 	}
 	return r.OnsetAt
 }
 
 func (r *Symptom) setWhen(slot int, t time.Time) {
-	if slot == 0 {
+	if timeSlot(slot) == symRecordedAt {
 		r.RecordedAt = t
 	} else {
 		r.OnsetAt = t

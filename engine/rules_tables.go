@@ -8,76 +8,76 @@ import (
 	"time"
 )
 
-// The rule tables, one builder per kind. Slots refer to the record's
-// nums/text/when accessors (see record_*.go).
+// The rule tables, one builder per kind. Rules name the record's fields by
+// slot (slots.go), which also gives their column and its CHECK.
 
 func heartRateRules(c Config) []Rule {
-	cols := tables[KindHeartRate].Columns
+	const k = KindHeartRate
 	hrEnv := []string{"VALIDATION_HEART_RATE_MIN", "VALIDATION_HEART_RATE_MAX"}
 	return []Rule{
-		requiredTime("recorded_at", 0),
-		rangeRule(cols[2], 0, c.HeartRateMin, c.HeartRateMax, hrEnv...),
-		rangeRule(cols[3], 1, c.HeartRateMin, c.HeartRateMax, hrEnv...),
-		rangeRule(cols[4], 2, math.Inf(-1), math.Inf(1)),
-		enumRule("context", 0, heartRateContexts),
-		maxLength("source", 1, 100),
+		requiredTime(k, hrRecordedAt),
+		numRule(k, hrHeartRate, c.HeartRateMin, c.HeartRateMax, hrEnv...),
+		numRule(k, hrResting, c.HeartRateMin, c.HeartRateMax, hrEnv...),
+		numRule(k, hrVariability, math.Inf(-1), math.Inf(1)),
+		enumOf(k, hrContext, heartRateContexts),
+		maxLength(k, hrSource, 100),
 	}
 }
 
 func bloodPressureRules(c Config) []Rule {
-	cols := tables[KindBloodPressure].Columns
+	const k = KindBloodPressure
 	return []Rule{
-		requiredTime("recorded_at", 0),
-		rangeRule(cols[2], 0, c.SystolicMin, c.SystolicMax, "VALIDATION_SYSTOLIC_MIN", "VALIDATION_SYSTOLIC_MAX"),
-		rangeRule(cols[3], 1, c.DiastolicMin, c.DiastolicMax, "VALIDATION_DIASTOLIC_MIN", "VALIDATION_DIASTOLIC_MAX"),
-		rangeRule(cols[4], 2, c.HeartRateMin, c.HeartRateMax, "VALIDATION_HEART_RATE_MIN", "VALIDATION_HEART_RATE_MAX"),
-		cross("systolic", "systolic > diastolic", 0,
+		requiredTime(k, bpRecordedAt),
+		numRule(k, bpSystolic, c.SystolicMin, c.SystolicMax, "VALIDATION_SYSTOLIC_MIN", "VALIDATION_SYSTOLIC_MAX"),
+		numRule(k, bpDiastolic, c.DiastolicMin, c.DiastolicMax, "VALIDATION_DIASTOLIC_MIN", "VALIDATION_DIASTOLIC_MAX"),
+		numRule(k, bpPulse, c.HeartRateMin, c.HeartRateMax, "VALIDATION_HEART_RATE_MIN", "VALIDATION_HEART_RATE_MAX"),
+		cross(numField(k, bpSystolic), "systolic > diastolic", 0,
 			func(r Record, _ *Rule) bool { bp := r.(*BloodPressure); return bp.Systolic > bp.Diastolic },
 			func(r Record) string {
 				bp := r.(*BloodPressure)
 				return fmt.Sprintf("%d/%d", bp.Systolic, bp.Diastolic)
 			}),
-		maxLength("source", 0, 100),
+		maxLength(k, bpSource, 100),
 	}
 }
 
 func sleepRules(c Config) []Rule {
-	cols := tables[KindSleep].Columns
-	rules := []Rule{requiredTime("sleep_start", 0), requiredTime("sleep_end", 1)}
-	for i := range 5 {
-		rules = append(rules, rangeRule(cols[3+i], i, math.Inf(-1), math.Inf(1)))
+	const k = KindSleep
+	rules := []Rule{requiredTime(k, slStart), requiredTime(k, slEnd)}
+	for _, s := range []numSlot{slDuration, slDeep, slREM, slLight, slAwake} {
+		rules = append(rules, numRule(k, s, math.Inf(-1), math.Inf(1)))
 	}
 	return append(rules,
-		rangeRule(cols[8], 5, c.SleepEfficiencyMin, c.SleepEfficiencyMax,
+		numRule(k, slEfficiency, c.SleepEfficiencyMin, c.SleepEfficiencyMax,
 			"VALIDATION_SLEEP_EFFICIENCY_MIN", "VALIDATION_SLEEP_EFFICIENCY_MAX"),
-		cross("sleep_end", "sleep_end > sleep_start", 0, sleepOrdered, sleepSpan),
-		cross("deep_sleep_minutes", "deep + rem + awake <= sleep_end - sleep_start", 0, sleepStagesFit, showStages),
+		cross(timeField(k, slEnd), "sleep_end > sleep_start", 0, sleepOrdered, sleepSpan),
+		cross(numField(k, slDeep), "deep + rem + awake <= sleep_end - sleep_start", 0, sleepStagesFit, showStages),
 		// The service's sleep_duration_consistency CHECK: the stages and the
 		// awake time are parts of the duration, so their sum cannot exceed it.
-		cross("duration_minutes", SleepDurationConsistency, 0, sleepDurationCovers, showCover),
-		withEnv(cross("duration_minutes", fmt.Sprintf("duration within %g min of sleep_end - sleep_start",
+		cross(numField(k, slDuration), SleepDurationConsistency, 0, sleepDurationCovers, showCover),
+		withEnv(cross(numField(k, slDuration), fmt.Sprintf("duration within %g min of sleep_end - sleep_start",
 			c.SleepDurationToleranceMinutes), c.SleepDurationToleranceMinutes, sleepDurationFits, showDuration),
 			"VALIDATION_SLEEP_DURATION_TOLERANCE_MINUTES"),
-		maxLength("source", 0, 100),
+		maxLength(k, slSource, 100),
 	)
 }
 
 func workoutRules(c Config) []Rule {
-	cols := tables[KindWorkout].Columns
+	const k = KindWorkout
 	whr := []string{"VALIDATION_WORKOUT_HEART_RATE_MIN", "VALIDATION_WORKOUT_HEART_RATE_MAX"}
 	return []Rule{
-		requiredText("workout_type", 0),
-		maxLength("workout_type", 0, 50),
-		requiredTime("started_at", 0),
-		requiredTime("ended_at", 1),
-		rangeRule(cols[4], 0, math.Inf(-1), c.CaloriesMax, "VALIDATION_CALORIES_MAX"),
-		rangeRule(cols[5], 1, math.Inf(-1), c.DistanceMaxKM*1000, "VALIDATION_DISTANCE_MAX_KM"),
-		rangeRule(cols[6], 2, c.WorkoutHeartRateMin, c.WorkoutHeartRateMax, whr...),
-		rangeRule(cols[7], 3, c.WorkoutHeartRateMin, c.WorkoutHeartRateMax, whr...),
-		cross("ended_at", "ended_at > started_at", 0, workoutOrdered, workoutSpan),
-		withEnv(cross("ended_at", fmt.Sprintf("duration <= %g h", c.WorkoutMaxDurationHours),
+		requiredText(k, woType),
+		maxLength(k, woType, 50),
+		requiredTime(k, woStart),
+		requiredTime(k, woEnd),
+		numRule(k, woEnergy, math.Inf(-1), c.CaloriesMax, "VALIDATION_CALORIES_MAX"),
+		numRule(k, woDistance, math.Inf(-1), c.DistanceMaxKM*1000, "VALIDATION_DISTANCE_MAX_KM"),
+		numRule(k, woAvgHeartRate, c.WorkoutHeartRateMin, c.WorkoutHeartRateMax, whr...),
+		numRule(k, woMaxHeartRate, c.WorkoutHeartRateMin, c.WorkoutHeartRateMax, whr...),
+		cross(timeField(k, woEnd), "ended_at > started_at", 0, workoutOrdered, workoutSpan),
+		withEnv(cross(timeField(k, woEnd), fmt.Sprintf("duration <= %g h", c.WorkoutMaxDurationHours),
 			c.WorkoutMaxDurationHours, workoutShortEnough, workoutSpan), "VALIDATION_WORKOUT_MAX_DURATION_HOURS"),
-		maxLength("source", 1, 100),
+		maxLength(k, woSource, 100),
 	}
 }
 
@@ -86,8 +86,9 @@ func workoutRules(c Config) []Rule {
 // every distance at 500 km, which would refuse cycling distances the DB
 // accepts, so distances keep their per-column DB bounds.
 func activityRules(c Config) []Rule {
-	rules := []Rule{requiredTime("recorded_at", 0)}
-	for i, col := range activityColumns {
+	const k = KindActivity
+	rules := []Rule{requiredTime(k, wideRecordedAt)}
+	for i := range activityColumns {
 		lo, hi := math.Inf(-1), math.Inf(1)
 		var env []string
 		switch i {
@@ -96,33 +97,34 @@ func activityRules(c Config) []Rule {
 		case ActActiveEnergy:
 			hi, env = c.CaloriesMax, []string{"VALIDATION_CALORIES_MAX"}
 		}
-		rules = append(rules, rangeRule(col, i, lo, hi, env...))
+		rules = append(rules, numRule(k, numSlot(i), lo, hi, env...))
 	}
-	return append(rules, enumRule("aggregation_period", 0, activityPeriods), maxLength("source", 1, 100))
+	return append(rules, enumOf(k, widePeriod, activityPeriods), maxLength(k, wideSource, 100))
 }
 
 // nutritionRules checks all 39 nutrient ranges; the original app checked 4.
 func nutritionRules(Config) []Rule {
-	rules := []Rule{requiredTime("recorded_at", 0)}
-	for i, col := range nutrientColumns {
-		rules = append(rules, rangeRule(col, i, math.Inf(-1), math.Inf(1)))
+	const k = KindNutrition
+	rules := []Rule{requiredTime(k, wideRecordedAt)}
+	for i := range nutrientColumns {
+		rules = append(rules, numRule(k, numSlot(i), math.Inf(-1), math.Inf(1)))
 	}
-	return append(rules, enumRule("aggregation_period", 0, nutritionPeriods), maxLength("source", 1, 100))
+	return append(rules, enumOf(k, widePeriod, nutritionPeriods), maxLength(k, wideSource, 100))
 }
 
 // symptomRules mirrors the symptoms CHECKs. The two time checks use now()
 // in the database, so their bounds move with the clock on both sides.
 func symptomRules(Config) []Rule {
-	cols := tables[KindSymptom].Columns
+	const k = KindSymptom
 	return []Rule{
-		requiredTime("recorded_at", 0),
-		timeRule("recorded_at", 0, time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), 24*time.Hour),
-		requiredText("symptom_type", 0),
-		enumRule("symptom_type", 0, symptomTypes[:]),
-		enumRule("severity", 1, symptomSeverities),
-		rangeRule(cols[4], 0, math.Inf(-1), math.Inf(1)),
-		timeRule("onset_at", 1, time.Time{}, 0),
-		maxLength("source", 3, 100),
+		requiredTime(k, symRecordedAt),
+		timeRule(k, symRecordedAt, time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), 24*time.Hour),
+		requiredText(k, symType),
+		enumOf(k, symType, symptomTypes[:]),
+		enumOf(k, symSeverity, symptomSeverities),
+		numRule(k, symDuration, math.Inf(-1), math.Inf(1)),
+		timeRule(k, symOnset, time.Time{}, 0),
+		maxLength(k, symSource, 100),
 	}
 }
 
@@ -148,6 +150,11 @@ func rangeRule(col Column, slot int, cfgLo, cfgHi float64, env ...string) Rule {
 	return r
 }
 
+// enumOf is the enumeration rule of text slot s of kind k.
+func enumOf(k Kind, s textSlot, allowed []string) Rule {
+	return enumRule(textField(k, s), int(s), allowed)
+}
+
 func enumRule(field string, slot int, allowed []string) Rule {
 	r := Rule{Field: field, Kind: RuleEnum, HasCheck: true, Allowed: allowed, Nullable: true, src: srcText, slot: slot}
 	r.Desc = "one of {" + strings.Join(allowed, ", ") + "}"
@@ -161,20 +168,20 @@ func enumRule(field string, slot int, allowed []string) Rule {
 	return r
 }
 
-func maxLength(field string, slot, n int) Rule {
-	return Rule{Field: field, Kind: RuleMaxLength, HasCheck: true, MaxLength: n, Nullable: true,
-		Desc: "at most " + strconv.Itoa(n) + " characters", src: srcText, slot: slot}
+func maxLength(k Kind, s textSlot, n int) Rule {
+	return Rule{Field: textField(k, s), slot: int(s), Kind: RuleMaxLength, HasCheck: true, MaxLength: n, Nullable: true,
+		Desc: "at most " + strconv.Itoa(n) + " characters", src: srcText}
 }
 
-func requiredText(field string, slot int) Rule {
-	return Rule{Field: field, Kind: RuleRequired, HasCheck: true, Desc: "required", src: srcText, slot: slot}
+func requiredText(k Kind, s textSlot) Rule {
+	return Rule{Field: textField(k, s), Kind: RuleRequired, HasCheck: true, Desc: "required", src: srcText, slot: int(s)}
 }
 
-func requiredTime(field string, slot int) Rule {
-	return Rule{Field: field, Kind: RuleRequired, HasCheck: true, Desc: "required", src: srcTime, slot: slot}
+func requiredTime(k Kind, s timeSlot) Rule {
+	return Rule{Field: timeField(k, s), Kind: RuleRequired, HasCheck: true, Desc: "required", src: srcTime, slot: int(s)}
 }
 
-func timeRule(field string, slot int, earliest time.Time, latest time.Duration) Rule {
+func timeRule(k Kind, s timeSlot, earliest time.Time, latest time.Duration) Rule {
 	desc := "not after now"
 	if latest > 0 {
 		desc = "not after now + " + latest.String()
@@ -182,8 +189,8 @@ func timeRule(field string, slot int, earliest time.Time, latest time.Duration) 
 	if !earliest.IsZero() {
 		desc = "from " + earliest.Format("2006-01-02") + ", " + desc
 	}
-	return Rule{Field: field, Kind: RuleTime, HasCheck: true, Earliest: earliest, Latest: latest, HasLatest: true,
-		Nullable: true, Desc: desc, src: srcTime, slot: slot}
+	return Rule{Field: timeField(k, s), Kind: RuleTime, HasCheck: true, Earliest: earliest, Latest: latest, HasLatest: true,
+		Nullable: true, Desc: desc, src: srcTime, slot: int(s)}
 }
 
 func cross(field, desc string, param float64, check func(Record, *Rule) bool, show func(Record) string) Rule {

@@ -9,7 +9,7 @@ import (
 	"hmperf/queries/pgtest"
 )
 
-// Objects hmperf's README and the report it checks name.
+// Objects hmperf's docs and the report it checks name.
 var (
 	namedTables = []string{
 		"users", "heart_rate_metrics", "blood_pressure_metrics", "sleep_metrics", "workouts",

@@ -61,8 +61,8 @@ func TestEveryFileIsOneTransaction(t *testing.T) {
 // TestStepsHoldUsersBriefly applies and reverts hmperf's own migrations on
 // the adopted fixture one step at a time, and reports how long each step
 // that locks users (a table of its with a foreign key to users) takes: its
-// lock on users is held until the step commits. The README's table quotes
-// these figures.
+// lock on users is held until the step commits. The lock table in
+// docs/existing-database.md quotes these figures.
 func TestStepsHoldUsersBriefly(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -6,35 +6,22 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"hmperf/tui/source"
-)
-
-// action is a write waiting for its confirmation.
-type action int
-
-const (
-	actQuit action = iota
-	actBench
-	actIngest
-	actIndexes
-	actMigrateUp
-	actMigrateDown
-	actForce
+	"hmperf/tui/pane"
 )
 
 // confirmation is the modal that asks before a write. With want empty it
 // takes y or n; otherwise the user must type want (or, for force, a version
 // number) and press enter, because a migration is not undone by a stray key.
 type confirmation struct {
-	act     action
+	quit    bool     // quit, rather than run job
+	job     pane.Job // the write to run
+	arg     string   // the job's argument (the benchmark's table)
 	prompt  string
 	want    string // text to type; "" for y/n
 	version bool   // the typed text is the version to force
-	table   string // the benchmark's table
 	input   textinput.Model
 	err     string
 }
@@ -45,7 +32,7 @@ func (c *confirmation) typed() bool { return c.want != "" || c.version }
 // primary whichever server the panels show, and the prompt says so; with no
 // primary to write to it does not open, and the status bar says why.
 func (m *Model) ask(c confirmation) {
-	if c.act != actQuit && m.fleet() {
+	if !c.quit && m.fleet() {
 		where, err := m.src.WritesTo()
 		if err != nil {
 			m.status = "cannot write: " + err.Error()
@@ -60,91 +47,20 @@ func (m *Model) ask(c confirmation) {
 	m.confirm = &c
 }
 
-// actionKey turns a write key into its confirmation. The bindings are
-// disabled in read-only mode, so none of these match there.
-func (m *Model) actionKey(msg tea.KeyMsg) (tea.Cmd, bool) {
-	k := m.keys
+// request does what a panel's key asks: shows its status, and runs its
+// job or asks first.
+func (m *Model) request(r pane.Request) tea.Cmd {
+	if r.Status != "" {
+		m.status = r.Status
+	}
 	switch {
-	case key.Matches(msg, k.Cancel):
-		m.cancelBench()
-	case key.Matches(msg, k.PrevTable):
-		m.benchmarks.Select(-1)
-	case key.Matches(msg, k.NextTable):
-		m.benchmarks.Select(+1)
-	case key.Matches(msg, k.Metric):
-		m.constraints.NextMetric()
-		m.status = "chart: " + m.constraints.Metric().String()
-	case key.Matches(msg, k.Bench):
-		t := m.benchmarks.Selected()
-		m.ask(confirmation{act: actBench, table: t,
-			prompt: "Run the benchmark for " + t + "? " + benchWhere})
-	case key.Matches(msg, k.Ingest):
-		if m.jobs.ingest {
-			return m.toggleIngest(), true // stopping needs no confirmation
-		}
-		m.ask(confirmation{act: actIngest, prompt: ingestPrompt(m.ingest.Target())})
-	case key.Matches(msg, k.Process):
-		m.ask(confirmation{act: actIndexes,
-			prompt: "Build the queued indexes now (CREATE INDEX CONCURRENTLY)?"})
-	case key.Matches(msg, k.MigrateUp):
-		m.askMigrateUp()
-	case key.Matches(msg, k.MigrateDown):
-		m.askMigrateDown()
-	case key.Matches(msg, k.Force):
-		m.askForce()
-	default:
-		return nil, false
+	case r.Job == pane.NoJob:
+		return nil
+	case r.Confirm:
+		m.ask(confirmation{job: r.Job, arg: r.Arg, prompt: r.Prompt, want: r.Want, version: r.Version})
+		return nil
 	}
-	return nil, true
-}
-
-// benchWhere tells the person confirming a benchmark where its rows go
-// (queries/bench makes the copies; the tui does not import it).
-const benchWhere = "Rows go to scratch copies in schema hmperf_scratch_N, built from the live catalogue and " +
-	"dropped at the end; the service's tables, sequences and users are not touched."
-
-// ingestPrompt asks before a sample ingest and says where its generated
-// rows go.
-func ingestPrompt(t source.WriteTarget) string {
-	if t == source.TargetUnknown {
-		return "Start a sample ingest? Where it writes is not known yet: hmperf decides as it starts " +
-			"(the sandbox hmperf_sandbox on a database it did not create)."
-	}
-	return "Start a sample ingest, writing generated rows to " + t.String() + "?"
-}
-
-func (m *Model) askMigrateUp() {
-	pending := 0
-	for _, mg := range m.migrations.Status().Migrations {
-		if !mg.Applied {
-			pending++
-		}
-	}
-	if pending == 0 {
-		m.status = "no pending migration"
-		return
-	}
-	m.ask(confirmation{act: actMigrateUp, want: "yes",
-		prompt: fmt.Sprintf("Apply %d pending migration(s)? Type yes and press enter.", pending)})
-}
-
-func (m *Model) askMigrateDown() {
-	cur := m.migrations.Status().Current
-	if cur == 0 {
-		m.status = "no migration applied"
-		return
-	}
-	v := strconv.Itoa(cur)
-	m.ask(confirmation{act: actMigrateDown, want: v,
-		prompt: "Revert migration " + v + "? Type " + v + " and press enter."})
-}
-
-func (m *Model) askForce() {
-	cur := m.migrations.Status().Current
-	m.ask(confirmation{act: actForce, version: true, prompt: fmt.Sprintf(
-		"Migration %d failed and left the database dirty. Type the version that is really applied "+
-			"(%d if the migration left nothing behind, %d if you finished it by hand) and press enter.",
-		cur, cur-1, cur)})
+	return m.run(r.Job, r.Arg, 0)
 }
 
 // confirmKey handles a key while a confirmation is open.
@@ -199,26 +115,34 @@ func (m *Model) submitTyped() tea.Cmd {
 
 // execute runs a confirmed action; version is the typed version for force.
 func (m *Model) execute(c confirmation, version int) tea.Cmd {
-	if c.act == actQuit {
+	if c.quit {
 		return m.quit()
 	}
 	if m.src.ReadOnly() {
 		m.status = "read-only: writes are disabled"
 		return nil
 	}
+	return m.run(c.job, c.arg, version)
+}
+
+// run starts job with its argument arg; version is the typed version for
+// force.
+func (m *Model) run(job pane.Job, arg string, version int) tea.Cmd {
 	src := m.src
-	switch c.act {
-	case actBench:
-		return m.startBench(c.table)
-	case actIngest:
+	switch job {
+	case pane.JobBench:
+		return m.startBench(arg)
+	case pane.JobCancelBench:
+		m.cancelBench()
+	case pane.JobIngest:
 		return m.toggleIngest()
-	case actIndexes:
+	case pane.JobIndexes:
 		return m.startIndexes()
-	case actMigrateUp:
+	case pane.JobMigrateUp:
 		return m.startMigration("migrate up", src.MigrateUp)
-	case actMigrateDown:
+	case pane.JobMigrateDown:
 		return m.startMigration("migrate down", func(ctx context.Context) error { return src.MigrateDown(ctx, 1) })
-	case actForce:
+	case pane.JobForce:
 		return m.startMigration(fmt.Sprintf("force version %d", version),
 			func(ctx context.Context) error { return src.Force(ctx, version) })
 	}

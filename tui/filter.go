@@ -64,7 +64,7 @@ func (m *Model) export() tea.Cmd {
 		m.status = "export failed: " + err.Error()
 		return nil
 	}
-	name := fmt.Sprintf("hmperf-%s-%s.csv", strings.ToLower(m.active.String()),
+	name := fmt.Sprintf("hmperf-%s-%s.csv", strings.ToLower(m.title(m.active)),
 		m.opts.Clock().Format("20060102-150405"))
 	path := filepath.Join(m.opts.ExportDir, name)
 	data := buf.Bytes()

@@ -61,7 +61,7 @@ func TestServerGoesStaleThenDownThenUp(t *testing.T) {
 	f.setDown(2, true)
 	now = now.Add(2 * time.Second)
 	m = tick(t, m)
-	db3 := m.servers.List()[2]
+	db3 := m.serverList()[2]
 	if db3.State != servers.Stale || !db3.Since.Equal(now) {
 		t.Fatalf("after one failed poll db3 is %q, want STALE since %s", db3.Label(), now.Format("15:04:05"))
 	}
@@ -74,7 +74,7 @@ func TestServerGoesStaleThenDownThenUp(t *testing.T) {
 	since := now
 	now = now.Add(2 * time.Second)
 	m = tick(t, m)
-	db3 = m.servers.List()[2]
+	db3 = m.serverList()[2]
 	if db3.State != servers.Down || !db3.Since.Equal(since) {
 		t.Fatalf("after two failed polls db3 is %q, want DOWN since %s", db3.Label(), since.Format("15:04:05"))
 	}
@@ -90,7 +90,7 @@ func TestServerGoesStaleThenDownThenUp(t *testing.T) {
 	}
 	f.setDown(2, false)
 	m = tick(t, m)
-	if db3 = m.servers.List()[2]; db3.State != servers.Up {
+	if db3 = m.serverList()[2]; db3.State != servers.Up {
 		t.Fatalf("after a good poll db3 is %q, want up", db3.Label())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"hmperf/tui/pane"
 	"hmperf/tui/servers"
 	"hmperf/tui/source"
 )
@@ -28,9 +29,10 @@ func uncheckedAlerts(from Panel, err error) alertCounts {
 	return alertCounts{from: from, unknown: err.Error()}
 }
 
-// countAlerts counts firing alerts by severity, as Overview does.
-func countAlerts(alerts []source.Alert) alertCounts {
-	c := alertCounts{from: Alerts, known: true}
+// countAlerts counts firing alerts by severity, as Overview does; from is
+// the panel that read them.
+func countAlerts(from Panel, alerts []source.Alert) alertCounts {
+	c := alertCounts{from: from, known: true}
 	for _, a := range alerts {
 		switch a.Severity {
 		case source.Critical:
@@ -56,8 +58,8 @@ func (m *Model) headerView() string {
 		if name := m.names[m.shown]; name != m.serverLabel(m.shown) {
 			line += " " + m.styles.Muted.Render(name)
 		}
-	} else if d := m.overview.Data(); d.Server != "" {
-		line += "  " + d.Server + "  " + m.styles.Muted.Render(d.ServerVersion)
+	} else if m.server != "" {
+		line += "  " + m.server + "  " + m.styles.Muted.Render(m.serverVersion)
 	}
 	line = ansi.Truncate(line, max(m.width-lipgloss.Width(badge)-1, 0), "…")
 	gap := strings.Repeat(" ", max(m.width-lipgloss.Width(line)-lipgloss.Width(badge), 1))
@@ -76,7 +78,7 @@ func (m *Model) serverLabel(i int) string { return servers.Label(i, m.names[i]) 
 // shown one bracketed, a failing one in the colour of its state.
 func (m *Model) serversLine() string {
 	parts := make([]string, 0, len(m.names))
-	for i, t := range m.servers.List() {
+	for i, t := range m.serverList() {
 		text := strings.Join(nonEmpty(m.serverLabel(i), t.Role, t.Version, t.Label()), " ")
 		if i == m.shown {
 			text = "[" + text + "]"
@@ -113,9 +115,10 @@ func nonEmpty(ss ...string) []string {
 // reached this poll, or their check failed), which count as UNKNOWN, as
 // `hmperf alerts` exits 3 for a server it cannot read.
 func (m *Model) fleetAlerts() alertCounts {
-	c := alertCounts{from: Servers}
+	from, _ := m.find(pane.HeaderServers)
+	c := alertCounts{from: from}
 	unknown := 0
-	for _, t := range m.servers.List() {
+	for _, t := range m.serverList() {
 		switch {
 		case t.State == servers.Unknown:
 			return c // not polled yet: known stays false

@@ -7,6 +7,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"hmperf/tui/pane"
 	"hmperf/tui/source"
 )
 
@@ -67,7 +68,7 @@ func (m *Model) startBench(table string) tea.Cmd {
 	ctx, cancel := context.WithCancel(m.ctx)
 	m.jobs.bench = cancel
 	m.jobs.benchRun++
-	m.benchmarks.SetRunning(true)
+	m.jobRunning(pane.JobBench, true)
 	m.status = "benchmark of " + table + " started"
 	run, src, track := m.jobs.benchRun, m.src, m.track
 	events := make(chan benchMsg, benchEventBuffer)
@@ -106,14 +107,18 @@ func (m *Model) handleBench(msg benchMsg) tea.Cmd {
 		return nil
 	}
 	if !msg.done {
-		m.benchmarks.SetProgress(*msg.progress)
+		m.each(func(_ Panel, pn pane.Panel) {
+			if w, ok := pn.(pane.ProgressWatcher); ok {
+				w.BenchProgress(*msg.progress)
+			}
+		})
 		return waitBench(msg.events)
 	}
 	if m.jobs.bench != nil {
 		m.jobs.bench()
 	}
 	m.jobs.bench = nil
-	m.benchmarks.SetRunning(false)
+	m.jobRunning(pane.JobBench, false)
 	switch {
 	case errors.Is(msg.err, context.Canceled):
 		m.status = "benchmark cancelled"
@@ -131,6 +136,15 @@ func (m *Model) cancelBench() {
 		m.jobs.bench()
 		m.status = "cancelling benchmark…"
 	}
+}
+
+// jobRunning tells the panels that show job that it started or ended.
+func (m *Model) jobRunning(job pane.Job, running bool) {
+	m.each(func(_ Panel, pn pane.Panel) {
+		if w, ok := pn.(pane.JobWatcher); ok {
+			w.JobRunning(job, running)
+		}
+	})
 }
 
 // runJob runs one write in a command and reports its end.
@@ -151,12 +165,12 @@ func (m *Model) toggleIngest() tea.Cmd {
 	src := m.src
 	if m.jobs.ingest {
 		m.jobs.ingest = false
-		m.ingest.SetRunning(false)
+		m.jobRunning(pane.JobIngest, false)
 		m.status = "stopping sample ingest…"
 		return m.runJob("ingest stop", func(context.Context) error { return src.StopIngest() })
 	}
 	m.jobs.ingest = true
-	m.ingest.SetRunning(true)
+	m.jobRunning(pane.JobIngest, true)
 	m.status = "starting sample ingest…"
 	return m.runJob("ingest start", src.StartIngest)
 }
@@ -170,7 +184,7 @@ func (m *Model) ingestEnded(d source.IngestStats) {
 		return
 	}
 	m.jobs.ingest = false
-	m.ingest.SetRunning(false)
+	m.jobRunning(pane.JobIngest, false)
 	m.status = "sample ingest stopped on an error: " + d.SampleFailed
 }
 
@@ -198,7 +212,7 @@ func (m *Model) handleJobDone(msg jobDoneMsg) tea.Cmd {
 	case "ingest start":
 		if msg.err != nil {
 			m.jobs.ingest = false
-			m.ingest.SetRunning(false)
+			m.jobRunning(pane.JobIngest, false)
 		}
 		m.status = "sample ingest start " + outcome
 	case "ingest stop":
@@ -214,7 +228,7 @@ func (m *Model) requestQuit() tea.Cmd {
 		return tea.Quit
 	}
 	m.ask(confirmation{
-		act:    actQuit,
+		quit:   true,
 		prompt: strings.Join(running, ", ") + " is running. Quit anyway? Benchmarks and index builds are cancelled, the ingest is stopped.",
 	})
 	return nil

@@ -11,14 +11,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"hmperf/tui/alerts"
-	"hmperf/tui/benchmarks"
-	"hmperf/tui/constraints"
-	"hmperf/tui/indexes"
-	"hmperf/tui/ingest"
-	"hmperf/tui/migrations"
-	"hmperf/tui/overview"
-	"hmperf/tui/servers"
+	"hmperf/tui/pane"
 	"hmperf/tui/source"
 	"hmperf/tui/theme"
 )
@@ -38,21 +31,19 @@ type Model struct {
 	width, height int
 	active        Panel
 
-	overview    overview.Model
-	constraints constraints.Model
-	alerts      alerts.Model
-	indexes     indexes.Model
-	benchmarks  benchmarks.Model
-	ingest      ingest.Model
-	migrations  migrations.Model
-	servers     servers.Model
+	// panels are the tabs, in order (panelList); polls is the polling
+	// state of each, by the same index.
+	panels []pane.Panel
+	polls  []pollState
 
 	// names are the servers of the set; shown is the one the panels other
 	// than Servers read.
 	names []string
 	shown int
+	// server and serverVersion name the shown server in the header, as
+	// the last overview said.
+	server, serverVersion string
 
-	polls  [panelCount]pollState
 	ticker ticker
 	firing alertCounts // the header's badge
 	jobs   jobs
@@ -69,32 +60,30 @@ type Model struct {
 func New(src source.Source, opts Options) Model {
 	opts = opts.withDefaults()
 	st := theme.NewStyles(theme.Default())
+	panels := panelList(st, src.ServerNames())
+	if opts.Panel < 0 || int(opts.Panel) >= len(panels) {
+		opts.Panel = 0
+	}
 	m := Model{
-		ctx:         context.Background(),
-		track:       newTracker(),
-		src:         src,
-		opts:        opts,
-		keys:        NewKeyMap(),
-		styles:      st,
-		help:        help.New(),
-		width:       80,
-		height:      24,
-		active:      opts.Panel,
-		overview:    overview.New(st),
-		constraints: constraints.New(st),
-		alerts:      alerts.New(st),
-		indexes:     indexes.New(st),
-		benchmarks:  benchmarks.New(st),
-		ingest:      ingest.New(st),
-		migrations:  migrations.New(st),
-		servers:     servers.New(st, src.ServerNames()),
-		names:       src.ServerNames(),
-		ticker:      ticker{interval: opts.Interval},
-		filter:      newInput("/", 64),
+		ctx:    context.Background(),
+		track:  newTracker(),
+		src:    src,
+		opts:   opts,
+		keys:   NewKeyMap(len(panels)),
+		styles: st,
+		help:   help.New(),
+		width:  80,
+		height: 24,
+		active: opts.Panel,
+		panels: panels,
+		polls:  make([]pollState, len(panels)),
+		names:  src.ServerNames(),
+		ticker: ticker{interval: opts.Interval},
+		filter: newInput("/", 64),
 	}
 	if opts.IngestRunning {
 		m.jobs.ingest = true
-		m.ingest.SetRunning(true)
+		m.jobRunning(pane.JobIngest, true)
 	}
 	m.resize(m.width, m.height)
 	m.configureKeys()
@@ -137,13 +126,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // configureKeys enables the bindings that fit the current state.
 func (m *Model) configureKeys() {
 	m.keys.configure(keyState{
-		panel:        m.active,
-		readOnly:     m.src.ReadOnly(),
-		hasTable:     m.panel(m.active).Table() != nil,
-		dirty:        m.migrations.Status().Dirty,
-		benchRunning: m.jobs.bench != nil,
-		fleet:        m.fleet(),
+		hasTable: m.panel(m.active).Table() != nil,
+		fleet:    m.fleet(),
 	})
+	ro := m.src.ReadOnly()
+	m.each(func(p Panel, pn pane.Panel) { pn.Configure(pane.Env{Active: p == m.active, ReadOnly: ro}) })
 }
 
 // handleKey routes a key to the modal that has focus, else to the global
@@ -161,24 +148,24 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if cmd, ok := m.globalKey(msg); ok {
 		return cmd
 	}
-	if cmd, ok := m.actionKey(msg); ok {
-		return cmd
+	if r, ok := m.panel(m.active).HandleKey(msg); ok {
+		return m.request(r)
 	}
 	return m.panel(m.active).Update(msg)
 }
 
 // globalKey handles the bindings every panel shares.
 func (m *Model) globalKey(msg tea.KeyMsg) (tea.Cmd, bool) {
-	k := m.keys
+	k, n := m.keys, Panel(len(m.panels))
 	switch {
 	case key.Matches(msg, k.Quit):
 		return m.requestQuit(), true
 	case key.Matches(msg, k.Help):
 		m.showHelp = true
 	case key.Matches(msg, k.NextPanel):
-		return m.switchTo((m.active + 1) % panelCount), true
+		return m.switchTo((m.active + 1) % n), true
 	case key.Matches(msg, k.PrevPanel):
-		return m.switchTo((m.active + panelCount - 1) % panelCount), true
+		return m.switchTo((m.active + n - 1) % n), true
 	case key.Matches(msg, k.Server):
 		return m.showServer((m.shown + 1) % len(m.names)), true
 	case key.Matches(msg, k.Panel):
@@ -225,12 +212,14 @@ func (m *Model) showServer(i int) tea.Cmd {
 		return nil
 	}
 	m.shown = i
-	m.servers.SetShown(i)
-	for p := range panelCount {
-		if p != Servers {
+	m.each(func(p Panel, pn pane.Panel) {
+		if w, ok := pn.(pane.ServerWatcher); ok {
+			w.SetShown(i)
+		}
+		if pn.Header() != pane.HeaderServers {
 			m.polls[p] = pollState{gen: m.polls[p].gen + 1}
 		}
-	}
+	})
 	m.status = "showing " + m.serverLabel(i)
 	return m.fetch(m.active)
 }
@@ -241,9 +230,7 @@ func (m *Model) resize(w, h int) {
 	m.width, m.height = max(w, 1), max(h, 1)
 	m.help.Width = m.width
 	bodyH := m.bodyHeight()
-	for p := range panelCount {
-		m.panel(p).SetSize(m.width, bodyH)
-	}
+	m.each(func(_ Panel, pn pane.Panel) { pn.SetSize(m.width, bodyH) })
 }
 
 // chromeLines is the height of everything around the panel: header,

@@ -12,6 +12,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"hmperf/tui/ingest"
+	"hmperf/tui/pane"
 	"hmperf/tui/source"
 )
 
@@ -183,7 +185,7 @@ func TestReadOnlyDisablesWriteKeys(t *testing.T) {
 	f.readOnly = true
 	for _, p := range []Panel{Indexes, Benchmarks, Ingest, Migrations} {
 		m := loadedModel(t, f, p, Options{})
-		for _, b := range m.keys.writeKeys() {
+		for _, b := range m.writeKeys() {
 			if b.Enabled() {
 				t.Errorf("%s: %q enabled in read-only mode", p, b.Help().Key)
 			}
@@ -201,14 +203,15 @@ func TestReadOnlyDisablesWriteKeys(t *testing.T) {
 
 func TestPanelKeysDisabledElsewhere(t *testing.T) {
 	m := loadedModel(t, newFake(), Overview, Options{})
-	for _, b := range append(m.keys.writeKeys(), m.keys.Filter, m.keys.Export) {
+	for _, b := range append(m.writeKeys(), m.keys.Filter, m.keys.Export) {
 		if b.Enabled() {
 			t.Errorf("%q enabled on the overview", b.Help().Key)
 		}
 	}
 	m = press(t, m, "5")
-	if m.active != Benchmarks || !m.keys.Bench.Enabled() || m.keys.Ingest.Enabled() {
-		t.Fatalf("keys on benchmarks: bench %v ingest %v", m.keys.Bench.Enabled(), m.keys.Ingest.Enabled())
+	bench, ingest := panelKey(t, m, "b").Enabled(), panelKey(t, m, "i").Enabled()
+	if m.active != Benchmarks || !bench || ingest {
+		t.Fatalf("keys on benchmarks: bench %v ingest %v", bench, ingest)
 	}
 }
 
@@ -299,11 +302,11 @@ func TestMigrateDownNeedsVersion(t *testing.T) {
 func TestForceOnlyWhenDirtyWithTypedVersion(t *testing.T) {
 	f := newFake()
 	m := loadedModel(t, f, Migrations, Options{})
-	if m.keys.Force.Enabled() {
+	if panelKey(t, m, "f").Enabled() {
 		t.Fatal("force enabled on a clean database")
 	}
 	m, _ = update(t, m, dataMsg{panel: Migrations, gen: m.polls[Migrations].gen, data: fakeMigrations(true)})
-	if !m.keys.Force.Enabled() || m.keys.MigrateUp.Enabled() {
+	if !panelKey(t, m, "f").Enabled() || panelKey(t, m, "u").Enabled() {
 		t.Fatal("dirty database: force should be the only migration key")
 	}
 	if !strings.Contains(m.View(), "DIRTY: migration 22 failed") {
@@ -332,7 +335,7 @@ func TestQuitConfirmWhileJobRuns(t *testing.T) {
 		t.Fatal("confirmed i did not start the ingest")
 	}
 	m, cmd := update(t, m, keyMsg("q"))
-	if cmd != nil || m.confirm == nil || m.confirm.act != actQuit {
+	if cmd != nil || m.confirm == nil || !m.confirm.quit {
 		t.Fatal("q while the ingest runs did not ask")
 	}
 	m = press(t, m, "n")
@@ -354,7 +357,7 @@ func TestIngestStartedBeforeDashboard(t *testing.T) {
 	if !m.jobs.ingest {
 		t.Fatal("IngestRunning did not mark the ingest as running")
 	}
-	if m2, cmd := update(t, m, keyMsg("q")); cmd != nil || m2.confirm == nil || m2.confirm.act != actQuit {
+	if m2, cmd := update(t, m, keyMsg("q")); cmd != nil || m2.confirm == nil || !m2.confirm.quit {
 		t.Fatal("q while the pre-started ingest runs did not ask")
 	}
 	if m = press(t, m, "i"); m.jobs.ingest || m.confirm != nil {
@@ -373,7 +376,7 @@ func TestIngestTarget(t *testing.T) {
 		{source.TargetLive, "Start a sample ingest, writing generated rows to the live tables?"},
 		{source.TargetUnknown, "Start a sample ingest? Where it writes is not known yet"},
 	} {
-		if got := ingestPrompt(tt.target); !strings.HasPrefix(got, tt.prompt) {
+		if got := ingest.Prompt(tt.target); !strings.HasPrefix(got, tt.prompt) {
 			t.Errorf("%v: prompt %q, want %q", tt.target, got, tt.prompt)
 		}
 	}
@@ -383,7 +386,7 @@ func TestIngestTarget(t *testing.T) {
 		t.Fatalf("the stopped panel does not say where i writes:\n%s", v)
 	}
 	m = press(t, m, "i")
-	if m.confirm == nil || m.confirm.prompt != ingestPrompt(source.TargetSandbox) {
+	if m.confirm == nil || m.confirm.prompt != ingest.Prompt(source.TargetSandbox) {
 		t.Fatalf("i asked %+v", m.confirm)
 	}
 	m = press(t, m, "y")
@@ -397,7 +400,7 @@ func TestIngestTarget(t *testing.T) {
 func TestBenchPromptSaysWhereRowsGo(t *testing.T) {
 	m := loadedModel(t, newFake(), Benchmarks, Options{})
 	m = press(t, m, "b")
-	if m.confirm == nil || m.confirm.act != actBench {
+	if m.confirm == nil || m.confirm.job != pane.JobBench {
 		t.Fatalf("b asked %+v", m.confirm)
 	}
 	for _, want := range []string{"scratch copies in schema hmperf_scratch_N", "built from the live catalogue",
@@ -440,7 +443,7 @@ func TestBenchmarkCancelWithEsc(t *testing.T) {
 	m := loadedModel(t, f, Benchmarks, Options{})
 	m = press(t, m, "right") // nutrition
 	m, _ = update(t, m, keyMsg("b"))
-	if m.confirm == nil || m.confirm.table != "nutrition" {
+	if m.confirm == nil || m.confirm.arg != "nutrition" {
 		t.Fatalf("b did not ask to run the selected table: %+v", m.confirm)
 	}
 	m, cmd := update(t, m, keyMsg("y"))

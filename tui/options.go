@@ -22,7 +22,8 @@ type Options struct {
 	QueryTimeout time.Duration
 	// ExportDir is where e writes CSV files. Default the working directory.
 	ExportDir string
-	// Panel is the panel shown first. Default Overview.
+	// Panel is the panel shown first, by its position in the tab bar.
+	// Default the first.
 	Panel Panel
 	// IngestRunning says a sample ingest was started before the dashboard
 	// (the embedded mode starts one), so the Ingest panel shows it running,
@@ -44,9 +45,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ExportDir == "" {
 		o.ExportDir = "."
-	}
-	if o.Panel < 0 || o.Panel >= panelCount {
-		o.Panel = Overview
 	}
 	return o
 }

@@ -1,94 +1,74 @@
 package tui
 
 import (
-	tea "github.com/charmbracelet/bubbletea"
-
-	"hmperf/tui/datatable"
+	"hmperf/tui/alerts"
+	"hmperf/tui/benchmarks"
+	"hmperf/tui/constraints"
+	"hmperf/tui/indexes"
+	"hmperf/tui/ingest"
+	"hmperf/tui/migrations"
+	"hmperf/tui/overview"
+	"hmperf/tui/pane"
+	"hmperf/tui/servers"
+	"hmperf/tui/theme"
 )
 
-// Panel identifies one of the dashboard's tabs.
+// Panel is a tab of the dashboard: its position in the panel list. Its
+// number key is the position plus one.
 type Panel int
 
-// The panels, in tab order; the number key of each is its position plus one.
-const (
-	Overview Panel = iota
-	Constraints
-	Alerts
-	Indexes
-	Benchmarks
-	Ingest
-	Migrations
-	Servers
-	panelCount
-)
-
-// String returns the panel's tab title.
-func (p Panel) String() string {
-	switch p {
-	case Overview:
-		return "Overview"
-	case Constraints:
-		return "Constraints"
-	case Alerts:
-		return "Alerts"
-	case Indexes:
-		return "Indexes"
-	case Benchmarks:
-		return "Benchmarks"
-	case Ingest:
-		return "Ingest"
-	case Migrations:
-		return "Migrations"
-	case Servers:
-		return "Servers"
+// panelList returns the dashboard's panels in tab order. The tab bar, the
+// number keys, polling, the footer and help all come from this list:
+// adding a panel is adding its line here.
+func panelList(st theme.Styles, names []string) []pane.Panel {
+	return []pane.Panel{
+		ref(overview.New(st)),
+		ref(constraints.New(st)),
+		ref(alerts.New(st)),
+		ref(indexes.New(st)),
+		ref(benchmarks.New(st)),
+		ref(ingest.New(st)),
+		ref(migrations.New(st)),
+		ref(servers.New(st, names)),
 	}
-	return "?"
 }
 
-// Short returns the panel's title in at most seven letters, for a narrow
-// tab line.
-func (p Panel) Short() string {
-	switch p {
-	case Overview:
-		return "Over"
-	case Constraints:
-		return "Constr"
-	case Indexes:
-		return "Index"
-	case Benchmarks:
-		return "Bench"
-	case Migrations:
-		return "Migr"
-	}
-	return p.String()
-}
+// maxPanels is how many panels the number keys 1-9 reach.
+const maxPanels = 9
 
-// panel is what the root needs of every sub-model.
-type panel interface {
-	SetSize(w, h int)
-	Update(msg tea.Msg) tea.Cmd
-	View() string
-	// Table returns the table that / filters and e exports, or nil.
-	Table() *datatable.Model
-}
+func ref[T any](v T) *T { return &v }
 
 // panel returns the sub-model of p.
-func (m *Model) panel(p Panel) panel {
-	switch p {
-	case Constraints:
-		return &m.constraints
-	case Alerts:
-		return &m.alerts
-	case Indexes:
-		return &m.indexes
-	case Benchmarks:
-		return &m.benchmarks
-	case Ingest:
-		return &m.ingest
-	case Migrations:
-		return &m.migrations
-	case Servers:
-		return &m.servers
+func (m *Model) panel(p Panel) pane.Panel { return m.panels[p] }
+
+// title is the tab title of p.
+func (m *Model) title(p Panel) string { return m.panels[p].Title() }
+
+// each calls f on every panel, in tab order.
+func (m *Model) each(f func(p Panel, pn pane.Panel)) {
+	for i, pn := range m.panels {
+		f(Panel(i), pn)
 	}
-	return &m.overview
+}
+
+// find returns the first panel whose data tells the header h, and false
+// when no panel does.
+func (m *Model) find(h pane.Header) (Panel, bool) {
+	for i, pn := range m.panels {
+		if pn.Header() == h {
+			return Panel(i), true
+		}
+	}
+	return 0, false
+}
+
+// serverList is the servers as the panel that reads every server tracks
+// them, nil when there is none.
+func (m *Model) serverList() []servers.Tracked {
+	for _, pn := range m.panels {
+		if s, ok := pn.(*servers.Model); ok {
+			return s.List()
+		}
+	}
+	return nil
 }

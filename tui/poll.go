@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"hmperf/tui/format"
+	"hmperf/tui/pane"
 	"hmperf/tui/source"
 )
 
@@ -114,13 +115,21 @@ func (m *Model) handleTick(msg tickMsg) tea.Cmd {
 // and Alerts, with its rows, already carry them); with several it is every
 // server's state and alerts, which the Servers panel carries.
 func (m *Model) fetchHeader() tea.Cmd {
+	shows := m.panel(m.active).Header()
+	want := pane.HeaderAlerts
 	switch {
-	case m.fleet() && m.active != Servers:
-		return m.poll(Servers, true)
-	case m.fleet(), m.active == Overview || m.active == Alerts:
+	case m.fleet() && shows == pane.HeaderServers:
+		return nil
+	case m.fleet():
+		want = pane.HeaderServers
+	case shows == pane.HeaderAlertCounts || shows == pane.HeaderAlerts:
 		return nil
 	}
-	return m.poll(Alerts, true)
+	p, ok := m.find(want)
+	if !ok {
+		return nil
+	}
+	return m.poll(p, true)
 }
 
 // fetch polls panel p unless a request for it is still in flight. A request
@@ -140,34 +149,14 @@ func (m *Model) poll(p Panel, background bool) tea.Cmd {
 	// Copy what the command needs: it runs on another goroutine and must
 	// not read the model.
 	ctx, src, gen, timeout, clock := source.WithServer(m.ctx, m.shown), m.src, ps.gen, m.opts.QueryTimeout, m.opts.Clock
+	query := m.panel(p).Poll
 	return m.track.cmd(func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		start := clock()
-		data, err := query(ctx, src, p)
+		data, err := query(ctx, src)
 		return dataMsg{panel: p, gen: gen, data: data, err: err, took: clock().Sub(start), background: background}
 	})
-}
-
-// query runs the poll of panel p.
-func query(ctx context.Context, src source.Poller, p Panel) (any, error) {
-	switch p {
-	case Constraints:
-		return src.Constraints(ctx)
-	case Alerts:
-		return src.Alerts(ctx)
-	case Indexes:
-		return src.Indexes(ctx)
-	case Benchmarks:
-		return src.Benchmarks(ctx)
-	case Ingest:
-		return src.Ingest(ctx)
-	case Migrations:
-		return src.Migrations(ctx)
-	case Servers:
-		return src.Servers(ctx)
-	}
-	return src.Overview(ctx)
 }
 
 // handleData applies an answer. On failure the panel keeps its data, marked
@@ -183,12 +172,13 @@ func (m *Model) handleData(msg dataMsg) tea.Cmd {
 		if ps.staleSince.IsZero() {
 			ps.staleSince = m.opts.Clock()
 		}
-		if msg.panel == Alerts || msg.panel == Overview {
+		if h := m.panel(msg.panel).Header(); h == pane.HeaderAlertCounts || h == pane.HeaderAlerts {
 			m.firing = uncheckedAlerts(msg.panel, msg.err)
 		}
 	} else {
 		ps.err, ps.staleSince, ps.loaded = nil, time.Time{}, true
-		m.apply(msg.data)
+		m.panel(msg.panel).Apply(msg.data, m.opts.Clock())
+		m.observe(msg.panel, msg.data)
 	}
 	if msg.background {
 		return nil
@@ -209,31 +199,20 @@ func (m *Model) handleData(msg dataMsg) tea.Cmd {
 	return m.ticker.restart(m.track)
 }
 
-// apply hands data to the panel that shows it.
-func (m *Model) apply(data any) {
+// observe takes from a panel's data what the root itself shows: the
+// header's badge and server, and whether the sample ingest still runs.
+func (m *Model) observe(p Panel, data any) {
 	switch d := data.(type) {
 	case source.Overview:
-		m.overview.SetData(d)
-		m.firing = alertCounts{from: Overview, known: true, critical: d.CriticalAlerts, warning: d.WarningAlerts}
+		m.server, m.serverVersion = d.Server, d.ServerVersion
+		m.firing = alertCounts{from: p, known: true, critical: d.CriticalAlerts, warning: d.WarningAlerts}
 		if d.AlertsUnknown != "" {
-			m.firing = uncheckedAlerts(Overview, errors.New(d.AlertsUnknown))
+			m.firing = uncheckedAlerts(p, errors.New(d.AlertsUnknown))
 		}
-	case []source.ConstraintRow:
-		m.constraints.SetData(d)
 	case []source.Alert:
-		m.alerts.SetData(d)
-		m.firing = countAlerts(d)
-	case []source.IndexJob:
-		m.indexes.SetData(d)
-	case source.BenchHistory:
-		m.benchmarks.SetData(d)
+		m.firing = countAlerts(p, d)
 	case source.IngestStats:
-		m.ingest.SetData(d)
 		m.ingestEnded(d)
-	case source.MigrationStatus:
-		m.migrations.SetData(d)
-	case []source.Server:
-		m.servers.SetData(d, m.opts.Clock())
 	}
 }
 

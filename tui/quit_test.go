@@ -59,7 +59,7 @@ func TestQuitWaitsForTheBenchmark(t *testing.T) {
 		t.Fatal("the benchmark did not start")
 	}
 	m, _ = update(t, m, keyMsg("q"))
-	if m.confirm == nil || m.confirm.act != actQuit {
+	if m.confirm == nil || !m.confirm.quit {
 		t.Fatal("q during a benchmark did not ask")
 	}
 	_, cmd := update(t, m, keyMsg("y"))

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"hmperf/tui/format"
+	"hmperf/tui/pane"
 	"hmperf/tui/source"
 )
 
@@ -19,25 +20,25 @@ func (m Model) View() string {
 
 // tabsView lists the panels; only the active one is bracketed. When the
 // full titles do not fit, the other panels get their short ones, so that
-// all eight fit in 80 columns.
+// more fit in 80 columns.
 func (m *Model) tabsView() string {
-	line := m.tabs(Panel.String)
+	line := m.tabs(pane.Panel.Title)
 	if lipgloss.Width(line) > m.width {
-		line = m.tabs(Panel.Short)
+		line = m.tabs(pane.Panel.ShortTitle)
 	}
 	return ansi.Truncate(line, m.width, "…")
 }
 
 // tabs renders the tab line, naming the inactive panels with title.
-func (m *Model) tabs(title func(Panel) string) string {
-	tabs := make([]string, 0, panelCount)
-	for p := range panelCount {
+func (m *Model) tabs(title func(pane.Panel) string) string {
+	tabs := make([]string, 0, len(m.panels))
+	m.each(func(p Panel, pn pane.Panel) {
 		if p == m.active {
-			tabs = append(tabs, m.styles.ActiveTab.Render(fmt.Sprintf("[%d:%s]", p+1, p)))
+			tabs = append(tabs, m.styles.ActiveTab.Render(fmt.Sprintf("[%d:%s]", p+1, pn.Title())))
 		} else {
-			tabs = append(tabs, m.styles.Tab.Render(fmt.Sprintf("%d:%s", p+1, title(p))))
+			tabs = append(tabs, m.styles.Tab.Render(fmt.Sprintf("%d:%s", p+1, title(pn))))
 		}
-	}
+	})
 	return strings.Join(tabs, " ")
 }
 
@@ -66,10 +67,10 @@ func (m *Model) panelView() string {
 	case errors.As(ps.err, &missing):
 		return m.missingView(missing)
 	case !ps.loaded && ps.err != nil:
-		return m.styles.Crit.Render("ERROR: could not load "+m.active.String()+": "+ps.err.Error()) +
+		return m.styles.Crit.Render("ERROR: could not load "+m.title(m.active)+": "+ps.err.Error()) +
 			"\n" + m.styles.Muted.Render("retrying in "+interval(m.ticker.delay()))
 	case !ps.loaded:
-		return m.styles.Muted.Render("Loading " + m.active.String() + "…")
+		return m.styles.Muted.Render("Loading " + m.title(m.active) + "…")
 	case !ps.staleSince.IsZero():
 		return m.styles.Stale.Render(ansi.Strip(m.panel(m.active).View()))
 	}
@@ -81,10 +82,10 @@ func (m *Model) panelView() string {
 // retry countdown, and no raw SQL error cut at the edge.
 func (m *Model) missingView(e *source.ErrMissing) string {
 	wrap := lipgloss.NewStyle().Width(m.width)
-	head := m.active.String() + " cannot be shown: this database lacks what it reads."
+	head := m.title(m.active) + " cannot be shown: this database lacks what it reads."
 	what, fix := "Missing: ", "To add it, run: "+e.Fix
 	if e.Denied {
-		head = m.active.String() + " cannot be shown: the role may not read what it needs."
+		head = m.title(m.active) + " cannot be shown: the role may not read what it needs."
 		what, fix = "Refused: ", "To fix it, "+e.Fix+"."
 	}
 	return strings.Join([]string{
@@ -116,11 +117,11 @@ func (m *Model) confirmView() string {
 func (m *Model) helpView() string {
 	// The modal's border and padding take four columns.
 	wrap := lipgloss.NewStyle().Width(min(m.width-4, 100))
-	parts := []string{m.styles.Title.Render("Keys"), m.help.FullHelpView(m.keys.FullHelp()),
+	parts := []string{m.styles.Title.Render("Keys"), m.help.FullHelpView(m.fullHelp()),
 		wrap.Inherit(m.styles.Muted).Render("↑/↓ j/k move in tables, pgup/pgdn page, g/G top and bottom; any key closes help")}
 	if m.src.ReadOnly() {
 		var ro []string
-		for _, b := range m.keys.writeKeys() {
+		for _, b := range m.writeKeys() {
 			ro = append(ro, b.Help().Key+" "+b.Help().Desc)
 		}
 		parts = append(parts, wrap.Inherit(m.styles.Warn).Render("(read-only) disabled: "+strings.Join(ro, ", ")))
@@ -154,5 +155,5 @@ func (m *Model) footerView() string {
 		return m.filter.View() + m.styles.Muted.Render("  enter keeps, esc clears")
 	}
 	// help only cuts the line when its ellipsis fits, so cut it here too.
-	return ansi.Truncate(m.help.ShortHelpView(m.keys.ShortHelp()), m.width, "…")
+	return ansi.Truncate(m.help.ShortHelpView(m.shortHelp()), m.width, "…")
 }

@@ -17,7 +17,6 @@ import (
 
 	"hmperf/queries"
 	"hmperf/queries/bench"
-	"hmperf/queries/monitor"
 )
 
 // benchOpts are the flags of `hmperf bench`.
@@ -136,7 +135,7 @@ func setMonitoringDefaults(fs *flag.FlagSet, o *benchOpts, reps *int) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !set["rows"] {
-		o.rows = monitor.DefaultFeedBatch
+		o.rows = bench.DefaultFeedBatch
 	}
 	if !set["reps"] || *reps == 0 {
 		*reps = 40
@@ -161,7 +160,7 @@ func benchOnTarget(ctx context.Context, e env, o benchOpts, tables []string, rep
 		return err
 	}
 	if o.monitoring {
-		fo, err := monitor.MeasureFeedOverhead(ctx, pool, monitor.OverheadOptions{Batches: reps, BatchSize: o.rows, Seed: o.seed})
+		fo, err := bench.MeasureFeedOverhead(ctx, pool, bench.FeedOptions{Batches: reps, BatchSize: o.rows, Seed: o.seed})
 		if err != nil {
 			return err
 		}
@@ -452,7 +451,7 @@ func thousands(v float64) string {
 	return s
 }
 
-func printFeedOverhead(w io.Writer, fo monitor.FeedOverhead, asJSON bool) error {
+func printFeedOverhead(w io.Writer, fo bench.FeedOverhead, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -186,7 +186,7 @@ func openSchema(ctx context.Context, cf connFlags, stderr io.Writer) (*target, e
 
 func startEmbedded(ctx context.Context, cf connFlags, stderr io.Writer) (*target, error) {
 	fmt.Fprintln(stderr, "hmperf: no database configured (--dsn, DATABASE_URL or PG* variables); starting a throwaway embedded PostgreSQL, discarded on exit")
-	c, err := pglaunch.Start(ctx, pglaunch.Options{})
+	c, err := pglaunch.Start(ctx, pglaunch.Options{Fetch: pglaunch.FetchOptions{Progress: stderr}})
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ func runLocal(ctx context.Context, e env, args []string) error {
 // and n replicas that have replayed it, until interrupted.
 func runLocalSet(ctx context.Context, e env, n int) (err error) {
 	fmt.Fprintf(e.stderr, "hmperf: starting a throwaway embedded PostgreSQL primary and %d streaming %s, discarded on exit\n", n, plural(n, "replica", "replicas"))
-	set, err := pglaunch.StartSet(ctx, pglaunch.Options{}, n)
+	set, err := pglaunch.StartSet(ctx, pglaunch.Options{Fetch: pglaunch.FetchOptions{Progress: e.stderr}}, n)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 // rssLimitKB is the most resident memory `hmperf ingest --file` may take on
-// any input (issue 16): measured peaks are in the README.
+// any input (issue 16): measured peaks are in docs/measurements.md.
 const rssLimitKB = 200 << 10
 
 // TestIngestFileMemory streams inputs that once took 0.8 to 3.6 GB into

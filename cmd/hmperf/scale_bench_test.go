@@ -407,7 +407,7 @@ func copyWriters(ctx context.Context, pool *pgxpool.Pool, recs []engine.Record, 
 	return nil
 }
 
-// scaleTable is the curve as a Markdown table, for the README.
+// scaleTable is the curve as a Markdown table, for docs/measurements.md.
 func scaleTable(points []scalePoint, ing []ingestRates) string {
 	var sb strings.Builder
 	sb.WriteString("| months | rows | partitions | create (new months) | fill | maintain (nothing to do) | migrate status | ReadStatus | sample_writes | ingest, 2 writers | raw COPY, 2 writers |\n")

@@ -24,7 +24,7 @@ import (
 // the batch's transaction; nothing is added to the service's table (no
 // index, no trigger). Measured faster than moving the rows through the
 // staging table with INSERT … SELECT … WHERE NOT EXISTS, which loses
-// COPY's multi-row inserts (README).
+// COPY's multi-row inserts (docs/measurements.md).
 //
 // Concurrency: READ COMMITTED lets two transactions each see no row for a
 // key and both insert it. Every hmperf writer of such a table therefore

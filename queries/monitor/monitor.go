@@ -4,8 +4,8 @@
 // INSERT triggers on ingest_batch_stats (one row per ingest batch) and
 // benchmark_results (one row per measurement, labelled with the scratch
 // copies it measured, hmperf_scratch.<table>), never by a per-row write on
-// the data insert path; MeasureFeedOverhead measures what the feed costs an
-// ingest batch. Alerts skip every label in hmperf's own schemas (the
+// the data insert path; bench.MeasureFeedOverhead measures what the feed
+// costs an ingest batch. Alerts skip every label in hmperf's own schemas (the
 // sandbox's and the benchmarks'): they are about the service's tables.
 package monitor
 

@@ -269,7 +269,7 @@ func TestFeedOverhead(t *testing.T) {
 		return n
 	}
 	before := counts()
-	o, err := monitor.MeasureFeedOverhead(ctx, pool, monitor.OverheadOptions{Batches: 4, BatchSize: 100})
+	o, err := bench.MeasureFeedOverhead(ctx, pool, bench.FeedOptions{Batches: 4, BatchSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func TestFeedOverhead(t *testing.T) {
 func BenchmarkFeedOverhead(b *testing.B) {
 	pool := setup(b)
 	for b.Loop() {
-		o, err := monitor.MeasureFeedOverhead(context.Background(), pool, monitor.OverheadOptions{Batches: 100, BatchSize: 1000})
+		o, err := bench.MeasureFeedOverhead(context.Background(), pool, bench.FeedOptions{Batches: 100, BatchSize: 1000})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/queries"
+	"hmperf/queries/bench"
 	"hmperf/queries/monitor"
 )
 
@@ -501,7 +502,7 @@ func TestFeedOverheadIsNotTheService(t *testing.T) {
 	t.Parallel()
 	pool := setup(t)
 	mustSample(t, pool)
-	if _, err := monitor.MeasureFeedOverhead(context.Background(), pool, monitor.OverheadOptions{Batches: 3, BatchSize: 100}); err != nil {
+	if _, err := bench.MeasureFeedOverhead(context.Background(), pool, bench.FeedOptions{Batches: 3, BatchSize: 100}); err != nil {
 		t.Fatal(err)
 	}
 	r := mustSample(t, pool)

@@ -41,8 +41,13 @@ var ErrUnsupportedPlatform = errors.New("the embedded PostgreSQL is not supporte
 type Options struct {
 	// BaseDir holds the cluster directory; os.TempDir() when empty.
 	BaseDir string
-	// BinDir holds initdb and postgres; found with FindBinDir when empty.
+	// BinDir holds initdb and postgres; found with BinDir when empty.
 	BinDir string
+	// Find locates installed server binaries; FindBinDir when nil. Tests
+	// replace it to hide the machine's own installation.
+	Find func() (string, error)
+	// Fetch configures the download made when Find finds no binaries.
+	Fetch FetchOptions
 	// Settings are extra server settings (name → value), passed as -c flags.
 	Settings map[string]string
 	// StartTimeout bounds initdb plus server start; 60 s when zero.
@@ -83,15 +88,16 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 60 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
-	defer cancel()
+	// A first fetch can take longer than a start: it is bounded by ctx only.
 	binDir := opts.BinDir
 	if binDir == "" {
 		var err error
-		if binDir, err = FindBinDir(); err != nil {
+		if binDir, err = BinDir(ctx, opts); err != nil {
 			return nil, err
 		}
 	}
+	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
+	defer cancel()
 	base := opts.BaseDir
 	if base == "" {
 		base = os.TempDir()

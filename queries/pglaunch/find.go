@@ -4,6 +4,7 @@
 package pglaunch
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -19,12 +20,36 @@ var ErrNoBinaries = errors.New("no PostgreSQL server binaries found (initdb and 
 	"install PostgreSQL's server package (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql) " +
 	"or connect to an existing server with --dsn")
 
+// BinDir returns the directory of the server binaries Start runs: the
+// installed ones (opts.Find, FindBinDir by default) when there are any, else
+// those Fetch downloads into the cache. Nothing is fetched when
+// HMPERF_PG_BINDIR pins a directory, or when HMPERF_PG_REPOSITORY is "off".
+func BinDir(ctx context.Context, opts Options) (string, error) {
+	find := opts.Find
+	if find == nil {
+		find = FindBinDir
+	}
+	dir, err := find()
+	if err == nil || !errors.Is(err, ErrNoBinaries) || os.Getenv(EnvBinDir) != "" || fetchOff(opts.Fetch) {
+		return dir, err
+	}
+	dir, ferr := Fetch(ctx, opts.Fetch)
+	if ferr != nil {
+		return "", fmt.Errorf("%w; fetching them failed too: %v", err, ferr)
+	}
+	return dir, nil
+}
+
+func fetchOff(o FetchOptions) bool {
+	return o.Repository == "off" || (o.Repository == "" && os.Getenv(EnvRepository) == "off")
+}
+
 // FindBinDir returns the directory holding initdb and postgres: the one
 // named by HMPERF_PG_BINDIR when it is set (and only that one, so a user can
 // pin a version), else the first found on PATH, by `pg_config --bindir`, or
 // in the usual install locations, newest major version first.
 func FindBinDir() (string, error) {
-	if d := os.Getenv("HMPERF_PG_BINDIR"); d != "" {
+	if d := os.Getenv(EnvBinDir); d != "" {
 		if hasServer(d) {
 			return d, nil
 		}

@@ -77,3 +77,18 @@ func processAlive(pid int) bool { return aliveBySignalZero(syscall.Kill(pid, 0))
 func aliveBySignalZero(err error) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
+
+// lockFile takes an exclusive lock on path (created if missing), waiting for
+// another process that holds it: two test binaries that both find no
+// binaries fetch them once. The returned function releases it.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { _ = f.Close() }, nil
+}

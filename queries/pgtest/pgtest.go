@@ -56,7 +56,7 @@ func (s *server) start() error {
 	s.once.Do(func() {
 		dsn := os.Getenv(EnvDSN)
 		if dsn == "" {
-			c, err := pglaunch.Start(context.Background(), pglaunch.Options{})
+			c, err := pglaunch.Start(context.Background(), pglaunch.Options{Fetch: pglaunch.FetchOptions{Progress: os.Stderr}})
 			if err != nil {
 				s.err = fmt.Errorf("start a test cluster: %w", err)
 				return

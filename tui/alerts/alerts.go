@@ -12,12 +12,15 @@ import (
 
 	"hmperf/tui/datatable"
 	"hmperf/tui/format"
+	"hmperf/tui/pane"
+	"hmperf/tui/severity"
 	"hmperf/tui/source"
 	"hmperf/tui/theme"
 )
 
 // Model is the alerts panel.
 type Model struct {
+	pane.NoKeys
 	st     theme.Styles
 	alerts []source.Alert
 	table  datatable.Model
@@ -48,7 +51,7 @@ func (m *Model) SetData(alerts []source.Alert) {
 	rows := make([][]string, len(m.alerts))
 	for i, a := range m.alerts {
 		rows[i] = []string{
-			theme.SeverityLabel(a.Severity), a.Name, a.Table,
+			severity.Label(a.Severity), a.Name, a.Table,
 			format.Float(a.Observed, 1), format.Float(a.Threshold, 1), format.Stamp(a.FiringSince),
 		}
 	}
@@ -120,8 +123,8 @@ func (m *Model) summary() string {
 // because the table measures cells as plain text.
 func (m *Model) colour(view string) string {
 	for _, sev := range []source.Severity{source.Critical, source.Warning} {
-		label := theme.SeverityLabel(sev)
-		view = strings.ReplaceAll(view, label, m.st.Severity(sev))
+		label := severity.Label(sev)
+		view = strings.ReplaceAll(view, label, severity.Render(m.st, sev))
 	}
 	return view
 }

@@ -31,6 +31,7 @@ func variants() []source.Variant {
 
 // Model is the benchmarks panel.
 type Model struct {
+	keys     keyMap
 	st       theme.Styles
 	data     source.BenchHistory
 	sel      int
@@ -52,6 +53,7 @@ func New(st theme.Styles) Model {
 		results: datatable.New(resultColumns(), st.Table),
 		history: datatable.New(historyColumns(), st.Table),
 	}
+	m.keys = newKeyMap()
 	m.SetSize(80, 20)
 	return m
 }

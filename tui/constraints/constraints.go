@@ -115,6 +115,7 @@ func count(p *int64) (float64, bool) {
 
 // Model is the constraints panel.
 type Model struct {
+	keys   keyMap
 	st     theme.Styles
 	metric Metric
 	rows   []source.ConstraintRow
@@ -130,6 +131,7 @@ type Model struct {
 // New returns an empty constraints panel.
 func New(st theme.Styles) Model {
 	m := Model{st: st, table: datatable.New(columns(), st.Table)}
+	m.keys = newKeyMap()
 	m.SetSize(80, 20)
 	return m
 }

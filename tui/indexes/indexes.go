@@ -21,6 +21,7 @@ const maxBars = 4
 
 // Model is the indexes panel.
 type Model struct {
+	keys    keyMap
 	st      theme.Styles
 	jobs    []source.IndexJob
 	running []source.IndexJob
@@ -31,6 +32,7 @@ type Model struct {
 // New returns an empty indexes panel.
 func New(st theme.Styles) Model {
 	m := Model{st: st, table: datatable.New(columns(), st.Table)}
+	m.keys = newKeyMap()
 	m.SetSize(80, 20)
 	return m
 }

@@ -30,6 +30,7 @@ const maxReasons = 5
 
 // Model is the ingest panel.
 type Model struct {
+	keys    keyMap
 	st      theme.Styles
 	data    source.IngestStats
 	running bool
@@ -40,6 +41,7 @@ type Model struct {
 // New returns an empty ingest panel.
 func New(st theme.Styles) Model {
 	m := Model{st: st, table: datatable.New(columns(), st.Table)}
+	m.keys = newKeyMap()
 	m.SetSize(80, 20)
 	return m
 }

@@ -17,6 +17,7 @@ import (
 
 // Model is the migrations panel.
 type Model struct {
+	keys  keyMap
 	st    theme.Styles
 	data  source.MigrationStatus
 	table datatable.Model
@@ -26,6 +27,7 @@ type Model struct {
 // New returns an empty migrations panel.
 func New(st theme.Styles) Model {
 	m := Model{st: st, table: datatable.New(columns(), st.Table)}
+	m.keys = newKeyMap()
 	m.SetSize(80, 20)
 	return m
 }

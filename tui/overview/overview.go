@@ -13,6 +13,8 @@ import (
 
 	"hmperf/tui/datatable"
 	"hmperf/tui/format"
+	"hmperf/tui/pane"
+	"hmperf/tui/severity"
 	"hmperf/tui/source"
 	"hmperf/tui/theme"
 	"hmperf/tui/verdict"
@@ -31,6 +33,7 @@ const sparkHeight = 4
 
 // Model is the overview panel.
 type Model struct {
+	pane.NoKeys
 	st    theme.Styles
 	data  source.Overview
 	spark sparkline.Model
@@ -165,8 +168,8 @@ func (m *Model) alertsLine() string {
 		return st.OK.Render("OK, none firing")
 	}
 	return fmt.Sprintf("%s %d   %s %d",
-		st.Severity(source.Critical), d.CriticalAlerts,
-		st.Severity(source.Warning), d.WarningAlerts)
+		severity.Render(st, source.Critical), d.CriticalAlerts,
+		severity.Render(st, source.Warning), d.WarningAlerts)
 }
 
 func (m *Model) rateView() string {

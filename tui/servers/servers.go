@@ -13,6 +13,7 @@ import (
 
 	"hmperf/tui/datatable"
 	"hmperf/tui/format"
+	"hmperf/tui/pane"
 	"hmperf/tui/source"
 	"hmperf/tui/theme"
 )
@@ -70,6 +71,7 @@ func Label(i int, name string) string {
 
 // Model is the Servers panel.
 type Model struct {
+	pane.NoKeys
 	st    theme.Styles
 	list  []Tracked
 	shown int

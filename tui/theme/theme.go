@@ -7,8 +7,6 @@ import (
 	"github.com/charmbracelet/bubbles/progress"
 	"github.com/charmbracelet/bubbles/table"
 	"github.com/charmbracelet/lipgloss"
-
-	"hmperf/tui/source"
 )
 
 // Theme is a palette of semantic colours. Adaptive colours pick a shade for
@@ -102,34 +100,6 @@ func (s Styles) Bar(width int, fraction float64) string {
 	bar := progress.New(progress.WithSolidFill(fill), progress.WithWidth(width),
 		progress.WithColorProfile(lipgloss.ColorProfile()))
 	return bar.ViewAs(min(max(fraction, 0), 1))
-}
-
-// SeverityLabel spells a severity with a symbol and a word, so that it reads
-// the same without colour.
-func SeverityLabel(sev source.Severity) string {
-	switch sev {
-	case source.Critical:
-		return "!! CRITICAL"
-	case source.Warning:
-		return "!  WARNING"
-	}
-	return "?  " + string(sev)
-}
-
-// Severity renders a severity label in its colour.
-func (s Styles) Severity(sev source.Severity) string {
-	return s.SeverityStyle(sev).Render(SeverityLabel(sev))
-}
-
-// SeverityStyle is the style of a severity.
-func (s Styles) SeverityStyle(sev source.Severity) lipgloss.Style {
-	switch sev {
-	case source.Critical:
-		return s.Crit
-	case source.Warning:
-		return s.Warn
-	}
-	return s.Muted
 }
 
 // SeriesStyle returns the style of the i-th chart data set.

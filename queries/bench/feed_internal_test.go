@@ -1,4 +1,4 @@
-package monitor
+package bench
 
 import "testing"
 
@@ -12,7 +12,7 @@ func TestSummarizeFeed(t *testing.T) {
 		feedMs: []float64{3, 1, 2},
 		trigMs: []float64{0.5, 1.5, 0.25, 9},
 	}
-	fo := summarizeFeed(OverheadOptions{Batches: 4, BatchSize: 7}, s)
+	fo := summarizeFeed(FeedOptions{Batches: 4, BatchSize: 7}, s)
 	want := FeedOverhead{Batches: 4, BatchSize: 7, MedianWithMs: 11.5, MedianNoneMs: 9.5,
 		OverheadPct: 23.6, MinPct: 20, MaxPct: 50, FeedMs: 2, FeedPct: 2 / 9.5 * 100}
 	got := fo
@@ -28,7 +28,7 @@ func TestSummarizeFeed(t *testing.T) {
 		t.Errorf("triggers' share %v ms, %v%%; want 1 ms, %v%%", fo.TriggersMs, fo.TriggersPct, 1/9.5*100)
 	}
 	s.trigMs = nil
-	if fo := summarizeFeed(OverheadOptions{Batches: 4}, s); fo.TriggersMs != nil || fo.TriggersPct != nil {
+	if fo := summarizeFeed(FeedOptions{Batches: 4}, s); fo.TriggersMs != nil || fo.TriggersPct != nil {
 		t.Errorf("no trigger samples gave a triggers' share %v ms, %v%%", fo.TriggersMs, fo.TriggersPct)
 	}
 }

@@ -1,4 +1,4 @@
-package monitor
+package bench
 
 import (
 	"context"
@@ -10,12 +10,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/queries"
-	"hmperf/queries/bench"
 	"hmperf/queries/catalog"
 )
 
-// OverheadOptions configure MeasureFeedOverhead.
-type OverheadOptions struct {
+// FeedOptions configure MeasureFeedOverhead.
+type FeedOptions struct {
 	Batches   int    // measured pairs (with, without); default 40
 	BatchSize int    // rows per batch; default DefaultFeedBatch
 	Seed      uint64 // generator seed
@@ -66,16 +65,16 @@ const DefaultFeedBatch = 5000
 // that is rolled back, so nothing stays behind; the commit is therefore
 // excluded from both timings, which makes the denominator smaller and the
 // overhead figure an upper bound.
-func MeasureFeedOverhead(ctx context.Context, db bench.DB, o OverheadOptions) (fo FeedOverhead, err error) {
+func MeasureFeedOverhead(ctx context.Context, db DB, o FeedOptions) (fo FeedOverhead, err error) {
 	o.Batches, o.BatchSize = cmp0(o.Batches, 40), cmp0(o.BatchSize, DefaultFeedBatch)
-	ds, err := bench.Generate("activity", o.BatchSize*o.Batches, o.Seed, time.Now())
+	ds, err := Generate("activity", o.BatchSize*o.Batches, o.Seed, time.Now())
 	if err != nil {
 		return FeedOverhead{}, err
 	}
 	if err := checkFeed(ctx, db, ds); err != nil {
 		return FeedOverhead{}, err
 	}
-	err = bench.WithScratch(ctx, db, []string{feedTable}, func(schema string) error {
+	err = WithScratch(ctx, db, []string{feedTable}, func(schema string) error {
 		t, err := scratchTarget(ctx, db, schema, ds)
 		if err != nil {
 			return err
@@ -94,18 +93,18 @@ const feedTable = "activity_metrics_v2"
 type feedTarget struct {
 	table   pgx.Identifier
 	columns []string
-	ds      bench.Dataset // rows in the copy's column order
+	ds      Dataset // rows in the copy's column order
 	users   *catalog.Users
 }
 
 // scratchTarget is the copy of feedTable in schema, with ds laid out for it
 // from the catalogue (the service's layout may lack columns hmperf's has).
-func scratchTarget(ctx context.Context, db bench.DB, schema string, ds bench.Dataset) (feedTarget, error) {
-	m, rows, err := bench.MapRows(ctx, db, pgx.Identifier{schema, feedTable}, ds)
+func scratchTarget(ctx context.Context, db DB, schema string, ds Dataset) (feedTarget, error) {
+	m, rows, err := MapRows(ctx, db, pgx.Identifier{schema, feedTable}, ds)
 	if err != nil {
 		return feedTarget{}, fmt.Errorf("feed overhead: %w", err)
 	}
-	users, err := bench.ReadUsers(ctx, db, schema)
+	users, err := ReadUsers(ctx, db, schema)
 	if err != nil {
 		return feedTarget{}, err
 	}
@@ -114,7 +113,7 @@ func scratchTarget(ctx context.Context, db bench.DB, schema string, ds bench.Dat
 }
 
 // measureFeed times o.Batches pairs of batches into t.
-func measureFeed(ctx context.Context, db bench.DB, o OverheadOptions, t feedTarget) (FeedOverhead, error) {
+func measureFeed(ctx context.Context, db DB, o FeedOptions, t feedTarget) (FeedOverhead, error) {
 	skip := queries.CanSkipTriggers(ctx, db) == nil
 	var with, none, pct, feedMs, trigMs []float64
 	for i := range o.Batches {
@@ -153,14 +152,14 @@ type feedSamples struct {
 }
 
 // summarizeFeed reduces the samples to the figures FeedOverhead reports.
-func summarizeFeed(o OverheadOptions, s feedSamples) FeedOverhead {
+func summarizeFeed(o FeedOptions, s feedSamples) FeedOverhead {
 	fo := FeedOverhead{Batches: o.Batches, BatchSize: o.BatchSize,
-		MedianWithMs: bench.Median(s.with), MedianNoneMs: bench.Median(s.none),
-		OverheadPct: bench.Median(s.pct), MinPct: slices.Min(s.pct), MaxPct: slices.Max(s.pct),
-		FeedMs: bench.Median(s.feedMs)}
+		MedianWithMs: Median(s.with), MedianNoneMs: Median(s.none),
+		OverheadPct: Median(s.pct), MinPct: slices.Min(s.pct), MaxPct: slices.Max(s.pct),
+		FeedMs: Median(s.feedMs)}
 	fo.FeedPct = fo.FeedMs / fo.MedianNoneMs * 100
 	if len(s.trigMs) > 0 {
-		ms := bench.Median(s.trigMs)
+		ms := Median(s.trigMs)
 		p := ms / fo.MedianNoneMs * 100
 		fo.TriggersMs, fo.TriggersPct = &ms, &p
 	}
@@ -182,7 +181,7 @@ func b2i(b bool) int {
 }
 
 // slice returns rows [from, from+n) of ds, with the users they need.
-func slice(ds bench.Dataset, from, n int) bench.Dataset {
+func slice(ds Dataset, from, n int) Dataset {
 	out := ds
 	out.Rows = ds.Rows[from : from+n]
 	return out
@@ -200,7 +199,7 @@ type batchTimes struct {
 // With bare set it also writes the stats row a second time with the
 // triggers skipped, before or after the fed one as batchNo alternates, and
 // times that alone.
-func timedBatch(ctx context.Context, db bench.DB, t feedTarget, feed, bare bool, batchNo int) (batchTimes, error) {
+func timedBatch(ctx context.Context, db DB, t feedTarget, feed, bare bool, batchNo int) (batchTimes, error) {
 	var bt batchTimes
 	tx, err := db.Begin(ctx)
 	if err != nil {
@@ -286,7 +285,7 @@ func insertBatchStats(ctx context.Context, tx pgx.Tx, batchNo, rows int, took ti
 
 // checkFeed proves the feed is wired before measuring it: one batch-stats
 // row must produce one constraint_performance_monitor row (rolled back).
-func checkFeed(ctx context.Context, db bench.DB, ds bench.Dataset) error {
+func checkFeed(ctx context.Context, db DB, ds Dataset) error {
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return err
