@@ -430,3 +430,42 @@ func TestQuarantineAndReturn(t *testing.T) {
 		t.Errorf("the CHECK after revert is %q, want the list of %q, NOT VALID", got, defBefore)
 	}
 }
+
+// TestFinishDropsTheOriginal: after a swap, finish drops the original
+// table, the capture and the log; the optimized table stays, with every row.
+func TestFinishDropsTheOriginal(t *testing.T) {
+	t.Parallel()
+	b := setup(t, pgtest.NewMigratedDB(t))
+	seed(t, b.pool, 800)
+	ctx := context.Background()
+	if _, err := b.runner.Finish(ctx, "symptoms"); !errors.Is(err, rollout.ErrNoRollout) {
+		t.Fatalf("finish with no rollout: %v, want ErrNoRollout", err)
+	}
+	if _, err := b.runner.Start(ctx, "symptoms", rollout.Options{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.runner.Finish(ctx, "symptoms"); err == nil {
+		t.Fatal("finish before the swap succeeded, want a refusal")
+	}
+	if _, err := b.runner.Swap(ctx, "symptoms"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.runner.Finish(ctx, "symptoms"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, b.pool, "SELECT count(*) FROM public.symptoms"); n != 800 {
+		t.Errorf("after finish public.symptoms holds %d rows, want 800", n)
+	}
+	if typ := columnType(t, b.pool, "symptom_type"); typ != "symptoms_symptom_type" {
+		t.Errorf("after finish symptom_type is %s", typ)
+	}
+	left := count(t, b.pool, `SELECT count(*) FROM pg_class WHERE relnamespace IN ('hmperf_rollout_new'::regnamespace, 'hmperf_rollout_old'::regnamespace)
+		OR (relnamespace = 'hmperf'::regnamespace AND relname LIKE 'rollout\_log\_%')`)
+	triggers := count(t, b.pool, "SELECT count(*) FROM pg_trigger WHERE tgname = 'hmperf_rollout_capture'")
+	if left != 0 || triggers != 0 {
+		t.Errorf("after finish %d relations and %d capture triggers are left", left, triggers)
+	}
+	if st, err := rollout.Latest(ctx, b.pool, "symptoms"); err != nil || st.Phase != rollout.PhaseFinished {
+		t.Errorf("state after finish: %+v, %v", st, err)
+	}
+}
