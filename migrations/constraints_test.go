@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/queries/pgtest"
@@ -418,7 +419,7 @@ func TestConstraintBounds(t *testing.T) {
 				if got.accepted != p.accept {
 					t.Errorf("%s %s: accepted = %v, want %v (%s)", f.original, p.name, got.accepted, p.accept, got.message)
 				} else if !got.accepted {
-					if got.code != "23514" {
+					if got.code != pgerrcode.CheckViolation {
 						t.Errorf("%s %s: rejected with SQLSTATE %s (%s), want 23514", f.original, p.name, got.code, got.message)
 					}
 					if p.constraint != "" && got.constraint != p.constraint {
@@ -434,7 +435,7 @@ func TestConstraintBounds(t *testing.T) {
 					got := tryInsert(t, conn, f.optimized, row)
 					if got.accepted != want {
 						t.Errorf("%s %s: accepted = %v, want %v (original: %v) (%s)", f.optimized, p.name, got.accepted, want, p.accept, got.message)
-					} else if !got.accepted && got.code != "23514" && got.code != "22P02" {
+					} else if !got.accepted && got.code != pgerrcode.CheckViolation && got.code != pgerrcode.InvalidTextRepresentation {
 						t.Errorf("%s %s: rejected with SQLSTATE %s (%s), want 23514 or 22P02", f.optimized, p.name, got.code, got.message)
 					}
 				}
@@ -464,7 +465,7 @@ func TestNutritionDomainRanges(t *testing.T) {
 		}
 		defer tx.Rollback(ctx)
 		_, err = tx.Exec(ctx, fmt.Sprintf("SELECT %s::%s", lit(value), domain))
-		if err != nil && (pgErr(err) == nil || pgErr(err).Code != "23514") {
+		if err != nil && (pgErr(err) == nil || pgErr(err).Code != pgerrcode.CheckViolation) {
 			t.Fatalf("cast %s to %s: %v", value, domain, err)
 		}
 		return err == nil

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/queries/pgtest"
@@ -80,7 +81,7 @@ func TestBenchmarkFunctions(t *testing.T) {
 	if temp := queryInt(t, conn, `SELECT count(*) FROM pg_class WHERE relname LIKE 'hmperf\_bench\_%' AND relpersistence = 't'`); temp != 0 {
 		t.Errorf("the benchmarks left %d temporary tables behind", temp)
 	}
-	if _, err := conn.Exec(testCtx(t), `SELECT * FROM benchmark_nutrition_insert_performance(0)`); err == nil || pgErr(err) == nil || pgErr(err).Code != "22023" {
+	if _, err := conn.Exec(testCtx(t), `SELECT * FROM benchmark_nutrition_insert_performance(0)`); err == nil || pgErr(err) == nil || pgErr(err).Code != pgerrcode.InvalidParameterValue {
 		t.Errorf("n = 0: got %v, want invalid_parameter_value", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgerrcode"
+
 	"hmperf/queries/pgtest"
 )
 
@@ -40,7 +42,7 @@ func TestInterruptedStatus(t *testing.T) {
 	if got := statuses(); got != "running,running,running" {
 		t.Errorf("after 0034 down: %s; want running,running,running", got)
 	}
-	if _, err := conn.Exec(testCtx(t), "UPDATE hmperf.benchmark_runs SET status = 'interrupted' WHERE id = 1"); pgErr(err) == nil || pgErr(err).Code != "23514" {
+	if _, err := conn.Exec(testCtx(t), "UPDATE hmperf.benchmark_runs SET status = 'interrupted' WHERE id = 1"); pgErr(err) == nil || pgErr(err).Code != pgerrcode.CheckViolation {
 		t.Errorf("0017's CHECK after 0034 down accepted interrupted: %v", err)
 	}
 }

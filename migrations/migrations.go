@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
+	"hmperf/queries"
 	"hmperf/queries/lockwait"
 )
 
@@ -186,16 +187,17 @@ func (g *Migrator) Status() (Status, error) {
 	return g.readStatus(context.Background())
 }
 
-// Querier is what ReadStatus needs: a pool, a connection or a transaction.
-type Querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+// Querier is queries.DBTX, kept as a name so code written against it still
+// builds.
+//
+// Deprecated: use queries.DBTX.
+type Querier = queries.DBTX
 
 // ReadStatus reads the recorded version from hmperf.schema_migrations
 // directly and classifies the database. Unlike a Migrator, which creates its
 // version table, it never writes, so it works on a read-only session and on a
 // database hmperf does not manage. src nil means the embedded FS.
-func ReadStatus(ctx context.Context, db Querier, src fs.FS) (Status, error) {
+func ReadStatus(ctx context.Context, db queries.DBTX, src fs.FS) (Status, error) {
 	if src == nil {
 		src = FS
 	}
@@ -213,7 +215,7 @@ func ReadStatus(ctx context.Context, db Querier, src fs.FS) (Status, error) {
 	return st, nil
 }
 
-func readVersion(ctx context.Context, db Querier, files []Migration) (Status, error) {
+func readVersion(ctx context.Context, db queries.DBTX, files []Migration) (Status, error) {
 	// Asked first, so a missing table never aborts the caller's transaction.
 	exists, err := relationExists(ctx, db, Schema+".schema_migrations")
 	if err != nil || !exists {

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"regexp"
 	"strings"
+
+	"hmperf/queries"
 )
 
 // probe is one object whose presence in the catalogue tells whether a
@@ -87,7 +89,7 @@ var probeSQL = map[string]string{
 }
 
 // exists reports whether the probed object is in the catalogue.
-func (p probe) exists(ctx context.Context, db Querier) (bool, error) {
+func (p probe) exists(ctx context.Context, db queries.DBTX) (bool, error) {
 	var ok bool
 	var err error
 	switch p.Kind {
@@ -110,7 +112,7 @@ func (p probe) exists(ctx context.Context, db Querier) (bool, error) {
 
 // inPlace reports whether migration v's probe finds its objects, and the
 // probe; a version without a probe or file is never in place.
-func inPlace(ctx context.Context, db Querier, src fs.FS, v uint) (bool, probe, error) {
+func inPlace(ctx context.Context, db queries.DBTX, src fs.FS, v uint) (bool, probe, error) {
 	paths, err := listPaths(src)
 	if err != nil {
 		return false, probe{}, err
@@ -139,7 +141,7 @@ func inPlace(ctx context.Context, db Querier, src fs.FS, v uint) (bool, probe, e
 // from N that did); else the up to X rolled back and the schema is at the
 // version before X. The advice forces that version, so the next command
 // neither strands objects nor creates them twice.
-func dirtyAdvice(ctx context.Context, db Querier, src fs.FS, st Status) (string, error) {
+func dirtyAdvice(ctx context.Context, db queries.DBTX, src fs.FS, st Status) (string, error) {
 	x := int(st.Version)
 	prev, next, hasNext := nilVersion, 0, false
 	for _, m := range st.Migrations {
@@ -177,7 +179,7 @@ func dirtyAdvice(ctx context.Context, db Querier, src fs.FS, st Status) (string,
 // InPlace reports whether the catalogue holds the embedded migration v's
 // probe object, and names the probe: what the advice for a dirty database
 // reads.
-func InPlace(ctx context.Context, db Querier, v uint) (bool, string, error) {
+func InPlace(ctx context.Context, db queries.DBTX, v uint) (bool, string, error) {
 	ok, p, err := inPlace(ctx, db, FS, v)
 	return ok, p.String(), err
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"hmperf/queries"
 )
 
 // Schema is the schema that holds hmperf's own objects: the version table
@@ -20,6 +22,13 @@ const Schema = "hmperf"
 // records this version without running anything; hmperf's own migrations
 // (0015 onward) then apply on top.
 const BaseVersion uint = 14
+
+// MonitoringVersion is the migration that creates the last of what the
+// dashboard's overview reads beside the schema's status: the constraint
+// monitor and the alert check (0023_activity_metrics_constraint_monitoring;
+// ingest stats and benchmark runs come before it). Below it the overview
+// shows the schema only.
+const MonitoringVersion uint = 23
 
 // State is what a database is, as far as hmperf's schema management goes.
 type State string
@@ -91,7 +100,7 @@ func (c Classification) Adopted() bool { return c.Adoption != nil }
 
 // classify reads the catalogue. It writes nothing and asks existence before
 // reading, so a missing table never aborts the caller's transaction.
-func classify(ctx context.Context, db Querier, src fs.FS, st Status) (Classification, error) {
+func classify(ctx context.Context, db queries.DBTX, src fs.FS, st Status) (Classification, error) {
 	c := Classification{}
 	adoption, err := readAdoption(ctx, db)
 	if err != nil {
@@ -152,7 +161,7 @@ func describe(c Classification, st Status) (summary, next string) {
 	return s, "nothing to do: every migration is applied"
 }
 
-func readAdoption(ctx context.Context, db Querier) (*Adoption, error) {
+func readAdoption(ctx context.Context, db queries.DBTX) (*Adoption, error) {
 	if ok, err := relationExists(ctx, db, Schema+".adoption"); err != nil || !ok {
 		return nil, err
 	}
@@ -173,7 +182,7 @@ func readAdoption(ctx context.Context, db Querier) (*Adoption, error) {
 
 // readForeign finds another tool's version table or the service's tables;
 // nil means neither is there.
-func readForeign(ctx context.Context, db Querier) (*Foreign, error) {
+func readForeign(ctx context.Context, db queries.DBTX) (*Foreign, error) {
 	present, err := presentBaseTables(ctx, db)
 	if err != nil {
 		return nil, err
@@ -204,7 +213,7 @@ func readForeign(ctx context.Context, db Querier) (*Foreign, error) {
 	return f, nil
 }
 
-func presentBaseTables(ctx context.Context, db Querier) ([]string, error) {
+func presentBaseTables(ctx context.Context, db queries.DBTX) ([]string, error) {
 	present := []string{}
 	err := db.QueryRow(ctx, `SELECT coalesce(array_agg(n ORDER BY o), '{}')
 		  FROM unnest($1::text[]) WITH ORDINALITY AS t(n, o)
@@ -217,7 +226,7 @@ func presentBaseTables(ctx context.Context, db Querier) ([]string, error) {
 
 // relationExists looks a schema-qualified name up in the catalogue, which
 // needs no privilege (to_regclass fails without USAGE on the schema).
-func relationExists(ctx context.Context, db Querier, qualified string) (bool, error) {
+func relationExists(ctx context.Context, db queries.DBTX, qualified string) (bool, error) {
 	var ok bool
 	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		 WHERE n.nspname = split_part($1, '.', 1) AND c.relname = split_part($1, '.', 2))`, qualified).Scan(&ok)
@@ -229,7 +238,7 @@ func relationExists(ctx context.Context, db Querier, qualified string) (bool, er
 
 // checkReadable says which GRANT is missing when this role may not read a
 // table of an existing schema-qualified name.
-func checkReadable(ctx context.Context, db Querier, qualified string) error {
+func checkReadable(ctx context.Context, db queries.DBTX, qualified string) error {
 	var usage, sel bool
 	err := db.QueryRow(ctx, `SELECT has_schema_privilege(n.oid, 'USAGE'), has_table_privilege(c.oid, 'SELECT')
 		  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -245,4 +254,11 @@ func checkReadable(ctx context.Context, db Querier, qualified string) error {
 		return fmt.Errorf("cannot read %s: this role lacks SELECT on it (GRANT SELECT ON ALL TABLES IN SCHEMA %s TO <role>)", qualified, schema)
 	}
 	return nil
+}
+
+// HasSchema reports whether hmperf's own schema (Schema) exists.
+func HasSchema(ctx context.Context, db queries.DBTX) (bool, error) {
+	var ok bool
+	err := db.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", Schema).Scan(&ok)
+	return ok, err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/queries"
 	"hmperf/queries/lockwait"
 )
 
@@ -299,7 +300,7 @@ func (g *Migrator) version(ctx context.Context) (int, error) {
 
 // readVersionRow reads the recorded version; nilVersion when the table
 // is empty or absent.
-func readVersionRow(ctx context.Context, db Querier) (v int, dirty bool, err error) {
+func readVersionRow(ctx context.Context, db queries.DBTX) (v int, dirty bool, err error) {
 	if ok, err := relationExists(ctx, db, Schema+".schema_migrations"); err != nil || !ok {
 		return nilVersion, false, err
 	}

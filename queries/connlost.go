@@ -7,7 +7,6 @@ import (
 	"net"
 	"syscall"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -20,11 +19,10 @@ func IsConnectionLost(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false // hmperf stopped it (Ctrl-C, a timeout): the connection is fine
 	}
-	switch code := Code(err); {
-	case code == pgerrcode.AdminShutdown, code == pgerrcode.CrashShutdown, code == pgerrcode.CannotConnectNow,
-		pgerrcode.IsConnectionException(code):
+	switch k := Classify(err); {
+	case k == KindConnection:
 		return true
-	case code != "":
+	case k != KindNone:
 		return false
 	}
 	var connect *pgconn.ConnectError

@@ -12,8 +12,12 @@ import (
 )
 
 // DBTX is what a pool, a connection and a transaction have in common, so the
-// same query code runs inside a test transaction or on a pool.
+// same query code runs inside a test transaction or on a pool. It is the one
+// database interface of hmperf: every package's queries take it. Begin is in
+// it because ingest, benchmarks and lock-wait retries open transactions of
+// their own (on a transaction it opens a savepoint).
 type DBTX interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
@@ -51,16 +55,11 @@ func Server(ctx context.Context, db DBTX) (ServerInfo, error) {
 	return info, rows.Err()
 }
 
-// Beginner starts transactions: a pool or a connection.
-type Beginner interface {
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
-
 // CanSkipTriggers reports, as the error it would get, whether the role may
 // set session_replication_role = replica, which skips ordinary triggers
 // (a superuser, or GRANT SET ON PARAMETER from PostgreSQL 15). It tries in a
 // transaction it rolls back.
-func CanSkipTriggers(ctx context.Context, db Beginner) error {
+func CanSkipTriggers(ctx context.Context, db DBTX) error {
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return err
@@ -68,6 +67,14 @@ func CanSkipTriggers(ctx context.Context, db Beginner) error {
 	defer Rollback(tx)
 	_, err = tx.Exec(ctx, "SET LOCAL session_replication_role = replica")
 	return err
+}
+
+// IsReplica reports whether the server is a replica: a standby in
+// recovery, which refuses every write. It is the one place hmperf asks.
+func IsReplica(ctx context.Context, db DBTX) (bool, error) {
+	var replica bool
+	err := db.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&replica)
+	return replica, err
 }
 
 // rollbackTimeout bounds a rollback on its fresh context.

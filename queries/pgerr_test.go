@@ -2,12 +2,15 @@ package queries_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"hmperf/queries"
 	"hmperf/queries/pgtest"
@@ -61,5 +64,54 @@ func TestClassifyServerErrors(t *testing.T) {
 	}
 	if queries.Code(context.Canceled) != "" || queries.Plain(nil) != "" {
 		t.Error("an error the server did not give has a code")
+	}
+}
+
+// TestKindOf: every SQLSTATE hmperf words is classified by its own kind,
+// and the class fallbacks catch the codes not named.
+func TestKindOf(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		code      string
+		want      queries.Kind
+		transient bool
+		integrity bool
+	}{
+		{"", queries.KindNone, false, false},
+		{pgerrcode.UniqueViolation, queries.KindUnique, false, true},
+		{pgerrcode.CheckViolation, queries.KindCheck, false, true},
+		{pgerrcode.ForeignKeyViolation, queries.KindForeignKey, false, true},
+		{pgerrcode.NotNullViolation, queries.KindNotNull, false, true},
+		{pgerrcode.ExclusionViolation, queries.KindIntegrity, false, true},
+		{pgerrcode.InvalidTextRepresentation, queries.KindData, false, false},
+		{pgerrcode.LockNotAvailable, queries.KindLockTimeout, false, false},
+		{pgerrcode.InsufficientPrivilege, queries.KindPrivilege, false, false},
+		{pgerrcode.UndefinedTable, queries.KindUndefined, false, false},
+		{pgerrcode.UndefinedFunction, queries.KindUndefined, false, false},
+		{pgerrcode.UndefinedColumn, queries.KindUndefined, false, false},
+		{pgerrcode.InvalidSchemaName, queries.KindUndefined, false, false},
+		{pgerrcode.ReadOnlySQLTransaction, queries.KindReadOnly, false, false},
+		{pgerrcode.ConnectionFailure, queries.KindConnection, true, false},
+		{pgerrcode.AdminShutdown, queries.KindConnection, true, false},
+		{pgerrcode.CannotConnectNow, queries.KindConnection, true, false},
+		{pgerrcode.QueryCanceled, queries.KindCanceled, true, false},
+		{pgerrcode.DeadlockDetected, queries.KindDeadlock, true, false},
+		{pgerrcode.SerializationFailure, queries.KindSerialization, true, false},
+		{pgerrcode.TooManyConnections, queries.KindBusy, true, false},
+		{pgerrcode.DatabaseDropped, queries.KindInterrupted, true, false},
+		{pgerrcode.SyntaxError, queries.KindOther, false, false},
+	} {
+		got := queries.KindOf(tc.code)
+		if got != tc.want || got.Transient() != tc.transient || got.Integrity() != tc.integrity {
+			t.Errorf("KindOf(%q) = %v (transient %v, integrity %v); want %v (%v, %v)",
+				tc.code, got, got.Transient(), got.Integrity(), tc.want, tc.transient, tc.integrity)
+		}
+		err := fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: tc.code})
+		if tc.code != "" && queries.Classify(err) != tc.want {
+			t.Errorf("Classify(%v) = %v; want %v", err, queries.Classify(err), tc.want)
+		}
+	}
+	if queries.Classify(nil) != queries.KindNone || queries.Classify(errors.New("socket closed")) != queries.KindNone {
+		t.Error("an error with no server refusal in it is not KindNone")
 	}
 }

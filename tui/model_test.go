@@ -293,7 +293,7 @@ func TestMigrateDownNeedsVersion(t *testing.T) {
 	}
 	m = typeText(t, press(t, m, "esc", "d"), "22")
 	m, cmd := update(t, m, keyMsg("enter"))
-	m, _ = update(t, m, cmd())
+	update(t, m, cmd())
 	if len(f.actions) != 1 || f.actions[0] != "down 1" {
 		t.Fatalf("actions %v", f.actions)
 	}

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/cmd/internal/cmdout"
 	"hmperf/migrations"
 	"hmperf/queries/catalog"
 	"hmperf/queries/lockwait"
@@ -24,10 +20,10 @@ const adoptWord = "adopt"
 // migrations, lists every difference, records the base as applied without
 // running it, and applies hmperf's own migrations on top.
 func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
-	if err := t.mayMigrate(ctx); err != nil {
+	if err := t.MayMigrate(ctx); err != nil {
 		return err
 	}
-	conn, err := t.connect(ctx)
+	conn, err := t.Connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -57,7 +53,7 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 	if err != nil {
 		return err
 	}
-	if err := printAdoptionCheck(e.stdout, adoptionReport{check, missing}, o.json); err != nil {
+	if err := cmdout.AdoptionCheck(e.stdout, cmdout.AdoptionReport{AdoptionCheck: check, MissingKeys: missing}, o.json); err != nil {
 		return err
 	}
 	if b := check.Blocking(); len(b) > 0 {
@@ -65,7 +61,7 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 	}
 	what := fmt.Sprintf("adopt %s: record its %d base tables as hmperf's base version %d without changing them, then create hmperf's own objects (schema %s and the report's tables)",
 		t.Describe(), len(check.Foreign.BaseTables), migrations.BaseVersion, migrations.Schema)
-	if err := confirmTyped(e, o.yes, what, adoptWord); err != nil {
+	if err := e.prompt().ConfirmTyped(o.yes, what, adoptWord); err != nil {
 		return err
 	}
 	if err := recordAdoption(ctx, e, t, conn, check); err != nil {
@@ -78,99 +74,35 @@ func runAdopt(ctx context.Context, e env, t *target, o migrateOpts) error {
 // transaction takes the migration lock, which another schema change may
 // hold; each retry line names that session, read on a second connection.
 func recordAdoption(ctx context.Context, e env, t *target, conn *pgx.Conn, check migrations.AdoptionCheck) error {
-	side, err := t.connect(ctx)
+	side, err := t.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer side.Close(context.WithoutCancel(ctx))
 	watch := lockwait.BlockersOf(side, conn.PgConn().PID())
-	return t.lockPolicy(e.stderr).Run(ctx, "record the adoption (it takes hmperf's migration lock)", watch, func(ctx context.Context) error {
+	return t.LockPolicy(e.stderr).Run(ctx, "record the adoption (it takes hmperf's migration lock)", watch, func(ctx context.Context) error {
 		return migrations.Adopt(ctx, conn, check)
 	})
 }
 
 // applyOwn applies hmperf's own migrations on an adopted database.
 func applyOwn(ctx context.Context, e env, t *target, o migrateOpts) error {
-	m, err := t.migrator(ctx)
+	m, err := t.Migrator(ctx)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	m.SetLockWait(t.lockPolicy(e.stderr))
+	m.SetLockWait(t.LockPolicy(e.stderr))
 	if err := m.UpContext(ctx); err != nil {
 		if errors.As(err, new(*lockwait.ExhaustedError)) {
 			// The adoption is recorded and the steps before this one
 			// committed: adopting again would find nothing to adopt.
 			return fmt.Errorf("migrate adopt: adopted, but then %v (run `hmperf migrate adopt` or `up` again to finish)", err)
 		}
-		return migrateFailure(ctx, m, "adopt", err)
+		return migrations.Failure(ctx, m, "adopt", err)
 	}
 	if o.json {
 		return nil
 	}
 	return reportDone(ctx, e.stdout, t, "adopt")
-}
-
-// printAdoptionCheck lists every difference between the live base tables and
-// hmperf's base migrations, and the metric tables without a unique key.
-func printAdoptionCheck(w io.Writer, report adoptionReport, asJSON bool) error {
-	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(report)
-	}
-	if err := printDifferences(w, report.AdoptionCheck); err != nil {
-		return err
-	}
-	printMissingKeys(w, report.MissingKeys)
-	return nil
-}
-
-// printDifferences lists every difference from hmperf's base migrations.
-func printDifferences(w io.Writer, check migrations.AdoptionCheck) error {
-	f := check.Foreign
-	fmt.Fprintf(w, "managed by %s", f.Tool)
-	if f.Table != "" {
-		fmt.Fprintf(w, " (%s: %d migrations, latest %s)", f.Table, f.Migrations, f.Version)
-	}
-	fmt.Fprintf(w, "; base tables present: %s\n", strings.Join(f.BaseTables, ", "))
-	if len(check.Differences) == 0 {
-		fmt.Fprintln(w, "no differences from hmperf's base migrations")
-		return nil
-	}
-	fmt.Fprintf(w, "%d difference(s) from hmperf's base migrations (ingest maps onto the live columns; BLOCKING ones stop adoption):\n", len(check.Differences))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TABLE\tCOLUMN\tEXPECTED\tFOUND\t")
-	for _, d := range check.Differences {
-		mark := ""
-		if d.Blocking {
-			mark = "BLOCKING"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.Table, orDash(d.Column), d.Expected, d.Found, mark)
-	}
-	return tw.Flush()
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// confirmTyped asks the person to type word; --yes answers for scripts.
-// Without a terminal and without --yes it refuses.
-func confirmTyped(e env, yes bool, what, word string) error {
-	if yes {
-		return nil
-	}
-	if !e.isTerminal() {
-		return errors.New("refusing to change the schema without confirmation: stdin is not a terminal; pass --yes")
-	}
-	fmt.Fprintf(e.stderr, "About to %s.\nType %q to continue: ", what, word)
-	answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
-	if strings.TrimSpace(answer) != word {
-		return errors.New("cancelled: nothing changed")
-	}
-	return nil
 }

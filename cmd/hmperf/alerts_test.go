@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"hmperf/cmd/internal/alertcheck"
 	"hmperf/queries/pgtest"
 )
 
@@ -52,7 +53,7 @@ func TestAlertsExitCodes(t *testing.T) {
 				t.Errorf("exit %d, stdout %q; want %d and %q", r.code, r.stdout, c.code, c.status)
 			}
 			j := runCmd(context.Background(), "", "alerts", "--dsn", dsn, "--json")
-			var doc alertsJSON
+			var doc alertcheck.Doc
 			if err := json.Unmarshal([]byte(j.stdout), &doc); err != nil || j.code != c.code || doc.ExitCode != c.code {
 				t.Errorf("--json: exit %d, %v, %q", j.code, err, j.stdout)
 			}

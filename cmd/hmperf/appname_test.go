@@ -1,11 +1,13 @@
 package main
 
 import (
-	"flag"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/spf13/pflag"
+
+	"hmperf/cmd/internal/dbtarget"
 )
 
 // TestConnectionsAreLabelled checks that every command's connections carry
@@ -22,8 +24,8 @@ func TestConnectionsAreLabelled(t *testing.T) {
 		{name: "hmperf monitor", args: []string{"--lock-timeout", "0"}, wantApp: "hmperf monitor", wantLockT: ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var cf connFlags
-			fs := flag.NewFlagSet(tc.name, flag.ContinueOnError)
+			cf := connFlags{command: tc.name}
+			fs := pflag.NewFlagSet(tc.name, pflag.ContinueOnError)
 			cf.register(fs)
 			if err := fs.Parse(tc.args); err != nil {
 				t.Fatal(err)
@@ -32,7 +34,7 @@ func TestConnectionsAreLabelled(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			applyConnFlags(cfg, cf)
+			cf.settings().Apply(cfg)
 			if got := cfg.RuntimeParams["application_name"]; got != tc.wantApp {
 				t.Errorf("application_name %q, want %q", got, tc.wantApp)
 			}
@@ -44,10 +46,10 @@ func TestConnectionsAreLabelled(t *testing.T) {
 			}
 		})
 	}
-	if got := applicationName(""); got != "hmperf" {
-		t.Errorf("applicationName(\"\") = %q, want hmperf", got)
+	if got := dbtarget.ApplicationName(""); got != "hmperf" {
+		t.Errorf("dbtarget.ApplicationName(\"\") = %q, want hmperf", got)
 	}
-	if got := applicationName("local"); got != "hmperf local" {
-		t.Errorf("applicationName(local) = %q, want hmperf local", got)
+	if got := dbtarget.ApplicationName("local"); got != "hmperf local" {
+		t.Errorf("dbtarget.ApplicationName(local) = %q, want hmperf local", got)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"hmperf/queries/pgtest"
 )
 
@@ -155,17 +157,17 @@ func TestBenchMonitoringOverhead(t *testing.T) {
 	}
 }
 
-func TestThousands(t *testing.T) {
-	for in, want := range map[float64]string{0: "0", 999.4: "999", 1000: "1,000", 2850: "2,850", 1234567.8: "1,234,568", -1500: "-1,500"} {
-		if got := thousands(in); got != want {
-			t.Errorf("thousands(%g) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestReproduceDropsSecrets(t *testing.T) {
-	got := reproduce([]string{"--dsn", "postgres://u:secret@h/db", "--rows", "10", "--report=out", "--dsn=x", "--method", "service"})
-	if got != "hmperf bench --rows 10 --method service" {
+	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
+	new(benchOpts).flags(fs)
+	new(globals).register(fs)
+	err := fs.Parse([]string{"--dsn", "postgres://u:secret@h/db", "--rows", "10", "--report=out", "--dsn=x",
+		"--method", "service", "--commit", "--history=false", "--lock-timeout", "2s", "--servers", "my servers.toml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := reproduce(fs)
+	if got != "hmperf bench --rows 10 --method service --commit --history=false --lock-timeout 2s --servers 'my servers.toml'" {
 		t.Errorf("reproduce = %q", got)
 	}
 }

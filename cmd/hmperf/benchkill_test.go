@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"hmperf/cmd/internal/benchout"
 	"hmperf/queries/bench"
 )
 
@@ -108,7 +109,7 @@ func killBenchMidRun(t *testing.T, dsn string) int64 {
 
 // historyDoc is `bench --history --json`.
 type historyDoc struct {
-	Runs []historyRun `json:"runs"`
+	Runs []benchout.HistoryRun `json:"runs"`
 }
 
 func historyJSON(t *testing.T, dsn string) historyDoc {

@@ -2,46 +2,94 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
-// runFunc is one command's implementation: it parses its own flags (Go's
-// flag package, which also takes -name and negative numbers as arguments,
-// as `migrate force -1` needs) and does the work.
+// A command's flags, the one pattern every command follows:
+//
+//	// fooOpts are the flags of `hmperf foo`.
+//	type fooOpts struct {
+//		globals // --dsn, --read-only, --json, --yes, ...: o.conn, o.json, o.yes
+//		rows    int
+//	}
+//
+//	func (o *fooOpts) flags(fs *pflag.FlagSet) {
+//		fs.IntVar(&o.rows, "rows", 100, "rows per batch")
+//	}
+//
+//	func runFoo(ctx context.Context, e env, o *fooOpts, args []string) error { ... }
+//
+// and in commands(): {name: "foo", summary: "...", bind: bind(runFoo)}.
+// cobra parses the command line into o before runFoo runs; args are the
+// positional arguments (after the action, for a command with actions, whose
+// flags its actions share). A command with no flags of its own takes
+// *noFlags; the global flags it has no use for go in the entry's without,
+// so they are refused rather than ignored. A duration, count or rate flag
+// needs its rule in flagRules (TestEveryNumericFlagHasARule), and a flag
+// with a known set of values its completion in flagCompletions.
+
+// runFunc runs one command with its flags parsed; args are the positional
+// arguments.
 type runFunc func(ctx context.Context, e env, args []string) error
 
-// describeFlags, as a command's only argument, makes parseFlags stop before
-// parsing: the command has declared its flags and returns errDescribe, so
-// the command tree can show and complete them without a second list of
-// flags to keep in step.
-const describeFlags = "\x00describe-flags"
-
-var errDescribe = errors.New("flags described")
-
-// flagsOf returns the flags run declares, without running it.
-func flagsOf(run runFunc) *flag.FlagSet {
-	var fs *flag.FlagSet
-	e := env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard,
-		isTerminal: func() bool { return false }, describe: &fs}
-	_ = run(context.Background(), e, []string{describeFlags})
-	return fs
+// globals are the flags every command takes, declared once as persistent
+// flags of the root; each command's options embed them.
+type globals struct {
+	conn connFlags
+	json bool
+	yes  bool
 }
 
-// newRootCommand builds hmperf's command tree. cobra finds the command,
-// prints help, suggests the nearest name for a mistyped one and writes the
-// shell completion scripts; each command still parses its own flags, so the
-// global flags (--dsn, --connect-timeout, --read-only, --json, --yes) may
-// stand before or after the command's name.
+func (g *globals) setGlobals(v globals) { *g = v }
+
+// register declares the global flags on fs, bound to g.
+func (g *globals) register(fs *pflag.FlagSet) {
+	g.conn.register(fs)
+	fs.BoolVar(&g.json, "json", false, "print one JSON document (commands that report)")
+	fs.BoolVar(&g.yes, "yes", false, "answer yes to confirmations (commands that change things)")
+}
+
+// options is what bind needs of a command's options type: a struct that
+// embeds globals and declares its own flags.
+type options interface {
+	flags(fs *pflag.FlagSet)
+	setGlobals(v globals)
+}
+
+// binder declares a command's own flags on fs and returns what runs the
+// command once cobra has parsed the command line into them and into g.
+type binder func(fs *pflag.FlagSet, g *globals) runFunc
+
+// bind makes run a command: a fresh options value per command tree, its
+// flags declared, the global ones copied in before run.
+func bind[O any, P interface {
+	*O
+	options
+}](run func(ctx context.Context, e env, o P, args []string) error) binder {
+	return func(fs *pflag.FlagSet, g *globals) runFunc {
+		o := P(new(O))
+		o.flags(fs)
+		return func(ctx context.Context, e env, args []string) error {
+			o.setGlobals(*g)
+			return run(ctx, e, o, args)
+		}
+	}
+}
+
+// noFlags are the options of a command without flags of its own.
+type noFlags struct{ globals }
+
+func (*noFlags) flags(*pflag.FlagSet) {}
+
+// newRootCommand builds hmperf's command tree: cobra finds the command,
+// parses every flag (the global ones before or after the command's name),
+// prints help, suggests the nearest name for a mistyped command and writes
+// the shell completion scripts.
 func newRootCommand(e env) *cobra.Command {
+	g := new(globals)
 	root := &cobra.Command{
 		Use:   "hmperf",
 		Short: "dashboard and CLI for the health-metrics ingest service's PostgreSQL database",
@@ -49,58 +97,43 @@ func newRootCommand(e env) *cobra.Command {
 			"batches through a validation/dedup engine, benchmarks original against optimized tables,\n" +
 			"prints alerts and processes the deferred-index queue.\n\n" +
 			"With no --dsn, DATABASE_URL or PG* variables it starts a throwaway embedded PostgreSQL.",
-		Version:            version,
-		SilenceErrors:      true,
-		SilenceUsage:       true,
-		DisableFlagParsing: true,
-		Args:               cobra.ArbitraryArgs,
+		Version:       buildVersion(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          strayCommand,
 	}
 	root.SetVersionTemplate("hmperf {{.Version}}\n")
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	registerGlobalFlags(root.PersistentFlags())
-	addGoFlags(root.Flags(), flagsOf(runDashboard), root.PersistentFlags())
-	root.RunE = func(c *cobra.Command, args []string) error { return runRoot(c, e, args) }
-
+	root.SetFlagErrorFunc(flagError)
+	g.register(root.PersistentFlags())
 	for _, cmd := range commands() {
-		root.AddCommand(commandFor(e, cmd))
+		c := commandFor(e, g, cmd)
+		root.AddCommand(c)
+		if cmd.name == "dashboard" {
+			// `hmperf` alone is the dashboard, with the same flags.
+			root.RunE = runE(e, g, cmd, cmd.bind(root.Flags(), g))
+		}
 	}
+	registerCompletions(root)
 	return root
 }
 
-// registerGlobalFlags declares the flags every command takes. cobra needs
-// them to tell `--dsn X migrate` (X is a value) from a command name; the
-// commands parse them.
-func registerGlobalFlags(fs *pflag.FlagSet) {
-	fs.StringArray("dsn", nil, dsnUsage)
-	fs.String("servers", "", serversUsage)
-	fs.Duration("connect-timeout", 10*time.Second, "how long to wait for the server to accept a connection")
-	fs.Bool("read-only", false, "never write: every session is read-only and write commands are refused")
-	fs.Bool("json", false, "print one JSON document (commands that report)")
-	fs.Bool("yes", false, "answer yes to confirmations (commands that change things)")
-}
-
-// addGoFlags shows a command's own flags in its help and completion,
-// leaving out the global ones already declared.
-func addGoFlags(dst *pflag.FlagSet, src *flag.FlagSet, global *pflag.FlagSet) {
-	if src == nil {
-		return
-	}
-	src.VisitAll(func(f *flag.Flag) {
-		if global.Lookup(f.Name) == nil && dst.Lookup(f.Name) == nil {
-			dst.AddGoFlag(f)
-		}
-	})
-}
-
 // commandFor turns one entry of commands() into a cobra command, with its
-// actions (migrate up, indexes process, ...) as subcommands.
-func commandFor(e env, cmd command) *cobra.Command {
-	c := leaf(e, cmd.name, cmd.summary, cmd.run)
-	c.Long = cmd.about
+// actions (migrate up, indexes process, ...) as subcommands that share its
+// flags.
+func commandFor(e env, g *globals, cmd command) *cobra.Command {
+	c := &cobra.Command{Use: cmd.name, Short: cmd.summary, Long: cmd.about, Args: cobra.ArbitraryArgs}
+	fs := c.Flags()
+	if len(cmd.actions) > 0 {
+		fs = c.PersistentFlags()
+	}
+	run := cmd.bind(fs, g)
+	c.RunE = runE(e, g, cmd, run)
 	for _, a := range cmd.actions {
-		c.AddCommand(leaf(e, a.name, a.summary, prefixed(cmd.run, a.name)))
+		c.AddCommand(&cobra.Command{Use: a.name, Short: a.summary, Args: cobra.ArbitraryArgs,
+			RunE: runE(e, g, cmd, prefixed(run, a.name))})
 	}
 	return c
 }
@@ -108,100 +141,77 @@ func commandFor(e env, cmd command) *cobra.Command {
 // prefixed runs run with action as its first argument.
 func prefixed(run runFunc, action string) runFunc {
 	return func(ctx context.Context, e env, args []string) error {
-		if len(args) == 1 && args[0] == describeFlags {
-			return run(ctx, e, args)
-		}
 		return run(ctx, e, append([]string{action}, args...))
 	}
 }
 
-// leaf is a command whose arguments go to run unparsed.
-func leaf(e env, name, summary string, run runFunc) *cobra.Command {
-	c := &cobra.Command{
-		Use:                name,
-		Short:              summary,
-		DisableFlagParsing: true,
-		Args:               cobra.ArbitraryArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if wantsHelp(args) {
-				return c.Help()
-			}
-			return run(c.Context(), e, args)
-		},
-	}
-	fs := flagsOf(run)
-	addGoFlags(c.Flags(), fs, globalFlagNames())
-	c.ValidArgsFunction = completeFlags(c)
-	return c
-}
-
-func globalFlagNames() *pflag.FlagSet {
-	fs := pflag.NewFlagSet("global", pflag.ContinueOnError)
-	registerGlobalFlags(fs)
-	return fs
-}
-
-// completeFlags completes flag names: cobra does not, for a command whose
-// flags it does not parse.
-func completeFlags(c *cobra.Command) cobra.CompletionFunc {
-	return func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if !strings.HasPrefix(toComplete, "-") {
-			return nil, cobra.ShellCompDirectiveNoFileComp
+// runE checks the parsed flags against their rules and the global flags
+// the command does not take, labels the command's connections and runs it;
+// with e.parseOnly it stops after the checks.
+func runE(e env, g *globals, cmd command, run runFunc) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, args []string) error {
+		if err := checkFlags(c.Flags(), cmd.name); err != nil {
+			return err
 		}
-		var out []cobra.Completion
-		add := func(f *pflag.Flag) {
-			if name := "--" + f.Name; strings.HasPrefix(name, toComplete) {
-				out = append(out, cobra.CompletionWithDesc(name, f.Usage))
-			}
+		if err := refuseUnused(c, cmd); err != nil {
+			return err
 		}
-		c.LocalFlags().VisitAll(add)
-		c.InheritedFlags().VisitAll(add)
-		return out, cobra.ShellCompDirectiveNoFileComp
+		if e.parseOnly {
+			return nil
+		}
+		g.conn.command = "hmperf " + cmd.name
+		return run(c.Context(), e, args)
 	}
 }
 
-func wantsHelp(args []string) bool {
-	for _, a := range args {
-		if a == "--" {
-			return false
-		}
-		if a == "-h" || a == "--help" || a == "-help" {
-			return true
+// refuseUnused refuses a global flag given to a command that would ignore
+// it (`local --dsn`: local starts its own server).
+func refuseUnused(c *cobra.Command, cmd command) error {
+	for _, name := range cmd.without {
+		if c.Flags().Changed(name) {
+			return fmt.Errorf("%w: %s: --%s does not apply to this command", errUsage, cmd.name, name)
 		}
 	}
-	return false
+	return nil
 }
 
-// runRoot is `hmperf` with no command: the dashboard. A word that is not a
-// flag, a flag's value or a command is a mistyped command.
-func runRoot(c *cobra.Command, e env, args []string) error {
-	switch {
-	case wantsHelp(args):
-		return c.Help()
-	case slices.Contains(args, "--version") || slices.Contains(args, "-version") || slices.Contains(args, "-v"):
-		_, err := fmt.Fprintf(e.stdout, "hmperf %s\n", version)
-		return err
-	}
-	if word := strayWord(args); word != "" {
-		msg := fmt.Sprintf("unknown command %q (see `hmperf --help`)", word)
-		if s := c.SuggestionsFor(word); len(s) > 0 {
-			msg = fmt.Sprintf("unknown command %q: did you mean %q? (see `hmperf --help`)", word, s[0])
-		}
-		return fmt.Errorf("%w: %s", errUsage, msg)
-	}
-	return runDashboard(c.Context(), e, args)
+// allGlobals names every global flag, for a command that takes none.
+func allGlobals() []string {
+	fs := pflag.NewFlagSet("globals", pflag.ContinueOnError)
+	new(globals).register(fs)
+	var names []string
+	fs.VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+	return names
 }
 
-// strayWord returns the first positional argument of the dashboard's
-// command line, which it does not take; "" when there is none or the flags
-// do not parse (the dashboard reports that itself).
-func strayWord(args []string) string {
-	fs := flagsOf(runDashboard)
-	fs.Init("hmperf", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	pos, err := parseFlags(fs, args)
-	if err != nil || len(pos) == 0 {
-		return ""
+// flagError makes a flag cobra could not parse a usage error (exit 2),
+// naming the command.
+func flagError(c *cobra.Command, err error) error {
+	return fmt.Errorf("%w: %s: %v", errUsage, topName(c), err)
+}
+
+// topName is the command c belongs to: "migrate" for `migrate down`,
+// "dashboard" for the root.
+func topName(c *cobra.Command) string {
+	for c.HasParent() && c.Parent().HasParent() {
+		c = c.Parent()
 	}
-	return pos[0]
+	if !c.HasParent() {
+		return "dashboard"
+	}
+	return c.Name()
+}
+
+// strayCommand refuses a word after `hmperf` that is not a command or a
+// flag's value: a mistyped command, with the nearest name when there is one.
+func strayCommand(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	word := args[0]
+	msg := fmt.Sprintf("unknown command %q (see `hmperf --help`)", word)
+	if s := c.SuggestionsFor(word); len(s) > 0 {
+		msg = fmt.Sprintf("unknown command %q: did you mean %q? (see `hmperf --help`)", word, s[0])
+	}
+	return fmt.Errorf("%w: %s", errUsage, msg)
 }

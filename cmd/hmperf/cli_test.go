@@ -33,7 +33,7 @@ func TestCommandLine(t *testing.T) {
 		{"fish completion", []string{"completion", "fish"}, 0, []string{"complete -c hmperf"}, "", false},
 		{"a mistyped command is suggested", []string{"migrat", "status"}, 2, nil, `did you mean "migrate"`, true},
 		{"a mistyped action is named", []string{"migrate", "stauts"}, 2, nil, `unknown migrate action "stauts"`, true},
-		{"a flag a command does not take", []string{"alerts", "--rows", "5"}, 2, nil, "flag provided but not defined", true},
+		{"a flag a command does not take", []string{"alerts", "--rows", "5"}, 2, nil, "hmperf: alerts: unknown flag: --rows", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

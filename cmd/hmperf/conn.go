@@ -3,22 +3,17 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/pflag"
 
-	"hmperf/migrations"
-	"hmperf/queries"
+	"hmperf/cmd/internal/dbtarget"
 	"hmperf/queries/pglaunch"
+	"hmperf/queries/writepolicy"
 )
 
 // connFlags are the connection flags every subcommand accepts.
@@ -50,7 +45,8 @@ const (
 		"alerts checks them all, the dashboard shows them all, every other command runs on the one that answers as primary"
 )
 
-func (c *connFlags) register(fs *flag.FlagSet) {
+// register declares the connection flags on fs, bound to c.
+func (c *connFlags) register(fs *pflag.FlagSet) {
 	fs.Var(dsnFlag{c}, "dsn", dsnUsage)
 	fs.StringVar(&c.serversPath, "servers", "", serversUsage)
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", 10*time.Second, "how long to wait for the server to accept a connection")
@@ -59,43 +55,35 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 		"longest any statement of hmperf waits for a lock (lock_timeout), so the service's statements never queue behind it for longer (0: no limit of hmperf's, the server's own setting)")
 	fs.DurationVar(&c.lockWait, "lock-wait", 2*time.Minute,
 		"total time a step that locks the service's tables retries with backoff after its lock wait timed out, naming the blocker, before it stops cleanly (0: stop at the first timeout)")
-	c.command = fs.Name()
+}
+
+// settings are the flags every session on a target follows.
+func (c connFlags) settings() dbtarget.Settings {
+	return dbtarget.Settings{ConnectTimeout: c.connectTimeout, ReadOnly: c.readOnly, Command: c.command,
+		LockTimeout: c.lockTimeout, LockWait: c.lockWait}
+}
+
+// server is one configured database server (see dbtarget.Server).
+type server = dbtarget.Server
+
+// target is a resolved database (see dbtarget).
+type target = dbtarget.Target
+
+// configuredTarget is the server dsn names; libpq's environment and
+// .pgpass fill in what it leaves out.
+func configuredTarget(dsn string, cf connFlags) (*target, error) {
+	return dbtarget.New(dsn, cf.settings())
+}
+
+// embeddedTarget is the target of a server hmperf launched; closing it
+// stops the server.
+func embeddedTarget(c *pglaunch.Cluster, cf connFlags) (*target, error) {
+	return dbtarget.NewEmbedded(c, cf.settings())
 }
 
 // libpqEnv lists the variables whose presence means "the user configured a
 // server through the libpq environment".
 var libpqEnv = []string{"PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE", "PGSERVICEFILE", "PGSSLMODE", "PGPASSFILE"}
-
-// target is a resolved database: its configuration and, in embedded mode,
-// the cluster hmperf started and must stop.
-type target struct {
-	cfg      *pgx.ConnConfig
-	cluster  *pglaunch.Cluster
-	readOnly bool
-	// lockWait is --lock-wait: how long a step that locks the service's
-	// tables retries after its lock_timeout fired.
-	lockWait time.Duration
-}
-
-// Embedded reports whether hmperf runs its own throwaway server.
-func (t *target) Embedded() bool { return t.cluster != nil }
-
-// Describe names the server without its password, for status lines.
-func (t *target) Describe() string {
-	if t.cluster != nil {
-		return "embedded PostgreSQL (private socket)"
-	}
-	return fmt.Sprintf("%s@%s:%d/%s", t.cfg.User, t.cfg.Host, t.cfg.Port, t.cfg.Database)
-}
-
-// Close stops the embedded server, if any.
-func (t *target) Close() {
-	if t.cluster != nil {
-		if err := t.cluster.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "hmperf: stopping the embedded PostgreSQL: %v\n", err)
-		}
-	}
-}
 
 // resolveTarget picks the database: the first --dsn or --servers entry,
 // else DATABASE_URL, else the libpq environment, else an embedded local
@@ -143,28 +131,17 @@ func primaryOf(ctx context.Context, list []server, cf connFlags, stderr io.Write
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		switch err := t.refuseReplica(ctx); {
+		switch err := t.RefuseReplica(ctx); {
 		case err == nil:
 			fmt.Fprintf(stderr, "hmperf: %d servers given; this command runs on the primary, %s (%s)\n", len(list), name, t.Describe())
 			return t, nil
-		case errors.Is(err, errReplica):
+		case errors.Is(err, writepolicy.ErrReplica):
 			why = append(why, name+" is a replica")
 		default:
 			why = append(why, name+": "+err.Error())
 		}
 	}
 	return nil, fmt.Errorf("none of the %d servers given answers as a primary (%s); this command needs the primary", len(list), strings.Join(why, "; "))
-}
-
-// configuredTarget is the server dsn names; libpq's environment and
-// .pgpass fill in what it leaves out.
-func configuredTarget(dsn string, cf connFlags) (*target, error) {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("invalid connection string: %s", redactDSN(err.Error(), dsn))
-	}
-	applyConnFlags(cfg, cf)
-	return &target{cfg: cfg, readOnly: cf.readOnly, lockWait: cf.lockWait}, nil
 }
 
 // openSchema resolves the target and, on hmperf's own embedded server,
@@ -176,7 +153,7 @@ func openSchema(ctx context.Context, cf connFlags, stderr io.Writer) (*target, e
 		return nil, err
 	}
 	if t.Embedded() {
-		if err := migrateEmbedded(ctx, t); err != nil {
+		if err := t.MigrateEmbedded(ctx); err != nil {
 			t.Close()
 			return nil, err
 		}
@@ -196,172 +173,4 @@ func startEmbedded(ctx context.Context, cf connFlags, stderr io.Writer) (*target
 		return nil, err
 	}
 	return t, nil
-}
-
-// embeddedTarget is the target of a server hmperf launched; closing it
-// stops the server.
-func embeddedTarget(c *pglaunch.Cluster, cf connFlags) (*target, error) {
-	cfg, err := pgx.ParseConfig(c.DSN("postgres"))
-	if err != nil {
-		return nil, err
-	}
-	applyConnFlags(cfg, cf)
-	return &target{cfg: cfg, cluster: c, readOnly: cf.readOnly, lockWait: cf.lockWait}, nil
-}
-
-func applyConnFlags(cfg *pgx.ConnConfig, cf connFlags) {
-	if cf.connectTimeout > 0 {
-		cfg.ConnectTimeout = cf.connectTimeout
-	}
-	if cfg.RuntimeParams == nil {
-		cfg.RuntimeParams = map[string]string{}
-	}
-	cfg.RuntimeParams["application_name"] = applicationName(cf.command)
-	if cf.lockTimeout > 0 {
-		cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(cf.lockTimeout.Milliseconds(), 10)
-	}
-	// The service's tables live in public, hmperf's own objects are always
-	// schema-qualified. Pinning the path keeps a role whose name matches a
-	// schema (the default path starts with "$user") from resolving the
-	// service's names anywhere else.
-	cfg.RuntimeParams["search_path"] = "public"
-	if cf.readOnly {
-		// The server enforces it: every transaction of every session is
-		// read-only, whatever the role could otherwise do.
-		cfg.RuntimeParams["default_transaction_read_only"] = "on"
-	}
-}
-
-// applicationName is the label of every connection of command: "hmperf"
-// followed by the command's name.
-func applicationName(command string) string {
-	if command == "" {
-		return "hmperf"
-	}
-	if strings.HasPrefix(command, "hmperf") {
-		return command
-	}
-	return "hmperf " + command
-}
-
-// connect opens one connection and checks it answers.
-func (t *target) connect(ctx context.Context) (*pgx.Conn, error) {
-	conn, err := pgx.ConnectConfig(ctx, t.cfg)
-	if err != nil {
-		return nil, t.connError(err)
-	}
-	return conn, nil
-}
-
-// pool opens a connection pool of at most size connections and checks
-// that the server answers.
-func (t *target) pool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
-	p, err := t.newPool(ctx, size)
-	if err != nil {
-		return nil, t.connError(err)
-	}
-	if err := p.Ping(ctx); err != nil {
-		p.Close()
-		return nil, t.connError(err)
-	}
-	return p, nil
-}
-
-// refuseReplica connects once and refuses a replica (see refuseReplica).
-func (t *target) refuseReplica(ctx context.Context) error {
-	conn, err := t.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	return refuseReplica(ctx, conn)
-}
-
-// newPool makes a pool of at most size connections, which connects on
-// first use.
-func (t *target) newPool(ctx context.Context, size int32) (*pgxpool.Pool, error) {
-	pcfg, err := pgxpool.ParseConfig("")
-	if err != nil {
-		return nil, err
-	}
-	pcfg.ConnConfig = t.cfg.Copy()
-	pcfg.MaxConns = size
-	return pgxpool.NewWithConfig(ctx, pcfg)
-}
-
-// migrator opens a Migrator, which applies migrations on its own connection.
-func (t *target) migrator(ctx context.Context) (*migrations.Migrator, error) {
-	cfg := t.cfg.Copy()
-	delete(cfg.RuntimeParams, "default_transaction_read_only")
-	if err := t.mayMigrate(ctx); err != nil {
-		return nil, err
-	}
-	m, err := migrations.NewWithConfig(ctx, cfg, nil)
-	if errors.Is(err, migrations.ErrForeign) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, t.describeError(err)
-	}
-	return m, nil
-}
-
-// mayMigrate connects once and refuses a replica, or a role without the
-// privileges every change of the schema needs first (migrations.Needs),
-// naming the one it lacks and the GRANT.
-func (t *target) mayMigrate(ctx context.Context) error {
-	conn, err := t.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if err := refuseReplica(ctx, conn); err != nil {
-		return err
-	}
-	needs := make([]queries.Privilege, len(migrations.Needs))
-	for i, n := range migrations.Needs {
-		needs[i] = queries.Privilege(n)
-	}
-	return queries.Require(ctx, conn, "hmperf migrate", needs)
-}
-
-// describeError names the server in a failed read's error: a connection
-// failure as connError words it, any other error after the server's name.
-func (t *target) describeError(err error) error {
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
-		return t.connError(err)
-	}
-	return fmt.Errorf("%s: %w", t.Describe(), err)
-}
-
-// connError turns a connection failure into one line that names the server
-// and never the password.
-func (t *target) connError(err error) error {
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
-	if t.cfg.Password != "" {
-		msg = strings.ReplaceAll(msg, t.cfg.Password, "****")
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		msg += fmt.Sprintf(" (no answer within %s)", t.cfg.ConnectTimeout)
-	}
-	return fmt.Errorf("cannot connect to %s: %s", t.Describe(), msg)
-}
-
-var (
-	urlPassword = regexp.MustCompile(`(://[^:/@\s]*:)[^@\s]*@`)
-	kvPassword  = regexp.MustCompile(`(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
-)
-
-// redactDSN removes the password of dsn from msg, whatever form it takes.
-func redactDSN(msg, dsn string) string {
-	for _, re := range []*regexp.Regexp{urlPassword, kvPassword} {
-		for _, m := range re.FindAllStringSubmatch(dsn, -1) {
-			if secret := strings.TrimPrefix(m[0], m[1]); len(secret) > 1 {
-				msg = strings.ReplaceAll(msg, strings.TrimSuffix(secret, "@"), "****")
-			}
-		}
-	}
-	msg = urlPassword.ReplaceAllString(msg, "${1}****@")
-	return kvPassword.ReplaceAllString(msg, "${1}****")
 }

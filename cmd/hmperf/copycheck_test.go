@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/cmd/internal/benchout"
 	"hmperf/engine"
 	"hmperf/queries/bench"
 	"hmperf/queries/catalog"
@@ -158,7 +159,7 @@ func runHmperfBench(b *testing.B, dsn string, rows int) sideResult {
 	}
 	return sideResult{label: "hmperf bench --method copy --commit (binary COPY, scratch copies)", ratio: iv, anchor: started,
 		detail: fmt.Sprintf("median rows/s: original %s, optimized %s; improvement verdict: %s",
-			thousands(medians[bench.Original]), thousands(medians[bench.Optimized]), c.Verdict)}
+			benchout.Thousands(medians[bench.Original]), benchout.Thousands(medians[bench.Optimized]), c.Verdict)}
 }
 
 // copyTables are the two tables the independent side loads, in hmperf's

@@ -137,7 +137,7 @@ func versionState(t *testing.T, dsn string) string {
 	if st.Dirty || st.State == migrations.StateDirty {
 		t.Fatalf("the version is dirty: %s; %s", st.Summary, st.Next)
 	}
-	return fmt.Sprintf("%s, version %s", st.State, versionText(st))
+	return fmt.Sprintf("%s, version %s", st.State, migrations.VersionText(st))
 }
 
 // holdUsersRowUntil updates a row of users in a transaction left open

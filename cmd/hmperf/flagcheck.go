@@ -1,10 +1,10 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"hmperf/tui"
 )
@@ -70,24 +70,42 @@ func ruleFor(command, name string) (flagRule, bool) {
 	return r, ok
 }
 
-// commandName is the command a flag set parses for, without "hmperf ".
-func commandName(fs *flag.FlagSet) string { return strings.TrimPrefix(fs.Name(), "hmperf ") }
-
 // checkFlags refuses the first flag given on the command line whose value
 // its rule refuses (a flag left at its default is not checked), with
-// badFlag's one message.
-func checkFlags(fs *flag.FlagSet) error {
+// badFlag's one message. command is the top-level command ("migrate" for
+// `migrate down`), as the rules and the messages name it.
+func checkFlags(fs *pflag.FlagSet, command string) error {
 	var err error
-	fs.Visit(func(f *flag.Flag) {
-		r, ok := ruleFor(commandName(fs), f.Name)
+	fs.Visit(func(f *pflag.Flag) {
+		r, ok := ruleFor(command, f.Name)
 		if err != nil || !ok {
 			return
 		}
-		if g, isGetter := f.Value.(flag.Getter); isGetter && !r.ok(g.Get()) {
-			err = badFlag(commandName(fs), f.Name, r.want, f.Value.String())
+		if v, numeric := numericValue(fs, f); numeric && !r.ok(v) {
+			err = badFlag(command, f.Name, r.want, f.Value.String())
 		}
 	})
 	return err
+}
+
+// numericValue is f's value as the rules take it (int, float64,
+// time.Duration, uint64); false for a flag of another type.
+func numericValue(fs *pflag.FlagSet, f *pflag.Flag) (any, bool) {
+	var v any
+	var err error
+	switch f.Value.Type() {
+	case "int":
+		v, err = fs.GetInt(f.Name)
+	case "float64":
+		v, err = fs.GetFloat64(f.Name)
+	case "duration":
+		v, err = fs.GetDuration(f.Name)
+	case "uint64":
+		v, err = fs.GetUint64(f.Name)
+	default:
+		return nil, false
+	}
+	return v, err == nil
 }
 
 // badArg is badFlag's message for a positional argument: "migrate: down

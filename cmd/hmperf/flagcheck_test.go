@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
-	"flag"
+	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // TestInvalidFlagValuesAreRefused: every duration and count flag refuses
@@ -69,22 +72,31 @@ func TestInvalidFlagValuesAreRefused(t *testing.T) {
 // rate flag that checkFlags does not check (a seed takes any value).
 func TestEveryNumericFlagHasARule(t *testing.T) {
 	t.Parallel()
-	for _, cmd := range commands() {
-		fs := flagsOf(cmd.run)
-		if fs == nil {
-			continue
-		}
-		fs.VisitAll(func(f *flag.Flag) {
-			g, ok := f.Value.(flag.Getter)
-			if !ok || f.Name == "seed" {
-				return
-			}
-			switch g.Get().(type) {
-			case int, int64, uint, uint64, float64, time.Duration:
-				if _, ok := ruleFor(commandName(fs), f.Name); !ok {
-					t.Errorf("%s --%s has no rule in flagRules", cmd.name, f.Name)
+	root := newRootCommand(env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard})
+	numeric := 0
+	for _, c := range allCommands(root) {
+		for _, fs := range []*pflag.FlagSet{c.LocalFlags(), c.InheritedFlags()} {
+			fs.VisitAll(func(f *pflag.Flag) {
+				if _, ok := numericValue(fs, f); !ok || f.Name == "seed" {
+					return
 				}
-			}
-		})
+				numeric++
+				if _, ok := ruleFor(topName(c), f.Name); !ok {
+					t.Errorf("%s --%s has no rule in flagRules", c.CommandPath(), f.Name)
+				}
+			})
+		}
 	}
+	if numeric == 0 {
+		t.Fatal("found no numeric flag: the walk over the command tree saw nothing")
+	}
+}
+
+// allCommands is root and every command under it.
+func allCommands(root *cobra.Command) []*cobra.Command {
+	out := []*cobra.Command{root}
+	for _, c := range root.Commands() {
+		out = append(out, allCommands(c)...)
+	}
+	return out
 }

@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/spf13/pflag"
 
+	"hmperf/cmd/internal/alertcheck"
+	"hmperf/cmd/internal/dashsource"
 	"hmperf/migrations"
-	"hmperf/queries/fleet"
 	"hmperf/queries/monitor"
 	"hmperf/queries/pglaunch"
 	"hmperf/tui/source"
@@ -102,11 +104,11 @@ func TestFleetAlerts(t *testing.T) {
 	})
 
 	t.Run("a replica is read, never written", func(t *testing.T) {
-		replica := src.members[1].src
+		replica := src.Member(1)
 		if _, err := replica.Constraints(ctx); err != nil {
 			t.Fatalf("the Constraints panel on a replica: %v", err)
 		}
-		if replica.noSampling.Load() {
+		if replica.SamplingOff() {
 			t.Error("the sampler tried to write on the replica (and was refused)")
 		}
 		err := replica.StartIngest(ctx)
@@ -172,7 +174,7 @@ func TestFleetAlerts(t *testing.T) {
 		if err := primary.StopServer(); err != nil {
 			t.Fatal(err)
 		}
-		var doc alertsJSON
+		var doc alertcheck.Doc
 		var code int
 		// Each replica notices the silence on its own clock: wait until
 		// both say so (or the deadline passes and the check below fails).
@@ -281,7 +283,7 @@ func TestServersFlags(t *testing.T) {
 		{"--dsn repeated, in order", []string{"--dsn", "host=a", "--dsn", "host=b", "--dsn", "host=c"},
 			[]server{{DSN: "host=a"}, {DSN: "host=b"}, {DSN: "host=c"}}, ""},
 		{"none", nil, []server{}, ""},
-		{"a servers file", []string{"--servers", good}, []server{{"p", "host=a"}, {"r", ""}}, ""},
+		{"a servers file", []string{"--servers", good}, []server{{Name: "p", DSN: "host=a"}, {Name: "r", DSN: ""}}, ""},
 		{"not both", []string{"--servers", good, "--dsn", "host=a"}, nil, "not both"},
 		{"missing file", []string{"--servers", filepath.Join(dir, "none.toml")}, nil, "read --servers file"},
 		{"no name", []string{"--servers", write("noname.toml", "[[server]]\ndsn = \"host=a\"\n")}, nil, "server 1 has no name"},
@@ -293,7 +295,7 @@ func TestServersFlags(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var cf connFlags
-			fs := newFlagSet(env{stderr: os.Stderr}, "test")
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
 			cf.register(fs)
 			if err := fs.Parse(tc.args); err != nil {
 				t.Fatal(err)
@@ -315,29 +317,6 @@ func TestServersFlags(t *testing.T) {
 	}
 }
 
-// TestWorstStatus: CRITICAL over UNKNOWN over WARNING over OK.
-func TestWorstStatus(t *testing.T) {
-	tests := []struct {
-		codes []int
-		want  int
-	}{
-		{[]int{0, 0}, 0},
-		{[]int{0, 1}, 1},
-		{[]int{1, 3, 0}, 3},
-		{[]int{3, 2, 1}, 2},
-		{[]int{2, 0}, 2},
-	}
-	for _, tc := range tests {
-		results := make([]serverAlerts, len(tc.codes))
-		for i, c := range tc.codes {
-			results[i] = serverAlerts{Name: "s", ExitCode: c}
-		}
-		if got := summarize(results); got.ExitCode != tc.want || got.Status != alertsStatus[tc.want] {
-			t.Errorf("worst of %v = %d %s, want %d", tc.codes, got.ExitCode, got.Status, tc.want)
-		}
-	}
-}
-
 // restartInSet starts a stopped server of set again and waits until every
 // replica streams and has replayed the primary's position.
 func restartInSet(t *testing.T, ctx context.Context, set *pglaunch.Set, c *pglaunch.Cluster) {
@@ -355,11 +334,11 @@ func restartInSet(t *testing.T, ctx context.Context, set *pglaunch.Set, c *pglau
 
 // testFleetSource is the dashboard's source over the three servers, named
 // by role as a --servers file would.
-func testFleetSource(t *testing.T, ctx context.Context, primary *pglaunch.Cluster, replicas ...*pglaunch.Cluster) *fleetSource {
+func testFleetSource(t *testing.T, ctx context.Context, primary *pglaunch.Cluster, replicas ...*pglaunch.Cluster) *dashsource.Fleet {
 	t.Helper()
 	names := []string{"primary"}
 	clusters := append([]*pglaunch.Cluster{primary}, replicas...)
-	srcs := make([]*dbSource, len(clusters))
+	srcs := make([]*dashsource.DB, len(clusters))
 	for i, c := range clusters {
 		if i > 0 {
 			names = append(names, c.Name())
@@ -368,19 +347,19 @@ func testFleetSource(t *testing.T, ctx context.Context, primary *pglaunch.Cluste
 		if err != nil {
 			t.Fatal(err)
 		}
-		pool, err := tg.lazyPool(ctx, 2)
+		pool, err := tg.LazyPool(ctx, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(pool.Close)
 		srcs[i] = newDBSource(tg, pool, dashboardOpts{})
 	}
-	return newFleetSource(names, srcs)
+	return dashsource.NewFleet(names, srcs)
 }
 
 // pollServers runs one Servers poll and checks each server's role ("" for
 // one that cannot be read, which must say why).
-func pollServers(t *testing.T, ctx context.Context, src *fleetSource, roles ...string) []source.Server {
+func pollServers(t *testing.T, ctx context.Context, src *dashsource.Fleet, roles ...string) []source.Server {
 	t.Helper()
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -396,10 +375,10 @@ func pollServers(t *testing.T, ctx context.Context, src *fleetSource, roles ...s
 	return got
 }
 
-func fleetAlerts(t *testing.T, ctx context.Context, args ...string) (alertsJSON, int) {
+func fleetAlerts(t *testing.T, ctx context.Context, args ...string) (alertcheck.Doc, int) {
 	t.Helper()
 	r := runCmd(ctx, "", args...)
-	var doc alertsJSON
+	var doc alertcheck.Doc
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatalf("alerts %v: %v: stdout %q, stderr %q", args, err, r.stdout, r.stderr)
 	}
@@ -411,7 +390,7 @@ func fleetAlerts(t *testing.T, ctx context.Context, args ...string) (alertsJSON,
 
 // wantServers checks the exit code and each server's "role status", as
 // prefixes and suffixes: "primary OK", " UNKNOWN" (no role), "replica ".
-func wantServers(t *testing.T, doc alertsJSON, code, wantCode int, want ...string) {
+func wantServers(t *testing.T, doc alertcheck.Doc, code, wantCode int, want ...string) {
 	t.Helper()
 	if code != wantCode || len(doc.Servers) != len(want) {
 		t.Fatalf("exit %d with %d servers, want %d with %d: %+v", code, len(doc.Servers), wantCode, len(want), doc)
@@ -426,7 +405,7 @@ func wantServers(t *testing.T, doc alertsJSON, code, wantCode int, want ...strin
 }
 
 // lagging counts the servers whose own result has the seconds-lag alert.
-func lagging(doc alertsJSON) int {
+func lagging(doc alertcheck.Doc) int {
 	n := 0
 	for _, srv := range doc.Servers {
 		for _, a := range srv.Alerts {
@@ -439,7 +418,7 @@ func lagging(doc alertsJSON) int {
 	return n
 }
 
-func alertNamed(doc alertsJSON, name string) *monitor.Alert {
+func alertNamed(doc alertcheck.Doc, name string) *monitor.Alert {
 	for i := range doc.Alerts {
 		if doc.Alerts[i].Name == name {
 			return &doc.Alerts[i]
@@ -497,31 +476,5 @@ func TestFleetBadDSN(t *testing.T) {
 		"--dsn", "host=127.0.0.1 port=notanumber password="+secret)
 	if r.code != 3 || !strings.Contains(r.stdout, "--dsn number 2") || strings.Contains(r.stdout+r.stderr, secret) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 3 naming --dsn number 2 without the password", r.code, r.stdout, r.stderr)
-	}
-}
-
-// TestWritesGoToTheOnePrimary: a set writes to the one server the last
-// poll read as primary, and to none when there is none or more than one.
-func TestWritesGoToTheOnePrimary(t *testing.T) {
-	at := func(name string, role fleet.Role, up bool) *member {
-		return &member{name: name, up: up, prev: fleet.Stats{Role: role}}
-	}
-	tests := []struct {
-		name    string
-		members []*member
-		want    string
-		wantErr string
-	}{
-		{"one primary", []*member{at("a", fleet.Replica, true), at("b", fleet.Primary, true)}, "b", ""},
-		{"the primary down", []*member{at("a", fleet.Primary, false), at("b", fleet.Replica, true)}, "", "no server of the set answered as primary"},
-		{"never polled", []*member{at("a", "", false), at("b", "", false)}, "", "no server of the set answered as primary"},
-		{"two primaries", []*member{at("a", fleet.Primary, true), at("b", fleet.Primary, true)}, "", "2 servers of the set answered as primary"},
-		{"one server, whatever it is", []*member{at("a", "", false)}, "", ""},
-	}
-	for _, tc := range tests {
-		got, err := (&fleetSource{members: tc.members}).WritesTo()
-		if got != tc.want || (err == nil) != (tc.wantErr == "") || err != nil && !strings.Contains(err.Error(), tc.wantErr) {
-			t.Errorf("%s: WritesTo = %q, %v; want %q and an error saying %q", tc.name, got, err, tc.want, tc.wantErr)
-		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/cmd/internal/cmdout"
 	"hmperf/queries/pgtest"
 )
 
@@ -35,7 +36,7 @@ func TestIndexesProcessAndStatus(t *testing.T) {
 		t.Errorf("process: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = runCmd(ctx, "", "indexes", "status", "--dsn", dsn, "--read-only", "--json")
-	var doc indexesStatusJSON
+	var doc cmdout.IndexesStatus
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 0 {
 		t.Fatalf("status --json: exit %d, %v\n%s", r.code, err, r.stderr)
 	}

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,16 +10,17 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/pflag"
 
+	"hmperf/cmd/internal/cmdout"
 	"hmperf/engine"
-	"hmperf/queries"
-	"hmperf/queries/catalog"
 	"hmperf/queries/ingest"
+	"hmperf/queries/writepolicy"
 )
 
 // ingestOpts are the flags of `hmperf ingest`.
 type ingestOpts struct {
-	conn        connFlags
+	globals
 	sample      int
 	seed        uint64
 	dupRate     float64
@@ -34,12 +33,9 @@ type ingestOpts struct {
 	rowFKChecks bool
 	target      string
 	createUsers bool
-	json        bool
 }
 
-func (o *ingestOpts) register(e env) *flag.FlagSet {
-	fs := newFlagSet(e, "ingest")
-	o.conn.register(fs)
+func (o *ingestOpts) flags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.sample, "sample", 0, "ingest N generated records")
 	fs.Uint64Var(&o.seed, "seed", 1, "generator seed: the same seed gives the same records")
 	fs.Float64Var(&o.dupRate, "dup-rate", engine.DefaultDupRate, "share of generated records that repeat an earlier one")
@@ -52,15 +48,11 @@ func (o *ingestOpts) register(e env) *flag.FlagSet {
 	fs.BoolVar(&o.rowFKChecks, "row-fk-checks", false, "keep PostgreSQL's per-row foreign-key checks instead of one lock per user and batch")
 	fs.StringVar(&o.target, "target", "", "where rows go: live or sandbox (hmperf_sandbox twins); default live for --file and on a database hmperf created, sandbox for generated rows on any other")
 	fs.BoolVar(&o.createUsers, "create-users", false, "add the users the records name to the live users table (the service's: by default a record whose user does not exist is rejected as \"unknown user\"); the ids added are printed")
-	fs.BoolVar(&o.json, "json", false, "print the totals as one JSON document")
-	return fs
 }
 
-func runIngest(ctx context.Context, e env, args []string) error {
-	var o ingestOpts
-	fs := o.register(e)
-	if _, err := parseFlags(fs, args); err != nil {
-		return err
+func runIngest(ctx context.Context, e env, o *ingestOpts, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: ingest takes no arguments (got %q)", errUsage, args[0])
 	}
 	if err := o.check(); err != nil {
 		return err
@@ -73,7 +65,7 @@ func runIngest(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer cleanup()
-	warnUnknownChecks(e.stderr, in.UnknownChecks())
+	cmdout.UnknownChecks(e.stderr, in.UnknownChecks())
 	progress := ingestProgress(e)
 	if o.file != "" {
 		err = o.ingestFile(ctx, in, progress)
@@ -84,8 +76,8 @@ func runIngest(ctx context.Context, e env, args []string) error {
 	if progress != nil {
 		fmt.Fprintln(e.stderr)
 	}
-	printTotals(e.stdout, totals, o.json)
-	return connectionLost(err, "ingest "+o.source(), totals)
+	cmdout.Totals(e.stdout, totals, o.json)
+	return ingest.ConnectionLost(err, "ingest "+o.source(), totals)
 }
 
 // source names the run's input, for messages.
@@ -94,16 +86,6 @@ func (o *ingestOpts) source() string {
 		return "--file " + o.file
 	}
 	return fmt.Sprintf("--sample %d", o.sample)
-}
-
-// warnUnknownChecks names, before anything is written, each CHECK of the
-// target's tables that the validator does not enforce: one line each, with
-// its definition.
-func warnUnknownChecks(w io.Writer, checks []catalog.Check) {
-	for _, c := range checks {
-		fmt.Fprintf(w, "unknown CHECK on %s: %s %s (the validator does not enforce it: rows it refuses count as constraint failures)\n",
-			c.Table, c.Name, c.Definition)
-	}
 }
 
 // check asks for exactly one input; the values of --sample and the other
@@ -142,13 +124,13 @@ func (o *ingestOpts) open(ctx context.Context, e env) (*ingest.Ingester, func(),
 	if err != nil {
 		return nil, nil, err
 	}
-	pool, err := t.pool(ctx, 2)
+	pool, err := t.Pool(ctx, 2)
 	if err != nil {
 		t.Close()
 		return nil, nil, err
 	}
 	in, err := o.openIngester(ctx, pool, ingest.Options{Context: vctx, Validator: engine.NewValidator(rules, policy, cache), Cache: cache,
-		RowFKChecks: o.rowFKChecks, LockWait: t.lockPolicy(e.stderr), Generated: o.sample > 0})
+		RowFKChecks: o.rowFKChecks, LockWait: t.LockPolicy(e.stderr), Generated: o.sample > 0})
 	if err != nil {
 		pool.Close()
 		t.Close()
@@ -157,32 +139,16 @@ func (o *ingestOpts) open(ctx context.Context, e env) (*ingest.Ingester, func(),
 	return in, func() { pool.Close(); t.Close() }, nil
 }
 
-// openIngester checks that the schema may be written, picks the target and
-// reads its layout, all before the first row: a payload import goes to the
-// live tables (that is its purpose), generated rows where generatedTarget
-// says.
+// openIngester opens the ingester under the write policy: a payload import
+// goes to the live tables (that is its purpose), generated rows where
+// generatedTarget says.
 func (o *ingestOpts) openIngester(ctx context.Context, pool *pgxpool.Pool, opts ingest.Options) (*ingest.Ingester, error) {
-	if err := checkWritable(ctx, pool); err != nil {
-		return nil, err
-	}
 	flag := o.target
 	if flag == "" && o.file != "" {
 		flag = "live"
 	}
-	target, err := generatedTarget(ctx, pool, flag)
-	if err != nil {
-		return nil, err
-	}
-	created, err := createdByHmperf(ctx, pool)
-	if err != nil {
-		return nil, err
-	}
-	opts.Target = target
-	opts.CreateUsers = ingest.CreatesUsers(target, created, o.createUsers)
-	if err := queries.Require(ctx, pool, "hmperf ingest", ingest.Needs(target)); err != nil {
-		return nil, err
-	}
-	return ingest.Open(ctx, pool, opts)
+	pick := func() (ingest.Target, error) { return generatedTarget(ctx, pool, flag) }
+	return writepolicy.OpenIngester(ctx, pool, "hmperf ingest", pick, o.createUsers, opts)
 }
 
 func (o *ingestOpts) ingestSample(ctx context.Context, in *ingest.Ingester, progress ingest.Progress) error {
@@ -238,65 +204,3 @@ func ingestProgress(e env) ingest.Progress {
 			t.Received, t.Inserted, t.Duplicates, t.Rejected, t.RowsPerSecond())
 	}
 }
-
-// ingestReport is the JSON document `hmperf ingest --json` prints.
-type ingestReport struct {
-	ingest.Totals
-	DurationMs         float64            `json:"duration_ms"`
-	RowsPerSecond      float64            `json:"rows_per_second"`
-	DuplicatesByFamily map[string]uint64  `json:"duplicates_by_family"`
-	LegacyDedupStats   engine.LegacyStats `json:"legacy_dedup_stats"`
-}
-
-func printTotals(w io.Writer, t ingest.Totals, asJSON bool) {
-	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(ingestReport{Totals: t, DurationMs: ms(t.Duration), RowsPerSecond: t.RowsPerSecond(),
-			DuplicatesByFamily: t.Dedup.Families().ByName(), LegacyDedupStats: t.Dedup.Legacy()})
-		return
-	}
-	fmt.Fprintf(w, "received %d: inserted %d, duplicates %d, rejected %d, unsupported %d (unvalidated %d) in %.0f ms, %.0f rows/s\n",
-		t.Received, t.Inserted, t.Duplicates, t.Rejected, t.Unsupported, t.Unvalidated, ms(t.Duration), t.RowsPerSecond())
-	fmt.Fprintf(w, "  of the rejected: %d by validation, %d refused by database constraints (constraint failures)\n",
-		t.ValidationRejected, t.ConstraintFailures)
-	for _, reason := range ingest.SortedReasons(t.RejectsByReason) {
-		fmt.Fprintf(w, "  rejected %6d  %s\n", t.RejectsByReason[reason], reason)
-	}
-	if t.Target == ingest.Sandbox.String() {
-		fmt.Fprintln(w, "written to the sandbox (schema hmperf_sandbox); --target live writes the live tables")
-	}
-	printCreatedUsers(w, t.CreatedUsers)
-	for _, table := range ingest.SortedReasons(t.MissingTables) {
-		fmt.Fprintf(w, "  unsupported %6d  records for %s (no such table)\n", t.MissingTables[table], table)
-	}
-	for _, field := range ingest.SortedReasons(t.DroppedFields) {
-		fmt.Fprintf(w, "  not stored %6d values of %s (the table has no such column)\n", t.DroppedFields[field], field)
-	}
-	if fk := t.ForeignKeyCheck; len(fk.Batch) > 0 || fk.Reason != "" {
-		fmt.Fprintf(w, "foreign key to users checked once per user and batch on %d table(s)", len(fk.Batch))
-		if fk.Reason != "" {
-			fmt.Fprintf(w, "; per row elsewhere: %s", fk.Reason)
-		}
-		fmt.Fprintln(w)
-	}
-}
-
-// shownCreatedUsers is how many created ids the text report lists; --json
-// lists them all.
-const shownCreatedUsers = 20
-
-// printCreatedUsers names the users a run added to the live users table.
-func printCreatedUsers(w io.Writer, cu *ingest.CreatedUsers) {
-	if cu == nil || len(cu.IDs) == 0 {
-		return
-	}
-	ids := cu.IDs[:min(len(cu.IDs), shownCreatedUsers)]
-	more := ""
-	if len(cu.IDs) > len(ids) {
-		more = fmt.Sprintf(", and %d more (--json lists them all)", len(cu.IDs)-len(ids))
-	}
-	fmt.Fprintf(w, "created %d users in %s: %s%s\n", len(cu.IDs), cu.Table, strings.Join(ids, ", "), more)
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -157,8 +157,7 @@ func TestDashboardSamplesAsItPolls(t *testing.T) {
 	}
 
 	roDSN := pgtest.NewMigratedDB(t)
-	ro := pollSource(t, roDSN)
-	ro.t.readOnly = true
+	ro := pollSourceOf(t, roDSN, true, 10)
 	for range 2 {
 		if _, err := ro.Constraints(ctx); err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/cmd/internal/alertcheck"
 	"hmperf/queries/pgtest"
 )
 
@@ -131,7 +132,7 @@ func TestMonitoringRole(t *testing.T) {
 	if row := serverRow(t, ctx, src); row.Err != "" || row.Role != "primary" || row.AlertsUnknown != "" {
 		t.Errorf("Servers as the monitoring role: %+v", row)
 	}
-	if r := runCmd(ctx, "", "alerts", "--read-only", "--dsn", roleDSN); r.code == alertsUnknown {
+	if r := runCmd(ctx, "", "alerts", "--read-only", "--dsn", roleDSN); r.code == alertcheck.Unknown {
 		t.Errorf("alerts as the monitoring role: UNKNOWN\n%s%s", r.stdout, r.stderr)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"hmperf/cmd/internal/dashsource"
 	"hmperf/queries/pgtest"
 )
 
@@ -16,15 +17,15 @@ import (
 // every panel.
 var pollMethods = []struct {
 	name string
-	poll func(ctx context.Context, s *dbSource) error
+	poll func(ctx context.Context, s *dashsource.DB) error
 }{
-	{"Overview", func(ctx context.Context, s *dbSource) error { _, err := s.Overview(ctx); return err }},
-	{"Constraints", func(ctx context.Context, s *dbSource) error { _, err := s.Constraints(ctx); return err }},
-	{"Alerts", func(ctx context.Context, s *dbSource) error { _, err := s.Alerts(ctx); return err }},
-	{"Indexes", func(ctx context.Context, s *dbSource) error { _, err := s.Indexes(ctx); return err }},
-	{"Benchmarks", func(ctx context.Context, s *dbSource) error { _, err := s.Benchmarks(ctx); return err }},
-	{"Ingest", func(ctx context.Context, s *dbSource) error { _, err := s.Ingest(ctx); return err }},
-	{"Migrations", func(ctx context.Context, s *dbSource) error { _, err := s.Migrations(ctx); return err }},
+	{"Overview", func(ctx context.Context, s *dashsource.DB) error { _, err := s.Overview(ctx); return err }},
+	{"Constraints", func(ctx context.Context, s *dashsource.DB) error { _, err := s.Constraints(ctx); return err }},
+	{"Alerts", func(ctx context.Context, s *dashsource.DB) error { _, err := s.Alerts(ctx); return err }},
+	{"Indexes", func(ctx context.Context, s *dashsource.DB) error { _, err := s.Indexes(ctx); return err }},
+	{"Benchmarks", func(ctx context.Context, s *dashsource.DB) error { _, err := s.Benchmarks(ctx); return err }},
+	{"Ingest", func(ctx context.Context, s *dashsource.DB) error { _, err := s.Ingest(ctx); return err }},
+	{"Migrations", func(ctx context.Context, s *dashsource.DB) error { _, err := s.Migrations(ctx); return err }},
 	{"Servers", pollServersOf},
 }
 
@@ -32,8 +33,8 @@ var pollMethods = []struct {
 // several servers it reads each at once, so a cycle costs about the
 // slowest). Its rates need the previous read, which one poll does not have;
 // that changes no query.
-func pollServersOf(ctx context.Context, s *dbSource) error {
-	got, err := newFleetSource([]string{"bench"}, []*dbSource{s}).Servers(ctx)
+func pollServersOf(ctx context.Context, s *dashsource.DB) error {
+	got, err := dashsource.NewFleet([]string{"bench"}, []*dashsource.DB{s}).Servers(ctx)
 	if err == nil && got[0].Err != "" {
 		err = errors.New(got[0].Err)
 	}
@@ -41,12 +42,11 @@ func pollServersOf(ctx context.Context, s *dbSource) error {
 }
 
 // pollCycle runs every poll once and adds each one's duration to spent.
-func pollCycle(ctx context.Context, s *dbSource, spent []time.Duration) error {
+func pollCycle(ctx context.Context, s *dashsource.DB, spent []time.Duration) error {
 	// A new tick: the answers panels share within one tick (the alerts,
 	// the schema status) are read afresh once, as on a real dashboard, not
 	// carried over from the previous cycle a few milliseconds earlier.
-	s.alerts.forget()
-	s.status.forget()
+	s.Forget()
 	for i, m := range pollMethods {
 		start := time.Now()
 		if err := m.poll(ctx, s); err != nil {
@@ -101,19 +101,27 @@ func seedPollData(tb testing.TB, dsn string, rows int) {
 
 // pollSource opens the dashboard's data source on dsn the way runDashboard
 // does (same pool settings).
-func pollSource(tb testing.TB, dsn string) *dbSource {
+func pollSource(tb testing.TB, dsn string) *dashsource.DB {
+	tb.Helper()
+	return pollSourceOf(tb, dsn, false, 10)
+}
+
+// pollSourceOf is pollSource, with --read-only when readOnly and a sample
+// ingest of sampleRate records a second.
+func pollSourceOf(tb testing.TB, dsn string, readOnly bool, sampleRate int) *dashsource.DB {
 	tb.Helper()
 	ctx := context.Background()
 	tg, err := resolveTarget(ctx, connFlags{dsn: dsn, connectTimeout: 10 * time.Second}, io.Discard)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pool, err := dashboardPool(ctx, tg)
+	tg.ReadOnly = readOnly
+	pool, err := tg.DashboardPool(ctx)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(pool.Close)
-	return newDBSource(tg, pool, dashboardOpts{benchRows: 50, benchReps: 1, sampleRate: 10})
+	return newDBSource(tg, pool, dashboardOpts{benchRows: 50, benchReps: 1, sampleRate: sampleRate})
 }
 
 // TestPollCycle runs one full poll cycle on a small seeded database, so the
@@ -151,8 +159,17 @@ func TestPollCycle(t *testing.T) {
 		t.Errorf("Indexes: %+v, %v", jobs, err)
 	}
 	// JIT off is what keeps the alert check cheap (see dashboardPool).
+	tg, err := resolveTarget(ctx, connFlags{dsn: dsn, connectTimeout: 10 * time.Second}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := tg.DashboardPool(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
 	var jit string
-	if err := src.pool.QueryRow(ctx, "SHOW jit").Scan(&jit); err != nil || jit != "off" {
+	if err := pool.QueryRow(ctx, "SHOW jit").Scan(&jit); err != nil || jit != "off" {
 		t.Errorf("the dashboard pool's jit = %q, %v; want off", jit, err)
 	}
 }
@@ -174,7 +191,7 @@ func BenchmarkPollCycle(b *testing.B) {
 // benchPollCycles runs poll cycles for b's loop, after one warm-up cycle
 // (the first fills the pool and the plan caches), and reports each poll's
 // share and the whole cycle.
-func benchPollCycles(b *testing.B, ctx context.Context, src *dbSource) {
+func benchPollCycles(b *testing.B, ctx context.Context, src *dashsource.DB) {
 	spent := make([]time.Duration, len(pollMethods))
 	if err := pollCycle(ctx, src, spent); err != nil {
 		b.Fatal(err)

@@ -10,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"hmperf/cmd/internal/alertcheck"
+	"hmperf/cmd/internal/dashsource"
 	"hmperf/migrations"
 	"hmperf/queries/pgtest"
 	"hmperf/tui/source"
@@ -89,7 +92,7 @@ func TestReadOnlyRoleDashboardAndCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sql := range []string{"INSERT INTO ro_items VALUES (1)", "CREATE TABLE ro_probe (i int)", "DELETE FROM hmperf.ingest_batch_stats"} {
-		if _, err := conn.Exec(ctx, sql); !isSQLState(err, "42501") {
+		if _, err := conn.Exec(ctx, sql); !isSQLState(err, pgerrcode.InsufficientPrivilege) {
 			t.Errorf("as the read-only role, %s: %v, want insufficient_privilege (42501)", sql, err)
 		}
 	}
@@ -99,7 +102,7 @@ func TestReadOnlyRoleDashboardAndCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := tg.pool(ctx, 2)
+	pool, err := tg.Pool(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,8 +151,8 @@ func TestReadOnlyRoleDashboardAndCLI(t *testing.T) {
 		"Force":          func() error { return src.Force(ctx, latest) },
 	}
 	for name, f := range writes {
-		if err := f(); !errors.Is(err, errReadOnly) {
-			t.Errorf("%s with --read-only: %v, want %v", name, err, errReadOnly)
+		if err := f(); !errors.Is(err, dashsource.ErrReadOnly) {
+			t.Errorf("%s with --read-only: %v, want %v", name, err, dashsource.ErrReadOnly)
 		}
 	}
 
@@ -179,7 +182,7 @@ func TestReadOnlyRoleDashboardAndCLI(t *testing.T) {
 	// session says.
 	want := runCmd(ctx, "", "alerts", "--dsn", dsn)
 	got := runCmd(ctx, "", "alerts", "--read-only", "--dsn", roDSN)
-	if got.code == alertsUnknown || got.code != want.code || got.stdout != want.stdout {
+	if got.code == alertcheck.Unknown || got.code != want.code || got.stdout != want.stdout {
 		t.Errorf("alerts --read-only as the role: exit %d\n%s%s\nwant exit %d\n%s", got.code, got.stdout, got.stderr, want.code, want.stdout)
 	}
 	r := runCmd(ctx, "", "migrate", "status", "--json", "--read-only", "--dsn", roDSN)
@@ -200,12 +203,12 @@ func TestReadOnlySuperuserCannotWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := tg.pool(ctx, 2)
+	pool, err := tg.Pool(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	conn, err := tg.connect(ctx)
+	conn, err := tg.Connect(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,10 +219,10 @@ func TestReadOnlySuperuserCannotWrite(t *testing.T) {
 		"UPDATE constraint_alert_thresholds SET threshold = 1",
 		"DELETE FROM hmperf.ingest_batch_stats",
 	} {
-		if _, err := pool.Exec(ctx, sql); !isSQLState(err, "25006") {
+		if _, err := pool.Exec(ctx, sql); !isSQLState(err, pgerrcode.ReadOnlySQLTransaction) {
 			t.Errorf("pool, %s: %v, want read_only_sql_transaction (25006)", sql, err)
 		}
-		if _, err := conn.Exec(ctx, sql); !isSQLState(err, "25006") {
+		if _, err := conn.Exec(ctx, sql); !isSQLState(err, pgerrcode.ReadOnlySQLTransaction) {
 			t.Errorf("conn, %s: %v, want read_only_sql_transaction (25006)", sql, err)
 		}
 	}

@@ -9,9 +9,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"hmperf/queries"
+	"github.com/spf13/pflag"
+
+	"hmperf/cmd/internal/cmdout"
 	"hmperf/queries/rollout"
-	"hmperf/tui/source"
 )
 
 const rolloutAbout = `hmperf rollout moves nutrition_metrics, symptoms or activity_metrics_v2 to its optimized
@@ -22,8 +23,7 @@ server holds (--force starts anyway, and stores why).`
 
 // rolloutOpts are the flags of `hmperf rollout`.
 type rolloutOpts struct {
-	conn       connFlags
-	json, yes  bool
+	globals
 	force      bool
 	quarantine bool
 	batchRows  int
@@ -31,21 +31,15 @@ type rolloutOpts struct {
 	maxLoad    int
 }
 
-func runRollout(ctx context.Context, e env, args []string) error {
-	var o rolloutOpts
-	fs := newFlagSet(e, "rollout")
-	o.conn.register(fs)
-	fs.BoolVar(&o.json, "json", false, "print one JSON document")
-	fs.BoolVar(&o.yes, "yes", false, "finish: answer the typed confirmation")
+func (o *rolloutOpts) flags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.force, "force", false, "start: start although the latest verdict does not hold (the reason is stored)")
 	fs.BoolVar(&o.quarantine, "quarantine", false, "start: move the rows the new layout refuses to a table of hmperf's (revert puts them back)")
 	fs.IntVar(&o.batchRows, "batch-rows", 1000, "start: rows per backfill transaction")
 	fs.DurationVar(&o.maxLag, "max-lag", 10*time.Second, "start: pause while a replica replays further behind than this (0: no limit)")
 	fs.IntVar(&o.maxLoad, "max-load", 0, "start: pause while more than this many other sessions of the database run a statement (0: no limit)")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
+}
+
+func runRollout(ctx context.Context, e env, o *rolloutOpts, rest []string) error {
 	if len(rest) != 2 {
 		return fmt.Errorf("%w: rollout needs an action and a table: plan|start|status|verify|swap|revert|finish TABLE", errUsage)
 	}
@@ -53,22 +47,21 @@ func runRollout(ctx context.Context, e env, args []string) error {
 	if action != "plan" && action != "status" && action != "verify" && o.conn.readOnly {
 		return fmt.Errorf("rollout %s changes the database and --read-only is set", action)
 	}
-	o.conn.command = "rollout"
 	t, err := openSchema(ctx, o.conn, e.stderr)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	pool, err := t.pool(ctx, 3)
+	pool, err := t.Pool(ctx, 3)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	r := &rollout.Runner{Pool: pool, Lock: t.lockPolicy(e.stderr)}
+	r := &rollout.Runner{Pool: pool, Lock: t.LockPolicy(e.stderr)}
 	return rolloutAction(ctx, e, r, o, action, table)
 }
 
-func rolloutAction(ctx context.Context, e env, r *rollout.Runner, o rolloutOpts, action, table string) error {
+func rolloutAction(ctx context.Context, e env, r *rollout.Runner, o *rolloutOpts, action, table string) error {
 	var (
 		v   any
 		err error
@@ -115,12 +108,12 @@ func rolloutAction(ctx context.Context, e env, r *rollout.Runner, o rolloutOpts,
 		return fmt.Errorf("%w: unknown rollout action %q (want plan, start, status, verify, swap, revert or finish)", errUsage, action)
 	}
 	if err == nil && o.json {
-		err = writeJSON(e.stdout, v)
+		err = cmdout.JSON(e.stdout, v)
 	}
 	return err
 }
 
-func swapOrRevert(ctx context.Context, e env, r *rollout.Runner, o rolloutOpts, action, table string) (*rollout.Swapped, error) {
+func swapOrRevert(ctx context.Context, e env, r *rollout.Runner, o *rolloutOpts, action, table string) (*rollout.Swapped, error) {
 	run := r.Swap
 	if action == "revert" {
 		run = r.Revert
@@ -141,8 +134,8 @@ func swapOrRevert(ctx context.Context, e env, r *rollout.Runner, o rolloutOpts, 
 	return s, nil
 }
 
-func finish(ctx context.Context, e env, r *rollout.Runner, o rolloutOpts, table string) (*rollout.Finished, error) {
-	if err := confirmTyped(e, o.yes, "drop the original "+table+" (kept since the swap for revert) and its change capture; revert is impossible afterwards", table); err != nil {
+func finish(ctx context.Context, e env, r *rollout.Runner, o *rolloutOpts, table string) (*rollout.Finished, error) {
+	if err := e.prompt().ConfirmTyped(o.yes, "drop the original "+table+" (kept since the swap for revert) and its change capture; revert is impossible afterwards", table); err != nil {
 		return nil, err
 	}
 	f, err := r.Finish(ctx, table)
@@ -242,27 +235,4 @@ func printVerified(w io.Writer, v *rollout.Verified) {
 	for _, d := range v.Differences {
 		fmt.Fprintf(w, "difference: %s\n", d)
 	}
-}
-
-// rolloutVersion is the migration that keeps the rollouts' state.
-const rolloutVersion = 35
-
-// rolloutsInFlight reads the rollouts in flight for the dashboard.
-func rolloutsInFlight(ctx context.Context, db queries.DBTX) ([]source.Rollout, error) {
-	states, err := rollout.InFlight(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]source.Rollout, len(states))
-	for i, s := range states {
-		out[i] = source.Rollout{Table: s.Table, Phase: s.Phase, Copied: s.Copied, Estimate: s.Estimate, Done: s.BackfillDone,
-			Backlog: s.Backlog, Throttle: s.Throttle}
-		if s.Rate != nil {
-			out[i].Rate = *s.Rate
-		}
-		if s.LockHeldMS != nil {
-			out[i].LockHeldMS = *s.LockHeldMS
-		}
-	}
-	return out, nil
 }

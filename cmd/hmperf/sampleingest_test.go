@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"hmperf/queries/pgtest"
 	"hmperf/tui/source"
@@ -85,28 +81,6 @@ func TestDashboardIngestDies(t *testing.T) {
 	}
 	if st, err := src.Ingest(ctx); err != nil || st.SampleFailed != "" {
 		t.Errorf("after stop: failed %q, err %v", st.SampleFailed, err)
-	}
-}
-
-// TestTransient: lost connections and busy servers are retried; a missing
-// column or table is not.
-func TestTransient(t *testing.T) {
-	for _, tt := range []struct {
-		err  error
-		want bool
-	}{
-		{io.ErrUnexpectedEOF, true},
-		{fmt.Errorf("batch 3: %w", &pgconn.PgError{Code: "57P01"}), true},
-		{&pgconn.PgError{Code: "40P01"}, true},
-		{&pgconn.PgError{Code: "08006"}, true},
-		{context.DeadlineExceeded, true},
-		{fmt.Errorf("batch 3: %w", &pgconn.PgError{Code: "42703"}), false},
-		{&pgconn.PgError{Code: "42P01"}, false},
-		{errors.New("cannot write public.sleep_metrics: public.sleep_metrics.quality: no such column"), false},
-	} {
-		if got := transient(tt.err); got != tt.want {
-			t.Errorf("transient(%v) = %v, want %v", tt.err, got, tt.want)
-		}
 	}
 }
 

@@ -4,26 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
-	"github.com/BurntSushi/toml"
+	"hmperf/cmd/internal/dbtarget"
 )
-
-// server is one configured database server: a name for reports and the
-// connection string, which libpq's environment and .pgpass complete.
-type server struct {
-	Name string `toml:"name"`
-	DSN  string `toml:"dsn"`
-}
-
-// serversFile is the --servers document:
-//
-//	[[server]]
-//	name = "primary"
-//	dsn  = "host=db1 dbname=health user=monitor"
-type serversFile struct {
-	Server []server `toml:"server"`
-}
 
 // dsnFlag is the --dsn flag: each use adds a server. The first is kept in
 // connFlags.dsn, the server every command that needs one server uses.
@@ -32,6 +15,9 @@ type dsnFlag struct{ c *connFlags }
 // String is empty: a connection string may hold a password, and the flag
 // package prints String as the flag's default.
 func (f dsnFlag) String() string { return "" }
+
+// Type names the value in help: `--dsn string`.
+func (f dsnFlag) Type() string { return "string" }
 
 func (f dsnFlag) Set(v string) error {
 	if f.c.dsn == "" && len(f.c.moreDSNs) == 0 {
@@ -65,38 +51,7 @@ func (c *connFlags) servers() ([]server, error) {
 	if len(dsns) > 0 {
 		return nil, fmt.Errorf("%w: give --dsn or --servers, not both", errUsage)
 	}
-	return readServers(c.serversPath)
-}
-
-// readServers reads a --servers file. Every entry needs a name, unique in
-// the file; an empty dsn means the libpq environment.
-func readServers(path string) ([]server, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read --servers file: %w", err)
-	}
-	var doc serversFile
-	md, err := toml.Decode(string(b), &doc)
-	if err != nil {
-		return nil, fmt.Errorf("--servers file %s: %v", path, err)
-	}
-	if extra := md.Undecoded(); len(extra) > 0 {
-		return nil, fmt.Errorf("--servers file %s: unknown key %s (each [[server]] has name and dsn)", path, extra[0])
-	}
-	if len(doc.Server) == 0 {
-		return nil, fmt.Errorf("--servers file %s lists no [[server]]", path)
-	}
-	seen := map[string]bool{}
-	for i, s := range doc.Server {
-		switch {
-		case s.Name == "":
-			return nil, fmt.Errorf("--servers file %s: server %d has no name", path, i+1)
-		case seen[s.Name]:
-			return nil, fmt.Errorf("--servers file %s: server name %q used twice", path, s.Name)
-		}
-		seen[s.Name] = true
-	}
-	return doc.Server, nil
+	return dbtarget.ReadServers(c.serversPath)
 }
 
 // namedTarget is a resolved server with the name reports give it.

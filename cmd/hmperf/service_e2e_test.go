@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/cmd/internal/alertcheck"
 	"hmperf/engine"
 	"hmperf/migrations"
 	"hmperf/queries/ingest"
@@ -198,10 +199,10 @@ func payloadOfUnknownUser(t *testing.T, dsn string) {
 }
 
 // alertsDoc runs `hmperf alerts --json`.
-func alertsDoc(t *testing.T, dsn string) alertsJSON {
+func alertsDoc(t *testing.T, dsn string) alertcheck.Doc {
 	t.Helper()
 	r := runCmd(context.Background(), "", "alerts", "--json", "--dsn", dsn)
-	var doc alertsJSON
+	var doc alertcheck.Doc
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc.ExitCode != r.code {
 		t.Fatalf("alerts --json: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}

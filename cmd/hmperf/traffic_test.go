@@ -225,8 +225,7 @@ func TestDashboardIngestIsNotTheService(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	monitorJSON(t, dsn)
-	src := pollSource(t, dsn)
-	src.opts.sampleRate = 2000
+	src := pollSourceOf(t, dsn, false, 2000)
 	if err := src.StartIngest(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"hmperf/cmd/internal/alertcheck"
 	"hmperf/engine"
 	"hmperf/queries/pgtest"
 )
@@ -27,7 +28,7 @@ type failureCounts struct {
 func firingAlerts(t *testing.T, dsn string) (int, map[string]int) {
 	t.Helper()
 	r := runCmd(context.Background(), "", "alerts", "--dsn", dsn, "--json")
-	var doc alertsJSON
+	var doc alertcheck.Doc
 	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatalf("alerts --json: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}
@@ -58,13 +59,13 @@ func TestSampleRunAlerts(t *testing.T) {
 		code       int
 		firing     []string
 	}{
-		{"sample, default invalid rate", false, 0.02, nil, true, false, alertsOK, nil},
-		{"sample, validation skipped", false, 0.05, []string{"--skip-validation", "bulk-import"}, false, true, alertsOK, nil},
-		{"sample, half the records invalid", false, 0.5, nil, true, false, alertsOK, nil},
+		{"sample, default invalid rate", false, 0.02, nil, true, false, alertcheck.OK, nil},
+		{"sample, validation skipped", false, 0.05, []string{"--skip-validation", "bulk-import"}, false, true, alertcheck.OK, nil},
+		{"sample, half the records invalid", false, 0.5, nil, true, false, alertcheck.OK, nil},
 		{"payload, validation skipped", true, 0.05, []string{"--skip-validation", "bulk-import"}, false, true,
-			alertsWarning, []string{"constraint_failures_warning"}},
+			alertcheck.Warning, []string{"constraint_failures_warning"}},
 		{"payload, half the records invalid", true, 0.5, nil, true, false,
-			alertsWarning, []string{"validation_rejections_high"}},
+			alertcheck.Warning, []string{"validation_rejections_high"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -10,19 +10,20 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"hmperf/cmd/internal/dashsource"
 	"hmperf/queries/pgtest"
 	"hmperf/tui/source"
 )
 
 // dashSource opens the dashboard's data source on dsn with --read-only.
-func dashSource(t *testing.T, ctx context.Context, dsn string) *dbSource {
+func dashSource(t *testing.T, ctx context.Context, dsn string) *dashsource.DB {
 	t.Helper()
 	tg, err := resolveTarget(ctx, connFlags{dsn: dsn, connectTimeout: 10 * time.Second, readOnly: true}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(tg.Close)
-	pool, err := tg.pool(ctx, 2)
+	pool, err := tg.Pool(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,9 +32,9 @@ func dashSource(t *testing.T, ctx context.Context, dsn string) *dbSource {
 }
 
 // serverRow is the Servers panel's row of the one server src reads.
-func serverRow(t *testing.T, ctx context.Context, src *dbSource) source.Server {
+func serverRow(t *testing.T, ctx context.Context, src *dashsource.DB) source.Server {
 	t.Helper()
-	got, err := newFleetSource([]string{"s"}, []*dbSource{src}).Servers(ctx)
+	got, err := dashsource.NewFleet([]string{"s"}, []*dashsource.DB{src}).Servers(ctx)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("Servers: %d rows, %v", len(got), err)
 	}
@@ -41,7 +42,7 @@ func serverRow(t *testing.T, ctx context.Context, src *dbSource) source.Server {
 }
 
 // panelPolls are the dashboard's polls that read hmperf's objects.
-func panelPolls(src *dbSource) map[string]func(context.Context) error {
+func panelPolls(src *dashsource.DB) map[string]func(context.Context) error {
 	return map[string]func(context.Context) error{
 		"Constraints": func(ctx context.Context) error { _, err := src.Constraints(ctx); return err },
 		"Alerts":      func(ctx context.Context) error { _, err := src.Alerts(ctx); return err },
@@ -113,7 +114,7 @@ func TestDashboardPrivilegeRefused(t *testing.T) {
 	for name, poll := range panelPolls(src) {
 		err := poll(ctx)
 		var missing *source.ErrMissing
-		if !errors.As(err, &missing) || !missing.Denied || missing.Fix != monitoringRoleFix {
+		if !errors.As(err, &missing) || !missing.Denied || missing.Fix != dashsource.MonitoringRoleFix {
 			t.Errorf("%s: %v; want *source.ErrMissing, denied, with the monitoring role's fix", name, err)
 		}
 	}

@@ -93,7 +93,7 @@ func TestIngestFileUnknownUser(t *testing.T) {
 		t.Errorf("%d users after the import, want the 1 that existed", n)
 	}
 
-	file, per = generatedPayload(t, []engine.UUID{stranger}, 50)
+	file, _ = generatedPayload(t, []engine.UUID{stranger}, 50)
 	r := runCmd(ctx, "", "ingest", "--dsn", dsn, "--file", file, "--create-users")
 	if want := "created 1 users in public.users: " + stranger.String(); r.code != 0 || !strings.Contains(r.stdout, want) {
 		t.Fatalf("exit %d, stdout %q; want %q", r.code, r.stdout, want)

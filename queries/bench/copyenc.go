@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"hmperf/queries"
 )
 
 // copyPayload is one variant's rows already encoded as a binary COPY
@@ -32,7 +34,7 @@ func copySignature(oids []uint32, direct bool, v Variant) string {
 
 // describeColumns returns the type OIDs the server reports for the columns
 // of table, as pgx's CopyFrom asks for them: a domain reports its base type.
-func describeColumns(ctx context.Context, db DB, table pgx.Identifier, cols []string) ([]uint32, error) {
+func describeColumns(ctx context.Context, db queries.DBTX, table pgx.Identifier, cols []string) ([]uint32, error) {
 	rows, err := db.Query(ctx, "SELECT "+columnList(cols)+" FROM "+table.Sanitize()+" LIMIT 0")
 	if err != nil {
 		return nil, fmt.Errorf("bench: describe %s: %w", table.Sanitize(), err)

@@ -65,7 +65,7 @@ const DefaultFeedBatch = 5000
 // that is rolled back, so nothing stays behind; the commit is therefore
 // excluded from both timings, which makes the denominator smaller and the
 // overhead figure an upper bound.
-func MeasureFeedOverhead(ctx context.Context, db DB, o FeedOptions) (fo FeedOverhead, err error) {
+func MeasureFeedOverhead(ctx context.Context, db queries.DBTX, o FeedOptions) (fo FeedOverhead, err error) {
 	o.Batches, o.BatchSize = cmp0(o.Batches, 40), cmp0(o.BatchSize, DefaultFeedBatch)
 	ds, err := Generate("activity", o.BatchSize*o.Batches, o.Seed, time.Now())
 	if err != nil {
@@ -99,7 +99,7 @@ type feedTarget struct {
 
 // scratchTarget is the copy of feedTable in schema, with ds laid out for it
 // from the catalogue (the service's layout may lack columns hmperf's has).
-func scratchTarget(ctx context.Context, db DB, schema string, ds Dataset) (feedTarget, error) {
+func scratchTarget(ctx context.Context, db queries.DBTX, schema string, ds Dataset) (feedTarget, error) {
 	m, rows, err := MapRows(ctx, db, pgx.Identifier{schema, feedTable}, ds)
 	if err != nil {
 		return feedTarget{}, fmt.Errorf("feed overhead: %w", err)
@@ -113,7 +113,7 @@ func scratchTarget(ctx context.Context, db DB, schema string, ds Dataset) (feedT
 }
 
 // measureFeed times o.Batches pairs of batches into t.
-func measureFeed(ctx context.Context, db DB, o FeedOptions, t feedTarget) (FeedOverhead, error) {
+func measureFeed(ctx context.Context, db queries.DBTX, o FeedOptions, t feedTarget) (FeedOverhead, error) {
 	skip := queries.CanSkipTriggers(ctx, db) == nil
 	var with, none, pct, feedMs, trigMs []float64
 	for i := range o.Batches {
@@ -199,7 +199,7 @@ type batchTimes struct {
 // With bare set it also writes the stats row a second time with the
 // triggers skipped, before or after the fed one as batchNo alternates, and
 // times that alone.
-func timedBatch(ctx context.Context, db DB, t feedTarget, feed, bare bool, batchNo int) (batchTimes, error) {
+func timedBatch(ctx context.Context, db queries.DBTX, t feedTarget, feed, bare bool, batchNo int) (batchTimes, error) {
 	var bt batchTimes
 	tx, err := db.Begin(ctx)
 	if err != nil {
@@ -285,7 +285,7 @@ func insertBatchStats(ctx context.Context, tx pgx.Tx, batchNo, rows int, took ti
 
 // checkFeed proves the feed is wired before measuring it: one batch-stats
 // row must produce one constraint_performance_monitor row (rolled back).
-func checkFeed(ctx context.Context, db DB, ds Dataset) error {
+func checkFeed(ctx context.Context, db queries.DBTX, ds Dataset) error {
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return err

@@ -110,7 +110,7 @@ func MapRows(ctx context.Context, db queries.DBTX, ident pgx.Identifier, ds Data
 // prepare maps the generated rows onto each variant's table. A variant
 // whose table lacks a column the rows need fails here, before any COPY,
 // with the table and column named.
-func prepare(ctx context.Context, db DB, pair Pair, ds Dataset, users *catalog.Users, schema string) (variantData, error) {
+func prepare(ctx context.Context, db queries.DBTX, pair Pair, ds Dataset, users *catalog.Users, schema string) (variantData, error) {
 	out := variantData{tables: map[Variant]variantTable{}, rows: map[Variant][][]any{}, users: users,
 		owners: ds.Owners(), payloads: map[string][]byte{}}
 	for _, v := range Variants {

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/queries"
@@ -58,8 +57,8 @@ func markInterrupted(ctx context.Context, db queries.DBTX) ([]int64, error) {
 	if err == nil {
 		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 	}
-	switch code := queries.Code(err); {
-	case code == pgerrcode.CheckViolation || code == pgerrcode.UndefinedTable || code == pgerrcode.InvalidSchemaName:
+	switch k := queries.Classify(err); {
+	case k == queries.KindCheck || k == queries.KindUndefined:
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("bench: mark interrupted runs: %w", err)
@@ -72,7 +71,7 @@ func markInterrupted(ctx context.Context, db queries.DBTX) ([]int64, error) {
 // owner lives. The lock is held by a transaction of its own (on a pool, a
 // connection of its own) until release. With serialize, the same
 // transaction first waits its turn behind any other benchmark (waitTurn).
-func ownRun(ctx context.Context, db DB, serialize *turn) (id int64, release func(), err error) {
+func ownRun(ctx context.Context, db queries.DBTX, serialize *turn) (id int64, release func(), err error) {
 	own, err := db.Begin(ctx)
 	if err != nil {
 		return 0, nil, fmt.Errorf("bench: begin the run's ownership: %w", err)

@@ -7,18 +7,15 @@ import (
 	"io"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"hmperf/queries"
 	"hmperf/queries/lockwait"
 )
 
-// DB is what a benchmark needs: queries plus transactions. A *pgxpool.Pool
-// and a *pgx.Conn satisfy it.
-type DB interface {
-	queries.DBTX
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
+// DB is queries.DBTX, kept as a name so code written against it still
+// builds.
+//
+// Deprecated: use queries.DBTX.
+type DB = queries.DBTX
 
 // Method is how a run writes its rows.
 type Method string
@@ -179,7 +176,7 @@ func (o *Options) defaults() error {
 // then stored with status "cancelled" and Run returns it with ctx's error.
 // Any other failure is stored as "failed" with its message. Scratch copies
 // are dropped however the run ends.
-func Run(ctx context.Context, db DB, opt Options) (*Result, error) {
+func Run(ctx context.Context, db queries.DBTX, opt Options) (*Result, error) {
 	if err := opt.defaults(); err != nil {
 		return nil, err
 	}
@@ -212,7 +209,7 @@ func Run(ctx context.Context, db DB, opt Options) (*Result, error) {
 // built from the live catalogue in a schema of the run's own and dropped
 // however the run ends: no method, the original variant included, writes,
 // vacuums or analyzes a live table, moves its sequences or adds to users.
-func runWithScratch(ctx context.Context, db DB, opt Options, res *Result) error {
+func runWithScratch(ctx context.Context, db queries.DBTX, opt Options, res *Result) error {
 	var tables []string
 	for _, name := range opt.Tables {
 		p, _ := PairNamed(name)
@@ -256,7 +253,7 @@ func (p plan) more(r int, c []Comparison) bool {
 	return r <= MinReps || !decided(c, p.width)
 }
 
-func runPairs(ctx context.Context, db DB, opt Options, res *Result, schema string) error {
+func runPairs(ctx context.Context, db queries.DBTX, opt Options, res *Result, schema string) error {
 	steps := len(opt.Tables) * opt.Reps * len(Variants)
 	step := 0
 	end := time.Now().Add(opt.MaxTime)
@@ -346,7 +343,7 @@ func medianSoFar(ms []Measurement, table string, v Variant) float64 {
 
 // finishRun records how the run ended. It uses its own context: the run's
 // may be cancelled, and a cancelled run must still be marked so.
-func finishRun(db DB, res *Result, runErr, ctxErr error) {
+func finishRun(db queries.DBTX, res *Result, runErr, ctxErr error) {
 	switch {
 	case runErr == nil:
 		res.Status = StatusDone

@@ -28,7 +28,7 @@ func scratchSchema(runID int64) string { return fmt.Sprintf("%s%d", scratchPrefi
 // (queries/sandbox makes those), plus the live tables' own triggers and
 // their foreign keys to users, pointed at the copy of users so that row
 // owners never reach the live one. The live tables are only read.
-func createScratch(ctx context.Context, db DB, schema string, tables []string) (err error) {
+func createScratch(ctx context.Context, db queries.DBTX, schema string, tables []string) (err error) {
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("bench: scratch copies: %w", err)
@@ -223,7 +223,7 @@ func Sweep(ctx context.Context, db queries.DBTX, locks lockwait.Policy) (Swept, 
 // inScratch builds scratch copies of users and tables in schema, runs fn on
 // them and drops schema however fn ends (an error, a cancelled ctx or a
 // panic). The caller owns schema's run id (ownRun) throughout.
-func inScratch(ctx context.Context, db DB, locks lockwait.Policy, log io.Writer, schema string, tables []string, fn func() error) (err error) {
+func inScratch(ctx context.Context, db queries.DBTX, locks lockwait.Policy, log io.Writer, schema string, tables []string, fn func() error) (err error) {
 	swept, err := Sweep(ctx, db, locks)
 	if err != nil {
 		return err
@@ -250,7 +250,7 @@ func inScratch(ctx context.Context, db DB, locks lockwait.Policy, log io.Writer,
 // given: for measurements other than Run's that must not write the live
 // tables. The schema is dropped however fn ends. Its set-up retries a lock
 // wait that timed out for lockwait's default budget.
-func WithScratch(ctx context.Context, db DB, tables []string, fn func(schema string) error) error {
+func WithScratch(ctx context.Context, db queries.DBTX, tables []string, fn func(schema string) error) error {
 	id, release, err := ownRun(ctx, db, nil)
 	if err != nil {
 		return err
@@ -258,4 +258,22 @@ func WithScratch(ctx context.Context, db DB, tables []string, fn func(schema str
 	defer release()
 	schema := scratchSchema(id)
 	return inScratch(ctx, db, lockwait.Policy{}, nil, schema, tables, func() error { return fn(schema) })
+}
+
+// SweepBeforeDown is `migrate down --all`'s first step: it drops the
+// scratch schemas of benchmarks whose hmperf was killed (and stores those
+// runs as interrupted), whose copies' triggers depend on functions the down
+// migrations drop, logging to log what it dropped. A live benchmark's
+// copies would make a down step fail halfway: then it refuses before the
+// first step, naming them.
+func SweepBeforeDown(ctx context.Context, db queries.DBTX, locks lockwait.Policy, log io.Writer) error {
+	swept, err := Sweep(ctx, db, locks)
+	if err != nil {
+		return fmt.Errorf("migrate down --all: %w", err)
+	}
+	swept.Log(log, "hmperf migrate")
+	if len(swept.InUse) > 0 {
+		return fmt.Errorf("migrate down --all: a benchmark is running (scratch schema %s, dropped when it ends); run down --all again after it", strings.Join(swept.InUse, ", "))
+	}
+	return nil
 }

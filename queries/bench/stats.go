@@ -201,7 +201,7 @@ func compare(pair string, reps []rep, setup Setup) Comparison {
 	c.MeasuredImprovementPct = imp.Median
 	c.CILow, c.CIHigh = bounds(imp)
 	c.Verdicts = []Verdict{
-		judged("improvement_pct", p.Claim.ImprovementPct, "%", imp, AtLeast),
+		judged(ClaimImprovement, p.Claim.ImprovementPct, "%", imp, AtLeast),
 		opsVerdict(p, reps, setup),
 		overheadVerdict(p, reps),
 	}
@@ -239,10 +239,10 @@ func opsVerdict(p Pair, reps []rep, setup Setup) Verdict {
 	}
 	iv := MedianInterval(rps)
 	if setup.Method == MethodFunction {
-		return judged("ops_per_sec", p.Claim.OpsPerSec, RowsPerSecUnit, iv, AtLeast)
+		return judged(ClaimThroughput, p.Claim.OpsPerSec, RowsPerSecUnit, iv, AtLeast)
 	}
 	fn, _ := SQLFunction(p.Name)
-	return Verdict{Claim: "ops_per_sec", Claimed: p.Claim.OpsPerSec, Unit: RowsPerSecUnit, Measured: iv.Median,
+	return Verdict{Claim: ClaimThroughput, Claimed: p.Claim.OpsPerSec, Unit: RowsPerSecUnit, Measured: iv.Median,
 		Method: IntervalMethod, Reps: iv.Reps, Verdict: NotComparable,
 		Why: fmt.Sprintf("the report states ops/s of %s(); this run measured rows/s by %s: run --method function to judge it", fn, setup.describe())}
 }
@@ -255,7 +255,7 @@ const RowsPerSecUnit = "rows/s"
 // a wrong floor, so the claim cannot be judged against it.
 func overheadVerdict(p Pair, reps []rep) Verdict {
 	iv := overheadInterval(reps, Optimized)
-	v := judged("overhead_pct", p.Claim.OverheadPct, "%", iv, AtMost)
+	v := judged(ClaimOverhead, p.Claim.OverheadPct, "%", iv, AtMost)
 	if iv.Bounded && iv.High < 0 {
 		v.Verdict = Inconclusive
 		v.Why = fmt.Sprintf("%s was slower than %s in the whole interval: the floor is not a floor", p.Tables[Unconstrained], p.Tables[Optimized])
@@ -315,7 +315,7 @@ func decided(cs []Comparison, width float64) bool {
 				w = w / v.Measured * 100
 			}
 			if w > width || math.IsNaN(w) {
-				if v.Claim == "overhead_pct" && *v.CIHigh < 0 {
+				if v.Claim == ClaimOverhead && *v.CIHigh < 0 {
 					continue // a wrong floor is decided: more reps will not fix it
 				}
 				return false

@@ -30,7 +30,7 @@ type writer interface {
 	between(ctx context.Context) error
 }
 
-func newWriter(ctx context.Context, db DB, opt Options, pair Pair, schema string) (writer, error) {
+func newWriter(ctx context.Context, db queries.DBTX, opt Options, pair Pair, schema string) (writer, error) {
 	if opt.Method == MethodFunction {
 		return &funcWriter{db: db, pair: pair, rows: opt.Rows, schema: schema}, nil
 	}
@@ -71,7 +71,7 @@ func newWriter(ctx context.Context, db DB, opt Options, pair Pair, schema string
 
 // rowWriter writes the generated rows by COPY or by the service's INSERTs.
 type rowWriter struct {
-	db     DB
+	db     queries.DBTX
 	pair   Pair
 	ds     variantData
 	method Method
@@ -215,7 +215,7 @@ func insertSQL(table pgx.Identifier, cols []string, n int) string {
 // funcWriter calls the report's benchmark function: one call times every
 // variant, server-side.
 type funcWriter struct {
-	db     DB
+	db     queries.DBTX
 	pair   Pair
 	rows   int
 	schema string // the scratch schema the function's tables resolve to

@@ -12,13 +12,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"hmperf/queries"
 )
 
-// Querier is what a pool or a connection offers for reading.
-type Querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+// Querier is queries.DBTX, kept as a name so code written against it still
+// builds.
+//
+// Deprecated: use queries.DBTX.
+type Querier = queries.DBTX
 
 // Role is a server's part in the set, from pg_is_in_recovery().
 type Role string
@@ -79,7 +80,7 @@ type Stats struct {
 // it received (an idle primary sends nothing to replay), else the time
 // since its last replayed transaction committed, which grows while the
 // primary is gone.
-func Read(ctx context.Context, db Querier) (Stats, error) {
+func Read(ctx context.Context, db queries.DBTX) (Stats, error) {
 	var s Stats
 	var replica bool
 	err := db.QueryRow(ctx, `
@@ -106,7 +107,7 @@ func Read(ctx context.Context, db Querier) (Stats, error) {
 
 // readPrimaryLag reads the worst lag of the standbys a primary sends to,
 // and of the slots whose standby is not connected.
-func readPrimaryLag(ctx context.Context, db Querier, s *Stats) error {
+func readPrimaryLag(ctx context.Context, db queries.DBTX, s *Stats) error {
 	return db.QueryRow(ctx, `
 		WITH lag AS (
 		    SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn)::float8 AS bytes,
@@ -121,7 +122,7 @@ func readPrimaryLag(ctx context.Context, db Querier, s *Stats) error {
 }
 
 // readReplicaLag reads a replica's own lag.
-func readReplicaLag(ctx context.Context, db Querier, s *Stats) error {
+func readReplicaLag(ctx context.Context, db queries.DBTX, s *Stats) error {
 	return db.QueryRow(ctx, `
 		SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8,
 		       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()

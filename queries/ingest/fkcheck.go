@@ -55,7 +55,7 @@ type fkPlan struct {
 // decide works out which kinds' tables may use the per-batch check. An
 // error (a lost connection, a timeout) is returned and not kept: the next
 // batch decides again.
-func (f *fkPlan) decide(ctx context.Context, db DB, rowChecks bool, lay *layout) error {
+func (f *fkPlan) decide(ctx context.Context, db queries.DBTX, rowChecks bool, lay *layout) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.decided {
@@ -71,7 +71,7 @@ func (f *fkPlan) decide(ctx context.Context, db DB, rowChecks bool, lay *layout)
 
 // planFK is decide's answer: which kinds' tables may be checked per batch,
 // and why the others may not.
-func planFK(ctx context.Context, db DB, rowChecks bool, lay *layout) (batch [engine.NumKinds]bool, reason string, err error) {
+func planFK(ctx context.Context, db queries.DBTX, rowChecks bool, lay *layout) (batch [engine.NumKinds]bool, reason string, err error) {
 	if rowChecks {
 		return batch, "per-row checks requested", nil
 	}
@@ -124,7 +124,7 @@ func (f *fkPlan) report() FKCheck {
 // its partitions but the foreign-key triggers of user_id → users(id): no
 // user trigger that fires on insert in origin mode or only in replica mode,
 // no rule, no other foreign key.
-func batchCheckable(ctx context.Context, db DB, table, users uint32) (bool, error) {
+func batchCheckable(ctx context.Context, db queries.DBTX, table, users uint32) (bool, error) {
 	var ok bool
 	err := db.QueryRow(ctx, batchCheckableSQL, table, users).Scan(&ok)
 	return ok, err

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/engine"
+	"hmperf/queries"
 	"hmperf/queries/catalog"
 )
 
@@ -283,7 +284,7 @@ func writeNew(ctx context.Context, tx pgx.Tx, t *tableTarget, recs []engine.Reco
 
 // probeIndex makes a table without a unique key look its stored keys up by
 // index probes where an index leads with key columns (storedQuery).
-func (t *tableTarget) probeIndex(ctx context.Context, db DB) error {
+func (t *tableTarget) probeIndex(ctx context.Context, db queries.DBTX) error {
 	if !t.antiJoin() {
 		return nil
 	}

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/engine"
@@ -74,7 +73,7 @@ const ReasonUnknownUser = "unknown user"
 // run's totals. Prepare is serial (it owns the dedup state); Commit may run
 // for several prepared batches at once.
 type Ingester struct {
-	db      DB
+	db      queries.DBTX
 	opts    Options
 	batch   engine.BatchDeduper
 	tracker *engine.Tracker
@@ -105,17 +104,17 @@ type Prepared struct {
 	users  []engine.UUID
 }
 
-// DB is what the ingester writes through: a pool, a connection or a
+// DB is queries.DBTX, kept as a name so code written against it still
+// builds.
+//
+// Deprecated: use queries.DBTX.
+type DB = queries.DBTX
+
+// New returns an Ingester writing through db: a pool, a connection or a
 // transaction (each batch then runs in a savepoint, so a test can roll the
 // whole ingest back). A connection or a transaction takes one statement at a
 // time: give it Options.Writers = 1.
-type DB interface {
-	queries.DBTX
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
-
-// New returns an Ingester writing through db.
-func New(db DB, opts Options) (*Ingester, error) {
+func New(db queries.DBTX, opts Options) (*Ingester, error) {
 	if opts.Validator == nil {
 		return nil, errors.New("ingest: a validator is required")
 	}
@@ -144,7 +143,7 @@ func New(db DB, opts Options) (*Ingester, error) {
 // rules are fitted to the tables' CHECKs (catalog.Adapt), so it refuses
 // what they would; the CHECKs it cannot enforce are in UnknownChecks and
 // the totals. New validates with the rules as given.
-func Open(ctx context.Context, db DB, opts Options) (*Ingester, error) {
+func Open(ctx context.Context, db queries.DBTX, opts Options) (*Ingester, error) {
 	in, err := New(db, opts)
 	if err != nil {
 		return nil, err
@@ -215,7 +214,7 @@ func (in *Ingester) Commit(ctx context.Context, p *Prepared) error {
 	err := in.opts.LockWait.Run(ctx, fmt.Sprintf("batch %d", p.no), nil, func(ctx context.Context) error {
 		var err error
 		res, err = in.commit(ctx, p)
-		for try := 1; try < 3 && queries.Code(err) == pgerrcode.DeadlockDetected; try++ {
+		for try := 1; try < 3 && queries.Classify(err) == queries.KindDeadlock; try++ {
 			// Two concurrent batches can deadlock on keys the cross-batch
 			// tracker had forgotten; PostgreSQL aborts one, which rolled
 			// back whole, so running it again is safe.

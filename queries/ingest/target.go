@@ -97,7 +97,7 @@ type tableTarget struct {
 // row; a kind whose live table does not exist at all is no error (the
 // database is the service's, which may not have every table hmperf knows),
 // only users is required.
-func readLayout(ctx context.Context, db DB, target Target, lock lockwait.Policy) (*layout, error) {
+func readLayout(ctx context.Context, db queries.DBTX, target Target, lock lockwait.Policy) (*layout, error) {
 	kinds := engine.Kinds()
 	live, err := readTables(ctx, db, tableIdents(kinds, nil))
 	if err != nil {
@@ -200,7 +200,7 @@ func present(tables []*catalog.Table) []*catalog.Table {
 
 // readTables reads the tables idents names, leaving nil where an ident is
 // nil or its table does not exist.
-func readTables(ctx context.Context, db DB, idents []pgx.Identifier) ([]*catalog.Table, error) {
+func readTables(ctx context.Context, db queries.DBTX, idents []pgx.Identifier) ([]*catalog.Table, error) {
 	out := make([]*catalog.Table, len(idents))
 	for i, id := range idents {
 		if id == nil {

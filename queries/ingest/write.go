@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -33,7 +32,7 @@ type DBRejection struct {
 // Constraint reports whether the refusal was an integrity constraint
 // violation (SQLSTATE class 23: CHECK, NOT NULL, foreign key), the
 // database's own constraint failures; class 22 is a malformed datum.
-func (r DBRejection) Constraint() bool { return pgerrcode.IsIntegrityConstraintViolation(r.Code) }
+func (r DBRejection) Constraint() bool { return queries.KindOf(r.Code).Integrity() }
 
 // tableWrite is the outcome of writing one table's records of a batch.
 type tableWrite struct {
@@ -58,7 +57,7 @@ func writeTable(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []engine.
 	switch {
 	case err == nil:
 		return tableWrite{Inserted: int(n)}, nil
-	case queries.Code(err) == pgerrcode.UniqueViolation: // some keys exist already
+	case queries.Classify(err) == queries.KindUnique: // some keys exist already
 		return upsertViaStaging(ctx, tx, tbl, recs)
 	case isDataError(err):
 		return writeRowByRow(ctx, tx, tbl, recs)

@@ -14,7 +14,6 @@ package lockwait
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -22,11 +21,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-)
 
-// lockNotAvailable is SQLSTATE 55P03, what lock_timeout raises (and NOWAIT).
-const lockNotAvailable = "55P03"
+	"hmperf/queries"
+)
 
 // Defaults of a Policy's zero fields.
 const (
@@ -209,12 +206,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// IsLockTimeout reports whether err is a lock wait that timed out (SQLSTATE
-// 55P03, lock_not_available).
-func IsLockTimeout(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == lockNotAvailable
-}
+// IsLockTimeout reports whether err is a lock wait that timed out
+// (lock_not_available), as queries.IsLockTimeout classifies it.
+func IsLockTimeout(err error) bool { return queries.IsLockTimeout(err) }
 
 // ExhaustedError is a step that gave up: its lock wait kept timing out
 // until the budget was spent. The step's transaction was rolled back.
@@ -297,11 +291,11 @@ func firstLine(q string) string {
 	return ""
 }
 
-// Querier is what BlockersOf reads with: a connection or a pool that the
-// step itself does not use.
-type Querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
+// Querier is queries.DBTX, kept as a name so code written against it still
+// builds.
+//
+// Deprecated: use queries.DBTX.
+type Querier = queries.DBTX
 
 // blockersSQL reads the sessions that block backend $1.
 const blockersSQL = `
@@ -314,7 +308,7 @@ SELECT a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''), coalesc
 
 // BlockersOf is a Watch that reads, on db, the sessions blocking backend
 // pid (pg_blocking_pids joined to pg_stat_activity).
-func BlockersOf(db Querier, pid uint32) Watch {
+func BlockersOf(db queries.DBTX, pid uint32) Watch {
 	return func(ctx context.Context) ([]Blocker, error) {
 		rows, err := db.Query(ctx, blockersSQL, int32(pid))
 		if err != nil {

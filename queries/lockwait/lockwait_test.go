@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -94,14 +95,14 @@ func TestBlockerString(t *testing.T) {
 }
 
 func TestIsLockTimeout(t *testing.T) {
-	lock := &pgconn.PgError{Code: "55P03", Message: "canceling statement due to lock timeout"}
+	lock := &pgconn.PgError{Code: pgerrcode.LockNotAvailable, Message: "canceling statement due to lock timeout"}
 	if !IsLockTimeout(fmt.Errorf("step: %w", lock)) {
 		t.Error("wrapped 55P03 not recognised")
 	}
 	if !IsLockTimeout(errors.Join(errors.New("unlock failed"), lock)) {
 		t.Error("joined 55P03 not recognised")
 	}
-	if IsLockTimeout(&pgconn.PgError{Code: "57014"}) || IsLockTimeout(errors.New("x")) || IsLockTimeout(nil) {
+	if IsLockTimeout(&pgconn.PgError{Code: pgerrcode.QueryCanceled}) || IsLockTimeout(errors.New("x")) || IsLockTimeout(nil) {
 		t.Error("other errors taken for a lock timeout")
 	}
 }

@@ -6,19 +6,22 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"hmperf/queries"
 )
 
-// Beginner starts a transaction: a pool or a connection.
-type Beginner interface {
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
+// Beginner is queries.DBTX, kept as a name so code written against it still
+// builds.
+//
+// Deprecated: use queries.DBTX.
+type Beginner = queries.DBTX
 
 // InTx runs fn in a transaction of its own for each attempt, under p:
 // committed when fn succeeds, rolled back when it fails, so an attempt
 // whose lock wait timed out leaves nothing behind. When db is a pool, the
 // blockers are read on another of its connections while fn waits (a single
 // connection cannot be read from while it waits, so then they are not).
-func (p Policy) InTx(ctx context.Context, what string, db Beginner, fn func(context.Context, pgx.Tx) error) error {
+func (p Policy) InTx(ctx context.Context, what string, db queries.DBTX, fn func(context.Context, pgx.Tx) error) error {
 	var pid atomic.Uint32
 	var watch Watch
 	if pool, ok := db.(*pgxpool.Pool); ok {

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -238,4 +239,24 @@ func (m *MemorySampler) match(tables map[string]*TableSample, now time.Time) []T
 	}
 	sortTables(out)
 	return out
+}
+
+// ChooseSampler is how a role samples the service's writes: stored in
+// hmperf's tables where it may write them and the session is not
+// read-only, else in memory (a fresh MemorySampler's deltas between its own
+// samples, stored nowhere), with why: the privilege it lacks, or read-only.
+// why is "" for the stored sampler.
+func ChooseSampler(ctx context.Context, db queries.DBTX, readOnly bool) (sample func(context.Context, queries.DBTX) (SampleResult, error), why string, err error) {
+	if readOnly {
+		why = "--read-only: nothing is written, the samples included"
+	} else {
+		err := CanStore(ctx, db)
+		var denied *queries.PrivilegeError
+		if !errors.As(err, &denied) {
+			return Sample, "", err
+		}
+		why = denied.Error()
+	}
+	m := &MemorySampler{}
+	return m.Sample, why, nil
 }

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 
 	"hmperf/queries"
@@ -66,7 +65,7 @@ func Recent(ctx context.Context, db queries.DBTX, limit int) ([]Hour, error) {
 		cache_hit_rate::float8, validation_rejected::bigint, validation_rejection_rate::float8,
 		observed_rows, rolled_back_rows, throughput_rows_per_sec::float8,
 		insert_speed_rows_per_sec::float8, insert_ms_per_1000_rows::float8`)
-	if queries.Code(err) == pgerrcode.UndefinedColumn {
+	if queries.IsUndefined(err) {
 		// Before 0027 the view's failures counted validator rejections
 		// too: not a count of refused rows, so not shown as one.
 		out, err = recent(ctx, db, limit, `NULL::bigint, 0::bigint, cache_hit_rate::float8, NULL::bigint, NULL::float8,

@@ -138,7 +138,7 @@ func partStats(ctx context.Context, db queries.DBTX, d *Design) ([]PartStat, err
 
 // sample builds the twin and copies sampleRows live rows into it in a
 // transaction it rolls back, timing the copy.
-func sample(ctx context.Context, db queries.Beginner, d *Design, total int64) (*Sample, error) {
+func sample(ctx context.Context, db queries.DBTX, d *Design, total int64) (*Sample, error) {
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return nil, err

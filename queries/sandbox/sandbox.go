@@ -32,7 +32,7 @@ const Schema = "hmperf_sandbox"
 // under p. A twin made earlier is kept as it is: writers read the twin's
 // own layout from the catalogue, so an older twin is written correctly all
 // the same.
-func Ensure(ctx context.Context, db queries.Beginner, live []*catalog.Table, p lockwait.Policy) error {
+func Ensure(ctx context.Context, db queries.DBTX, live []*catalog.Table, p lockwait.Policy) error {
 	if err := schemaExists(ctx, db); err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func Ensure(ctx context.Context, db queries.Beginner, live []*catalog.Table, p l
 }
 
 // schemaExists checks that migration 0026 made the sandbox's schema.
-func schemaExists(ctx context.Context, db queries.Beginner) error {
+func schemaExists(ctx context.Context, db queries.DBTX) error {
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return err

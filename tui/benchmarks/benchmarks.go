@@ -24,11 +24,6 @@ const All = "all"
 // choices are what b can run, in selector order.
 func choices() []string { return []string{All, "nutrition", "symptoms", "activity"} }
 
-// variants are the bars drawn for each table, in order.
-func variants() []source.Variant {
-	return []source.Variant{source.Original, source.Optimized, source.Unconstrained}
-}
-
 // Model is the benchmarks panel.
 type Model struct {
 	keys     keyMap

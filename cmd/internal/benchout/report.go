@@ -1,4 +1,4 @@
-package main
+package benchout
 
 import (
 	"fmt"
@@ -15,10 +15,10 @@ import (
 	"hmperf/queries/bench"
 )
 
-// writeBenchReport writes dir/report.md and one SVG chart per table of r
+// WriteReport writes dir/report.md and one SVG chart per table of r
 // into dir (created if missing). The Markdown links the charts by relative
 // path, so the directory renders as it is on a code-hosting page.
-func writeBenchReport(dir string, r *bench.Result, cmdline string) error {
+func WriteReport(dir string, r *bench.Result, cmdline string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("bench report: %w", err)
 	}
@@ -41,23 +41,23 @@ func writeBenchReport(dir string, r *bench.Result, cmdline string) error {
 func writeReportMarkdown(b *strings.Builder, r *bench.Result, cmdline string, charts []string) {
 	fmt.Fprintf(b, "# hmperf benchmark run %d\n\n", r.ID)
 	fmt.Fprintf(b, "Reproduce with:\n\n```\n%s\n```\n\n", cmdline)
-	fmt.Fprintf(b, "- rows per write: %s; repetitions: %d", thousands(float64(r.Rows)), r.Reps)
+	fmt.Fprintf(b, "- rows per write: %s; repetitions: %d", Thousands(float64(r.Rows)), r.Reps)
 	if r.Auto {
 		b.WriteString(" (chosen by `--reps auto`)")
 	}
 	fmt.Fprintf(b, "; seed %d\n- method: %s\n- server: %s\n- settings: %s\n- table sizes before: %s\n",
 		r.Seed, r.Setup.Describe(), r.Server.Version, settingsLine(r.Server.Settings), sizesLine(r.SizesBefore))
 	fmt.Fprintf(b, "- intervals: %s\n- overhead: %s\n", bench.IntervalMethod, overheadDefinition)
-	if warn := fsyncWarning(r); warn != "" {
+	if warn := FsyncWarning(r); warn != "" {
 		fmt.Fprintf(b, "\n**Warning:** %s.\n", warn)
 	}
 	b.WriteString("\n## Claims\n\n| table | claim | claimed | measured (median) | 95% interval | reps | verdict |\n|---|---|---|---|---|---|---|\n")
 	var notes []string
 	for _, c := range r.Comparisons {
 		for _, v := range c.Verdicts {
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %d | **%s** |\n", c.Pair, claimWording[v.Claim], claimed(v), measured(c, v), verdictCI(v), v.Reps, v.Verdict)
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %d | **%s** |\n", c.Pair, bench.ClaimWording(v.Claim), claimed(v), measured(c, v), verdictCI(v), v.Reps, v.Verdict)
 			if v.Why != "" {
-				notes = append(notes, fmt.Sprintf("%s, %s: %s", c.Pair, claimWording[v.Claim], v.Why))
+				notes = append(notes, fmt.Sprintf("%s, %s: %s", c.Pair, bench.ClaimWording(v.Claim), v.Why))
 			}
 		}
 		notes = append(notes, c.FloorWarnings...)
@@ -74,7 +74,7 @@ func writeReportMarkdown(b *strings.Builder, r *bench.Result, cmdline string, ch
 		if v.Variant == bench.Unconstrained {
 			over, overIv = "floor", ""
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", v.Table, v.Variant, thousands(v.MedianRPS), ciText(v.RPSLow, v.RPSHigh, thousands), over, overIv)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", v.Table, v.Variant, Thousands(v.MedianRPS), ciText(v.RPSLow, v.RPSHigh, Thousands), over, overIv)
 	}
 	for i, c := range r.Comparisons {
 		fmt.Fprintf(b, "\n![%s: rows/s per repetition, median and 95%% interval](%s)\n", c.Pair, charts[i])

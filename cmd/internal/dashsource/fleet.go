@@ -1,4 +1,4 @@
-package main
+package dashsource
 
 import (
 	"context"
@@ -11,11 +11,11 @@ import (
 	"hmperf/tui/source"
 )
 
-// fleetSource is the dashboard's source over every server it watches, one
-// dbSource each: the panels read the server their poll's context names
+// Fleet is the dashboard's source over every server it watches, one
+// DB each: the panels read the server their poll's context names
 // (source.ServerOf), the Servers panel reads all of them, and every write
 // goes to the primary. With one server it is that server's source.
-type fleetSource struct {
+type Fleet struct {
 	members []*member
 }
 
@@ -24,17 +24,18 @@ type fleetSource struct {
 // which server is the primary).
 type member struct {
 	name string
-	src  *dbSource
+	src  *DB
 
 	mu   sync.Mutex
 	prev fleet.Stats // last good read; zero before the first
 	up   bool        // the last poll read it
 }
 
-var _ source.Source = (*fleetSource)(nil)
+var _ source.Source = (*Fleet)(nil)
 
-func newFleetSource(names []string, srcs []*dbSource) *fleetSource {
-	f := &fleetSource{}
+// NewFleet is the source over srcs, named by names, in the same order.
+func NewFleet(names []string, srcs []*DB) *Fleet {
+	f := &Fleet{}
 	for i, s := range srcs {
 		f.members = append(f.members, &member{name: names[i], src: s})
 	}
@@ -42,7 +43,7 @@ func newFleetSource(names []string, srcs []*dbSource) *fleetSource {
 }
 
 // shown is the source of the server ctx's poll is for.
-func (f *fleetSource) shown(ctx context.Context) *dbSource {
+func (f *Fleet) shown(ctx context.Context) *DB {
 	i := source.ServerOf(ctx)
 	if i < 0 || i >= len(f.members) {
 		i = 0
@@ -50,36 +51,36 @@ func (f *fleetSource) shown(ctx context.Context) *dbSource {
 	return f.members[i].src
 }
 
-func (f *fleetSource) Overview(ctx context.Context) (source.Overview, error) {
+func (f *Fleet) Overview(ctx context.Context) (source.Overview, error) {
 	return f.shown(ctx).Overview(ctx)
 }
 
-func (f *fleetSource) Constraints(ctx context.Context) ([]source.ConstraintRow, error) {
+func (f *Fleet) Constraints(ctx context.Context) ([]source.ConstraintRow, error) {
 	return f.shown(ctx).Constraints(ctx)
 }
 
-func (f *fleetSource) Alerts(ctx context.Context) ([]source.Alert, error) {
+func (f *Fleet) Alerts(ctx context.Context) ([]source.Alert, error) {
 	return f.shown(ctx).Alerts(ctx)
 }
 
-func (f *fleetSource) Indexes(ctx context.Context) ([]source.IndexJob, error) {
+func (f *Fleet) Indexes(ctx context.Context) ([]source.IndexJob, error) {
 	return f.shown(ctx).Indexes(ctx)
 }
 
-func (f *fleetSource) Benchmarks(ctx context.Context) (source.BenchHistory, error) {
+func (f *Fleet) Benchmarks(ctx context.Context) (source.BenchHistory, error) {
 	return f.shown(ctx).Benchmarks(ctx)
 }
 
-func (f *fleetSource) Ingest(ctx context.Context) (source.IngestStats, error) {
+func (f *Fleet) Ingest(ctx context.Context) (source.IngestStats, error) {
 	return f.shown(ctx).Ingest(ctx)
 }
 
-func (f *fleetSource) Migrations(ctx context.Context) (source.MigrationStatus, error) {
+func (f *Fleet) Migrations(ctx context.Context) (source.MigrationStatus, error) {
 	return f.shown(ctx).Migrations(ctx)
 }
 
 // ServerNames names the servers in command-line order.
-func (f *fleetSource) ServerNames() []string {
+func (f *Fleet) ServerNames() []string {
 	names := make([]string, len(f.members))
 	for i, m := range f.members {
 		names[i] = m.name
@@ -90,7 +91,7 @@ func (f *fleetSource) ServerNames() []string {
 // Servers reads every server at once, so that one that does not answer
 // costs the poll its timeout once, not once per server, then measures the
 // replicas' lag against the primary.
-func (f *fleetSource) Servers(ctx context.Context) ([]source.Server, error) {
+func (f *Fleet) Servers(ctx context.Context) ([]source.Server, error) {
 	stats := make([]fleet.Stats, len(f.members))
 	errs := make([]error, len(f.members))
 	var wg sync.WaitGroup
@@ -117,7 +118,7 @@ func (m *member) server(ctx context.Context, cur fleet.Stats, err error) source.
 	s := source.Server{Name: m.name}
 	if err != nil {
 		m.record(fleet.Stats{}, false)
-		err = m.src.t.describeError(err)
+		err = m.src.srv.DescribeError(err)
 		s.Err, s.AlertsUnknown = err.Error(), err.Error()
 		return s
 	}
@@ -130,7 +131,7 @@ func (m *member) server(ctx context.Context, cur fleet.Stats, err error) source.
 	// write key is pressed, which must not wait on a slow server.
 	alerts, aerr := m.src.readAlerts(ctx)
 	if aerr != nil {
-		s.AlertsUnknown = explain(ctx, m.src.pool, aerr).Error()
+		s.AlertsUnknown = Explain(ctx, m.src.pool, aerr).Error()
 		return s
 	}
 	for _, a := range alerts {
@@ -156,14 +157,14 @@ func (m *member) record(cur fleet.Stats, up bool) (prev fleet.Stats) {
 }
 
 // ReadOnly reports the --read-only flag, which covers every server.
-func (f *fleetSource) ReadOnly() bool { return f.members[0].src.ReadOnly() }
+func (f *Fleet) ReadOnly() bool { return f.members[0].src.ReadOnly() }
 
 // errNoPrimary is why a set has nowhere to write.
 var errNoPrimary = errors.New("no server of the set answered as primary at the last poll; hmperf writes only to a primary")
 
 // primary is the member writes go to: the one server, or the one the last
 // Servers poll read as the primary.
-func (f *fleetSource) primary() (*member, error) {
+func (f *Fleet) primary() (*member, error) {
 	if len(f.members) == 1 {
 		return f.members[0], nil
 	}
@@ -186,7 +187,7 @@ func (f *fleetSource) primary() (*member, error) {
 }
 
 // WritesTo names the primary of a set, "" with one server.
-func (f *fleetSource) WritesTo() (string, error) {
+func (f *Fleet) WritesTo() (string, error) {
 	p, err := f.primary()
 	if err != nil || len(f.members) == 1 {
 		return "", err
@@ -195,7 +196,7 @@ func (f *fleetSource) WritesTo() (string, error) {
 }
 
 // onPrimary runs a write on the primary's source.
-func (f *fleetSource) onPrimary(write func(*dbSource) error) error {
+func (f *Fleet) onPrimary(write func(*DB) error) error {
 	p, err := f.primary()
 	if err != nil {
 		return err
@@ -203,17 +204,17 @@ func (f *fleetSource) onPrimary(write func(*dbSource) error) error {
 	return write(p.src)
 }
 
-func (f *fleetSource) RunBenchmark(ctx context.Context, table string, progress func(source.BenchProgress)) error {
-	return f.onPrimary(func(s *dbSource) error { return s.RunBenchmark(ctx, table, progress) })
+func (f *Fleet) RunBenchmark(ctx context.Context, table string, progress func(source.BenchProgress)) error {
+	return f.onPrimary(func(s *DB) error { return s.RunBenchmark(ctx, table, progress) })
 }
 
-func (f *fleetSource) StartIngest(ctx context.Context) error {
-	return f.onPrimary(func(s *dbSource) error { return s.StartIngest(ctx) })
+func (f *Fleet) StartIngest(ctx context.Context) error {
+	return f.onPrimary(func(s *DB) error { return s.StartIngest(ctx) })
 }
 
 // StopIngest stops the sample ingest wherever it runs: the primary may
 // have changed since it started.
-func (f *fleetSource) StopIngest() error {
+func (f *Fleet) StopIngest() error {
 	var errs []error
 	for _, m := range f.members {
 		errs = append(errs, m.src.StopIngest())
@@ -221,18 +222,21 @@ func (f *fleetSource) StopIngest() error {
 	return errors.Join(errs...)
 }
 
-func (f *fleetSource) ProcessIndexes(ctx context.Context) error {
-	return f.onPrimary(func(s *dbSource) error { return s.ProcessIndexes(ctx) })
+func (f *Fleet) ProcessIndexes(ctx context.Context) error {
+	return f.onPrimary(func(s *DB) error { return s.ProcessIndexes(ctx) })
 }
 
-func (f *fleetSource) MigrateUp(ctx context.Context) error {
-	return f.onPrimary(func(s *dbSource) error { return s.MigrateUp(ctx) })
+func (f *Fleet) MigrateUp(ctx context.Context) error {
+	return f.onPrimary(func(s *DB) error { return s.MigrateUp(ctx) })
 }
 
-func (f *fleetSource) MigrateDown(ctx context.Context, n int) error {
-	return f.onPrimary(func(s *dbSource) error { return s.MigrateDown(ctx, n) })
+func (f *Fleet) MigrateDown(ctx context.Context, n int) error {
+	return f.onPrimary(func(s *DB) error { return s.MigrateDown(ctx, n) })
 }
 
-func (f *fleetSource) Force(ctx context.Context, version int) error {
-	return f.onPrimary(func(s *dbSource) error { return s.Force(ctx, version) })
+func (f *Fleet) Force(ctx context.Context, version int) error {
+	return f.onPrimary(func(s *DB) error { return s.Force(ctx, version) })
 }
+
+// Member is the source of the i-th server of the set, in NewFleet's order.
+func (f *Fleet) Member(i int) *DB { return f.members[i].src }

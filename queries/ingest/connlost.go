@@ -1,4 +1,4 @@
-package main
+package ingest
 
 import (
 	"errors"
@@ -7,10 +7,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"hmperf/queries"
-	"hmperf/queries/ingest"
 )
 
-// connectionLost is the one line an ingest whose connection went away (a
+// ConnectionLost is the one line an ingest whose connection went away (a
 // server restart, a terminated backend) ends with, instead of the driver's
 // message: what was stored, and that the same command may simply run
 // again. It may: every batch is one transaction, so what was not committed
@@ -18,7 +17,7 @@ import (
 // table (ON CONFLICT, or the anti-join where no unique key exists), so a
 // re-run stores the rest and nothing twice. Other errors are returned as
 // they are.
-func connectionLost(err error, what string, t ingest.Totals) error {
+func ConnectionLost(err error, what string, t Totals) error {
 	if !queries.IsConnectionLost(err) {
 		return err
 	}

@@ -1,4 +1,4 @@
-package main
+package dashsource
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"hmperf/migrations"
@@ -14,27 +13,27 @@ import (
 	"hmperf/tui/source"
 )
 
-// monitoringRoleFix is what a role refused a read is told to get.
-const monitoringRoleFix = `grant the role what README's "A monitoring role" lists`
+// MonitoringRoleFix is what a role refused a read is told to get.
+const MonitoringRoleFix = `grant the role what README's "A monitoring role" lists`
 
-// explain turns a poll's error into what the dashboard can say in words:
+// Explain turns a poll's error into what the dashboard can say in words:
 // a missing table, function, schema or column, or a refused privilege,
 // becomes a *source.ErrMissing naming the object and the command that adds
 // it; a cancelled statement or a spent deadline says it timed out. Other
 // errors pass unchanged.
-func explain(ctx context.Context, db queries.DBTX, err error) error {
+func Explain(ctx context.Context, db queries.DBTX, err error) error {
 	var pe *pgconn.PgError
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, context.DeadlineExceeded) || queries.Code(err) == pgerrcode.QueryCanceled:
+	case errors.Is(err, context.DeadlineExceeded) || queries.Classify(err) == queries.KindCanceled:
 		return fmt.Errorf("timed out: %w", err)
 	case !errors.As(err, &pe):
 		return err
 	case queries.IsUndefined(err):
 		return &source.ErrMissing{Object: pe.Message, Fix: migrateFix(ctx, db)}
 	case queries.IsPrivilege(err):
-		return &source.ErrMissing{Object: pe.Message, Fix: monitoringRoleFix, Denied: true}
+		return &source.ErrMissing{Object: pe.Message, Fix: MonitoringRoleFix, Denied: true}
 	}
 	return err
 }

@@ -1,4 +1,10 @@
-package main
+// Package dashsource is the dashboard's data source over PostgreSQL: it
+// reads each panel's data through the queries packages and maps it to the
+// plain types of tui/source, and it runs the writes the dashboard's keys
+// start (benchmark, sample ingest, index builds, migrations) on the primary,
+// under the write policy. It sits under cmd because it imports both sides,
+// which only the command layer may.
+package dashsource
 
 import (
 	"context"
@@ -9,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/migrations"
@@ -17,17 +22,39 @@ import (
 	"hmperf/queries/bench"
 	"hmperf/queries/dash"
 	"hmperf/queries/indexq"
+	"hmperf/queries/lockwait"
 	"hmperf/queries/monitor"
+	"hmperf/queries/writepolicy"
 	"hmperf/tui/source"
 )
 
-// dbSource is the dashboard's data source over PostgreSQL: each Poller
+// Server is the server a DB reads and writes, as the command line resolved
+// it.
+type Server interface {
+	// Describe names the server without its password.
+	Describe() string
+	// DescribeError names the server in a failed read's error.
+	DescribeError(err error) error
+	// Migrator opens a Migrator on a connection of its own.
+	Migrator(ctx context.Context) (*migrations.Migrator, error)
+}
+
+// Options are the dashboard's settings that the data source acts on.
+type Options struct {
+	ReadOnly   bool            // --read-only: every write is refused
+	LockWait   lockwait.Policy // how a step that locks the service's tables retries
+	BenchRows  int             // rows per COPY of a benchmark started with b
+	BenchReps  int             // its interleaved repetitions; 0 is automatic
+	SampleRate int             // records per second of the sample ingest
+}
+
+// DB is the dashboard's data source over one PostgreSQL server: each Poller
 // method reads only what its panel shows, and maps the query types to the
 // dashboard's plain ones.
-type dbSource struct {
-	t    *target
+type DB struct {
+	srv  Server
 	pool *pgxpool.Pool
-	opts dashboardOpts
+	opts Options
 
 	// alerts and status are shared by the panels that read them in the
 	// same tick (see recentReads).
@@ -60,17 +87,18 @@ type dbSource struct {
 const sampleSpacing = time.Second
 
 // explain rewrites *err, a poll's error, into words the dashboard shows.
-func (s *dbSource) explain(ctx context.Context, err *error) { *err = explain(ctx, s.pool, *err) }
+func (s *DB) explain(ctx context.Context, err *error) { *err = Explain(ctx, s.pool, *err) }
 
-func newDBSource(t *target, pool *pgxpool.Pool, o dashboardOpts) *dbSource {
-	return &dbSource{t: t, pool: pool, opts: o,
+// New is the data source of srv, reading through pool.
+func New(srv Server, pool *pgxpool.Pool, o Options) *DB {
+	return &DB{srv: srv, pool: pool, opts: o,
 		alerts: recent[[]monitor.Alert]{ttl: recentReads}, status: recent[migrations.Status]{ttl: recentReads}}
 }
 
-func (s *dbSource) Overview(ctx context.Context) (_ source.Overview, err error) {
+func (s *DB) Overview(ctx context.Context) (_ source.Overview, err error) {
 	defer s.explain(ctx, &err)
 	var o source.Overview
-	o.Server = s.t.Describe()
+	o.Server = s.srv.Describe()
 	if o.ServerVersion, err = dash.ServerVersion(ctx, s.pool); err != nil {
 		return o, err
 	}
@@ -85,7 +113,7 @@ func (s *dbSource) Overview(ctx context.Context) (_ source.Overview, err error) 
 		}
 	}
 	s.overviewAlerts(ctx, &o)
-	if !schemaHas(ms, monitoringVersion) {
+	if !schemaHas(ms, int(migrations.MonitoringVersion)) {
 		return o, nil // ingest stats and benchmarks come with the schema
 	}
 	if err := s.overviewData(ctx, &o); err != nil {
@@ -97,10 +125,10 @@ func (s *dbSource) Overview(ctx context.Context) (_ source.Overview, err error) 
 // overviewAlerts counts the firing alerts, or says in o.AlertsUnknown why
 // the check could not run, whatever the reason, as `hmperf alerts` exits 3
 // for any of them. A lost connection fails the overview's next query.
-func (s *dbSource) overviewAlerts(ctx context.Context, o *source.Overview) {
+func (s *DB) overviewAlerts(ctx context.Context, o *source.Overview) {
 	alerts, err := s.readAlerts(ctx)
 	if err != nil {
-		o.AlertsUnknown = explain(ctx, s.pool, err).Error()
+		o.AlertsUnknown = Explain(ctx, s.pool, err).Error()
 		return
 	}
 	for _, a := range alerts {
@@ -112,7 +140,7 @@ func (s *dbSource) overviewAlerts(ctx context.Context, o *source.Overview) {
 	}
 }
 
-func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
+func (s *DB) overviewData(ctx context.Context, o *source.Overview) error {
 	rate, err := dash.IngestRate(ctx, s.pool, 5*time.Minute, 5*time.Second)
 	if err != nil {
 		return err
@@ -132,7 +160,7 @@ func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
 	o.VerdictsRun = last.ID
 	for _, c := range last.Comparisons {
 		for _, v := range c.Verdicts {
-			o.Verdicts = append(o.Verdicts, source.Verdict{Table: c.Pair, Claim: claimWording[v.Claim], Short: claimShort[v.Claim], Claimed: v.Claimed,
+			o.Verdicts = append(o.Verdicts, source.Verdict{Table: c.Pair, Claim: bench.ClaimWording(v.Claim), Short: bench.ClaimShort(v.Claim), Claimed: v.Claimed,
 				Measured: v.Measured, Unit: v.Unit, CILow: v.CILow, CIHigh: v.CIHigh, Reps: v.Reps,
 				Outcome: string(v.Verdict), Why: v.Why})
 		}
@@ -140,16 +168,12 @@ func (s *dbSource) overviewData(ctx context.Context, o *source.Overview) error {
 	return nil
 }
 
-// monitoringVersion is the migration that creates the last of what the
-// overview reads (alerts and the constraint monitor).
-const monitoringVersion = 23
-
 // schemaHas reports whether migration v is applied and not half-done.
 func schemaHas(ms source.MigrationStatus, v int) bool {
 	return ms.Current > v || ms.Current == v && !ms.Dirty
 }
 
-func (s *dbSource) Constraints(ctx context.Context) (_ []source.ConstraintRow, err error) {
+func (s *DB) Constraints(ctx context.Context) (_ []source.ConstraintRow, err error) {
 	defer s.explain(ctx, &err)
 	s.sampleWrites(ctx)
 	hours, err := monitor.Recent(ctx, s.pool, 48*8)
@@ -173,7 +197,7 @@ func (s *dbSource) Constraints(ctx context.Context) (_ []source.ConstraintRow, e
 // polls, unless the session is read-only, and never waits for another
 // sampler (its sample covers this moment too). A failed sample does not
 // fail the poll: the panel shows what is stored.
-func (s *dbSource) sampleWrites(ctx context.Context) {
+func (s *DB) sampleWrites(ctx context.Context) {
 	if s.ReadOnly() || s.noSampling.Load() {
 		return
 	}
@@ -194,7 +218,7 @@ func (s *dbSource) sampleWrites(ctx context.Context) {
 // samplingImpossible reports the errors that will not go away by the next
 // poll: no sampler in the schema, no privilege, a read-only transaction.
 func samplingImpossible(err error) bool {
-	return queries.IsUndefined(err) || queries.IsPrivilege(err) || queries.Code(err) == pgerrcode.ReadOnlySQLTransaction
+	return queries.IsUndefined(err) || queries.IsPrivilege(err) || queries.Classify(err) == queries.KindReadOnly
 }
 
 // finite is p, or nil when p is nil or NaN.
@@ -205,7 +229,7 @@ func finite(p *float64) *float64 {
 	return p
 }
 
-func (s *dbSource) Alerts(ctx context.Context) (_ []source.Alert, err error) {
+func (s *DB) Alerts(ctx context.Context) (_ []source.Alert, err error) {
 	defer s.explain(ctx, &err)
 	alerts, err := s.readAlerts(ctx)
 	if err != nil {
@@ -219,7 +243,7 @@ func (s *dbSource) Alerts(ctx context.Context) (_ []source.Alert, err error) {
 	return out, nil
 }
 
-func (s *dbSource) Indexes(ctx context.Context) (_ []source.IndexJob, err error) {
+func (s *DB) Indexes(ctx context.Context) (_ []source.IndexJob, err error) {
 	defer s.explain(ctx, &err)
 	jobs, err := indexq.Status(ctx, s.pool)
 	if err != nil {
@@ -237,7 +261,7 @@ func (s *dbSource) Indexes(ctx context.Context) (_ []source.IndexJob, err error)
 	return out, nil
 }
 
-func (s *dbSource) Benchmarks(ctx context.Context) (_ source.BenchHistory, err error) {
+func (s *DB) Benchmarks(ctx context.Context) (_ source.BenchHistory, err error) {
 	defer s.explain(ctx, &err)
 	var h source.BenchHistory
 	runs, err := bench.History(ctx, s.pool, 20)
@@ -268,7 +292,7 @@ func (s *dbSource) Benchmarks(ctx context.Context) (_ source.BenchHistory, err e
 	return h, nil
 }
 
-func (s *dbSource) Ingest(ctx context.Context) (_ source.IngestStats, err error) {
+func (s *DB) Ingest(ctx context.Context) (_ source.IngestStats, err error) {
 	defer s.explain(ctx, &err)
 	var st source.IngestStats
 	batches, err := dash.RecentBatches(ctx, s.pool, 100)
@@ -292,7 +316,7 @@ func (s *dbSource) Ingest(ctx context.Context) (_ source.IngestStats, err error)
 	return st, nil
 }
 
-func (s *dbSource) Migrations(ctx context.Context) (_ source.MigrationStatus, err error) {
+func (s *DB) Migrations(ctx context.Context) (_ source.MigrationStatus, err error) {
 	defer s.explain(ctx, &err)
 	st, err := s.readStatus(ctx)
 	if err != nil {
@@ -311,23 +335,34 @@ func (s *dbSource) Migrations(ctx context.Context) (_ source.MigrationStatus, er
 	return out, nil
 }
 
+// Forget drops the answers the panels share within one tick (the alerts,
+// the schema status): the next poll reads them afresh.
+func (s *DB) Forget() {
+	s.alerts.forget()
+	s.status.forget()
+}
+
+// SamplingOff reports whether this session gave up sampling the service's
+// writes for good (no sampler in the schema, no privilege, read-only).
+func (s *DB) SamplingOff() bool { return s.noSampling.Load() }
+
 // ReadOnly reports the --read-only flag.
-func (s *dbSource) ReadOnly() bool { return s.t.readOnly }
+func (s *DB) ReadOnly() bool { return s.opts.ReadOnly }
 
 // setRole records the server's role as a Servers poll read it.
-func (s *dbSource) setRole(replica bool) {
+func (s *DB) setRole(replica bool) {
 	s.replica.Store(replica)
 	s.roleKnown.Store(true)
 }
 
 // isReplica reports whether the server is a replica, asking it once when
 // no Servers poll has said yet.
-func (s *dbSource) isReplica(ctx context.Context) (bool, error) {
+func (s *DB) isReplica(ctx context.Context) (bool, error) {
 	if s.roleKnown.Load() {
 		return s.replica.Load(), nil
 	}
-	var replica bool
-	if err := s.pool.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&replica); err != nil {
+	replica, err := queries.IsReplica(ctx, s.pool)
+	if err != nil {
 		return false, err
 	}
 	s.setRole(replica)
@@ -336,21 +371,21 @@ func (s *dbSource) isReplica(ctx context.Context) (bool, error) {
 
 // writable says why this session may not write to the server: --read-only,
 // or the server is a replica (or cannot say whether it is one).
-func (s *dbSource) writable(ctx context.Context) error {
+func (s *DB) writable(ctx context.Context) error {
 	if s.ReadOnly() {
-		return errReadOnly
+		return ErrReadOnly
 	}
 	replica, err := s.isReplica(ctx)
 	if err != nil {
-		return fmt.Errorf("ask %s whether it is a replica: %w", s.t.Describe(), err)
+		return fmt.Errorf("ask %s whether it is a replica: %w", s.srv.Describe(), err)
 	}
 	if replica {
-		return fmt.Errorf("%s: %w", s.t.Describe(), errReplica)
+		return fmt.Errorf("%s: %w", s.srv.Describe(), writepolicy.ErrReplica)
 	}
 	return nil
 }
 
-func (s *dbSource) RunBenchmark(ctx context.Context, table string, progress func(source.BenchProgress)) error {
+func (s *DB) RunBenchmark(ctx context.Context, table string, progress func(source.BenchProgress)) error {
 	if err := s.writable(ctx); err != nil {
 		return err
 	}
@@ -363,7 +398,7 @@ func (s *dbSource) RunBenchmark(ctx context.Context, table string, progress func
 	}
 	// The panel cannot say "waiting": beside another benchmark it refuses
 	// at once, naming that run, rather than sit on a frozen progress line.
-	_, err = bench.Run(ctx, s.pool, bench.Options{Tables: tables, Rows: s.opts.benchRows, Reps: s.opts.benchReps, Seed: 1, LockWait: s.t.lockPolicy(nil), TurnWait: -1,
+	_, err = bench.Run(ctx, s.pool, bench.Options{Tables: tables, Rows: s.opts.BenchRows, Reps: s.opts.BenchReps, Seed: 1, LockWait: s.opts.LockWait, TurnWait: -1,
 		Progress: func(p bench.Progress) {
 			bp := source.BenchProgress{Table: p.Table, Variant: source.Variant(p.Variant), Rep: p.Rep, Reps: p.Reps, Step: p.Step, Steps: p.Steps,
 				Ratio: p.Ratio.Median}
@@ -376,7 +411,7 @@ func (s *dbSource) RunBenchmark(ctx context.Context, table string, progress func
 	return err
 }
 
-func (s *dbSource) StartIngest(ctx context.Context) error {
+func (s *DB) StartIngest(ctx context.Context) error {
 	if err := s.writable(ctx); err != nil {
 		return err
 	}
@@ -389,7 +424,7 @@ func (s *dbSource) StartIngest(ctx context.Context) error {
 	}
 	// The ingest outlives the key press that started it: it stops with
 	// StopIngest or when the dashboard's own context ends.
-	run, err := startSampleIngest(context.WithoutCancel(ctx), s.pool, s.opts.sampleRate)
+	run, err := startSampleIngest(context.WithoutCancel(ctx), s.pool, s.opts.SampleRate)
 	s.sample, s.sampleErr = run, err
 	return err
 }
@@ -399,7 +434,7 @@ const ingestStopWait = 10 * time.Second
 
 // StopIngest cancels the sample ingest and waits until its goroutine has
 // ended (its batch in flight is rolled back), at most ingestStopWait.
-func (s *dbSource) StopIngest() error {
+func (s *DB) StopIngest() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sample == nil {
@@ -412,7 +447,7 @@ func (s *dbSource) StopIngest() error {
 
 // sampleFailed is why the sample ingest ended or could not start, "" while
 // it runs or when none was started.
-func (s *dbSource) sampleFailed() string {
+func (s *DB) sampleFailed() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sampleErr != nil {
@@ -429,12 +464,12 @@ func (s *dbSource) sampleFailed() string {
 
 // sampleTarget says where the sample ingest writes generated rows, as
 // StartIngest decides it; unknown when the database cannot be classified.
-func (s *dbSource) sampleTarget(ctx context.Context) source.WriteTarget {
+func (s *DB) sampleTarget(ctx context.Context) source.WriteTarget {
 	st, err := s.readStatus(ctx)
 	switch {
 	case err != nil:
 		return source.TargetUnknown
-	case ours(st):
+	case writepolicy.Ours(st):
 		return source.TargetLive
 	}
 	return source.TargetSandbox
@@ -442,17 +477,17 @@ func (s *dbSource) sampleTarget(ctx context.Context) source.WriteTarget {
 
 // readAlerts runs the alert check, or shares the answer of one that ran
 // within recentReads.
-func (s *dbSource) readAlerts(ctx context.Context) ([]monitor.Alert, error) {
+func (s *DB) readAlerts(ctx context.Context) ([]monitor.Alert, error) {
 	return s.alerts.get(func() ([]monitor.Alert, error) { return monitor.Alerts(ctx, s.pool) })
 }
 
 // readStatus reads the schema's status, or shares one read within
 // recentReads.
-func (s *dbSource) readStatus(ctx context.Context) (migrations.Status, error) {
+func (s *DB) readStatus(ctx context.Context) (migrations.Status, error) {
 	return s.status.get(func() (migrations.Status, error) { return migrations.ReadStatus(ctx, s.pool, nil) })
 }
 
-func (s *dbSource) ProcessIndexes(ctx context.Context) error {
+func (s *DB) ProcessIndexes(ctx context.Context) error {
 	if err := s.writable(ctx); err != nil {
 		return err
 	}
@@ -463,34 +498,34 @@ func (s *dbSource) ProcessIndexes(ctx context.Context) error {
 	return err
 }
 
-func (s *dbSource) withMigrator(ctx context.Context, action string, fn func(*migrations.Migrator) error) error {
+func (s *DB) withMigrator(ctx context.Context, action string, fn func(*migrations.Migrator) error) error {
 	if err := s.writable(ctx); err != nil {
 		return err
 	}
-	m, err := s.t.migrator(ctx)
+	m, err := s.srv.Migrator(ctx)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	m.SetLockWait(s.t.lockPolicy(nil))
+	m.SetLockWait(s.opts.LockWait)
 	// The schema changes: the panels must not be shown the status from
 	// before it.
 	defer s.status.forget()
 	defer s.alerts.forget()
 	if err := fn(m); err != nil {
-		return migrateFailure(ctx, m, action, err)
+		return migrations.Failure(ctx, m, action, err)
 	}
 	return nil
 }
 
-func (s *dbSource) MigrateUp(ctx context.Context) error {
+func (s *DB) MigrateUp(ctx context.Context) error {
 	return s.withMigrator(ctx, "up", func(m *migrations.Migrator) error { return m.UpContext(ctx) })
 }
 
-func (s *dbSource) MigrateDown(ctx context.Context, n int) error {
+func (s *DB) MigrateDown(ctx context.Context, n int) error {
 	return s.withMigrator(ctx, "down", func(m *migrations.Migrator) error { return m.DownContext(ctx, n) })
 }
 
-func (s *dbSource) Force(ctx context.Context, version int) error {
+func (s *DB) Force(ctx context.Context, version int) error {
 	return s.withMigrator(ctx, "force", func(m *migrations.Migrator) error { return m.ForceContext(ctx, version) })
 }
