@@ -55,6 +55,8 @@ func layers() []layer {
 				"hmperf/queries/lockwait",
 				// The live catalogue is read once, for every writer.
 				"hmperf/queries/catalog",
+				// Every writer encodes its COPY rows the same way.
+				"hmperf/queries/copyenc",
 				// Where hmperf's own rows go on a database it did not create.
 				"hmperf/queries/sandbox",
 			},

@@ -119,7 +119,7 @@ func (m *Model) execute(c confirmation, version int) tea.Cmd {
 		return m.quit()
 	}
 	if m.src.ReadOnly() {
-		m.status = "read-only: writes are disabled"
+		m.status = m.readOnlyWhy()
 		return nil
 	}
 	return m.run(c.job, c.arg, version)
@@ -145,6 +145,8 @@ func (m *Model) run(job pane.Job, arg string, version int) tea.Cmd {
 	case pane.JobForce:
 		return m.startMigration(fmt.Sprintf("force version %d", version),
 			func(ctx context.Context) error { return src.Force(ctx, version) })
+	case pane.JobCancelSession, pane.JobTerminateSession:
+		return m.signalSession(job, arg)
 	}
 	return nil
 }

@@ -337,3 +337,32 @@ func fakeMigrations(dirty bool) source.MigrationStatus {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Activity is a blocker with a waiter behind it.
+func (f *fakeSource) Activity(ctx context.Context) (source.Activity, error) {
+	start := time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC)
+	age := func(v float64) *float64 { return &v }
+	a := source.Activity{At: start, CanSignal: !f.readOnly, Sessions: []source.Session{
+		{PID: 201, BackendStart: start, State: "idle in transaction", IdleInTransaction: true, Root: true, HoldsUp: 1,
+			XactAge: age(40), QueryAge: age(39), ApplicationName: "psql", Query: "LOCK TABLE symptoms"},
+		{PID: 202, BackendStart: start, State: "active", WaitEventType: "Lock", WaitEvent: "relation", BlockedBy: []int{201},
+			LockWait: age(31), XactAge: age(31), QueryAge: age(31), ApplicationName: "ingest", Query: "INSERT INTO symptoms VALUES ($1)"},
+	}, Roots: []source.LockRoot{{PID: 201, HoldsUp: 1}}}
+	return a, f.poll(ctx, "activity")
+}
+
+// CancelSession records the signal.
+func (f *fakeSource) CancelSession(_ context.Context, pid int, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[fmt.Sprintf("cancel %d", pid)]++
+	return nil
+}
+
+// TerminateSession records the signal.
+func (f *fakeSource) TerminateSession(_ context.Context, pid int, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[fmt.Sprintf("terminate %d", pid)]++
+	return nil
+}

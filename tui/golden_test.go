@@ -37,6 +37,7 @@ var loadedMarkers = map[string]string{
 	"Ingest":      "Recent batches",
 	"Migrations":  "activity_metrics_constraint_monitoring",
 	"Servers":     "1 up, 0 stale",
+	"Activity":    "root blockers",
 }
 
 // loadedMarker is the loaded marker of panel p.
@@ -58,7 +59,8 @@ func bareMarkers(p Panel) []string {
 	switch p {
 	case Overview:
 		return []string{"alerts UNKNOWN", "check_constraint_performance_alerts"}
-	case Migrations, Servers:
+	case Migrations, Servers, Activity:
+		// They need none of hmperf's objects.
 		return []string{loadedMarker(p), "alerts UNKNOWN"}
 	}
 	return []string{"cannot be shown", "migrate adopt", "alerts UNKNOWN"}

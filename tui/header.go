@@ -53,6 +53,9 @@ func countAlerts(from Panel, alerts []source.Alert) alertCounts {
 func (m *Model) headerView() string {
 	badge := m.alertBadge()
 	line := m.styles.Title.Render("hmperf")
+	if r := m.opts.Replay; r != nil {
+		line += "  " + m.styles.Badge.Render(r.State().Header())
+	}
 	if m.fleet() {
 		line += "  showing " + m.serverLabel(m.shown)
 		if name := m.names[m.shown]; name != m.serverLabel(m.shown) {

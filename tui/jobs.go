@@ -3,7 +3,9 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -217,6 +219,8 @@ func (m *Model) handleJobDone(msg jobDoneMsg) tea.Cmd {
 		m.status = "sample ingest start " + outcome
 	case "ingest stop":
 		m.status = "sample ingest stop " + outcome
+	default:
+		m.status = msg.job + " " + outcome
 	}
 	return m.fetch(m.active)
 }
@@ -251,4 +255,30 @@ func (m *Model) quit() tea.Cmd {
 	src := m.src
 	stop := func() tea.Msg { _ = src.StopIngest(); return nil }
 	return tea.Sequence(stop, wait, tea.Quit)
+}
+
+// signalSessionTimeout bounds a cancel or terminate.
+const signalSessionTimeout = 5 * time.Second
+
+// signalSession cancels or terminates the session arg names, on the
+// server the panels show (the pid was read there).
+func (m *Model) signalSession(job pane.Job, arg string) tea.Cmd {
+	sig, ok := m.src.(source.SessionSignaller)
+	pid, start, err := pane.ParseSessionArg(arg)
+	if !ok || err != nil {
+		m.status = "cannot signal sessions here"
+		return nil
+	}
+	what, do := "cancel", sig.CancelSession
+	if job == pane.JobTerminateSession {
+		what, do = "terminate", sig.TerminateSession
+	}
+	name := fmt.Sprintf("%s of pid %d", what, pid)
+	m.status = name + " sent"
+	ctx := source.WithServer(m.ctx, m.shown)
+	return m.track.cmd(func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, signalSessionTimeout)
+		defer cancel()
+		return jobDoneMsg{job: name, err: do(ctx, pid, start)}
+	})
 }

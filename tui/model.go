@@ -54,6 +54,10 @@ type Model struct {
 	filter    textinput.Model
 	confirm   *confirmation
 	status    string // the last action's outcome, shown in the status bar
+
+	// jumping is set while the replay's g asks for a time, typed in jump.
+	jumping bool
+	jump    textinput.Model
 }
 
 // New returns the dashboard over src.
@@ -80,6 +84,9 @@ func New(src source.Source, opts Options) Model {
 		names:  src.ServerNames(),
 		ticker: ticker{interval: opts.Interval},
 		filter: newInput("/", 64),
+	}
+	if opts.Replay != nil {
+		m.status = replayHelp
 	}
 	if opts.IngestRunning {
 		m.jobs.ingest = true
@@ -145,11 +152,18 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 		m.showHelp = false // any key closes help
 		return nil
 	}
+	if cmd, ok := m.replayKey(msg); ok {
+		return cmd
+	}
 	if cmd, ok := m.globalKey(msg); ok {
 		return cmd
 	}
 	if r, ok := m.panel(m.active).HandleKey(msg); ok {
 		return m.request(r)
+	}
+	if m.src.ReadOnly() && isWriteKey(m.panel(m.active).Keys(), msg) {
+		m.status = m.readOnlyWhy()
+		return nil
 	}
 	return m.panel(m.active).Update(msg)
 }

@@ -1,6 +1,10 @@
 package tui
 
-import "time"
+import (
+	"time"
+
+	"hmperf/tui/recording"
+)
 
 // Limits and defaults of the refresh interval and the query timeout.
 const (
@@ -29,6 +33,10 @@ type Options struct {
 	// (the embedded mode starts one), so the Ingest panel shows it running,
 	// i stops it, and quitting asks first.
 	IngestRunning bool
+	// Replay, when set, is the recording being played: the header shows
+	// REPLAY and its recorded time, space, ←/→, +/- and g drive it
+	// instead of the polling, and every write key says why it is off.
+	Replay *recording.Player
 }
 
 // withDefaults fills in what o leaves zero.

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"hmperf/tui/activity"
 	"hmperf/tui/alerts"
 	"hmperf/tui/benchmarks"
 	"hmperf/tui/constraints"
@@ -30,6 +31,7 @@ func panelList(st theme.Styles, names []string) []pane.Panel {
 		ref(ingest.New(st)),
 		ref(migrations.New(st)),
 		ref(servers.New(st, names)),
+		ref(activity.New(st)),
 	}
 }
 

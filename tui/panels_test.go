@@ -20,6 +20,7 @@ var (
 	Ingest      = panelNamed("Ingest")
 	Migrations  = panelNamed("Migrations")
 	Servers     = panelNamed("Servers")
+	Activity    = panelNamed("Activity")
 	panelCount  = Panel(len(testPanels()))
 )
 

@@ -38,7 +38,7 @@ func runAlerts(ctx context.Context, e env, o *noFlags, args []string) error {
 	}
 	// The status line already said it all; the reasons a server is
 	// UNKNOWN go to stderr too.
-	return &exitError{code: doc.ExitCode, err: errors.New(doc.Error)}
+	return &exitError{Code: doc.ExitCode, Err: errors.New(doc.Error)}
 }
 
 // checkServers checks every target at once, so that servers that do not
@@ -86,5 +86,5 @@ func unknownAlerts(stdout io.Writer, asJSON bool, cause error) error {
 	} else {
 		fmt.Fprintf(stdout, "UNKNOWN: %s\n", cause)
 	}
-	return &exitError{code: alertcheck.Unknown, err: cause}
+	return &exitError{Code: alertcheck.Unknown, Err: cause}
 }

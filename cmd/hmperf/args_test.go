@@ -4,6 +4,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"hmperf/cmd/internal/cliargs"
 )
 
 // TestNormalizeArgs: single-dash long flags become pflag's double-dash ones
@@ -35,9 +37,9 @@ func TestNormalizeArgs(t *testing.T) {
 		{"__complete -dsn", "__complete -dsn"},
 		{"", ""},
 	} {
-		got := strings.Join(normalizeArgs(root, strings.Fields(c.in)), " ")
+		got := strings.Join(cliargs.Normalize(root, strings.Fields(c.in)), " ")
 		if got != c.want {
-			t.Errorf("normalizeArgs(%q) = %q, want %q", c.in, got, c.want)
+			t.Errorf("Normalize(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

@@ -2,18 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"hmperf/cmd/internal/dbtarget"
-	"hmperf/queries/pglaunch"
-	"hmperf/queries/writepolicy"
 )
 
 // connFlags are the connection flags every subcommand accepts.
@@ -75,102 +69,22 @@ func configuredTarget(dsn string, cf connFlags) (*target, error) {
 	return dbtarget.New(dsn, cf.settings())
 }
 
-// embeddedTarget is the target of a server hmperf launched; closing it
-// stops the server.
-func embeddedTarget(c *pglaunch.Cluster, cf connFlags) (*target, error) {
-	return dbtarget.NewEmbedded(c, cf.settings())
-}
-
-// libpqEnv lists the variables whose presence means "the user configured a
-// server through the libpq environment".
-var libpqEnv = []string{"PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE", "PGSERVICEFILE", "PGSSLMODE", "PGPASSFILE"}
-
-// resolveTarget picks the database: the first --dsn or --servers entry,
-// else DATABASE_URL, else the libpq environment, else an embedded local
-// server (started here).
+// resolveTarget picks the database of the command line (see
+// dbtarget.Resolve).
 func resolveTarget(ctx context.Context, cf connFlags, stderr io.Writer) (*target, error) {
 	list, err := cf.servers()
 	if err != nil {
 		return nil, err
 	}
-	switch len(list) {
-	case 0:
-	case 1:
-		return configuredTarget(list[0].DSN, cf)
-	default:
-		return primaryOf(ctx, list, cf, stderr)
-	}
-	dsn, configured := os.LookupEnv("DATABASE_URL")
-	if !configured {
-		dsn, configured = os.LookupEnv("DATABASE_URL")
-	}
-	if !configured {
-		for _, name := range libpqEnv {
-			if _, ok := os.LookupEnv(name); ok {
-				configured = true
-				break
-			}
-		}
-	}
-	if !configured {
-		return startEmbedded(ctx, cf, stderr)
-	}
-	return configuredTarget(dsn, cf)
+	return dbtarget.Resolve(ctx, list, cf.settings(), stderr)
 }
 
-// primaryOf is the server of list that answers as a primary: every command
-// but alerts (which checks them all) runs there, and says so on stderr.
-func primaryOf(ctx context.Context, list []server, cf connFlags, stderr io.Writer) (*target, error) {
-	var why []string
-	for i, s := range list {
-		name := s.Name
-		if name == "" {
-			name = fmt.Sprintf("--dsn number %d", i+1)
-		}
-		t, err := configuredTarget(s.DSN, cf)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		switch err := t.RefuseReplica(ctx); {
-		case err == nil:
-			fmt.Fprintf(stderr, "hmperf: %d servers given; this command runs on the primary, %s (%s)\n", len(list), name, t.Describe())
-			return t, nil
-		case errors.Is(err, writepolicy.ErrReplica):
-			why = append(why, name+" is a replica")
-		default:
-			why = append(why, name+": "+err.Error())
-		}
-	}
-	return nil, fmt.Errorf("none of the %d servers given answers as a primary (%s); this command needs the primary", len(list), strings.Join(why, "; "))
-}
-
-// openSchema resolves the target and, on hmperf's own embedded server,
-// applies the migrations first: nobody else's data lives there, so it needs
-// no confirmation. On a configured server the schema is left as it is.
+// openSchema resolves the target with the schema applied on hmperf's own
+// embedded server (see dbtarget.OpenSchema).
 func openSchema(ctx context.Context, cf connFlags, stderr io.Writer) (*target, error) {
-	t, err := resolveTarget(ctx, cf, stderr)
+	list, err := cf.servers()
 	if err != nil {
 		return nil, err
 	}
-	if t.Embedded() {
-		if err := t.MigrateEmbedded(ctx); err != nil {
-			t.Close()
-			return nil, err
-		}
-	}
-	return t, nil
-}
-
-func startEmbedded(ctx context.Context, cf connFlags, stderr io.Writer) (*target, error) {
-	fmt.Fprintln(stderr, "hmperf: no database configured (--dsn, DATABASE_URL or PG* variables); starting a throwaway embedded PostgreSQL, discarded on exit")
-	c, err := pglaunch.Start(ctx, pglaunch.Options{Fetch: pglaunch.FetchOptions{Progress: stderr}})
-	if err != nil {
-		return nil, err
-	}
-	t, err := embeddedTarget(c, cf)
-	if err != nil {
-		c.Stop()
-		return nil, err
-	}
-	return t, nil
+	return dbtarget.OpenSchema(ctx, list, cf.settings(), stderr)
 }

@@ -21,6 +21,7 @@ type dashboardOpts struct {
 	benchReps  int
 	sampleRate int
 	autoIngest bool
+	record     recordFlags
 }
 
 func (o *dashboardOpts) flags(fs *pflag.FlagSet) {
@@ -30,6 +31,7 @@ func (o *dashboardOpts) flags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.benchReps, "bench-reps", 0, "interleaved repetitions for a benchmark started with b; 0 is automatic, as bench --reps auto")
 	fs.IntVar(&o.sampleRate, "sample-rate", 1000, "records per second of the sample ingest started with i")
 	fs.BoolVar(&o.autoIngest, "sample-ingest", false, "start a sample ingest at once (always on with the embedded server)")
+	o.record.register(fs)
 }
 
 func runDashboard(ctx context.Context, e env, o *dashboardOpts, args []string) error {
@@ -61,7 +63,7 @@ func runDashboard(ctx context.Context, e env, o *dashboardOpts, args []string) e
 			return err
 		}
 	}
-	return tui.Run(ctx, src, tui.Options{Interval: o.interval, ExportDir: o.exportDir, IngestRunning: ingesting})
+	return runRecorded(ctx, e, *o, src, ingesting)
 }
 
 // runFleetDashboard is the dashboard over several servers. A server that
@@ -94,6 +96,16 @@ func runFleetDashboard(ctx context.Context, e env, o dashboardOpts) error {
 			return err
 		}
 	}
+	return runRecorded(ctx, e, o, src, ingesting)
+}
+
+// runRecorded runs the dashboard over src while recording it.
+func runRecorded(ctx context.Context, e env, o dashboardOpts, src *dashsource.Fleet, ingesting bool) error {
+	stop, err := startRecording(ctx, o.record, src, o.interval, e.stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	return tui.Run(ctx, src, tui.Options{Interval: o.interval, ExportDir: o.exportDir, IngestRunning: ingesting})
 }
 

@@ -53,6 +53,7 @@ var flagRules = map[string]flagRule{
 	"sample-rate":        positiveCount,
 	"limit":              countOrZero,
 	"replicas":           replicaCount,
+	"record-max-mb":      positiveCount,
 	"ci-width":           positiveNumber,
 	"dup-rate":           shareBelowOne,
 	"invalid-rate":       shareUpToOne,

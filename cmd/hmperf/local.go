@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"hmperf/cmd/internal/cmdout"
+	"hmperf/cmd/internal/dbtarget"
 	"hmperf/queries/pglaunch"
 )
 
@@ -31,7 +32,7 @@ func runLocal(ctx context.Context, e env, o *localOpts, args []string) error {
 	if o.replicas > 0 {
 		return runLocalSet(ctx, e, o.replicas)
 	}
-	t, err := startEmbedded(ctx, connFlags{command: "local"}, e.stderr)
+	t, err := dbtarget.StartEmbedded(ctx, connFlags{command: "local"}.settings(), e.stderr)
 	if err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func runLocalSet(ctx context.Context, e env, n int) (err error) {
 			fmt.Fprintf(e.stderr, "hmperf: stopping the embedded servers: %v\n", serr)
 		}
 	}()
-	t, err := embeddedTarget(set.Primary, connFlags{command: "local"})
+	t, err := dbtarget.NewEmbedded(set.Primary, connFlags{command: "local"}.settings())
 	if err != nil {
 		return err
 	}

@@ -7,38 +7,29 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/mattn/go-isatty"
-	"github.com/spf13/pflag"
 
-	"hmperf/cmd/internal/cmdout"
+	"hmperf/cmd/internal/buildinfo"
+	"hmperf/cmd/internal/cliargs"
+	"hmperf/cmd/internal/exitcode"
 	"hmperf/cmd/internal/prompt"
-	"hmperf/queries"
 )
 
 // version, when set at build time with -ldflags "-X main.version=...",
 // is the version hmperf reports instead of its build information.
 var version = ""
 
-// exitError carries a specific exit status (alerts uses 1–3 as monitoring
-// plugins do).
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
+// exitError carries a specific exit status (see exitcode.Error).
+type exitError = exitcode.Error
 
 // errUsage marks a command-line mistake (exit status 2).
-var errUsage = errors.New("usage")
+var errUsage = exitcode.ErrUsage
 
 // env is what a command needs from the process, so tests can run commands
 // in-process with their own streams.
@@ -90,6 +81,12 @@ func commands() []command {
 		{name: "bench", summary: "benchmark original, optimized and unconstrained tables", bind: bind(runBench), about: benchAbout},
 		{name: "alerts", summary: "print firing alerts; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", bind: bind(runAlerts),
 			without: []string{"yes"}},
+		{name: "activity", summary: "every session as a lock tree, the oldest xmin holder and maintenance progress", bind: bind(runActivity),
+			without: []string{"yes"}},
+		{name: "report", summary: "what a dashboard recording saw in a window: rows per table, alerts, lag, lock waits, benchmarks",
+			bind: bind(runReport), without: allBut("json")},
+		{name: "replay", summary: "open the dashboard over a recording: space pause, ←/→ step, +/- speed, g jump to a time",
+			bind: bind(runReplay), without: allGlobals()},
 		{name: "monitor", summary: "sample the service's own writes from the statistics views: --once, or every --interval", bind: bind(runMonitor),
 			without: []string{"yes"}},
 		{name: "indexes", summary: "show or process the deferred-index queue: status|process", bind: bind(runIndexes), actions: []action{
@@ -123,25 +120,8 @@ func main() {
 // run executes one command line and returns the exit status.
 func run(ctx context.Context, e env, args []string) int {
 	root := newRootCommand(e)
-	root.SetArgs(normalizeArgs(root, args))
-	return report(e.stderr, root.ExecuteContext(ctx))
-}
-
-func report(stderr io.Writer, err error) int {
-	if err == nil || errors.Is(err, pflag.ErrHelp) {
-		return 0
-	}
-	code := 1
-	var ee *exitError
-	if errors.As(err, &ee) {
-		code = ee.code
-	} else if errors.Is(err, errUsage) {
-		code = 2
-	}
-	if msg := strings.TrimPrefix(queries.Plain(err), errUsage.Error()+": "); msg != "" {
-		fmt.Fprintf(stderr, "hmperf: %s%s\n", msg, cmdout.PrivilegeHint(err))
-	}
-	return code
+	root.SetArgs(cliargs.Normalize(root, args))
+	return exitcode.Report(e.stderr, root.ExecuteContext(ctx))
 }
 
 func runVersion(_ context.Context, e env, _ *noFlags, _ []string) error {
@@ -155,3 +135,6 @@ func runVersion(_ context.Context, e env, _ *noFlags, _ []string) error {
 func stdinIsTerminal() bool {
 	return isatty.IsTerminal(os.Stdin.Fd())
 }
+
+// buildVersion is hmperf's version (see buildinfo.Version).
+func buildVersion() string { return buildinfo.Version(version) }

@@ -67,27 +67,13 @@ func resolveTargets(ctx context.Context, cf connFlags, stderr io.Writer) ([]name
 	if err != nil {
 		return nil, err
 	}
-	if len(list) == 0 {
-		t, err := resolveTarget(ctx, cf, stderr)
-		if err != nil {
-			return nil, err
-		}
-		return []namedTarget{{name: t.Describe(), target: t}}, nil
+	all, err := dbtarget.ResolveAll(ctx, list, cf.settings(), stderr)
+	if err != nil {
+		return nil, err
 	}
-	out := make([]namedTarget, 0, len(list))
-	for i, s := range list {
-		t, err := configuredTarget(s.DSN, cf)
-		if err != nil && s.Name == "" {
-			return nil, fmt.Errorf("--dsn number %d: %w", i+1, err)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("server %s: %w", s.Name, err)
-		}
-		name := s.Name
-		if name == "" {
-			name = t.Describe()
-		}
-		out = append(out, namedTarget{name: name, target: t})
+	out := make([]namedTarget, len(all))
+	for i, n := range all {
+		out[i] = namedTarget{name: n.Name, target: n.Target}
 	}
 	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"hmperf/queries"
 	"hmperf/queries/catalog"
+	"hmperf/queries/copyenc"
 )
 
 // FeedOptions configure MeasureFeedOverhead.
@@ -95,6 +96,9 @@ type feedTarget struct {
 	columns []string
 	ds      Dataset // rows in the copy's column order
 	users   *catalog.Users
+	// enc encodes the batches' records as ingest does (copyenc), so the
+	// batch time the feed is set against is an ingest batch's.
+	enc *copyenc.Layout
 }
 
 // scratchTarget is the copy of feedTable in schema, with ds laid out for it
@@ -108,8 +112,12 @@ func scratchTarget(ctx context.Context, db queries.DBTX, schema string, ds Datas
 	if err != nil {
 		return feedTarget{}, err
 	}
+	enc, err := copyenc.Describe(ctx, db, ds.Kind, m)
+	if err != nil {
+		return feedTarget{}, fmt.Errorf("feed overhead: %w", err)
+	}
 	ds.Rows = rows
-	return feedTarget{table: m.Table.Ident(), columns: m.Columns, ds: ds, users: users}, nil
+	return feedTarget{table: m.Table.Ident(), columns: m.Columns, ds: ds, users: users, enc: enc}, nil
 }
 
 // measureFeed times o.Batches pairs of batches into t.
@@ -184,6 +192,7 @@ func b2i(b bool) int {
 func slice(ds Dataset, from, n int) Dataset {
 	out := ds
 	out.Rows = ds.Rows[from : from+n]
+	out.Records = ds.Records[from : from+n]
 	return out
 }
 
@@ -210,7 +219,7 @@ func timedBatch(ctx context.Context, db queries.DBTX, t feedTarget, feed, bare b
 		return bt, fmt.Errorf("create the batch's owners in the scratch copy of users: %w", err)
 	}
 	start := time.Now()
-	n, err := tx.CopyFrom(ctx, t.table, t.columns, pgx.CopyFromRows(t.ds.Rows))
+	n, err := copyenc.Copy(ctx, tx.Conn().PgConn(), t.enc, t.table, t.ds.Records)
 	if err != nil {
 		return bt, fmt.Errorf("copy a batch into %s: %w", t.table.Sanitize(), err)
 	}

@@ -12,6 +12,9 @@ type Dataset struct {
 	Kind    engine.Kind
 	Columns []string // the engine's columns, as Rows hold them
 	Rows    [][]any
+	// Records are the same rows as the engine's records, which the COPY
+	// encoder writes from.
+	Records []engine.Record
 	Users   [][16]byte // owners to create first (users is an FK target)
 }
 
@@ -50,12 +53,13 @@ func Generate(table string, n int, seed uint64, anchor time.Time) (Dataset, erro
 		ds.Users = append(ds.Users, [16]byte(u))
 	}
 	ds.Rows = make([][]any, n)
+	ds.Records = make([]engine.Record, n)
 	for i := range ds.Rows {
 		rec := g.Next().Record
 		if ds.Columns == nil {
 			ds.Columns = rec.Columns()
 		}
-		ds.Rows[i] = rec.AppendValues(nil)
+		ds.Rows[i], ds.Records[i] = rec.AppendValues(nil), rec
 	}
 	return ds, nil
 }

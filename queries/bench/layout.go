@@ -5,11 +5,11 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"hmperf/engine"
 	"hmperf/queries"
 	"hmperf/queries/catalog"
+	"hmperf/queries/copyenc"
 )
 
 // variantTable is one variant's live table, how the dataset maps onto it,
@@ -17,6 +17,7 @@ import (
 type variantTable struct {
 	m    *catalog.Mapping
 	oids []uint32
+	enc  *copyenc.Layout
 }
 
 // variantData is a pair's dataset laid out for each variant's live table:
@@ -25,6 +26,7 @@ type variantTable struct {
 type variantData struct {
 	tables map[Variant]variantTable
 	rows   map[Variant][][]any
+	recs   []engine.Record // the rows as records, for the COPY encoder
 	users  *catalog.Users
 	owners []engine.UUID
 	// payloads caches each variant's rows encoded for binary COPY, by
@@ -41,20 +43,21 @@ func (d variantData) head(n int) variantData {
 	for v, rows := range d.rows {
 		out.rows[v] = rows[:min(n, len(rows))]
 	}
+	out.recs = d.recs[:min(n, len(d.recs))]
 	return out
 }
 
-// copyData is variant v's rows encoded for binary COPY, encoded on first
-// use and then reused: every repetition sends the same bytes.
-func (d variantData) copyData(v Variant, tm *pgtype.Map) (copyPayload, error) {
+// copyData is variant v's rows encoded for binary COPY by copyenc, encoded
+// on first use and then reused: every repetition sends the same bytes.
+func (d variantData) copyData(v Variant) (copyPayload, error) {
 	t := d.tables[v]
-	p := copyPayload{sql: "COPY " + t.m.Table.Ident().Sanitize() + " (" + columnList(t.m.Columns) + ") FROM STDIN (FORMAT binary)"}
+	p := copyPayload{sql: t.enc.SQL(t.m.Table.Ident())}
 	key := copySignature(t.oids, t.m.Direct(), v)
 	if data, ok := d.payloads[key]; ok {
 		p.data = data
 		return p, nil
 	}
-	data, err := encodeCopy(tm, t.oids, d.rows[v])
+	data, err := t.enc.NewEncoder().AppendAll(nil, d.recs)
 	if err != nil {
 		return copyPayload{}, fmt.Errorf("bench: %s: %w", t.m.Table, err)
 	}
@@ -111,7 +114,7 @@ func MapRows(ctx context.Context, db queries.DBTX, ident pgx.Identifier, ds Data
 // whose table lacks a column the rows need fails here, before any COPY,
 // with the table and column named.
 func prepare(ctx context.Context, db queries.DBTX, pair Pair, ds Dataset, users *catalog.Users, schema string) (variantData, error) {
-	out := variantData{tables: map[Variant]variantTable{}, rows: map[Variant][][]any{}, users: users,
+	out := variantData{tables: map[Variant]variantTable{}, rows: map[Variant][][]any{}, recs: ds.Records, users: users,
 		owners: ds.Owners(), payloads: map[string][]byte{}}
 	for _, v := range Variants {
 		m, rows, err := MapRows(ctx, db, qualify(schema, pair.Tables[v]), ds)
@@ -122,7 +125,11 @@ func prepare(ctx context.Context, db queries.DBTX, pair Pair, ds Dataset, users 
 		if err != nil {
 			return variantData{}, err
 		}
-		out.tables[v], out.rows[v] = variantTable{m: m, oids: oids}, rows
+		enc, err := copyenc.Describe(ctx, db, ds.Kind, m)
+		if err != nil {
+			return variantData{}, fmt.Errorf("bench: %s %s: %w", pair.Name, v, err)
+		}
+		out.tables[v], out.rows[v] = variantTable{m: m, oids: oids, enc: enc}, rows
 	}
 	return out, nil
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"hmperf/queries"
 )
@@ -46,7 +45,7 @@ func newWriter(ctx context.Context, db queries.DBTX, opt Options, pair Pair, sch
 	if err != nil {
 		return nil, err
 	}
-	w := &rowWriter{db: db, pair: pair, ds: ds, method: opt.Method, commit: opt.Commit, types: pgtype.NewMap()}
+	w := &rowWriter{db: db, pair: pair, ds: ds, method: opt.Method, commit: opt.Commit}
 	if w.commit {
 		// Committed measurements find their owners committed already, in
 		// the copy of users.
@@ -61,7 +60,7 @@ func newWriter(ctx context.Context, db queries.DBTX, opt Options, pair Pair, sch
 		// Every variant's COPY data is encoded now, once, so no repetition
 		// follows a burst of the client's encoding.
 		for _, v := range Variants {
-			if _, err := w.ds.copyData(v, w.types); err != nil {
+			if _, err := w.ds.copyData(v); err != nil {
 				return nil, err
 			}
 		}
@@ -76,7 +75,6 @@ type rowWriter struct {
 	ds     variantData
 	method Method
 	commit bool
-	types  *pgtype.Map // encodes COPY data; the writer's own, used from one goroutine
 }
 
 func (w *rowWriter) together() bool { return false }
@@ -117,7 +115,7 @@ func (w *rowWriter) measure(ctx context.Context, v Variant) ([]Measurement, erro
 	if w.method != MethodService {
 		// Encoded before the clock: the clock times the server's COPY of
 		// the rows, not the client's encoder.
-		if payload, err = w.ds.copyData(v, w.types); err != nil {
+		if payload, err = w.ds.copyData(v); err != nil {
 			return nil, err
 		}
 	}

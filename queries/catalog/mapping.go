@@ -54,12 +54,16 @@ func (k IDType) SQL() string {
 func (k IDType) Value(u [16]byte) any {
 	switch k {
 	case IDBigint:
-		return int64(binary.BigEndian.Uint64(u[:8]) &^ (1 << 63))
+		return k.Int64(u)
 	case IDText:
 		return engine.UUID(u).String()
 	}
 	return u
 }
+
+// Int64 is the bigint id of u (Value for IDBigint, unboxed): the UUID's
+// first 63 bits.
+func (IDType) Int64(u [16]byte) int64 { return int64(binary.BigEndian.Uint64(u[:8]) &^ (1 << 63)) }
 
 // Text is the live id of u as PostgreSQL prints it (id::text).
 func (k IDType) Text(u engine.UUID) string {

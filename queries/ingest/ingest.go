@@ -155,6 +155,7 @@ func Open(ctx context.Context, db queries.DBTX, opts Options) (*Ingester, error)
 	rules, unknown := lay.adapt(in.opts.Validator.Rules())
 	in.opts.Validator.SetRules(rules)
 	in.totals.UnknownChecks = unknown
+	in.totals.CopyPath = lay.copyPaths()
 	return in, nil
 }
 
@@ -231,6 +232,9 @@ func (in *Ingester) Commit(ctx context.Context, p *Prepared) error {
 		in.users[u] = struct{}{}
 	}
 	in.totals.add(res.stats)
+	if in.totals.CopyPath == nil {
+		in.totals.CopyPath = in.lay.copyPaths()
+	}
 	if in.opts.Target == Live {
 		in.totals.addCreated(in.lay.users.Table.String(), liveIDs(in.lay.users, res.created))
 	}

@@ -97,6 +97,10 @@ type Totals struct {
 	CacheHits       uint64                 `json:"cache_hits"`
 	CacheMisses     uint64                 `json:"cache_misses"`
 	ForeignKeyCheck FKCheck                `json:"foreign_key_check"`
+	// CopyPath says, per table, how its COPY rows were encoded: "binary"
+	// (hmperf's encoder), "pgx" (pgx's generic path) or "mixed (pgx:
+	// columns)"; empty before the layout is read.
+	CopyPath map[string]string `json:"copy_path,omitempty"`
 	// DroppedFields counts, per table.column, the values of fields the
 	// target table has no column for (the service's tables do not store
 	// every field hmperf's records carry); those rows were stored without
@@ -184,6 +188,7 @@ func (t Totals) clone() Totals {
 	c.RejectsByReason = maps.Clone(t.RejectsByReason)
 	c.DroppedFields = maps.Clone(t.DroppedFields)
 	c.MissingTables = maps.Clone(t.MissingTables)
+	c.CopyPath = maps.Clone(t.CopyPath)
 	c.UnknownChecks = slices.Clone(t.UnknownChecks)
 	if t.CreatedUsers != nil {
 		cu := *t.CreatedUsers

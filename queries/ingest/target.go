@@ -11,6 +11,7 @@ import (
 	"hmperf/engine"
 	"hmperf/queries"
 	"hmperf/queries/catalog"
+	"hmperf/queries/copyenc"
 	"hmperf/queries/lockwait"
 	"hmperf/queries/sandbox"
 )
@@ -77,7 +78,8 @@ type layout struct {
 // tableTarget is one kind's table with the statements that write it.
 type tableTarget struct {
 	m       *catalog.Mapping
-	name    string // schema-qualified, for messages
+	enc     *copyenc.Layout // how its rows are encoded for COPY
+	name    string          // schema-qualified, for messages
 	ident   pgx.Identifier
 	stage   pgx.Identifier
 	create  string // the session's staging table
@@ -143,6 +145,9 @@ func readLayout(ctx context.Context, db queries.DBTX, target Target, lock lockwa
 			return nil, err
 		}
 		lay.tables[k] = newTableTarget(m)
+		if lay.tables[k].enc, err = copyenc.Describe(ctx, db, k, m); err != nil {
+			return nil, err
+		}
 		if err := lay.tables[k].probeIndex(ctx, db); err != nil {
 			return nil, err
 		}
@@ -166,6 +171,18 @@ func (lay *layout) adapt(rules *engine.Rules) (*engine.Rules, []catalog.Check) {
 		unknown = append(unknown, u...)
 	}
 	return rules, unknown
+}
+
+// copyPaths says, per table written, how its COPY rows are encoded
+// (copyenc.Layout.Path).
+func (lay *layout) copyPaths() map[string]string {
+	out := map[string]string{}
+	for _, tbl := range lay.tables {
+		if tbl != nil {
+			out[tbl.name] = tbl.enc.Path()
+		}
+	}
+	return out
 }
 
 // tableIdents names users and the kinds' tables: the live ones when live

@@ -19,7 +19,7 @@ import (
 
 	"hmperf/engine"
 	"hmperf/queries"
-	"hmperf/queries/catalog"
+	"hmperf/queries/copyenc"
 )
 
 // DBRejection is a record the database refused, with its reason.
@@ -52,7 +52,7 @@ func writeTable(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []engine.
 		return writeNew(ctx, tx, tbl, recs)
 	}
 	n, err := inSavepoint(ctx, tx, func() (int64, error) {
-		return tx.CopyFrom(ctx, tbl.ident, tbl.columns, recordSource(tbl.m, recs))
+		return copyenc.Copy(ctx, tx.Conn().PgConn(), tbl.enc, tbl.ident, recs)
 	})
 	switch {
 	case err == nil:
@@ -94,7 +94,7 @@ func upsertViaStaging(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []e
 		return tableWrite{}, err
 	}
 	_, err := inSavepoint(ctx, tx, func() (int64, error) {
-		return tx.CopyFrom(ctx, tbl.stage, tbl.columns, recordSource(tbl.m, recs))
+		return copyenc.Copy(ctx, tx.Conn().PgConn(), tbl.enc, tbl.stage, recs)
 	})
 	if isDataError(err) { // a malformed datum: the staging table has the live types
 		return writeRowByRow(ctx, tx, tbl, recs)
@@ -144,24 +144,6 @@ func writeRowByRow(ctx context.Context, tx pgx.Tx, tbl *tableTarget, recs []engi
 		}
 	}
 	return out, nil
-}
-
-// recordSource streams records to COPY without building all rows first.
-// Records whose table has the engine's layout pass their values straight
-// through; others go through the mapping onto the live columns.
-func recordSource(m *catalog.Mapping, recs []engine.Record) pgx.CopyFromSource {
-	var buf, raw []any
-	if m.Direct() {
-		return pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
-			buf = recs[i].AppendValues(buf[:0])
-			return buf, nil
-		})
-	}
-	return pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
-		raw = recs[i].AppendValues(raw[:0])
-		buf = m.Row(buf[:0], raw)
-		return buf, nil
-	})
 }
 
 func columnList(names []string) string {

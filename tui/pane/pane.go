@@ -5,6 +5,8 @@ package pane
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -89,7 +91,27 @@ const (
 	JobMigrateUp
 	JobMigrateDown
 	JobForce
+	// JobCancelSession and JobTerminateSession signal one server session;
+	// Arg is its pid and backend start, as SessionArg makes it.
+	JobCancelSession
+	JobTerminateSession
 )
+
+// SessionArg is the Arg of a session's signal job: the pid, and the
+// backend's start that tells it from a later process given the same pid.
+func SessionArg(pid int, start time.Time) string {
+	return strconv.Itoa(pid) + " " + start.Format(time.RFC3339Nano)
+}
+
+// ParseSessionArg reads SessionArg's text back.
+func ParseSessionArg(arg string) (pid int, start time.Time, err error) {
+	p, s, _ := strings.Cut(arg, " ")
+	if pid, err = strconv.Atoi(p); err != nil {
+		return 0, time.Time{}, err
+	}
+	start, err = time.Parse(time.RFC3339Nano, s)
+	return pid, start, err
+}
 
 // Request is what a panel's key asks of the root: a status line, and
 // possibly a job, run at once or after a confirmation. The zero Request

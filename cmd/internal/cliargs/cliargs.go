@@ -1,4 +1,6 @@
-package main
+// Package cliargs rewrites command lines written for Go's flag package
+// into ones pflag parses the same way.
+package cliargs
 
 import (
 	"regexp"
@@ -8,7 +10,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// normalizeArgs rewrites a command line written for Go's flag package, as
+// Normalize rewrites a command line written for Go's flag package, as
 // hmperf's commands once parsed theirs and as scripts may still call them,
 // into one pflag parses the same way:
 //
@@ -21,7 +23,7 @@ import (
 //
 // It follows subcommands as it goes, so each word is looked up in the
 // flags of the command it belongs to. Completion requests pass unchanged.
-func normalizeArgs(root *cobra.Command, args []string) []string {
+func Normalize(root *cobra.Command, args []string) []string {
 	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
 		return args
 	}
