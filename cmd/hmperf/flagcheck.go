@@ -60,6 +60,9 @@ var flagRules = map[string]flagRule{
 	"resend-share":       shareBelowOne,
 	"keys":               positiveCount,
 	"uploads":            positiveCount,
+	"batch-rows":         positiveCount,
+	"max-lag":            durationOrZero,
+	"max-load":           countOrZero,
 }
 
 // ruleFor finds the rule of flag name in command ("bench", "dashboard").

@@ -5,6 +5,7 @@ package migrations
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -83,7 +84,36 @@ func (m *Model) layout() {
 // database's description and the next step can be longer than a line.
 func (m *Model) top() string {
 	wrap := lipgloss.NewStyle().Width(m.w)
-	return wrap.Render(m.header()) + "\n" + wrap.Render(m.hint())
+	out := wrap.Render(m.header()) + "\n" + wrap.Render(m.hint())
+	for _, r := range m.data.Rollouts {
+		out += "\n" + wrap.Render(m.rollout(r))
+	}
+	return out
+}
+
+// rollout is one line of a rollout's progress: phase, rows, rate, ETA,
+// the change log's backlog and why it is paused.
+func (m *Model) rollout(r source.Rollout) string {
+	line := m.st.Title.Render("Rollout "+r.Table) + "  " + r.Phase
+	switch {
+	case r.Phase == "swapped":
+		line += fmt.Sprintf(", swap held its lock %.1f ms; revert or finish", r.LockHeldMS)
+	case r.Done:
+		line += fmt.Sprintf(", backfill done (%d rows); verify, then swap", r.Copied)
+	default:
+		line += fmt.Sprintf(", backfill %d of ~%d rows", r.Copied, r.Estimate)
+		if r.Rate > 0 {
+			line += fmt.Sprintf(", %.0f rows/s", r.Rate)
+			if left := r.Estimate - r.Copied; left > 0 {
+				line += ", ETA " + time.Duration(float64(left)/r.Rate*float64(time.Second)).Round(time.Second).String()
+			}
+		}
+	}
+	line += fmt.Sprintf(", log backlog %d", r.Backlog)
+	if r.Throttle != "" {
+		line += "  " + m.st.Warn.Render("paused: "+r.Throttle)
+	}
+	return line
 }
 
 // Update moves the table cursor.

@@ -290,6 +290,27 @@ type MigrationStatus struct {
 	// or not), managed by another tool, or dirty. Next is what to do about
 	// it, as a command line.
 	Summary, Next string
+	// Rollouts are the `hmperf rollout`s in flight (started or swapped).
+	Rollouts []Rollout
+}
+
+// Rollout is the progress of one rollout, as hmperf.rollouts stores it.
+type Rollout struct {
+	Table string
+	Phase string // started or swapped
+	// Copied and Estimate are the rows the backfill copied and the
+	// planner's estimate of the live rows; Done says the backfill ended.
+	Copied, Estimate int64
+	Done             bool
+	// Rate is the backfill's rows per second over its latest run, 0
+	// when unknown.
+	Rate float64
+	// Backlog is the change-log entries waiting to be applied.
+	Backlog int64
+	// Throttle says why the backfill is paused, "" when it is not.
+	Throttle string
+	// LockHeldMS is how long the swap held its exclusive lock, 0 before.
+	LockHeldMS float64
 }
 
 // Migration is one migration file and whether it is applied. Adopted

@@ -349,6 +349,11 @@ func (s *DB) Migrations(ctx context.Context) (_ source.MigrationStatus, err erro
 		out.Migrations = append(out.Migrations, source.Migration{Version: int(m.Version), Name: m.Name, Applied: m.Applied,
 			Adopted: m.Applied && st.Adopted() && m.Version <= migrations.BaseVersion})
 	}
+	if schemaHas(out, rolloutVersion) {
+		if out.Rollouts, err = rolloutsInFlight(ctx, s.pool); err != nil {
+			return source.MigrationStatus{}, err
+		}
+	}
 	return out, nil
 }
 
