@@ -454,8 +454,8 @@ func (s *DB) StartIngest(ctx context.Context) error {
 // ingestStopWait bounds how long StopIngest waits for the batch in flight.
 const ingestStopWait = 10 * time.Second
 
-// StopIngest cancels the sample ingest and waits until its goroutine has
-// ended (its batch in flight is rolled back), at most ingestStopWait.
+// StopIngest ends the sample ingest after its batch in flight and waits
+// until its goroutine has ended, at most ingestStopWait (sampleRun.stopWithin).
 func (s *DB) StopIngest() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

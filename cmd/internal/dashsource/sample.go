@@ -21,18 +21,32 @@ import (
 // Stop ends and waits for.
 type sampleRun struct {
 	cancel context.CancelFunc
-	done   chan struct{}
-	err    error // why the run ended; written before done closes
+	// stop, closed, ends the run after its batch in flight.
+	stop chan struct{}
+	done chan struct{}
+	err  error // why the run ended; written before done closes
 }
 
-// stopWithin ends the run and waits for its goroutine (its batch in
-// flight is rolled back), at most d.
+// stopWithin ends the run after its batch in flight and waits for its
+// goroutine, at most d. A batch still running after half of d is
+// cancelled, and so rolled back. Letting the batch finish is what keeps
+// its rows hmperf's: cancelling a statement closes its connection, and
+// with it goes the record of the rows the batch rolled back, which the
+// write sampler would then count as the service's.
 func (r *sampleRun) stopWithin(d time.Duration) error {
-	r.cancel()
+	close(r.stop)
+	grace := time.NewTimer(d / 2)
+	defer grace.Stop()
 	select {
 	case <-r.done:
 		return nil
-	case <-time.After(d):
+	case <-grace.C:
+		r.cancel()
+	}
+	select {
+	case <-r.done:
+		return nil
+	case <-time.After(d - d/2):
 		return fmt.Errorf("the sample ingest did not stop within %s", d)
 	}
 }
@@ -75,19 +89,19 @@ func startSampleIngest(ctx context.Context, pool *pgxpool.Pool, rate int) (*samp
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	r := &sampleRun{cancel: cancel, done: make(chan struct{})}
+	r := &sampleRun{cancel: cancel, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		r.err = paceSample(ctx, in, g, rate)
+		r.err = paceSample(ctx, r.stop, in, g, rate)
 	}()
 	return r, nil
 }
 
-// paceSample writes one batch of rate records a second until ctx ends
-// (nil) or a batch fails for good (its error). A batch that failed on a
-// lost connection or a timeout is not the end: the dashboard shows the
-// outage, and the next tick tries again.
-func paceSample(ctx context.Context, in *ingest.Ingester, g *engine.Generator, rate int) error {
+// paceSample writes one batch of rate records a second until ctx ends or
+// stop is closed (nil), or a batch fails for good (its error). A batch
+// that failed on a lost connection or a timeout is not the end: the
+// dashboard shows the outage, and the next tick tries again.
+func paceSample(ctx context.Context, stop <-chan struct{}, in *ingest.Ingester, g *engine.Generator, rate int) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -100,6 +114,8 @@ func paceSample(ctx context.Context, in *ingest.Ingester, g *engine.Generator, r
 		}
 		select {
 		case <-ctx.Done():
+			return nil
+		case <-stop:
 			return nil
 		case <-tick.C:
 		}
