@@ -187,12 +187,6 @@ func (g *Migrator) Status() (Status, error) {
 	return g.readStatus(context.Background())
 }
 
-// Querier is queries.DBTX, kept as a name so code written against it still
-// builds.
-//
-// Deprecated: use queries.DBTX.
-type Querier = queries.DBTX
-
 // ReadStatus reads the recorded version from hmperf.schema_migrations
 // directly and classifies the database. Unlike a Migrator, which creates its
 // version table, it never writes, so it works on a read-only session and on a

@@ -10,6 +10,7 @@ import (
 
 	"hmperf/cmd/internal/benchout"
 	"hmperf/engine"
+	"hmperf/queries"
 	"hmperf/queries/bench"
 )
 
@@ -72,7 +73,7 @@ func (o benchOpts) claimOptions(reps int) (bench.ClaimOptions, error) {
 }
 
 // benchClaim runs one claim run and prints it.
-func benchClaim(ctx context.Context, e env, o benchOpts, pool bench.DB, opts bench.ClaimOptions) error {
+func benchClaim(ctx context.Context, e env, o benchOpts, pool queries.DBTX, opts bench.ClaimOptions) error {
 	if isTerminal(e.stderr) {
 		opts.Progress = func(claim string, rep int) { fmt.Fprintf(e.stderr, "\r\033[K%s: repetition %d done", claim, rep) }
 	}

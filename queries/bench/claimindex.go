@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/engine"
+	"hmperf/queries"
 	"hmperf/queries/copyenc"
 )
 
@@ -79,7 +80,7 @@ type indexDef struct {
 	using  string
 }
 
-func measureIndexStrategies(ctx context.Context, db DB, opt ClaimOptions, run *ClaimRun) error {
+func measureIndexStrategies(ctx context.Context, db queries.DBTX, opt ClaimOptions, run *ClaimRun) error {
 	pool, ok := db.(*pgxpool.Pool)
 	if !ok {
 		return errors.New("bench: the index-strategy claim needs a connection pool: lazy builds run while the partition loads")
@@ -135,7 +136,7 @@ func (b *indexBench) setUp(ctx context.Context, live string) error {
 }
 
 // readIndexes reads the indexes of table (a sanitized name).
-func readIndexes(ctx context.Context, db DB, table string) ([]indexDef, error) {
+func readIndexes(ctx context.Context, db queries.DBTX, table string) ([]indexDef, error) {
 	rows, err := db.Query(ctx, `SELECT i.indisunique, pg_get_indexdef(i.indexrelid) FROM pg_index i
 		 WHERE i.indrelid = $1::regclass ORDER BY i.indexrelid`, table)
 	if err != nil {

@@ -156,7 +156,7 @@ const (
 // ownClaimRun reserves a run id for a claim run, waiting its turn behind
 // any other benchmark as Run does, so no two measurements share the
 // machine.
-func ownClaimRun(ctx context.Context, db DB, opt ClaimOptions) (int64, func(), error) {
+func ownClaimRun(ctx context.Context, db queries.DBTX, opt ClaimOptions) (int64, func(), error) {
 	return ownRun(ctx, db, &turn{Budget: waitBudget(Options{LockWait: opt.LockWait, TurnWait: opt.TurnWait}), Log: opt.Log})
 }
 
@@ -310,7 +310,7 @@ func (o *ClaimOptions) defaults() {
 
 // RunClaim measures one claim, judges the report's figures and stores the
 // run with its verdicts.
-func RunClaim(ctx context.Context, db DB, claim string, opt ClaimOptions) (*ClaimRun, error) {
+func RunClaim(ctx context.Context, db queries.DBTX, claim string, opt ClaimOptions) (*ClaimRun, error) {
 	if _, err := ParseClaim(claim); err != nil {
 		return nil, err
 	}

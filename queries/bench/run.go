@@ -11,12 +11,6 @@ import (
 	"hmperf/queries/lockwait"
 )
 
-// DB is queries.DBTX, kept as a name so code written against it still
-// builds.
-//
-// Deprecated: use queries.DBTX.
-type DB = queries.DBTX
-
 // Method is how a run writes its rows.
 type Method string
 

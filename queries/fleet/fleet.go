@@ -15,12 +15,6 @@ import (
 	"hmperf/queries"
 )
 
-// Querier is queries.DBTX, kept as a name so code written against it still
-// builds.
-//
-// Deprecated: use queries.DBTX.
-type Querier = queries.DBTX
-
 // Role is a server's part in the set, from pg_is_in_recovery().
 type Role string
 

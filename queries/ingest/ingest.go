@@ -104,12 +104,6 @@ type Prepared struct {
 	users  []engine.UUID
 }
 
-// DB is queries.DBTX, kept as a name so code written against it still
-// builds.
-//
-// Deprecated: use queries.DBTX.
-type DB = queries.DBTX
-
 // New returns an Ingester writing through db: a pool, a connection or a
 // transaction (each batch then runs in a savepoint, so a test can roll the
 // whole ingest back). A connection or a transaction takes one statement at a

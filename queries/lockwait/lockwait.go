@@ -291,12 +291,6 @@ func firstLine(q string) string {
 	return ""
 }
 
-// Querier is queries.DBTX, kept as a name so code written against it still
-// builds.
-//
-// Deprecated: use queries.DBTX.
-type Querier = queries.DBTX
-
 // blockersSQL reads the sessions that block backend $1.
 const blockersSQL = `
 SELECT a.pid, coalesce(a.usename, ''), coalesce(a.application_name, ''), coalesce(a.state, ''),

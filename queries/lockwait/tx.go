@@ -10,12 +10,6 @@ import (
 	"hmperf/queries"
 )
 
-// Beginner is queries.DBTX, kept as a name so code written against it still
-// builds.
-//
-// Deprecated: use queries.DBTX.
-type Beginner = queries.DBTX
-
 // InTx runs fn in a transaction of its own for each attempt, under p:
 // committed when fn succeeds, rolled back when it fails, so an attempt
 // whose lock wait timed out leaves nothing behind. When db is a pool, the
