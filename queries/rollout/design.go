@@ -147,10 +147,11 @@ func (d *Design) optimize(live *catalog.Table, checks []catalog.Check) {
 	if o.domains {
 		d.Domains = domainsOf(live, checks)
 	}
-	isRange := func(c catalog.Check) bool { _, _, _, ok := rangeOf(live, c); return ok }
 	switch {
-	case o.validateRanges:
-		d.Validation = validationOf(live, checks, isRange)
+	case o.validateAllButLists:
+		d.Validation = validationOf(live, checks, func(c catalog.Check) bool {
+			return len(c.Columns) != 1 || len(enumsOf(live, []catalog.Check{c})) == 0
+		})
 	case o.validateRest:
 		d.Validation = validationOf(live, checks, func(c catalog.Check) bool { return !slices.Contains(d.replaced(), c.Name) })
 	}
