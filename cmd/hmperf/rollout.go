@@ -163,8 +163,12 @@ func printPlan(w io.Writer, p *rollout.Plan) {
 	}
 	tw.Flush()
 	if v := d.Validation; v != nil {
-		fmt.Fprintf(w, "\nvalidation function %s(%s): CHECK %s in place of the %d CHECKs %s\n",
-			v.Function, strings.Join(v.Columns, ", "), v.Function, len(v.Checks), strings.Join(v.Checks, ", "))
+		checks := "CHECK"
+		if len(v.Checks) > 1 {
+			checks = fmt.Sprintf("%d CHECKs", len(v.Checks))
+		}
+		fmt.Fprintf(w, "\nvalidation function %s(%s): CHECK %s in place of the live %s %s\n",
+			v.Function, strings.Join(v.Columns, ", "), v.Function, checks, strings.Join(v.Checks, ", "))
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
