@@ -162,6 +162,14 @@ func printPlan(w io.Writer, p *rollout.Plan) {
 		fmt.Fprintf(tw, "%s\t%s\t%s%s\n", c.Column, c.Live, c.Twin, mark)
 	}
 	tw.Flush()
+	if v := d.Validation; v != nil {
+		checks := "CHECK"
+		if len(v.Checks) > 1 {
+			checks = fmt.Sprintf("%d CHECKs", len(v.Checks))
+		}
+		fmt.Fprintf(w, "\nvalidation function %s(%s): CHECK %s in place of the live %s %s\n",
+			v.Function, strings.Join(v.Columns, ", "), v.Function, checks, strings.Join(v.Checks, ", "))
+	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "partition\trows\tbytes\tbound\t")

@@ -188,3 +188,84 @@ func (c *symptomsClient) stop(t *testing.T) int64 {
 	t.Logf("service client: %d rows, slowest statement %s", c.wrote.Load(), time.Duration(c.slowest.Load()))
 	return c.wrote.Load()
 }
+
+// TestRolloutDesignsOnServiceDump rolls nutrition_metrics and
+// activity_metrics_v2 out and back on the service's own database, adopted,
+// with 2,000 rows each: plan shows the design, start --force, verify and
+// swap give the optimized layout with every row, revert the original.
+func TestRolloutDesignsOnServiceDump(t *testing.T) {
+	t.Parallel()
+	dsn := serviceDumpDB(t)
+	ctx := context.Background()
+	if r := runCmd(ctx, "", "migrate", "adopt", "--yes", "--dsn", dsn); r.code != 0 {
+		t.Fatalf("adopt: exit %d\n%s", r.code, r.stderr)
+	}
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	const user = `'00000000-0000-0000-0000-000000000019'`
+	for _, c := range []struct{ table, seed, column, plan, swapped string }{
+		{"nutrition_metrics", `INSERT INTO public.nutrition_metrics (user_id, recorded_at, protein_g, aggregation_period)
+			SELECT ` + user + `, date_trunc('minute', now()) - make_interval(mins => g), g % 1000, 'daily' FROM generate_series(1, 2000) g`,
+			"protein_g", "domain nutrition_metrics_protein_g (", "nutrition_metrics_protein_g"},
+		{"activity_metrics_v2", `INSERT INTO public.activity_metrics_v2 (user_id, recorded_at, step_count, aggregation_period)
+			SELECT ` + user + `, date_trunc('minute', now()) - make_interval(mins => g), g * 10, 'daily' FROM generate_series(1, 2000) g`,
+			"step_count", "validation function validate_activity_metrics_v2(", ""},
+	} {
+		for _, sql := range []string{`INSERT INTO public.users (id, email) VALUES (` + user + `, 'rollout@example.org') ON CONFLICT DO NOTHING`, c.seed} {
+			if _, err := pool.Exec(ctx, sql); err != nil {
+				t.Fatalf("%s: %v", sql, err)
+			}
+		}
+		step := func(args ...string) result {
+			t.Helper()
+			r := runCmd(ctx, "", append(append([]string{"rollout"}, args...), "--dsn", dsn, "--batch-rows", "500")...)
+			if r.code != 0 {
+				t.Fatalf("rollout %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+			}
+			return r
+		}
+		if plan := step("plan", c.table); !strings.Contains(plan.stdout, c.plan) {
+			t.Errorf("plan %s does not show %q:\n%s", c.table, c.plan, plan.stdout)
+		}
+		original := columnTypeOf(t, pool, c.table, c.column)
+		step("start", c.table, "--force")
+		step("verify", c.table)
+		step("swap", c.table)
+		validated := count(t, pool, `SELECT count(*) FROM pg_constraint WHERE conrelid = 'public.`+c.table+`'::regclass AND conname = 'validate_`+c.table+`'`)
+		if want := c.swapped; want != "" && columnTypeOf(t, pool, c.table, c.column) != want || validated != 1 {
+			t.Errorf("after swap %s.%s is %s and %d validation CHECKs, want %q and 1", c.table, c.column, columnTypeOf(t, pool, c.table, c.column), validated, want)
+		}
+		if n := count(t, pool, "SELECT count(*) FROM public."+c.table); n != 2000 {
+			t.Errorf("after swap %s holds %d rows, want 2000", c.table, n)
+		}
+		step("revert", c.table)
+		if typ := columnTypeOf(t, pool, c.table, c.column); typ != original {
+			t.Errorf("after revert %s.%s is %s, want %s", c.table, c.column, typ, original)
+		}
+		if n := count(t, pool, "SELECT count(*) FROM public."+c.table); n != 2000 {
+			t.Errorf("after revert %s holds %d rows, want 2000", c.table, n)
+		}
+	}
+}
+
+func columnTypeOf(t *testing.T, db *pgxpool.Pool, table, column string) string {
+	t.Helper()
+	var typ string
+	if err := db.QueryRow(context.Background(), `SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+		WHERE attrelid = ('public.' || $1)::regclass AND attname = $2`, table, column).Scan(&typ); err != nil {
+		t.Fatal(err)
+	}
+	return typ
+}
+
+func count(t *testing.T, db *pgxpool.Pool, sql string) int64 {
+	t.Helper()
+	var n int64
+	if err := db.QueryRow(context.Background(), sql).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}

@@ -25,6 +25,10 @@ type Design struct {
 	// the change log is applied by.
 	Key   []string `json:"key"`
 	Enums []Enum   `json:"enums"`
+	// Domains and Validation are the other report designs: range CHECKs
+	// as domains, CHECKs as one validation function.
+	Domains    []Domain    `json:"domains"`
+	Validation *Validation `json:"validation,omitempty"`
 	// NotValid are the live CHECKs marked NOT VALID that the twin keeps:
 	// the twin checks every row the backfill writes, so old rows that
 	// break one are refused rows too.
@@ -84,10 +88,10 @@ func ReadDesign(ctx context.Context, db queries.DBTX, table string) (*Design, er
 	if err != nil {
 		return nil, fmt.Errorf("rollout: %w", err)
 	}
-	d.Enums = enumsOf(live, checks)
-	d.NotValid = notValid(checks, d.Enums)
-	if len(d.Enums) == 0 {
-		d.Blockers = append(d.Blockers, fmt.Sprintf("no optimization rollout can build for %s yet: it has no text column whose CHECK lists its values (the enum design); its report design (domains, a validation function) is not carried by rollout", table))
+	d.optimize(live, checks)
+	d.NotValid = notValid(checks, d.replaced())
+	if len(d.Enums) == 0 && len(d.Domains) == 0 && d.Validation == nil {
+		d.Blockers = append(d.Blockers, fmt.Sprintf("no optimization rollout can build for %s: none of its CHECKs is what its design replaces (a list of values, a range)", table))
 	}
 	if d.Parts, err = partitions(ctx, db, live); err != nil {
 		return nil, err
@@ -134,13 +138,31 @@ func enumsOf(t *catalog.Table, checks []catalog.Check) []Enum {
 	return out
 }
 
-// notValid lists the NOT VALID CHECKs the twin keeps (those an enum
+// optimize applies the table's report design to d.
+func (d *Design) optimize(live *catalog.Table, checks []catalog.Check) {
+	o := optimizationOf(d.Table)
+	if o.enums {
+		d.Enums = enumsOf(live, checks)
+	}
+	if o.domains {
+		d.Domains = domainsOf(live, checks)
+	}
+	switch {
+	case o.validateAllButLists:
+		d.Validation = validationOf(live, checks, func(c catalog.Check) bool {
+			return len(c.Columns) != 1 || len(enumsOf(live, []catalog.Check{c})) == 0
+		})
+	case o.validateRest:
+		d.Validation = validationOf(live, checks, func(c catalog.Check) bool { return !slices.Contains(d.replaced(), c.Name) })
+	}
+}
+
+// notValid lists the NOT VALID CHECKs the twin keeps (those the design
 // replaces are gone).
-func notValid(checks []catalog.Check, enums []Enum) []catalog.Check {
+func notValid(checks []catalog.Check, replaced []string) []catalog.Check {
 	var out []catalog.Check
 	for _, c := range checks {
-		replaced := slices.ContainsFunc(enums, func(e Enum) bool { return e.Check == c.Name })
-		if strings.HasSuffix(c.Definition, " NOT VALID") && !replaced {
+		if strings.HasSuffix(c.Definition, " NOT VALID") && !slices.Contains(replaced, c.Name) {
 			out = append(out, c)
 		}
 	}
@@ -228,16 +250,22 @@ UNION ALL
 SELECT format('the table is in publication %I', p.pubname)
   FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid WHERE pr.prrelid IN (SELECT oid FROM rels)
 UNION ALL
-SELECT format('type %s already exists: the enum of column %I would take its name', t.oid::regtype, e.col)
+SELECT format('type %s already exists: the enum or domain of column %I would take its name', t.oid::regtype, e.col)
   FROM unnest($3::text[], $4::text[]) AS e(typ, col)
-  JOIN pg_type t ON t.typname = e.typ AND t.typnamespace = $2::regnamespace`
+  JOIN pg_type t ON t.typname = e.typ AND t.typnamespace = $2::regnamespace
+UNION ALL
+SELECT format('function %s already exists: the validation function would take its name', p.oid::regprocedure)
+  FROM pg_proc p WHERE p.proname = $5 AND p.pronamespace = $2::regnamespace`
 
 func blockers(ctx context.Context, db queries.DBTX, d *Design) ([]string, error) {
 	var types, cols []string
 	for _, e := range d.Enums {
 		types, cols = append(types, e.Type), append(cols, e.Column)
 	}
-	rows, err := db.Query(ctx, blockersSQL, d.OID, d.Schema, types, cols)
+	for _, m := range d.Domains {
+		types, cols = append(types, m.Type), append(cols, m.Column)
+	}
+	rows, err := db.Query(ctx, blockersSQL, d.OID, d.Schema, types, cols, trim("validate_"+d.Table, 63))
 	if err != nil {
 		return nil, fmt.Errorf("rollout: read what the twin cannot carry over: %w", err)
 	}

@@ -27,3 +27,30 @@ func TestParseList(t *testing.T) {
 		})
 	}
 }
+
+func TestParseRange(t *testing.T) {
+	for _, c := range []struct {
+		name, def, column string
+		lo, hi            string
+		ok                bool
+	}{
+		{"numeric with NULL allowed", `CHECK (((water_ml IS NULL) OR ((water_ml >= (0)::numeric) AND (water_ml <= (20000)::numeric))))`, "water_ml", "0", "20000", true},
+		{"integer", `CHECK (((step_count IS NULL) OR ((step_count >= 0) AND (step_count <= 200000))))`, "step_count", "0", "200000", true},
+		{"between", `CHECK (((n >= 1) AND (n <= 10)))`, "n", "1", "10", true},
+		{"decimal bound", `CHECK (((x >= 0.5) AND (x <= 99.75))) NOT VALID`, "x", "0.5", "99.75", true},
+		{"negative bound", `CHECK (((x >= ('-1'::integer)::numeric) AND (x <= (1)::numeric)))`, "x", "-1", "1", true},
+		{"other column", `CHECK (((n >= 1) AND (n <= 10)))`, "m", "", "", false},
+		{"two columns", `CHECK (((a >= 1) AND (b <= 10)))`, "a", "", "", false},
+		{"NULL test of another column", `CHECK (((b IS NULL) OR ((a >= 1) AND (a <= 10))))`, "a", "", "", false},
+		{"a list", `CHECK ((severity = ANY (ARRAY['mild'::text])))`, "severity", "", "", false},
+		{"one side", `CHECK ((n >= 0))`, "n", "", "", false},
+		{"more after", `CHECK (((n >= 1) AND (n <= 10) AND (n <> 5)))`, "n", "", "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lo, hi, ok := ParseRange(c.def, c.column)
+			if ok != c.ok || lo != c.lo || hi != c.hi {
+				t.Errorf("ParseRange(%q) = %q, %q, %v; want %q, %q, %v", c.def, lo, hi, ok, c.lo, c.hi, c.ok)
+			}
+		})
+	}
+}

@@ -107,6 +107,9 @@ func columnPairs(d *Design) []ColumnPair {
 		if e, ok := d.enumOf(c.Name); ok {
 			twin = fmt.Sprintf("enum %s (%d values)", e.Type, len(e.Labels))
 		}
+		if m, ok := d.domainOf(c.Name); ok {
+			twin = fmt.Sprintf("domain %s (%s, %s..%s)", m.Type, m.Base, m.Min, m.Max)
+		}
 		out[i] = ColumnPair{Column: c.Name, Live: c.Type, Twin: twin}
 	}
 	return out

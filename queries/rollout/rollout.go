@@ -10,9 +10,12 @@
 // The optimization a rollout applies is read from the live table, never
 // from hmperf's migrations: a text column whose CHECK allows a list of
 // values becomes an enum of exactly those values (the symptoms design,
-// with the live list, which differs from the report's). Tables whose
-// optimization is not of that kind are planned and refused, with the
-// reason.
+// with the live list, which differs from the report's); a numeric column
+// whose CHECK is a range gets a domain over its live type with that range
+// and the other CHECKs become one validation function (nutrition_metrics);
+// the CHECKs other than lists become one validation function
+// (activity_metrics_v2) (validate.go). What the twin cannot carry is
+// planned and refused, with the reason.
 package rollout
 
 import (

@@ -122,9 +122,12 @@ func (r *Runner) begin(ctx context.Context, table string, o Options, out *Starte
 }
 
 func enumTypes(d *Design) []string {
-	out := make([]string, len(d.Enums))
-	for i, e := range d.Enums {
-		out[i] = e.Type
+	out := make([]string, 0, len(d.Enums)+len(d.Domains))
+	for _, e := range d.Enums {
+		out = append(out, e.Type)
+	}
+	for _, m := range d.Domains {
+		out = append(out, m.Type)
 	}
 	return out
 }

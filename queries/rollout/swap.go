@@ -199,6 +199,9 @@ func (e *exchange) move(ctx context.Context, tx pgx.Tx, serving, incoming pgx.Id
 			return err
 		}
 	}
+	if err := moveValidation(ctx, tx, e.n.table, e.typesFrom, e.typesTo); err != nil {
+		return err
+	}
 	for _, s := range seqs {
 		if err := exec(ctx, tx, fmt.Sprintf("ALTER SEQUENCE %s OWNED BY %s.%s", s.seq, serving.Sanitize(), pgx.Identifier{s.column}.Sanitize())); err != nil {
 			return err
@@ -471,6 +474,7 @@ func dropTwin(ctx context.Context, tx pgx.Tx, n names, types []string) error {
 		"DROP TABLE IF EXISTS " + n.log().Sanitize(),
 		"DROP FUNCTION IF EXISTS " + n.captureFunc("forward").Sanitize() + "()",
 		"DROP FUNCTION IF EXISTS " + n.captureFunc("reverse").Sanitize() + "()",
+		"DROP FUNCTION IF EXISTS " + pgx.Identifier{NewSchema, trim("validate_"+n.table, 63)}.Sanitize(),
 	}
 	for _, t := range types {
 		stmts = append(stmts, "DROP TYPE IF EXISTS "+pgx.Identifier{NewSchema, t}.Sanitize()+" CASCADE")

@@ -30,6 +30,8 @@ func createTwin(ctx context.Context, tx pgx.Tx, d *Design) error {
 	steps := []func() error{
 		func() error { return exec(ctx, tx, create) },
 		func() error { return applyEnums(ctx, tx, d) },
+		func() error { return applyDomains(ctx, tx, d) },
+		func() error { return applyValidation(ctx, tx, d) },
 		func() error { return twinPartitions(ctx, tx, d) },
 		func() error { return copyDefs(ctx, tx, d, constraintsSQL) },
 		func() error { return copyDefs(ctx, tx, d, indexesSQL) },
