@@ -237,12 +237,14 @@ func TestThresholds(t *testing.T) {
 		names = append(names, x.Name)
 	}
 	want := []string{
-		"cache_hit_rate_low", "constraint_failures_warning", "constraint_overhead_critical", "constraint_overhead_warning",
+		"cache_hit_rate_low", "connections_critical", "connections_warning", "constraint_failures_warning",
+		"constraint_overhead_critical", "constraint_overhead_warning", "idle_in_transaction_critical", "idle_in_transaction_warning",
+		"lock_wait_critical", "lock_wait_warning",
 		"replication_lag_bytes_critical", "replication_lag_bytes_warning", "replication_lag_seconds_critical", "replication_lag_seconds_warning",
-		"validation_rejections_high",
+		"validation_rejections_high", "xid_wraparound_critical", "xid_wraparound_warning",
 	}
 	if !slices.Equal(names, want) {
-		t.Errorf("thresholds %v, want the report's 4, the replication lag's 4 and validation_rejections_high: %v", names, want)
+		t.Errorf("thresholds %v, want the report's 4, the replication lag's 4, validation_rejections_high and the 8 of what blocks ingest (0037): %v", names, want)
 	}
 }
 
