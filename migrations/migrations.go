@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -195,30 +197,38 @@ func ReadStatus(ctx context.Context, db queries.DBTX, src fs.FS) (Status, error)
 	if src == nil {
 		src = FS
 	}
-	files, err := List(src)
+	files, err := list(src)
 	if err != nil {
 		return Status{}, err
 	}
-	st, err := readVersion(ctx, db, files)
+	tables, err := lookUp(ctx, db, versionTable, adoptionTable)
 	if err != nil {
 		return Status{}, err
 	}
-	if st.Classification, err = classify(ctx, db, src, st); err != nil {
+	st, err := readVersion(ctx, db, files, tables[versionTable])
+	if err != nil {
+		return Status{}, err
+	}
+	if st.Classification, err = classify(ctx, db, src, st, tables[adoptionTable]); err != nil {
 		return Status{}, err
 	}
 	return st, nil
 }
 
-func readVersion(ctx context.Context, db queries.DBTX, files []Migration) (Status, error) {
-	// Asked first, so a missing table never aborts the caller's transaction.
-	exists, err := relationExists(ctx, db, Schema+".schema_migrations")
-	if err != nil || !exists {
-		return statusOf(files, 0, false, false), err
+// versionTable holds the applied version, as golang-migrate keeps it.
+const versionTable = Schema + ".schema_migrations"
+
+// readVersion reads the applied version, given what the catalogue says of
+// the version table: asked first, so a missing table never aborts the
+// caller's transaction.
+func readVersion(ctx context.Context, db queries.DBTX, files []Migration, a access) (Status, error) {
+	if !a.exists {
+		return statusOf(files, 0, false, false), nil
 	}
-	if err := checkReadable(ctx, db, Schema+".schema_migrations"); err != nil {
+	if err := a.readable(versionTable); err != nil {
 		return Status{}, err
 	}
-	v, dirty, err := readVersionRow(ctx, db)
+	v, dirty, err := selectVersionRow(ctx, db)
 	switch {
 	case err != nil:
 		return Status{}, err
@@ -243,6 +253,19 @@ func statusOf(files []Migration, v uint, has, dirty bool) Status {
 		st.Migrations = append(st.Migrations, f)
 	}
 	return st
+}
+
+// embedded is List(FS), which cannot change while hmperf runs.
+var embedded = sync.OnceValues(func() ([]Migration, error) { return List(FS) })
+
+// list is List(src), listing the embedded migrations once: the dashboard
+// reads the status every tick.
+func list(src fs.FS) ([]Migration, error) {
+	if src != fs.FS(FS) {
+		return List(src)
+	}
+	files, err := embedded()
+	return slices.Clone(files), err
 }
 
 var fileName = regexp.MustCompile(`^(\d+)_(.+)\.(up|down)\.sql$`)

@@ -100,9 +100,9 @@ func (c Classification) Adopted() bool { return c.Adoption != nil }
 
 // classify reads the catalogue. It writes nothing and asks existence before
 // reading, so a missing table never aborts the caller's transaction.
-func classify(ctx context.Context, db queries.DBTX, src fs.FS, st Status) (Classification, error) {
+func classify(ctx context.Context, db queries.DBTX, src fs.FS, st Status, adoptionAccess access) (Classification, error) {
 	c := Classification{}
-	adoption, err := readAdoption(ctx, db)
+	adoption, err := readAdoptionOf(ctx, db, adoptionAccess)
 	if err != nil {
 		return c, err
 	}
@@ -162,22 +162,35 @@ func describe(c Classification, st Status) (summary, next string) {
 }
 
 func readAdoption(ctx context.Context, db queries.DBTX) (*Adoption, error) {
-	if ok, err := relationExists(ctx, db, Schema+".adoption"); err != nil || !ok {
+	tables, err := lookUp(ctx, db, adoptionTable)
+	if err != nil {
 		return nil, err
 	}
-	if err := checkReadable(ctx, db, Schema+".adoption"); err != nil {
+	return readAdoptionOf(ctx, db, tables[adoptionTable])
+}
+
+// adoptionTable records how the service's database was adopted.
+const adoptionTable = Schema + ".adoption"
+
+// readAdoptionOf is readAdoption with the catalogue's answer for the
+// table already read.
+func readAdoptionOf(ctx context.Context, db queries.DBTX, a access) (*Adoption, error) {
+	if !a.exists {
+		return nil, nil
+	}
+	if err := a.readable(adoptionTable); err != nil {
 		return nil, err
 	}
-	var a Adoption
+	var ad Adoption
 	err := db.QueryRow(ctx, `SELECT to_char(adopted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'), tool, version, base_tables
-		  FROM hmperf.adoption ORDER BY adopted_at DESC LIMIT 1`).Scan(&a.AdoptedAt, &a.Tool, &a.Version, &a.BaseTables)
+		  FROM hmperf.adoption ORDER BY adopted_at DESC LIMIT 1`).Scan(&ad.AdoptedAt, &ad.Tool, &ad.Version, &ad.BaseTables)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read hmperf.adoption: %w", err)
 	}
-	return &a, nil
+	return &ad, nil
 }
 
 // readForeign finds another tool's version table or the service's tables;
@@ -246,14 +259,51 @@ func checkReadable(ctx context.Context, db queries.DBTX, qualified string) error
 	if err != nil {
 		return fmt.Errorf("look up %s: %w", qualified, err)
 	}
+	return access{exists: true, usage: usage, sel: sel}.readable(qualified)
+}
+
+// access is what the catalogue says of one table for this role.
+type access struct{ exists, usage, sel bool }
+
+// readable says which GRANT is missing when this role may not read the
+// existing table qualified.
+func (a access) readable(qualified string) error {
 	schema, _, _ := strings.Cut(qualified, ".")
 	switch {
-	case !usage:
+	case !a.usage:
 		return fmt.Errorf("cannot read %s: this role lacks USAGE on schema %s (GRANT USAGE ON SCHEMA %s TO <role>)", qualified, schema, schema)
-	case !sel:
+	case !a.sel:
 		return fmt.Errorf("cannot read %s: this role lacks SELECT on it (GRANT SELECT ON ALL TABLES IN SCHEMA %s TO <role>)", qualified, schema)
 	}
 	return nil
+}
+
+// lookUp reads in one round trip whether each schema-qualified table
+// exists and whether this role may read it: the status, which the
+// dashboard reads every tick, asks it of two tables.
+func lookUp(ctx context.Context, db queries.DBTX, qualified ...string) (map[string]access, error) {
+	rows, err := db.Query(ctx, `
+		SELECT t.name, c.oid IS NOT NULL,
+		       coalesce(has_schema_privilege(n.oid, 'USAGE'), false), coalesce(has_table_privilege(c.oid, 'SELECT'), false)
+		  FROM unnest($1::text[]) AS t(name)
+		  LEFT JOIN pg_namespace n ON n.nspname = split_part(t.name, '.', 1)
+		  LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = split_part(t.name, '.', 2)`, qualified)
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", strings.Join(qualified, ", "), err)
+	}
+	out := make(map[string]access, len(qualified))
+	for rows.Next() {
+		var name string
+		var a access
+		if err := rows.Scan(&name, &a.exists, &a.usage, &a.sel); err != nil {
+			return nil, fmt.Errorf("look up %s: %w", strings.Join(qualified, ", "), err)
+		}
+		out[name] = a
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up %s: %w", strings.Join(qualified, ", "), err)
+	}
+	return out, nil
 }
 
 // HasSchema reports whether hmperf's own schema (Schema) exists.

@@ -301,9 +301,14 @@ func (g *Migrator) version(ctx context.Context) (int, error) {
 // readVersionRow reads the recorded version; nilVersion when the table
 // is empty or absent.
 func readVersionRow(ctx context.Context, db queries.DBTX) (v int, dirty bool, err error) {
-	if ok, err := relationExists(ctx, db, Schema+".schema_migrations"); err != nil || !ok {
+	if ok, err := relationExists(ctx, db, versionTable); err != nil || !ok {
 		return nilVersion, false, err
 	}
+	return selectVersionRow(ctx, db)
+}
+
+// selectVersionRow reads the version table, which must exist.
+func selectVersionRow(ctx context.Context, db queries.DBTX) (v int, dirty bool, err error) {
 	var v64 int64
 	err = db.QueryRow(ctx, "SELECT version, dirty FROM hmperf.schema_migrations LIMIT 1").Scan(&v64, &dirty)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -62,7 +62,9 @@ func keep[T any](v T, err error) *T {
 const SlowEvery = 15
 
 // Recorder appends a Poll of its source to its writer every interval,
-// a full one every SlowEvery.
+// a full one every SlowEvery. Its polls accept an answer one interval
+// old (source.WithReuse), so a source that keeps the dashboard's answers
+// gives them instead of reading again.
 type Recorder struct {
 	Source   source.Poller
 	Writer   *Writer
@@ -84,8 +86,12 @@ func (rc Recorder) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(rc.Interval)
 	defer tick.Stop()
+	// What the dashboard read for the panel on screen within the last
+	// interval is what it saw at this tick: recording it saves asking the
+	// server the same again.
+	polls := source.WithReuse(ctx, rc.Interval)
 	for n := 0; ; n++ {
-		if err := rc.Writer.Append(Poll(ctx, rc.Source, n%SlowEvery == 0, timeout, now)); err != nil {
+		if err := rc.Writer.Append(Poll(polls, rc.Source, n%SlowEvery == 0, timeout, now)); err != nil {
 			return err
 		}
 		select {

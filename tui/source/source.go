@@ -4,11 +4,16 @@
 // tests use a fake.
 package source
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Poller reads the data one panel shows. Every method is called with a
 // context that carries a timeout; an implementation should honour it and
-// return promptly once the context is done.
+// return promptly once the context is done. An answer is shared, not
+// copied: neither the caller nor the implementation changes it once
+// returned (a panel that sorts copies first).
 type Poller interface {
 	Overview(ctx context.Context) (Overview, error)
 	Constraints(ctx context.Context) ([]ConstraintRow, error)
@@ -32,6 +37,24 @@ type serverKey struct{}
 // WithServer returns ctx for a poll of server i of ServerNames.
 func WithServer(ctx context.Context, i int) context.Context {
 	return context.WithValue(ctx, serverKey{}, i)
+}
+
+// reuseKey is the context key of how old an answer a poll accepts.
+type reuseKey struct{}
+
+// WithReuse returns ctx for a poll that may be answered by a read of the
+// same data for the same server made at most age ago, by anyone (the
+// recording takes what the dashboard has just read instead of asking the
+// server again). A poll without it wants a fresh read.
+func WithReuse(ctx context.Context, age time.Duration) context.Context {
+	return context.WithValue(ctx, reuseKey{}, age)
+}
+
+// ReuseOf is the age of an answer ctx's poll accepts: 0 (a fresh read)
+// when WithReuse did not set one.
+func ReuseOf(ctx context.Context) time.Duration {
+	age, _ := ctx.Value(reuseKey{}).(time.Duration)
+	return age
 }
 
 // ServerOf is the server a poll's context is for: the index WithServer

@@ -11,7 +11,8 @@ import (
 
 // Activity reads the sessions of the server the poll is for.
 func (f *Fleet) Activity(ctx context.Context) (source.Activity, error) {
-	return f.shown(ctx).Activity(ctx)
+	s := f.shown(ctx)
+	return s.polls.activity.get(ctx, func() (source.Activity, error) { return s.Activity(ctx) })
 }
 
 // Activity reads the server's sessions, lock tree, xmin holder and

@@ -60,6 +60,8 @@ type DB struct {
 	// same tick (see recentReads).
 	alerts recent[[]monitor.Alert]
 	status recent[migrations.Status]
+	// polls are the panels' answers, for a poll that accepts an older one.
+	polls answers
 
 	mu sync.Mutex
 	// sample is the sample ingest started with i (or at start), nil when
@@ -358,10 +360,12 @@ func (s *DB) Migrations(ctx context.Context) (_ source.MigrationStatus, err erro
 }
 
 // Forget drops the answers the panels share within one tick (the alerts,
-// the schema status): the next poll reads them afresh.
+// the schema status) and those kept for a poll that accepts an older one:
+// the next poll reads them afresh.
 func (s *DB) Forget() {
 	s.alerts.forget()
 	s.status.forget()
+	s.polls.forget()
 }
 
 // SamplingOff reports whether this session gave up sampling the service's
@@ -500,13 +504,13 @@ func (s *DB) sampleTarget(ctx context.Context) source.WriteTarget {
 // readAlerts runs the alert check, or shares the answer of one that ran
 // within recentReads.
 func (s *DB) readAlerts(ctx context.Context) ([]monitor.Alert, error) {
-	return s.alerts.get(func() ([]monitor.Alert, error) { return monitor.Alerts(ctx, s.pool) })
+	return s.alerts.get(ctx, func() ([]monitor.Alert, error) { return monitor.Alerts(ctx, s.pool) })
 }
 
 // readStatus reads the schema's status, or shares one read within
 // recentReads.
 func (s *DB) readStatus(ctx context.Context) (migrations.Status, error) {
-	return s.status.get(func() (migrations.Status, error) { return migrations.ReadStatus(ctx, s.pool, nil) })
+	return s.status.get(ctx, func() (migrations.Status, error) { return migrations.ReadStatus(ctx, s.pool, nil) })
 }
 
 func (s *DB) ProcessIndexes(ctx context.Context) error {

@@ -17,6 +17,9 @@ import (
 // goes to the primary. With one server it is that server's source.
 type Fleet struct {
 	members []*member
+	// servers is the latest Servers answer, for a poll that accepts an
+	// older one (source.WithReuse).
+	servers recent[[]source.Server]
 }
 
 // member is one server of the set: its source, and what the last Servers
@@ -52,31 +55,38 @@ func (f *Fleet) shown(ctx context.Context) *DB {
 }
 
 func (f *Fleet) Overview(ctx context.Context) (source.Overview, error) {
-	return f.shown(ctx).Overview(ctx)
+	s := f.shown(ctx)
+	return s.polls.overview.get(ctx, func() (source.Overview, error) { return s.Overview(ctx) })
 }
 
 func (f *Fleet) Constraints(ctx context.Context) ([]source.ConstraintRow, error) {
-	return f.shown(ctx).Constraints(ctx)
+	s := f.shown(ctx)
+	return s.polls.constraints.get(ctx, func() ([]source.ConstraintRow, error) { return s.Constraints(ctx) })
 }
 
 func (f *Fleet) Alerts(ctx context.Context) ([]source.Alert, error) {
-	return f.shown(ctx).Alerts(ctx)
+	s := f.shown(ctx)
+	return s.polls.alerts.get(ctx, func() ([]source.Alert, error) { return s.Alerts(ctx) })
 }
 
 func (f *Fleet) Indexes(ctx context.Context) ([]source.IndexJob, error) {
-	return f.shown(ctx).Indexes(ctx)
+	s := f.shown(ctx)
+	return s.polls.indexes.get(ctx, func() ([]source.IndexJob, error) { return s.Indexes(ctx) })
 }
 
 func (f *Fleet) Benchmarks(ctx context.Context) (source.BenchHistory, error) {
-	return f.shown(ctx).Benchmarks(ctx)
+	s := f.shown(ctx)
+	return s.polls.benchmarks.get(ctx, func() (source.BenchHistory, error) { return s.Benchmarks(ctx) })
 }
 
 func (f *Fleet) Ingest(ctx context.Context) (source.IngestStats, error) {
-	return f.shown(ctx).Ingest(ctx)
+	s := f.shown(ctx)
+	return s.polls.ingest.get(ctx, func() (source.IngestStats, error) { return s.Ingest(ctx) })
 }
 
 func (f *Fleet) Migrations(ctx context.Context) (source.MigrationStatus, error) {
-	return f.shown(ctx).Migrations(ctx)
+	s := f.shown(ctx)
+	return s.polls.migrations.get(ctx, func() (source.MigrationStatus, error) { return s.Migrations(ctx) })
 }
 
 // ServerNames names the servers in command-line order.
@@ -92,6 +102,10 @@ func (f *Fleet) ServerNames() []string {
 // costs the poll its timeout once, not once per server, then measures the
 // replicas' lag against the primary.
 func (f *Fleet) Servers(ctx context.Context) ([]source.Server, error) {
+	return f.servers.get(ctx, func() ([]source.Server, error) { return f.readServers(ctx), nil })
+}
+
+func (f *Fleet) readServers(ctx context.Context) []source.Server {
 	stats := make([]fleet.Stats, len(f.members))
 	errs := make([]error, len(f.members))
 	var wg sync.WaitGroup
@@ -109,7 +123,7 @@ func (f *Fleet) Servers(ctx context.Context) ([]source.Server, error) {
 		wg.Go(func() { out[i] = m.server(ctx, stats[i], errs[i]) })
 	}
 	wg.Wait()
-	return out, nil
+	return out
 }
 
 // server turns one read into the panel's row, with rates against the

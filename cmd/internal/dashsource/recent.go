@@ -1,8 +1,11 @@
 package dashsource
 
 import (
+	"context"
 	"sync"
 	"time"
+
+	"hmperf/tui/source"
 )
 
 // recentReads is how long the dashboard's data source reuses an answer
@@ -11,8 +14,10 @@ import (
 // status): the shortest poll interval, so every tick still reads afresh.
 const recentReads = 500 * time.Millisecond
 
-// recent keeps the last answer of one read for ttl. A reader that comes
-// while the read runs waits for it and shares its answer.
+// recent keeps the last answer of one read for ttl, or for as long as the
+// reader's context accepts (source.WithReuse) when that is longer. A
+// reader that comes while the read runs waits for it and shares its
+// answer.
 type recent[T any] struct {
 	ttl time.Duration
 	mu  sync.Mutex
@@ -21,11 +26,12 @@ type recent[T any] struct {
 	err error
 }
 
-// get returns the kept answer while it is younger than ttl, else reads.
-func (r *recent[T]) get(read func() (T, error)) (T, error) {
+// get returns the kept answer while it is younger than ttl or than the
+// age ctx accepts, else reads.
+func (r *recent[T]) get(ctx context.Context, read func() (T, error)) (T, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.at.IsZero() && time.Since(r.at) < r.ttl {
+	if !r.at.IsZero() && time.Since(r.at) < max(r.ttl, source.ReuseOf(ctx)) {
 		return r.val, r.err
 	}
 	r.val, r.err = read()
@@ -38,4 +44,32 @@ func (r *recent[T]) forget() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.at = time.Time{}
+}
+
+// answers are the latest answer of each of one server's polls, kept for a
+// poll that accepts an older one: the recording, which reads every panel
+// each interval, then takes what the dashboard read for the panel on
+// screen instead of asking the server twice. They keep nothing for a poll
+// that wants a fresh read (ttl 0).
+type answers struct {
+	overview    recent[source.Overview]
+	constraints recent[[]source.ConstraintRow]
+	alerts      recent[[]source.Alert]
+	indexes     recent[[]source.IndexJob]
+	benchmarks  recent[source.BenchHistory]
+	ingest      recent[source.IngestStats]
+	migrations  recent[source.MigrationStatus]
+	activity    recent[source.Activity]
+}
+
+// forget drops every kept answer.
+func (a *answers) forget() {
+	a.overview.forget()
+	a.constraints.forget()
+	a.alerts.forget()
+	a.indexes.forget()
+	a.benchmarks.forget()
+	a.ingest.forget()
+	a.migrations.forget()
+	a.activity.forget()
 }
