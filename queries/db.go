@@ -15,13 +15,16 @@ import (
 // same query code runs inside a test transaction or on a pool. It is the one
 // database interface of hmperf: every package's queries take it. Begin is in
 // it because ingest, benchmarks and lock-wait retries open transactions of
-// their own (on a transaction it opens a savepoint).
+// their own (on a transaction it opens a savepoint); SendBatch because a
+// read the dashboard makes every tick sends its statements in one round
+// trip.
 type DBTX interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // ServerInfo describes the server a measurement ran on.

@@ -41,6 +41,11 @@ func (j jobs) running() []string {
 	return out
 }
 
+// busy reports whether any job is in progress.
+func (j jobs) busy() bool {
+	return j.bench != nil || j.ingest || j.indexes != nil || j.migration != ""
+}
+
 // benchMsg carries one event of a benchmark run.
 type benchMsg struct {
 	run      int

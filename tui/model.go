@@ -47,6 +47,8 @@ type Model struct {
 	ticker ticker
 	firing alertCounts // the header's badge
 	jobs   jobs
+	procs  procs    // the Ps the process runs on, one while no job runs
+	frame  *frame   // the last View, while nothing changed
 	track  *tracker // the goroutines of jobs and polls, waited for on quit
 
 	showHelp  bool
@@ -84,6 +86,8 @@ func New(src source.Source, opts Options) Model {
 		names:  src.ServerNames(),
 		ticker: ticker{interval: opts.Interval},
 		filter: newInput("/", 64),
+		procs:  newProcs(opts.Procs),
+		frame:  &frame{},
 	}
 	if opts.Replay != nil {
 		m.status = replayHelp
@@ -107,6 +111,9 @@ func (m Model) Init() tea.Cmd {
 
 // Update dispatches a message to the handler of its kind.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, tick := msg.(tickMsg); !tick {
+		m.frame.kept = false
+	}
 	var cmd tea.Cmd
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
@@ -127,6 +134,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = m.panel(m.active).Update(msg)
 	}
 	m.configureKeys()
+	m.procs.fit(m.jobs.busy())
 	return m, cmd
 }
 

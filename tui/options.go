@@ -37,6 +37,10 @@ type Options struct {
 	// REPLAY and its recorded time, space, ←/→, +/- and g drive it
 	// instead of the polling, and every write key says why it is off.
 	Replay *recording.Player
+	// Procs, when set, is runtime.GOMAXPROCS: the dashboard then runs on
+	// one P while no job runs (see idleProcs). Nil leaves the process's
+	// setting alone, as a GOMAXPROCS in the environment should.
+	Procs func(n int) int
 }
 
 // withDefaults fills in what o leaves zero.

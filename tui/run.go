@@ -24,6 +24,7 @@ const renderFPS = 10
 func Run(ctx context.Context, src source.Source, opts Options) error {
 	m := New(src, opts)
 	m.ctx = ctx
+	defer m.procs.restore()
 	_, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx), tea.WithFPS(renderFPS)).Run()
 	if !m.track.close(quitWait) && err == nil {
 		err = fmt.Errorf("a dashboard job did not end within %s of quitting", quitWait)

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -107,11 +109,20 @@ func runRecorded(ctx context.Context, e env, o dashboardOpts, src *dashsource.Fl
 		return err
 	}
 	defer stop()
-	return tui.Run(ctx, src, tui.Options{Interval: o.interval, ExportDir: o.exportDir, IngestRunning: ingesting})
+	return tui.Run(ctx, src, tui.Options{Interval: o.interval, ExportDir: o.exportDir, IngestRunning: ingesting, Procs: procsSetter()})
 }
 
 // newDBSource is the dashboard's data source of t, reading through pool.
 func newDBSource(t *target, pool *pgxpool.Pool, o dashboardOpts) *dashsource.DB {
 	return dashsource.New(t, pool, dashsource.Options{ReadOnly: t.ReadOnly, LockWait: t.LockPolicy(nil),
 		BenchRows: o.benchRows, BenchReps: o.benchReps, SampleRate: o.sampleRate})
+}
+
+// procsSetter lets the dashboard run on one P while no job runs, unless a
+// GOMAXPROCS in the environment chose how many.
+func procsSetter() func(int) int {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return nil
+	}
+	return runtime.GOMAXPROCS
 }

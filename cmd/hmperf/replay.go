@@ -49,5 +49,5 @@ func runReplay(ctx context.Context, e env, o *replayOpts, files []string) error 
 	if interval <= 0 {
 		interval = tui.DefaultInterval
 	}
-	return tui.Run(ctx, p, tui.Options{Interval: interval, Clock: p.Now, Replay: p})
+	return tui.Run(ctx, p, tui.Options{Interval: interval, Clock: p.Now, Replay: p, Procs: procsSetter()})
 }

@@ -114,17 +114,16 @@ func Read(ctx context.Context, db queries.DBTX) (Snapshot, error) {
 	if err := db.QueryRow(ctx, "SELECT now(), current_setting('server_version_num')::int").Scan(&snap.At, &num); err != nil {
 		return snap, fmt.Errorf("reading the server's clock: %w", err)
 	}
-	var err error
-	if snap.Sessions, err = sessions(ctx, db, num); err != nil {
-		return snap, fmt.Errorf("reading pg_stat_activity: %w", err)
+	// The rest goes in one round trip, and in one transaction, so that the
+	// sessions, the xmin holder and the progress are one snapshot.
+	b := &pgx.Batch{}
+	queueSessions(b, num, &snap.Sessions)
+	queueXminHolder(b, &snap.XminHolder)
+	queueProgress(b, num, &snap.Progress)
+	if err := db.SendBatch(ctx, b).Close(); err != nil {
+		return snap, err
 	}
 	snap.Roots = Tree(snap.Sessions)
-	if snap.XminHolder, err = xminHolder(ctx, db); err != nil {
-		return snap, fmt.Errorf("reading the xmin horizon: %w", err)
-	}
-	if snap.Progress, err = progress(ctx, db, num); err != nil {
-		return snap, fmt.Errorf("reading the progress views: %w", err)
-	}
 	return snap, nil
 }
 
@@ -138,10 +137,11 @@ func lockWaitSQL(num int) string {
 	          WHERE l.pid = a.pid AND NOT l.granted AND l.waitstart IS NOT NULL)`
 }
 
-func sessions(ctx context.Context, db queries.DBTX, num int) ([]Session, error) {
+// queueSessions queues the read of every session into *out.
+func queueSessions(b *pgx.Batch, num int, out *[]Session) {
 	// pg_blocking_pids is asked only for sessions waiting on a lock: it
 	// takes the lock manager's partition locks, briefly.
-	rows, err := db.Query(ctx, `
+	b.Queue(`
 		SELECT a.pid, coalesce(a.datname, ''), coalesce(a.usename, ''), coalesce(a.application_name, ''),
 		       CASE WHEN a.client_addr IS NOT NULL THEN host(a.client_addr) || ':' || a.client_port
 		            WHEN a.client_port = -1 THEN 'local socket' ELSE '' END,
@@ -149,35 +149,35 @@ func sessions(ctx context.Context, db queries.DBTX, num int) ([]Session, error) 
 		       coalesce(a.wait_event_type, ''), coalesce(a.wait_event, ''),
 		       extract(epoch FROM clock_timestamp() - a.xact_start)::float8,
 		       extract(epoch FROM clock_timestamp() - a.query_start)::float8,
-		       `+lockWaitSQL(num)+`,
+		       ` + lockWaitSQL(num) + `,
 		       coalesce(a.query, ''),
 		       CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid) ELSE '{}' END,
 		       greatest(age(a.backend_xid), age(a.backend_xmin))::int8
 		  FROM pg_stat_activity a
 		 WHERE a.pid <> pg_backend_pid()
 		   AND (a.backend_type IN ('client backend', 'autovacuum worker', 'walsender') OR a.wait_event_type = 'Lock')
-		 ORDER BY a.pid`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Session{}
-	for rows.Next() {
-		var s Session
-		var blocked []int32
-		if err := rows.Scan(&s.PID, &s.Database, &s.User, &s.ApplicationName, &s.Client, &s.BackendType, &s.BackendStart, &s.State,
-			&s.WaitEventType, &s.WaitEvent, &s.XactAgeSeconds, &s.QueryAgeSeconds, &s.LockWaitSeconds,
-			&s.Query, &blocked, &s.XminAge); err != nil {
-			return nil, err
+		 ORDER BY a.pid`).Query(func(rows pgx.Rows) error {
+		*out = []Session{}
+		for rows.Next() {
+			var s Session
+			var blocked []int32
+			if err := rows.Scan(&s.PID, &s.Database, &s.User, &s.ApplicationName, &s.Client, &s.BackendType, &s.BackendStart, &s.State,
+				&s.WaitEventType, &s.WaitEvent, &s.XactAgeSeconds, &s.QueryAgeSeconds, &s.LockWaitSeconds,
+				&s.Query, &blocked, &s.XminAge); err != nil {
+				return fmt.Errorf("reading pg_stat_activity: %w", err)
+			}
+			s.Query = FirstLine(s.Query)
+			s.BlockedBy = make([]int, len(blocked))
+			for i, p := range blocked {
+				s.BlockedBy[i] = int(p)
+			}
+			*out = append(*out, s)
 		}
-		s.Query = FirstLine(s.Query)
-		s.BlockedBy = make([]int, len(blocked))
-		for i, p := range blocked {
-			s.BlockedBy[i] = int(p)
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading pg_stat_activity: %w", err)
 		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+		return nil
+	})
 }
 
 // passwordLiteral matches the literal after PASSWORD in a statement such
@@ -199,9 +199,8 @@ func FirstLine(q string) string {
 // xminHolder reads the oldest xmin holder. Sessions whose snapshot only
 // reflects another's open xid tie with it on age; the older transaction,
 // the one that holds the xid, wins the tie.
-func xminHolder(ctx context.Context, db queries.DBTX) (*XminHolder, error) {
-	var h XminHolder
-	err := db.QueryRow(ctx, `
+func queueXminHolder(b *pgx.Batch, out **XminHolder) {
+	b.Queue(`
 		SELECT kind, id, xid_age, age_seconds, state FROM (
 		  SELECT 'session' AS kind, a.pid::text AS id,
 		         greatest(age(a.backend_xid), age(a.backend_xmin))::int8 AS xid_age,
@@ -219,14 +218,19 @@ func xminHolder(ctx context.Context, db queries.DBTX) (*XminHolder, error) {
 		    FROM pg_prepared_xacts p
 		) x
 		ORDER BY xid_age DESC, age_seconds DESC NULLS LAST, kind
-		LIMIT 1`).Scan(&h.Kind, &h.ID, &h.XidAge, &h.AgeSeconds, &h.State)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &h, nil
+		LIMIT 1`).QueryRow(func(row pgx.Row) error {
+		var h XminHolder
+		err := row.Scan(&h.Kind, &h.ID, &h.XidAge, &h.AgeSeconds, &h.State)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			*out = nil
+			return nil
+		case err != nil:
+			return fmt.Errorf("reading the xmin horizon: %w", err)
+		}
+		*out = &h
+		return nil
+	})
 }
 
 // progressSQL reads the progress views this server has, as one shape:
@@ -255,23 +259,24 @@ func progressSQL(num int) string {
 	return strings.Join(parts, "\nUNION ALL\n") + "\nORDER BY 1"
 }
 
-func progress(ctx context.Context, db queries.DBTX, num int) ([]Progress, error) {
-	rows, err := db.Query(ctx, progressSQL(num))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Progress{}
-	for rows.Next() {
-		var p Progress
-		if err := rows.Scan(&p.PID, &p.Command, &p.Relation, &p.Phase, &p.Done, &p.Total, &p.Unit); err != nil {
-			return nil, err
+// queueProgress queues the read of the progress views into *out.
+func queueProgress(b *pgx.Batch, num int, out *[]Progress) {
+	b.Queue(progressSQL(num)).Query(func(rows pgx.Rows) error {
+		*out = []Progress{}
+		for rows.Next() {
+			var p Progress
+			if err := rows.Scan(&p.PID, &p.Command, &p.Relation, &p.Phase, &p.Done, &p.Total, &p.Unit); err != nil {
+				return fmt.Errorf("reading the progress views: %w", err)
+			}
+			if p.Total > 0 {
+				pct := 100 * float64(p.Done) / float64(p.Total)
+				p.Percent = &pct
+			}
+			*out = append(*out, p)
 		}
-		if p.Total > 0 {
-			pct := 100 * float64(p.Done) / float64(p.Total)
-			p.Percent = &pct
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading the progress views: %w", err)
 		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+		return nil
+	})
 }

@@ -63,20 +63,6 @@ type Batch struct {
 	RowsPerSec float64
 }
 
-// RecentBatches returns the newest limit batch-table rows.
-func RecentBatches(ctx context.Context, db queries.DBTX, limit int) ([]Batch, error) {
-	rows, err := db.Query(ctx, `
-		SELECT recorded_at, table_name, received, inserted, duplicates, rejected, unsupported,
-		       validation_rejected::bigint, constraint_failures::bigint,
-		       CASE WHEN validate_ms + dedup_ms + write_ms > 0
-		            THEN received * 1000.0 / (validate_ms + dedup_ms + write_ms) ELSE 0 END
-		  FROM hmperf.ingest_batch_stats ORDER BY recorded_at DESC LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read ingest batches: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[Batch])
-}
-
 // ReasonCount is how many records were rejected for one reason.
 type ReasonCount struct {
 	Reason string
@@ -90,22 +76,46 @@ type IngestSummary struct {
 	CacheHits, CacheMisses int64
 }
 
-// Summary reads rejections by reason and cache counters since since.
-func Summary(ctx context.Context, db queries.DBTX, since time.Time, topReasons int) (IngestSummary, error) {
-	var out IngestSummary
-	err := db.QueryRow(ctx, `SELECT coalesce(sum(cache_hits), 0)::bigint, coalesce(sum(cache_misses), 0)::bigint
-		  FROM hmperf.ingest_batch_stats WHERE recorded_at >= $1`, since).Scan(&out.CacheHits, &out.CacheMisses)
-	if err != nil {
-		return out, fmt.Errorf("read cache counters: %w", err)
-	}
-	rows, err := db.Query(ctx, `
+// ReadIngest reads, in one round trip, the latest limit batches, newest
+// first, and the rejections by reason (the topReasons most frequent) and
+// the cache counters since since: the Ingest panel, read every tick.
+func ReadIngest(ctx context.Context, db queries.DBTX, limit int, since time.Time, topReasons int) ([]Batch, IngestSummary, error) {
+	var batches []Batch
+	var sum IngestSummary
+	b := &pgx.Batch{}
+	b.Queue(`
+		SELECT recorded_at, table_name, received, inserted, duplicates, rejected, unsupported,
+		       validation_rejected::bigint, constraint_failures::bigint,
+		       CASE WHEN validate_ms + dedup_ms + write_ms > 0
+		            THEN received * 1000.0 / (validate_ms + dedup_ms + write_ms) ELSE 0 END
+		  FROM hmperf.ingest_batch_stats ORDER BY recorded_at DESC LIMIT $1`, limit).
+		Query(func(rows pgx.Rows) (err error) {
+			if batches, err = pgx.CollectRows(rows, pgx.RowToStructByPos[Batch]); err != nil {
+				return fmt.Errorf("read ingest batches: %w", err)
+			}
+			return nil
+		})
+	b.Queue(`SELECT coalesce(sum(cache_hits), 0)::bigint, coalesce(sum(cache_misses), 0)::bigint
+		  FROM hmperf.ingest_batch_stats WHERE recorded_at >= $1`, since).
+		QueryRow(func(row pgx.Row) error {
+			if err := row.Scan(&sum.CacheHits, &sum.CacheMisses); err != nil {
+				return fmt.Errorf("read cache counters: %w", err)
+			}
+			return nil
+		})
+	b.Queue(`
 		SELECT r.key, sum(r.value::bigint)::bigint
 		  FROM hmperf.ingest_batch_stats s, jsonb_each_text(s.rejects_by_reason) r
 		 WHERE s.recorded_at >= $1 AND s.rejected > 0
-		 GROUP BY r.key ORDER BY 2 DESC, 1 LIMIT $2`, since, topReasons)
-	if err != nil {
-		return out, fmt.Errorf("read rejects by reason: %w", err)
+		 GROUP BY r.key ORDER BY 2 DESC, 1 LIMIT $2`, since, topReasons).
+		Query(func(rows pgx.Rows) (err error) {
+			if sum.Reasons, err = pgx.CollectRows(rows, pgx.RowToStructByPos[ReasonCount]); err != nil {
+				return fmt.Errorf("read rejects by reason: %w", err)
+			}
+			return nil
+		})
+	if err := db.SendBatch(ctx, b).Close(); err != nil {
+		return nil, IngestSummary{}, err
 	}
-	out.Reasons, err = pgx.CollectRows(rows, pgx.RowToStructByPos[ReasonCount])
-	return out, err
+	return batches, sum, nil
 }

@@ -5,6 +5,7 @@ package benchmarks
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/NimbleMarkets/ntcharts/barchart"
@@ -76,6 +77,11 @@ func (m *Model) SetProgress(p source.BenchProgress) { m.progress = p }
 
 // SetData shows new benchmark history.
 func (m *Model) SetData(d source.BenchHistory) {
+	// Between runs every poll brings the history already shown: laying it
+	// out and drawing the chart again would be for nothing.
+	if reflect.DeepEqual(d, m.data) && m.chartView != "" {
+		return
+	}
 	m.data = d
 	m.results.SetRows(resultRows(d.Results))
 	m.history.SetRows(historyRows(d.Runs))

@@ -40,9 +40,28 @@ func TestChartDependsOnlyOnData(t *testing.T) {
 	m.SetData(hourly(30))
 	first := m.View()
 	time.Sleep(1100 * time.Millisecond)
-	m.SetData(hourly(30))
+	m.SetSize(100, 30) // draws again (the same rows alone do not)
 	if m.View() != first {
 		t.Fatal("the chart changed with the wall clock")
+	}
+}
+
+// TestNewRowsRedraw: rows that differ from those shown in one value are
+// drawn, though most polls bring the same rows and draw nothing.
+func TestNewRowsRedraw(t *testing.T) {
+	m := New(theme.NewStyles(theme.Default()))
+	m.SetSize(100, 30)
+	m.SetData(hourly(30))
+	first := m.View()
+	changed := hourly(30)
+	changed[29].OverheadPct = ptr(99.0)
+	m.SetData(changed)
+	if m.View() == first {
+		t.Fatal("a changed overhead left the panel as it was")
+	}
+	m.SetData(hourly(30))
+	if m.View() != first {
+		t.Fatal("the first rows again do not draw the first panel")
 	}
 }
 

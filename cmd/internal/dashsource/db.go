@@ -319,7 +319,7 @@ func claimVerdicts(ctx context.Context, db queries.DBTX) ([]source.Verdict, erro
 func (s *DB) Ingest(ctx context.Context) (_ source.IngestStats, err error) {
 	defer s.explain(ctx, &err)
 	var st source.IngestStats
-	batches, err := dash.RecentBatches(ctx, s.pool, 100)
+	batches, sum, err := dash.ReadIngest(ctx, s.pool, 100, time.Now().Add(-time.Hour), 20)
 	if err != nil {
 		return st, err
 	}
@@ -327,10 +327,6 @@ func (s *DB) Ingest(ctx context.Context) (_ source.IngestStats, err error) {
 		st.Batches = append(st.Batches, source.IngestBatch{At: b.At, Table: b.Table, Received: b.Received, Inserted: b.Inserted,
 			Duplicates: b.Duplicates, Rejected: b.Rejected, ValidationRejected: b.ValidationRejected,
 			ConstraintFailures: b.ConstraintFailures, Unsupported: b.Unsupported, RowsPerSec: b.RowsPerSec})
-	}
-	sum, err := dash.Summary(ctx, s.pool, time.Now().Add(-time.Hour), 20)
-	if err != nil {
-		return st, err
 	}
 	for _, r := range sum.Reasons {
 		st.Rejects = append(st.Rejects, source.ReasonCount{Reason: r.Reason, Count: r.Count})

@@ -14,28 +14,37 @@ import (
 // status): the shortest poll interval, so every tick still reads afresh.
 const recentReads = 500 * time.Millisecond
 
-// recent keeps the last answer of one read for ttl, or for as long as the
-// reader's context accepts (source.WithReuse) when that is longer. A
-// reader that comes while the read runs waits for it and shares its
-// answer.
+// recent keeps the last answer of one read for ttl. An answer read for a
+// poll that wanted a fresh read (the dashboard's) is also given to a poll
+// that accepts an older one (source.WithReuse, the recording's) for as long
+// as that poll accepts; an answer read for such a poll is not, so the
+// recording never takes its own previous read for a new one. A reader
+// that comes while the read runs waits for it and shares its answer.
 type recent[T any] struct {
 	ttl time.Duration
 	mu  sync.Mutex
 	at  time.Time
 	val T
 	err error
+	// reused marks an answer read for a poll that accepted an older one.
+	reused bool
 }
 
-// get returns the kept answer while it is younger than ttl or than the
-// age ctx accepts, else reads.
+// get returns the kept answer while it is young enough for ctx's poll,
+// else reads.
 func (r *recent[T]) get(ctx context.Context, read func() (T, error)) (T, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.at.IsZero() && time.Since(r.at) < max(r.ttl, source.ReuseOf(ctx)) {
+	accept := source.ReuseOf(ctx)
+	keep := r.ttl
+	if !r.reused {
+		keep = max(keep, accept)
+	}
+	if !r.at.IsZero() && time.Since(r.at) < keep {
 		return r.val, r.err
 	}
 	r.val, r.err = read()
-	r.at = time.Now()
+	r.at, r.reused = time.Now(), accept > 0
 	return r.val, r.err
 }
 
