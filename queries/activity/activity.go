@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -109,14 +110,38 @@ type Snapshot struct {
 // Read reads every session of the cluster but the reader's own, their lock
 // tree, the xmin holder and the progress views.
 func Read(ctx context.Context, db queries.DBTX) (Snapshot, error) {
+	var r Reader
+	return r.Read(ctx, db)
+}
+
+// Reader reads snapshots of one server again and again, as the dashboard
+// does every tick: it asks the server's version once, which the statements
+// depend on, and then reads each snapshot in one round trip. A server is
+// only ever upgraded, and a statement written for an older version reads a
+// newer one (without what came since). The zero Reader is ready.
+type Reader struct {
+	num atomic.Int64 // server_version_num, 0 until read
+}
+
+// Read reads a snapshot, as the package's Read does.
+func (r *Reader) Read(ctx context.Context, db queries.DBTX) (Snapshot, error) {
 	var snap Snapshot
-	var num int
-	if err := db.QueryRow(ctx, "SELECT now(), current_setting('server_version_num')::int").Scan(&snap.At, &num); err != nil {
-		return snap, fmt.Errorf("reading the server's clock: %w", err)
+	num := int(r.num.Load())
+	if num == 0 {
+		if err := db.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&num); err != nil {
+			return snap, fmt.Errorf("reading the server's version: %w", err)
+		}
+		r.num.Store(int64(num))
 	}
-	// The rest goes in one round trip, and in one transaction, so that the
+	// One round trip, and one transaction, so that the clock, the
 	// sessions, the xmin holder and the progress are one snapshot.
 	b := &pgx.Batch{}
+	b.Queue("SELECT now()").QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&snap.At); err != nil {
+			return fmt.Errorf("reading the server's clock: %w", err)
+		}
+		return nil
+	})
 	queueSessions(b, num, &snap.Sessions)
 	queueXminHolder(b, &snap.XminHolder)
 	queueProgress(b, num, &snap.Progress)

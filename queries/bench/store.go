@@ -180,12 +180,41 @@ func LatestDone(ctx context.Context, db queries.DBTX) (*Result, error) {
 	return latest(ctx, db, StatusDone)
 }
 
+// latestSQL finds the latest run of a status ($1, ” for any). Claim runs
+// (bench --claim) judge other claims than the pairs': the latest insert run
+// is the latest run that is not one.
+const latestSQL = `SELECT id, started_at FROM hmperf.benchmark_runs WHERE ($1 = '' OR status = $1) AND NOT settings ? '` + claimSetting + `'
+	ORDER BY started_at DESC, id DESC LIMIT 1`
+
+// RunKey tells one stored run from every other: its id and when it
+// started (ids start again in a database made anew).
+type RunKey struct {
+	ID        int64
+	StartedAt time.Time
+}
+
+// QueueLatestDone queues the read of the key of the most recent finished
+// run into *key, the zero key when there is none, for a caller that sends
+// it with other reads in one round trip. A finished run does not change:
+// one read by ByID can be kept under its key.
+func QueueLatestDone(b *pgx.Batch, key *RunKey) {
+	b.Queue(latestSQL, StatusDone).QueryRow(func(row pgx.Row) error {
+		err := row.Scan(&key.ID, &key.StartedAt)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			*key = RunKey{}
+			return nil
+		case err != nil:
+			return fmt.Errorf("bench: latest run: %w", err)
+		}
+		return nil
+	})
+}
+
 func latest(ctx context.Context, db queries.DBTX, status string) (*Result, error) {
 	var id int64
-	// Claim runs (bench --claim) judge other claims than the pairs': the
-	// latest insert run is the latest run that is not one.
-	err := db.QueryRow(ctx, `SELECT id FROM hmperf.benchmark_runs WHERE ($1 = '' OR status = $1) AND NOT settings ? '`+claimSetting+`'
-		ORDER BY started_at DESC, id DESC LIMIT 1`, status).Scan(&id)
+	var started time.Time
+	err := db.QueryRow(ctx, latestSQL, status).Scan(&id, &started)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNoRuns
 	}

@@ -26,10 +26,12 @@ type RatePoint struct {
 	RowsPerSec float64
 }
 
-// IngestRate returns received records per second of wall time in buckets of
-// width over the last span, oldest first, with empty buckets as zero.
-func IngestRate(ctx context.Context, db queries.DBTX, span, width time.Duration) ([]RatePoint, error) {
-	rows, err := db.Query(ctx, `
+// QueueIngestRate queues the read of the ingest rate into *out: records
+// received per second of wall time in buckets of width over the last span,
+// oldest first, with empty buckets as zero; for a caller that sends it with
+// other reads in one round trip.
+func QueueIngestRate(b *pgx.Batch, span, width time.Duration, out *[]RatePoint) {
+	b.Queue(`
 		SELECT b.at, coalesce(sum(s.received), 0)::float8 / $2
 		  FROM generate_series(to_timestamp(floor(extract(epoch FROM now()) / $2) * $2) - make_interval(secs => $1),
 		                       to_timestamp(floor(extract(epoch FROM now()) / $2) * $2),
@@ -37,11 +39,13 @@ func IngestRate(ctx context.Context, db queries.DBTX, span, width time.Duration)
 		  LEFT JOIN hmperf.ingest_batch_stats s
 		    ON s.recorded_at >= b.at AND s.recorded_at < b.at + make_interval(secs => $2)
 		   AND s.recorded_at >= now() - make_interval(secs => $1 + $2)
-		 GROUP BY b.at ORDER BY b.at`, span.Seconds(), width.Seconds())
-	if err != nil {
-		return nil, fmt.Errorf("read ingest rate: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[RatePoint])
+		 GROUP BY b.at ORDER BY b.at`, span.Seconds(), width.Seconds()).
+		Query(func(rows pgx.Rows) (err error) {
+			if *out, err = pgx.CollectRows(rows, pgx.RowToStructByPos[RatePoint]); err != nil {
+				return fmt.Errorf("read ingest rate: %w", err)
+			}
+			return nil
+		})
 }
 
 // Batch is one batch's accounting for one table.

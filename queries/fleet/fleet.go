@@ -77,55 +77,52 @@ type Stats struct {
 func Read(ctx context.Context, db queries.DBTX) (Stats, error) {
 	var s Stats
 	var replica bool
+	// One statement for the server and its lag, whichever its role: the
+	// dashboard reads every server every tick. Each lag is asked only on
+	// the role it is for (CASE evaluates its branches lazily), since
+	// pg_current_wal_lsn() fails on a replica.
 	err := db.QueryRow(ctx, `
-		SELECT clock_timestamp(), pg_is_in_recovery(), split_part(current_setting('server_version'), ' ', 1),
+		WITH me AS (SELECT pg_is_in_recovery() AS replica)
+		SELECT clock_timestamp(), me.replica, split_part(current_setting('server_version'), ' ', 1),
 		       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int,
 		       d.xact_commit + d.xact_rollback, d.stats_reset,
-		       CASE WHEN NOT pg_is_in_recovery() THEN d.tup_inserted END,
-		       (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text
-		  FROM pg_stat_database d
+		       CASE WHEN NOT me.replica THEN d.tup_inserted END,
+		       (CASE WHEN me.replica THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text,
+		       CASE WHEN me.replica THEN `+replicaLagBytes+` ELSE (SELECT max(bytes) FROM (`+primaryLag+`) l) END,
+		       CASE WHEN me.replica THEN `+replicaLagSeconds+` ELSE (SELECT max(seconds) FROM (`+primaryLag+`) l) END,
+		       CASE WHEN me.replica THEN 0 ELSE (SELECT count(*) FILTER (WHERE streaming) FROM (`+primaryLag+`) l)::int END
+		  FROM pg_stat_database d, me
 		 WHERE d.datname = current_database()`).
-		Scan(&s.At, &replica, &s.Version, &s.Connections, &s.Xacts, &s.StatsReset, &s.Inserted, &s.WAL)
-	if err != nil {
-		return s, err
-	}
+		Scan(&s.At, &replica, &s.Version, &s.Connections, &s.Xacts, &s.StatsReset, &s.Inserted, &s.WAL,
+			&s.LagBytes, &s.LagSeconds, &s.Standbys)
+	s.Role = Primary
 	if replica {
 		s.Role = Replica
-		err = readReplicaLag(ctx, db, &s)
-	} else {
-		s.Role = Primary
-		err = readPrimaryLag(ctx, db, &s)
 	}
 	return s, err
 }
 
-// readPrimaryLag reads the worst lag of the standbys a primary sends to,
-// and of the slots whose standby is not connected.
-func readPrimaryLag(ctx context.Context, db queries.DBTX, s *Stats) error {
-	return db.QueryRow(ctx, `
-		WITH lag AS (
+// primaryLag is, on a primary, the lag of each standby streaming from it
+// and the backlog of each inactive physical slot.
+const primaryLag = `
 		    SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn)::float8 AS bytes,
 		           extract(epoch FROM r.replay_lag)::float8 AS seconds, true AS streaming
 		      FROM pg_stat_replication r
 		    UNION ALL
 		    SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::float8, NULL, false
 		      FROM pg_replication_slots s
-		     WHERE s.slot_type = 'physical' AND NOT s.active AND s.restart_lsn IS NOT NULL)
-		SELECT max(bytes), max(seconds), count(*) FILTER (WHERE streaming)::int FROM lag`).
-		Scan(&s.LagBytes, &s.LagSeconds, &s.Standbys)
-}
+		     WHERE s.slot_type = 'physical' AND NOT s.active AND s.restart_lsn IS NOT NULL`
 
-// readReplicaLag reads a replica's own lag.
-func readReplicaLag(ctx context.Context, db queries.DBTX, s *Stats) error {
-	return db.QueryRow(ctx, `
-		SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8,
-		       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+// replicaLagBytes is, on a replica, what it received and has not replayed.
+const replicaLagBytes = `pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8`
+
+// replicaLagSeconds is, on a replica, 0 while it streams and has replayed
+// all it received, else the time since its last replayed transaction.
+const replicaLagSeconds = `CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
 		             AND (NOT pg_has_role('pg_read_all_stats', 'USAGE')
 		                  OR EXISTS (SELECT FROM pg_stat_wal_receiver w WHERE w.status = 'streaming'))
 		            THEN 0
-		            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END::float8`).
-		Scan(&s.LagBytes, &s.LagSeconds)
-}
+		            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END::float8`
 
 // Reconcile measures each replica's lag in bytes against the primary read
 // in the same round: the WAL the primary has written that the replica has

@@ -20,7 +20,7 @@ func (f *Fleet) Activity(ctx context.Context) (source.Activity, error) {
 // dashboard may write to.
 func (s *DB) Activity(ctx context.Context) (_ source.Activity, err error) {
 	defer s.explain(ctx, &err)
-	snap, err := activity.Read(ctx, s.pool)
+	snap, err := s.sessions.Read(ctx, s.pool)
 	if err != nil {
 		return source.Activity{}, err
 	}

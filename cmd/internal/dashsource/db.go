@@ -15,10 +15,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/migrations"
 	"hmperf/queries"
+	"hmperf/queries/activity"
 	"hmperf/queries/bench"
 	"hmperf/queries/dash"
 	"hmperf/queries/indexq"
@@ -62,8 +64,12 @@ type DB struct {
 	status recent[migrations.Status]
 	// polls are the panels' answers, for a poll that accepts an older one.
 	polls answers
+	// sessions reads the Activity panel's snapshots.
+	sessions activity.Reader
 
 	mu sync.Mutex
+	// lastDone is the latest finished benchmark run the Overview read.
+	lastDone *finishedRun
 	// sample is the sample ingest started with i (or at start), nil when
 	// none was; sampleErr why the last one could not start.
 	sample    *sampleRun
@@ -104,7 +110,9 @@ func (s *DB) Overview(ctx context.Context) (_ source.Overview, err error) {
 	if o.ServerVersion, err = dash.ServerVersion(ctx, s.pool); err != nil {
 		return o, err
 	}
-	ms, err := s.Migrations(ctx)
+	// The schema's state without the rollouts, which the Overview does not
+	// show: a round trip less on every tick.
+	ms, err := s.schemaStatus(ctx)
 	if err != nil {
 		return o, err
 	}
@@ -143,19 +151,24 @@ func (s *DB) overviewAlerts(ctx context.Context, o *source.Overview) {
 }
 
 func (s *DB) overviewData(ctx context.Context, o *source.Overview) error {
-	rate, err := dash.IngestRate(ctx, s.pool, 5*time.Minute, 5*time.Second)
-	if err != nil {
+	// One round trip for both: the Overview is read every tick.
+	var rate []dash.RatePoint
+	var key bench.RunKey
+	b := &pgx.Batch{}
+	dash.QueueIngestRate(b, 5*time.Minute, 5*time.Second, &rate)
+	// Only a finished run has verdicts: one still running or cancelled
+	// has not made the repetitions it planned.
+	bench.QueueLatestDone(b, &key)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
 	for _, p := range rate {
 		o.IngestRate = append(o.IngestRate, source.RatePoint{At: p.At, RowsPerSec: p.RowsPerSec})
 	}
-	// Only a finished run has verdicts: one still running or cancelled
-	// has not made the repetitions it planned.
-	last, err := bench.LatestDone(ctx, s.pool)
-	if errors.Is(err, bench.ErrNoRuns) {
+	if key.ID == 0 {
 		return nil
 	}
+	last, err := s.doneRun(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -168,6 +181,32 @@ func (s *DB) overviewData(ctx context.Context, o *source.Overview) error {
 		}
 	}
 	return nil
+}
+
+// doneRun reads the finished run key, or gives the one read before: a
+// finished run does not change, and reading it (its measurements, then
+// their confidence intervals) on every tick would be for nothing.
+func (s *DB) doneRun(ctx context.Context, key bench.RunKey) (*bench.Result, error) {
+	s.mu.Lock()
+	kept := s.lastDone
+	s.mu.Unlock()
+	if kept != nil && kept.key == key {
+		return kept.run, nil
+	}
+	run, err := bench.ByID(ctx, s.pool, key.ID)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.lastDone = &finishedRun{key: key, run: run}
+	s.mu.Unlock()
+	return run, nil
+}
+
+// finishedRun is a finished benchmark run, under its key.
+type finishedRun struct {
+	key bench.RunKey
+	run *bench.Result
 }
 
 // schemaHas reports whether migration v is applied and not half-done.
@@ -338,6 +377,20 @@ func (s *DB) Ingest(ctx context.Context) (_ source.IngestStats, err error) {
 
 func (s *DB) Migrations(ctx context.Context) (_ source.MigrationStatus, err error) {
 	defer s.explain(ctx, &err)
+	out, err := s.schemaStatus(ctx)
+	if err != nil {
+		return source.MigrationStatus{}, err
+	}
+	if schemaHas(out, rolloutVersion) {
+		if out.Rollouts, err = rolloutsInFlight(ctx, s.pool); err != nil {
+			return source.MigrationStatus{}, err
+		}
+	}
+	return out, nil
+}
+
+// schemaStatus is the Migrations panel's data but the rollouts.
+func (s *DB) schemaStatus(ctx context.Context) (source.MigrationStatus, error) {
 	st, err := s.readStatus(ctx)
 	if err != nil {
 		return source.MigrationStatus{}, err
@@ -346,11 +399,6 @@ func (s *DB) Migrations(ctx context.Context) (_ source.MigrationStatus, err erro
 	for _, m := range st.Migrations {
 		out.Migrations = append(out.Migrations, source.Migration{Version: int(m.Version), Name: m.Name, Applied: m.Applied,
 			Adopted: m.Applied && st.Adopted() && m.Version <= migrations.BaseVersion})
-	}
-	if schemaHas(out, rolloutVersion) {
-		if out.Rollouts, err = rolloutsInFlight(ctx, s.pool); err != nil {
-			return source.MigrationStatus{}, err
-		}
 	}
 	return out, nil
 }
