@@ -11,11 +11,12 @@ import (
 )
 
 // renderFPS caps how often the screen is redrawn. The renderer wakes up at
-// this rate even when nothing changed (each wake-up costs the Go scheduler
-// several thread switches), and at bubbletea's default of 60 those wake-ups
-// were most of an idle dashboard's CPU; 10 frames a second still answers a
-// key within 100 ms.
-const renderFPS = 10
+// this rate even when nothing changed, and on a VM each wake-up costs a
+// fifth of a millisecond of CPU: at 10 frames a second that was half of an
+// idle dashboard's CPU, more than its polls. 6 frames a second takes 0.06%
+// of a core less (measured side by side with 10, docs/measurements.md) and
+// still shows a key within 170 ms, 85 on average.
+const renderFPS = 6
 
 // Run shows the dashboard over src in the terminal's alternate screen until
 // the user quits or ctx is done; both are a normal end and return nil.
