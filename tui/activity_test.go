@@ -87,6 +87,19 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("after g 02:00:06:\n%s", v)
 	}
 	golden.RequireEqual(t, []byte(m.View()))
+	// Help says what the keys do in a replay, not what they do live.
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 160, Height: 30})
+	help := press(t, m, "?").View()
+	for _, want := range []string{"pause the replay", "step one record", "replay faster", "replay slower", "jump to a time"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("replay help lacks %q:\n%s", want, help)
+		}
+	}
+	for _, live := range []string{"pause polling", "poll faster", "poll slower"} {
+		if strings.Contains(help, live) {
+			t.Errorf("replay help says %q, the live meaning:\n%s", live, help)
+		}
+	}
 	m = press(t, m, "6", "i")
 	if !strings.Contains(m.status, "replay") && !strings.Contains(m.View(), "read-only") {
 		t.Errorf("i in replay: status %q", m.status)

@@ -24,6 +24,9 @@ type KeyMap struct {
 	Refresh   key.Binding
 	Filter    key.Binding
 	Export    key.Binding
+	// Step and Jump move through a recording; enabled only in a replay.
+	Step key.Binding
+	Jump key.Binding
 }
 
 // NewKeyMap returns the default bindings for n panels, all enabled.
@@ -46,7 +49,26 @@ func NewKeyMap(n int) KeyMap {
 		Refresh:   b("r", "refresh now", "r"),
 		Filter:    b("/", "filter table", "/"),
 		Export:    b("e", "export CSV", "e"),
+		Step:      disabled(b("←/→", "step one record", "left", "right")),
+		Jump:      disabled(b("g", "jump to a time", "g")),
 	}
+}
+
+// disabled is k, disabled.
+func disabled(k key.Binding) key.Binding {
+	k.SetEnabled(false)
+	return k
+}
+
+// forReplay gives space and +/- the meanings they have in a replay, and
+// enables the keys that move through the recording, so that help tells
+// what the keys do there.
+func (k *KeyMap) forReplay() {
+	k.Pause.SetHelp("space", "pause the replay")
+	k.Faster.SetHelp("+", "replay faster")
+	k.Slower = pane.Binding("-", "replay slower", "-")
+	k.Step.SetEnabled(true)
+	k.Jump.SetEnabled(true)
 }
 
 // keyState is what decides which shared bindings are enabled.
@@ -84,7 +106,7 @@ func (m *Model) fullHelp() [][]key.Binding {
 	k := m.keys
 	return [][]key.Binding{
 		{k.NextPanel, k.PrevPanel, k.Panel, k.Server, k.Help, k.Quit},
-		{k.Pause, k.Faster, k.Slower, k.Refresh, k.Filter, k.Export},
+		{k.Pause, k.Step, k.Faster, k.Slower, k.Jump, k.Refresh, k.Filter, k.Export},
 		m.panel(m.active).Keys().Full,
 	}
 }

@@ -90,6 +90,7 @@ func New(src source.Source, opts Options) Model {
 		frame:  &frame{},
 	}
 	if opts.Replay != nil {
+		m.keys.forReplay()
 		m.status = replayHelp
 	}
 	if opts.IngestRunning {
