@@ -13,13 +13,6 @@ import (
 	"hmperf/queries"
 )
 
-// ServerVersion returns the short server version, e.g. "15.18".
-func ServerVersion(ctx context.Context, db queries.DBTX) (string, error) {
-	var v string
-	err := db.QueryRow(ctx, "SHOW server_version").Scan(&v)
-	return v, err
-}
-
 // RatePoint is the ingest rate over one time bucket.
 type RatePoint struct {
 	At         time.Time

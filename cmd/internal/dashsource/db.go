@@ -107,7 +107,7 @@ func (s *DB) Overview(ctx context.Context) (_ source.Overview, err error) {
 	defer s.explain(ctx, &err)
 	var o source.Overview
 	o.Server = s.srv.Describe()
-	if o.ServerVersion, err = dash.ServerVersion(ctx, s.pool); err != nil {
+	if o.ServerVersion, err = s.serverVersion(ctx); err != nil {
 		return o, err
 	}
 	// The schema's state without the rollouts, which the Overview does not
@@ -387,6 +387,18 @@ func (s *DB) Migrations(ctx context.Context) (_ source.MigrationStatus, err erro
 		}
 	}
 	return out, nil
+}
+
+// serverVersion is the version the server reported when the connection
+// opened (its server_version parameter), as SHOW server_version would say
+// it, without a round trip on every tick.
+func (s *DB) serverVersion(ctx context.Context) (string, error) {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer c.Release()
+	return c.Conn().PgConn().ParameterStatus("server_version"), nil
 }
 
 // schemaStatus is the Migrations panel's data but the rollouts.
