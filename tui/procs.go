@@ -3,9 +3,10 @@ package tui
 // idleProcs is how many Ps (GOMAXPROCS) the dashboard runs on while no job
 // runs. Idle, it wakes up a dozen times a second (frames, polls, the
 // recording) to do little each time; with a second P, every wake-up also
-// wakes an idle P that spins looking for work, and that was a quarter of
-// an idle dashboard's CPU on a 2-core machine (docs/measurements.md). A
-// job (benchmark, sample ingest, index build, migration) gets every P back.
+// wakes an idle P that spins looking for work, which cost a tenth to a
+// quarter of an idle dashboard's CPU on a 2-core machine (docs/oncall.md).
+// A job (benchmark, sample ingest, index build, migration) gets every P
+// back.
 const idleProcs = 1
 
 // procs sets the Ps to what the jobs in progress need.

@@ -14,8 +14,8 @@ import (
 // this rate even when nothing changed, and on a VM each wake-up costs a
 // fifth of a millisecond of CPU: at 10 frames a second that was half of an
 // idle dashboard's CPU, more than its polls. 6 frames a second takes 0.06%
-// of a core less (measured side by side with 10, docs/measurements.md) and
-// still shows a key within 170 ms, 85 on average.
+// of a core less (measured side by side with 10, docs/oncall.md) and still
+// shows a key within 170 ms, 85 on average.
 const renderFPS = 6
 
 // Run shows the dashboard over src in the terminal's alternate screen until
