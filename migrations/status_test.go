@@ -2,8 +2,11 @@ package migrations_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -51,5 +54,49 @@ func TestReadStatusRoundTrips(t *testing.T) {
 	}
 	if n := count.n.Load(); n != 2 {
 		t.Errorf("ReadStatus sent %d statements, want 2 (the catalogue, the version)", n)
+	}
+}
+
+// TestReadStatusNamesTheMissingGrant: a role that may not read hmperf's
+// version table gets the GRANT it lacks, from the one catalogue read; with
+// both grants it reads the version. Each case runs as a role made and
+// dropped inside a transaction that is rolled back.
+func TestReadStatusNamesTheMissingGrant(t *testing.T) {
+	ctx := testCtx(t)
+	conn, err := pgx.Connect(ctx, pgtest.NewMigratedDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	role := pgx.Identifier{fmt.Sprintf("hmperf_status_%d", time.Now().UnixNano())}.Sanitize()
+	for _, tt := range []struct {
+		name   string
+		grants []string
+		want   string // in the error; "" for none
+	}{
+		{"no grant", nil, "lacks USAGE on schema hmperf"},
+		{"usage only", []string{"GRANT USAGE ON SCHEMA hmperf TO " + role}, "cannot read hmperf.schema_migrations: this role lacks SELECT"},
+		{"usage and select", []string{"GRANT USAGE ON SCHEMA hmperf TO " + role,
+			"GRANT SELECT ON ALL TABLES IN SCHEMA hmperf TO " + role}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tx, err := conn.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(context.Background())
+			for _, stmt := range append([]string{"CREATE ROLE " + role}, append(tt.grants, "SET LOCAL ROLE "+role)...) {
+				if _, err := tx.Exec(ctx, stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			st, err := migrations.ReadStatus(ctx, tx, nil)
+			switch {
+			case tt.want == "" && (err != nil || !st.HasVersion):
+				t.Errorf("ReadStatus = version %d (has one: %v), %v; want the version", st.Version, st.HasVersion, err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("ReadStatus error %v, want one saying %q", err, tt.want)
+			}
+		})
 	}
 }

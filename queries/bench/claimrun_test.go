@@ -2,7 +2,6 @@ package bench_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"hmperf/queries/bench"
@@ -58,7 +57,7 @@ func TestEngineClaimsStoredApart(t *testing.T) {
 	if err != nil || len(runs) != 2 || runs[0].Setup.Method != bench.MethodClaim || runs[0].Tables[0] != bench.ClaimValidationCache {
 		t.Errorf("history: %+v (%v)", runs, err)
 	}
-	if _, err := bench.LatestDone(ctx, pool); !errors.Is(err, bench.ErrNoRuns) {
-		t.Errorf("LatestDone after claim runs only: %v, want ErrNoRuns", err)
+	if key, err := latestDone(ctx, pool); err != nil || key != (bench.RunKey{}) {
+		t.Errorf("the latest finished run after claim runs only: %+v, %v; want none", key, err)
 	}
 }

@@ -174,15 +174,9 @@ func Latest(ctx context.Context, db queries.DBTX) (*Result, error) {
 	return latest(ctx, db, "")
 }
 
-// LatestDone reads back the most recent run that finished (status done):
-// verdicts of a run still going or cancelled are not verdicts yet.
-func LatestDone(ctx context.Context, db queries.DBTX) (*Result, error) {
-	return latest(ctx, db, StatusDone)
-}
-
-// latestSQL finds the latest run of a status ($1, ” for any). Claim runs
-// (bench --claim) judge other claims than the pairs': the latest insert run
-// is the latest run that is not one.
+// latestSQL finds the latest run of a status ($1; the empty string for any
+// status). Claim runs (bench --claim) judge other claims than the pairs':
+// the latest insert run is the latest run that is not one.
 const latestSQL = `SELECT id, started_at FROM hmperf.benchmark_runs WHERE ($1 = '' OR status = $1) AND NOT settings ? '` + claimSetting + `'
 	ORDER BY started_at DESC, id DESC LIMIT 1`
 
@@ -213,8 +207,7 @@ func QueueLatestDone(b *pgx.Batch, key *RunKey) {
 
 func latest(ctx context.Context, db queries.DBTX, status string) (*Result, error) {
 	var id int64
-	var started time.Time
-	err := db.QueryRow(ctx, latestSQL, status).Scan(&id, &started)
+	err := db.QueryRow(ctx, latestSQL, status).Scan(&id, nil)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNoRuns
 	}

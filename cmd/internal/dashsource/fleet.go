@@ -64,9 +64,10 @@ func (f *Fleet) Constraints(ctx context.Context) ([]source.ConstraintRow, error)
 	return s.polls.constraints.get(ctx, func() ([]source.ConstraintRow, error) { return s.Constraints(ctx) })
 }
 
+// Alerts needs no answer of its own kept: the alert check it reads is
+// shared already (DB.readAlerts).
 func (f *Fleet) Alerts(ctx context.Context) ([]source.Alert, error) {
-	s := f.shown(ctx)
-	return s.polls.alerts.get(ctx, func() ([]source.Alert, error) { return s.Alerts(ctx) })
+	return f.shown(ctx).Alerts(ctx)
 }
 
 func (f *Fleet) Indexes(ctx context.Context) ([]source.IndexJob, error) {

@@ -63,7 +63,6 @@ func (r *recent[T]) forget() {
 type answers struct {
 	overview    recent[source.Overview]
 	constraints recent[[]source.ConstraintRow]
-	alerts      recent[[]source.Alert]
 	indexes     recent[[]source.IndexJob]
 	benchmarks  recent[source.BenchHistory]
 	ingest      recent[source.IngestStats]
@@ -75,7 +74,6 @@ type answers struct {
 func (a *answers) forget() {
 	a.overview.forget()
 	a.constraints.forget()
-	a.alerts.forget()
 	a.indexes.forget()
 	a.benchmarks.forget()
 	a.ingest.forget()
