@@ -153,6 +153,13 @@ func (g *Migrator) open(ctx context.Context) error {
 // another tool manages it.
 func (g *Migrator) refuseForeign(ctx context.Context) error {
 	st, err := g.readStatus(ctx)
+	if err == nil && st.State == StateForeign {
+		// A status is several statements: a concurrent hmperf migrate
+		// that commits its first step between them shows the service's
+		// tables but not yet its version. That commit came before this
+		// read ended, so a second read sees the version too.
+		st, err = g.readStatus(ctx)
+	}
 	if err != nil {
 		return err
 	}
