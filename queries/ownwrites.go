@@ -18,11 +18,18 @@ type OwnWrite struct {
 
 // recordOwnWrites inserts into hmperf.own_writes, per table written (summed
 // over its partitions, under the top parent), the rows the transaction
-// committed and those it inserted and rolled back: every row it inserted,
-// read from its own counters (on every leaf partition; pg_partition_tree
-// lists nothing for a table that is not partitioned), less the committed
-// ones. Tables in hmperf's own schemas are left out: they are never the
-// service's. Rows older than two hours go: no sampler looks that far back.
+// committed and those it inserted and rolled back, as the statistics will
+// show them to the sampler. Its own counters (on every leaf partition;
+// pg_partition_tree lists nothing for a table that is not partitioned)
+// give every row it inserted and deleted. A deleted row was inserted by the
+// same transaction: an INSERT ... ON CONFLICT DO NOTHING that lost a race
+// with another inserter of the key counts its row as inserted, then
+// deleted, and leaves it dead as a committed delete does, so the sampler
+// counts it among the committed rows although no RETURNING names it.
+// Committed rows are therefore the caller's count plus the deleted ones;
+// rolled-back rows the rest. Tables in hmperf's own schemas are left out:
+// they are never the service's. Rows older than two hours go: no sampler
+// looks that far back.
 const recordOwnWrites = `
 WITH prune AS (
     DELETE FROM hmperf.own_writes WHERE written_at < now() - interval '2 hours'
@@ -33,16 +40,19 @@ WITH prune AS (
      WHERE t.root IS NOT NULL
      GROUP BY 1
 ), x AS (
-    SELECT w.root, w.committed,
-           (SELECT coalesce(sum(pg_stat_get_xact_tuples_inserted(l.relid)), 0)::bigint
-              FROM unnest(coalesce((SELECT array_agg(p.relid) FROM pg_partition_tree(w.root) p WHERE p.isleaf),
-                                   ARRAY[w.root::regclass])) AS l(relid)) AS inserted
+    SELECT w.root, w.committed, n.inserted, n.deleted
       FROM w
+     CROSS JOIN LATERAL (
+           SELECT coalesce(sum(pg_stat_get_xact_tuples_inserted(l.relid)), 0)::bigint AS inserted,
+                  coalesce(sum(pg_stat_get_xact_tuples_deleted(l.relid)), 0)::bigint AS deleted
+             FROM unnest(coalesce((SELECT array_agg(p.relid) FROM pg_partition_tree(w.root) p WHERE p.isleaf),
+                                  ARRAY[w.root::regclass])) AS l(relid)) n
      WHERE NOT coalesce(hmperf.write_sampling_skips(w.root), true)
 ), ins AS (
     INSERT INTO hmperf.own_writes (root_relid, table_name, committed, rolled_back)
-    SELECT x.root, x.root::regclass::text, x.committed, greatest(x.inserted - x.committed, 0)
+    SELECT x.root, x.root::regclass::text, c.committed, greatest(x.inserted - c.committed, 0)
       FROM x
+     CROSS JOIN LATERAL (SELECT least(x.committed + x.deleted, greatest(x.inserted, x.committed)) AS committed) c
      WHERE x.committed > 0 OR x.inserted > 0
 )
 SELECT current_setting('server_version_num')::int`

@@ -161,11 +161,15 @@ func TestSampleKeepsRolledBackApart(t *testing.T) {
 
 // hmperfBatch is one of hmperf's transactions on the writer's connection,
 // labelled as hmperf's: it inserts n activity rows, of which it rolls the
-// first rolledBack back to a savepoint, and records what it wrote as
-// hmperf's ingest does. With fail set it then fails, rolls back to the
-// batch's savepoint and records every row as rolled back. Its statistics
-// are not flushed.
-func (w *writer) hmperfBatch(n, rolledBack int, fail bool) {
+// first rolledBack back to a savepoint, deletes lost of the others, and
+// records what it wrote as hmperf's ingest does, counting as committed only
+// the rows it kept. A deleted row stands for an INSERT ... ON CONFLICT DO
+// NOTHING that lost a race with another inserter of its key: the
+// statistics count both alike, an insert and a delete, and RETURNING names
+// neither. With fail set it then fails, rolls back to the batch's
+// savepoint and records nothing as committed. Its statistics are not
+// flushed.
+func (w *writer) hmperfBatch(n, rolledBack, lost int, fail bool) {
 	w.t.Helper()
 	ctx := context.Background()
 	tx, err := w.conn.Begin(ctx)
@@ -189,7 +193,11 @@ func (w *writer) hmperfBatch(n, rolledBack int, fail bool) {
 	if _, err := tx.Exec(ctx, rows, w.user, 100000, n-rolledBack); err != nil {
 		w.t.Fatal(err)
 	}
-	committed := int64(n - rolledBack)
+	if _, err := tx.Exec(ctx, `DELETE FROM activity_metrics_v2 WHERE (user_id, recorded_at) IN
+		(SELECT user_id, recorded_at FROM activity_metrics_v2 WHERE user_id = $1 AND step_count = 1 LIMIT $2)`, w.user, lost); err != nil {
+		w.t.Fatal(err)
+	}
+	committed := int64(n - rolledBack - lost)
 	if fail {
 		if _, err := tx.Exec(ctx, "SELECT 1/0"); err == nil {
 			w.t.Fatal("1/0 did not fail")
@@ -215,20 +223,24 @@ func TestSampleTakesOutHmperfWrites(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name                   string
-		n, rolledBack          int
+		n, rolledBack, lost    int
 		fail                   bool
 		wantOwn, wantOwnRolled int64
 	}{
 		{name: "committed", n: 400, wantOwn: 400},
 		{name: "part rolled back to a savepoint", n: 400, rolledBack: 150, wantOwn: 250, wantOwnRolled: 150},
 		{name: "failed batch", n: 400, rolledBack: 150, fail: true, wantOwnRolled: 400},
+		// The statistics count a lost insert as committed (an insert and a
+		// delete): hmperf's, not the service's, whatever RETURNING said.
+		{name: "inserts that lost a race", n: 400, lost: 3, wantOwn: 400},
+		{name: "failed batch with lost inserts", n: 400, rolledBack: 150, lost: 3, fail: true, wantOwn: 3, wantOwnRolled: 397},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			pool := setup(t)
 			w := newWriter(t, pool)
 			mustSample(t, pool)
-			w.hmperfBatch(tc.n, tc.rolledBack, tc.fail)
+			w.hmperfBatch(tc.n, tc.rolledBack, tc.lost, tc.fail)
 			w.insert(0, 100)
 			w.flush()
 			got := tableSample(mustSample(t, pool), "activity_metrics_v2")
