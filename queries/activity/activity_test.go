@@ -225,8 +225,29 @@ func TestCancelAndTerminate(t *testing.T) {
 	if s.errs[0] == nil {
 		t.Error("terminated session's LOCK succeeded")
 	}
+	// Its client has the error before the backend has exited: until then
+	// the server lists it, and a signal still reaches it.
+	waitGone(t, reader, waiter.PID)
 	if err := activity.Terminate(ctx, reader, waiter.PID, waiter.BackendStart); !errors.Is(err, activity.ErrGone) {
 		t.Errorf("terminating an ended session = %v, want ErrGone", err)
+	}
+}
+
+// waitGone waits, up to ten seconds, until the server no longer lists the
+// backend pid.
+func waitGone(t *testing.T, conn *pgx.Conn, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var listed bool
+		if err := conn.QueryRow(context.Background(), "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)", pid).Scan(&listed); err != nil {
+			t.Fatal(err)
+		}
+		if !listed {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d still listed ten seconds after it was terminated", pid)
+		}
 	}
 }
 
