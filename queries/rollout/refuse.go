@@ -141,6 +141,11 @@ func putBack(ctx context.Context, tx pgx.Tx, n names, table pgx.Identifier) (int
 	if err != nil {
 		return 0, fmt.Errorf("rollout: put the quarantined rows back: %w", err)
 	}
+	// The rows are the service's, but this insert is hmperf's: the write
+	// sampler must not count them as the service writing them again.
+	if err := queries.RecordOwnWrites(ctx, tx, []queries.OwnWrite{{Table: table.Sanitize(), Committed: tag.RowsAffected()}}); err != nil {
+		return 0, err
+	}
 	for _, c := range checks {
 		def := strings.TrimSuffix(c.def, " NOT VALID")
 		if err := exec(ctx, tx, fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s %s NOT VALID", table.Sanitize(), pgx.Identifier{c.name}.Sanitize(), def)); err != nil {

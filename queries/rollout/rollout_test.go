@@ -386,6 +386,7 @@ func TestQuarantineAndReturn(t *testing.T) {
 		return def
 	}
 	before, defBefore := count(t, b.pool, "SELECT count(*) FROM public.symptoms"), checkDef()
+	baseline(t, b, before)
 	_, err := b.runner.Start(ctx, "symptoms", rollout.Options{Force: true})
 	if err == nil || !strings.Contains(err.Error(), "3 rows the new layout refuses") || !strings.Contains(err.Error(), "'unknown'") ||
 		!strings.Contains(err.Error(), "1 row the new layout refuses (the twin keeps CHECK symptoms_duration_minutes_check") {
@@ -410,6 +411,11 @@ func TestQuarantineAndReturn(t *testing.T) {
 	}
 	if rv.Returned != 4 {
 		t.Errorf("revert returned %d rows, want 4", rv.Returned)
+	}
+	// Set aside and put back by hmperf, the rows are not the service
+	// writing them again.
+	if got := sampleSymptoms(t, b); got.Rows != 0 || got.HmperfRows != 4 {
+		t.Errorf("after revert the sample of symptoms is %+v; want none of the service's rows and hmperf's 4", got)
 	}
 	if got := count(t, b.pool, "SELECT count(*) FROM public.symptoms WHERE duration_minutes = 20000"); got != 1 {
 		t.Errorf("after revert %d rows with the out-of-range duration are back, want 1", got)

@@ -219,6 +219,9 @@ func (r *Runner) copyBatch(ctx context.Context, c *copier, id int64, hw []string
 		throttle = NULL, rate = nullif($5, 0), updated_at = clock_timestamp() WHERE id = $1`, id, next, copied, done, rate); err != nil {
 		return hw, copied, false, err
 	}
+	if err := publishCounts(ctx, tx); err != nil {
+		return hw, copied, false, err
+	}
 	return next, copied, done, tx.Commit(ctx)
 }
 
@@ -242,7 +245,19 @@ func (r *Runner) applyOnce(ctx context.Context, ap *applier, limit int) (int64, 
 	if err != nil {
 		return 0, err
 	}
+	if err := publishCounts(ctx, tx); err != nil {
+		return 0, err
+	}
 	return n, tx.Commit(ctx)
+}
+
+// publishCounts has the statistics of what tx wrote to the twin published
+// as its COMMIT returns, not up to a second later: the swap hands the
+// twin's counters to the write sampler (handOverSample), and counts
+// published after it would show as the service's writes.
+func publishCounts(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, "SELECT pg_stat_force_next_flush()")
+	return err
 }
 
 // drain applies the log until a pass finds less than a batch in it: the

@@ -153,6 +153,7 @@ func (e *exchange) run(ctx context.Context, tx pgx.Tx, out *Swapped, last func(c
 		}
 	}
 	steps := []func() error{
+		func() error { return handOverSample(ctx, tx, serving, incoming) },
 		func() error { return dropCapture(ctx, tx, e.n, e.dropDir, serving) },
 		func() error { return e.move(ctx, tx, serving, incoming) },
 		func() error { return e.replaceViews(ctx, tx, serving, original) },
