@@ -392,9 +392,41 @@ func TestQuarantineAndReturn(t *testing.T) {
 		!strings.Contains(err.Error(), "1 row the new layout refuses (the twin keeps CHECK symptoms_duration_minutes_check") {
 		t.Fatalf("start with refused rows and no --quarantine: %v, want a refusal naming the 3 rows and the 1", err)
 	}
-	out, err := b.runner.Start(ctx, "symptoms", rollout.Options{Force: true, Quarantine: true})
+	// A transaction of the service's holds one of the refused rows: the
+	// move waits for it, each attempt under lock_timeout, naming it.
+	cfg, err := pgx.ParseConfig(b.dsn)
 	if err != nil {
 		t.Fatal(err)
+	}
+	cfg.RuntimeParams["application_name"] = "service-updater"
+	holder, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	held, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := held.Exec(ctx, "SELECT * FROM public.symptoms WHERE severity = 'unknown' LIMIT 1 FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	var log syncBuffer
+	b.runner.Lock.Log = &log
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		time.Sleep(1500 * time.Millisecond)
+		_ = held.Rollback(ctx)
+	}()
+	out, err := b.runner.Start(ctx, "symptoms", rollout.Options{Force: true, Quarantine: true})
+	<-released
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := log.String(); !strings.Contains(got, "set aside the rows the new layout of public.symptoms refuses: lock wait timed out") ||
+		!strings.Contains(got, `application "service-updater"`) {
+		t.Errorf("the quarantine's retries do not name the row's holder:\n%s", got)
 	}
 	if out.State.Quarantined != 4 || out.State.Quarantine != `"hmperf"."rollout_quarantine_symptoms"` {
 		t.Errorf("quarantine: %d rows in %s, want 4 in hmperf.rollout_quarantine_symptoms", out.State.Quarantined, out.State.Quarantine)

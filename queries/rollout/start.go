@@ -154,21 +154,19 @@ func (r *Runner) ensureCapture(ctx context.Context, d *Design) error {
 	})
 }
 
+// quarantine sets the refused rows aside in one transaction. Its DELETE
+// waits for the row locks of the service's transactions on those rows:
+// each attempt under lock_timeout, retried with backoff as r.Lock says.
 func (r *Runner) quarantine(ctx context.Context, d *Design) error {
-	tx, err := r.Pool.Begin(ctx)
-	if err != nil {
+	return r.Lock.InTx(ctx, "set aside the rows the new layout of "+d.names().String()+" refuses", r.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		moved, err := quarantine(ctx, tx, d)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE hmperf.rollouts SET quarantine = $2, quarantined = $3
+			WHERE table_name = $1 AND phase = 'started'`, d.Table, d.names().quarantine().Sanitize(), moved)
 		return err
-	}
-	defer queries.Rollback(tx)
-	moved, err := quarantine(ctx, tx, d)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE hmperf.rollouts SET quarantine = $2, quarantined = $3
-		WHERE table_name = $1 AND phase = 'started'`, d.Table, d.names().quarantine().Sanitize(), moved); err != nil {
-		return err
-	}
-	return tx.Commit(ctx)
+	})
 }
 
 // backfill copies until the live table is exhausted, applying the log as
