@@ -102,9 +102,15 @@ func (m *MemorySampler) Sample(ctx context.Context, db queries.DBTX) (SampleResu
 		return r, nil
 	}
 	m.addPending(own, now)
+	var handed map[uint32]handover
+	if changed(m.leaves, leaves) {
+		if handed, err = readHandovers(ctx, db); err != nil {
+			return SampleResult{}, fmt.Errorf("sample the service's writes in memory: read what rollouts handed over: %w", err)
+		}
+	}
 	secs := now.Sub(m.at).Seconds()
 	r.Status, r.IntervalSeconds = SampleTaken, &secs
-	for _, ts := range m.match(deltas(m.leaves, leaves), now) {
+	for _, ts := range m.match(deltas(m.leaves, leaves, handed), now) {
 		ts.speeds(r.IntervalSeconds)
 		r.Tables = append(r.Tables, ts)
 	}
@@ -178,32 +184,100 @@ func (m *MemorySampler) addPending(own []ownWrite, now time.Time) {
 // deltas sums each table's growth between two reads of its partitions,
 // splitting off the rolled-back rows as hmperf.sample_writes() does: a
 // counter that went down restarted from zero, and where VACUUM or ANALYZE
-// ran the split is unknown.
-func deltas(prev, cur map[uint32]leafCounters) map[string]*TableSample {
+// ran the split is unknown. What a rollout's swap handed over stands in
+// for the previous read of a relation that took the live name since, and
+// for the last read of one it moved out: neither the rows the rollout
+// copied nor what the service wrote before the swap are lost or counted
+// twice.
+func deltas(prev, cur map[uint32]leafCounters, handed map[uint32]handover) map[string]*TableSample {
 	out := map[string]*TableSample{}
 	for oid, c := range cur {
 		p, ok := prev[oid]
-		if !ok || c.ins < p.ins || c.upd < p.upd || c.del < p.del || c.m < p.m {
-			p = leafCounters{}
+		if h, in := handed[oid]; !ok && in && h.incoming {
+			p, ok = h.counters, true
 		}
-		ins := c.ins - p.ins
-		if ins <= 0 {
+		addLeaf(out, c.root, c, p, ok)
+	}
+	for oid, p := range prev {
+		if _, still := cur[oid]; still {
 			continue
 		}
-		ts := out[c.root]
-		if ts == nil {
-			ts = &TableSample{Table: c.root}
-			out[c.root] = ts
+		if h, in := handed[oid]; in && !h.incoming {
+			addLeaf(out, p.root, h.counters, p, true)
 		}
-		ts.Inserted += ins
-		dead, upd, del := c.dead-p.dead, c.upd-p.upd, c.del-p.del
-		if c.m != p.m || dead < 0 {
-			ts.RollbackUnknown += ins
-			continue
-		}
-		ts.RolledBack += min(max(dead-upd-del, 0), ins)
 	}
 	return out
+}
+
+// addLeaf adds to table root's sample one relation's growth from p (known:
+// there was a previous read) to c.
+func addLeaf(out map[string]*TableSample, root string, c, p leafCounters, known bool) {
+	if !known || c.ins < p.ins || c.upd < p.upd || c.del < p.del || c.m < p.m {
+		p = leafCounters{}
+	}
+	ins := c.ins - p.ins
+	if ins <= 0 {
+		return
+	}
+	ts := out[root]
+	if ts == nil {
+		ts = &TableSample{Table: root}
+		out[root] = ts
+	}
+	ts.Inserted += ins
+	dead, upd, del := c.dead-p.dead, c.upd-p.upd, c.del-p.del
+	if c.m != p.m || dead < 0 {
+		ts.RollbackUnknown += ins
+		return
+	}
+	ts.RolledBack += min(max(dead-upd-del, 0), ins)
+}
+
+// changed reports whether a relation appeared or went between two reads:
+// only then can a rollout's swap have happened in between.
+func changed(prev, cur map[uint32]leafCounters) bool {
+	if len(prev) != len(cur) {
+		return true
+	}
+	for oid := range cur {
+		if _, ok := prev[oid]; !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// handover is what a rollout's swap handed over for one table or partition
+// (hmperf.write_handovers, migration 0038): its counters then, and whether
+// it took the live name.
+type handover struct {
+	counters leafCounters
+	incoming bool
+}
+
+// readHandovers reads the latest handover of each relation: nothing on a
+// schema older than 0038, or for a role not granted SELECT on the table
+// (then the first sample after a swap counts the incoming table's rows).
+func readHandovers(ctx context.Context, db queries.DBTX) (map[uint32]handover, error) {
+	var readable bool
+	if err := db.QueryRow(ctx, `SELECT CASE WHEN to_regclass('hmperf.write_handovers') IS NULL THEN false
+		ELSE has_table_privilege(to_regclass('hmperf.write_handovers')::oid, 'SELECT') END`).Scan(&readable); err != nil || !readable {
+		return nil, err
+	}
+	rows, err := db.Query(ctx, `SELECT DISTINCT ON (relid) relid, incoming, n_tup_ins, n_tup_upd, n_tup_del, n_dead_tup, maintenance
+		FROM hmperf.write_handovers ORDER BY relid, handed_at DESC, id DESC`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[uint32]handover{}
+	var oid uint32
+	var h handover
+	c := &h.counters
+	_, err = pgx.ForEachRow(rows, []any{&oid, &h.incoming, &c.ins, &c.upd, &c.del, &c.dead, &c.m}, func() error {
+		out[oid] = h
+		return nil
+	})
+	return out, err
 }
 
 // pendingFor is how long hmperf's own writes wait for the statistics to

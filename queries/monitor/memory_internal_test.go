@@ -43,13 +43,52 @@ func TestMemoryMatch(t *testing.T) {
 			if tc.pending != nil {
 				m.pending["t"] = tc.pending
 			}
-			got := m.match(deltas(map[uint32]leafCounters{1: tc.prev}, map[uint32]leafCounters{1: tc.cur}), now)
+			got := m.match(deltas(map[uint32]leafCounters{1: tc.prev}, map[uint32]leafCounters{1: tc.cur}, nil), now)
 			tc.want.Table = "t"
 			if len(got) != 1 || got[0] != tc.want {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 			if p := m.pending["t"]; (p == nil) != (tc.left == nil) || p != nil && *p != *tc.left {
 				t.Errorf("pending after the sample: %+v, want %+v", p, tc.left)
+			}
+		})
+	}
+}
+
+// TestMemoryHandover: what a rollout's swap handed over stands in for the
+// previous read of a relation that took the live name, and for the last
+// read of one it moved out; a relation that appeared without a handover
+// counts from zero.
+func TestMemoryHandover(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		prev, cur map[uint32]leafCounters
+		handed    map[uint32]handover
+		want      int64
+	}{
+		{name: "incoming from its handed-over counters",
+			prev:   map[uint32]leafCounters{1: {root: "t", ins: 100}},
+			cur:    map[uint32]leafCounters{2: {root: "t", ins: 5040}},
+			handed: map[uint32]handover{1: {counters: leafCounters{ins: 130}}, 2: {counters: leafCounters{ins: 5000}, incoming: true}},
+			want:   30 + 40},
+		{name: "a new table without a handover counts from zero",
+			prev: map[uint32]leafCounters{1: {root: "t", ins: 100}},
+			cur:  map[uint32]leafCounters{1: {root: "t", ins: 100}, 2: {root: "t", ins: 70}},
+			want: 70},
+		{name: "a table gone without a handover: nothing",
+			prev: map[uint32]leafCounters{1: {root: "t", ins: 100}, 2: {root: "t", ins: 5}},
+			cur:  map[uint32]leafCounters{1: {root: "t", ins: 110}},
+			want: 10},
+		{name: "a handover that took the name away is not a previous read",
+			prev:   map[uint32]leafCounters{1: {root: "t", ins: 100}},
+			cur:    map[uint32]leafCounters{1: {root: "t", ins: 100}, 2: {root: "t", ins: 70}},
+			handed: map[uint32]handover{2: {counters: leafCounters{ins: 60}}},
+			want:   70},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := deltas(tc.prev, tc.cur, tc.handed)
+			if n := got["t"]; n == nil && tc.want != 0 || n != nil && n.Inserted != tc.want {
+				t.Errorf("got %+v, want %d rows inserted", n, tc.want)
 			}
 		})
 	}

@@ -189,6 +189,11 @@ func rollThrough(t *testing.T, b bundle, batch int) {
 		t.Fatalf("swap: %v", err)
 	}
 	t.Logf("swap held the exclusive lock %s, applied %d log entries under it", sw.LockHeld, sw.Applied)
+	// The entries applied under the lock (the client's inserts) are
+	// hmperf's writes to the table that now serves, recorded as such.
+	if own := count(t, b.pool, "SELECT coalesce(sum(committed), 0)::bigint FROM hmperf.own_writes WHERE root_relid = 'public.symptoms'::regclass"); own != sw.Applied {
+		t.Errorf("hmperf.own_writes records %d rows written to the optimized table by the swap, want the %d it applied", own, sw.Applied)
+	}
 	time.Sleep(300 * time.Millisecond) // the client writes into the optimized table
 	if typ := columnType(t, b.pool, "symptom_type"); typ != "symptoms_symptom_type" {
 		t.Errorf("after swap symptom_type is %s, want the enum symptoms_symptom_type", typ)

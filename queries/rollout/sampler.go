@@ -7,40 +7,56 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// handOverSample keeps the monitor's write sampler (hmperf.sample_writes)
-// honest across an exchange, in the exchange's transaction. The sampler
-// skips hmperf's schemas, so it first sees the incoming table when it takes
-// the live name, and would count every row in its counters (the backfill's
-// copies, or the log applied to the original) as the service's; and it
-// stops seeing the outgoing table, losing what the service wrote to it
-// since the last sample. So the incoming table's counters are stored as
-// the sampler's previous ones, less, on its top parent, what the outgoing
-// table took since the last sample: the next sample counts what the
-// service writes from now on, and what it wrote before the exchange that no
-// sample has counted yet.
+// handOverSample keeps the monitor's write samplers honest across an
+// exchange, in the exchange's transaction, before the tables move. The
+// samplers skip hmperf's schemas, so they first see the incoming table when
+// it takes the live name, and would count every row in its counters (the
+// backfill's copies, or the log applied to the original) as the service's;
+// and they stop seeing the outgoing table, losing what the service wrote to
+// it since their last sample. So:
 //
-// Counters are what the statistics will hold once this transaction's
-// counts are published, which it asks for before its COMMIT returns: the
-// shared ones plus this session's unpublished ones (a committed update or
-// delete leaves a dead tuple). Another session's counts not yet published
-// reach the outgoing table after the exchange, where no sample sees them:
-// hmperf's own sessions publish theirs with every commit (publishCounts),
-// a service's session within a second while it is busy and up to ten once
-// it goes idle.
+//   - the stored sampler (hmperf.sample_writes) is handed the incoming
+//     table's counters as its previous ones, less, on its top parent, what
+//     the outgoing table took since its last sample;
+//   - samplers that keep their state in memory are handed both tables'
+//     counters in hmperf.write_handovers (migration 0038, where applied);
+//   - the rows this transaction itself inserts into the incoming table
+//     (the log applied under the lock) are recorded in hmperf.own_writes.
 //
-// It waits for a sampler at work (under the session's lock_timeout, as the
-// exchange's other locks) and does nothing when no sample was ever taken.
+// The counters handed over are the published ones, which never go down:
+// this transaction's own counts, published after its COMMIT, are taken
+// out through its record whenever a sample sees them. Another session's
+// counts not yet published reach the outgoing table after the exchange,
+// where no sample sees them: hmperf's own sessions publish theirs with
+// every commit (publishCounts), a service's session within a second while
+// it is busy and up to ten once it goes idle.
+//
+// It waits for a stored sampler at work (under the session's lock_timeout,
+// as the exchange's other locks).
 func handOverSample(ctx context.Context, tx pgx.Tx, outgoing, incoming pgx.Identifier) error {
+	fail := func(err error) error {
+		return fmt.Errorf("rollout: hand %s's write counters over to the monitor's samplers: %w", incoming.Sanitize(), err)
+	}
 	if _, err := tx.Exec(ctx, handOverSQL, outgoing.Sanitize(), incoming.Sanitize()); err != nil {
-		return fmt.Errorf("rollout: hand %s's write counters over to the monitor's sampler: %w", incoming.Sanitize(), err)
+		return fail(err)
+	}
+	var inMemory bool
+	if err := tx.QueryRow(ctx, "SELECT to_regclass('hmperf.write_handovers') IS NOT NULL").Scan(&inMemory); err != nil {
+		return fail(err)
+	}
+	if inMemory {
+		if _, err := tx.Exec(ctx, handOverInMemorySQL, outgoing.Sanitize(), incoming.Sanitize()); err != nil {
+			return fail(err)
+		}
 	}
 	return publishCounts(ctx, tx)
 }
 
-const handOverSQL = `
-WITH sampler AS (
-    SELECT w.sampled_at FROM hmperf.write_sampler w FOR UPDATE
-), rels AS (
+// exchangeCounters lists every table and partition of the outgoing ($1) and
+// the incoming ($2) table (a table that is not partitioned is its own
+// tree) with its published counters.
+const exchangeCounters = `
+rels AS (
     SELECT x.side, x.relid, coalesce(pg_partition_root(x.relid), x.relid) AS root
       FROM (SELECT 'out' AS side, t.relid
               FROM unnest(coalesce((SELECT array_agg(p.relid) FROM pg_partition_tree($1::regclass) p),
@@ -53,15 +69,22 @@ WITH sampler AS (
      WHERE c.relkind IN ('r', 'p')
 ), counters AS (
     SELECT r.side, r.relid, r.root,
-           pg_stat_get_tuples_inserted(r.relid) + pg_stat_get_xact_tuples_inserted(r.relid) AS ins,
-           pg_stat_get_tuples_updated(r.relid) + pg_stat_get_xact_tuples_updated(r.relid) AS upd,
-           pg_stat_get_tuples_deleted(r.relid) + pg_stat_get_xact_tuples_deleted(r.relid) AS del,
-           pg_stat_get_dead_tuples(r.relid) + pg_stat_get_xact_tuples_updated(r.relid)
-               + pg_stat_get_xact_tuples_deleted(r.relid) AS dead,
+           pg_stat_get_tuples_inserted(r.relid) AS ins,
+           pg_stat_get_tuples_updated(r.relid) AS upd,
+           pg_stat_get_tuples_deleted(r.relid) AS del,
+           pg_stat_get_dead_tuples(r.relid) AS dead,
            pg_stat_get_vacuum_count(r.relid) + pg_stat_get_autovacuum_count(r.relid)
-               + pg_stat_get_analyze_count(r.relid) + pg_stat_get_autoanalyze_count(r.relid) AS maint
+               + pg_stat_get_analyze_count(r.relid) + pg_stat_get_autoanalyze_count(r.relid) AS maint,
+           pg_stat_get_xact_tuples_inserted(r.relid) AS own_ins
       FROM rels r
-), unsampled AS (
+)`
+
+// handOverSQL hands the stored sampler over and records this
+// transaction's own inserts.
+const handOverSQL = `
+WITH sampler AS (
+    SELECT w.sampled_at FROM hmperf.write_sampler w FOR UPDATE
+), ` + exchangeCounters + `, unsampled AS (
     -- The sampler's own rule: a relation it has not stored, or whose
     -- counter went down, restarted from zero.
     SELECT coalesce(sum(c.ins - CASE WHEN z.restarted THEN 0 ELSE p.n_tup_ins END), 0)::bigint AS ins,
@@ -74,6 +97,11 @@ WITH sampler AS (
      CROSS JOIN LATERAL (SELECT p.relid IS NULL OR c.ins < p.n_tup_ins OR c.upd < p.n_tup_upd
                                 OR c.del < p.n_tup_del OR c.maint < p.maintenance AS restarted) z
      WHERE c.side = 'out'
+), own AS (
+    INSERT INTO hmperf.own_writes (root_relid, table_name, committed, rolled_back)
+    SELECT $2::regclass, $1::regclass::text, sum(c.own_ins), 0
+      FROM counters c WHERE c.side = 'in'
+    HAVING sum(c.own_ins) > 0
 ), gone AS (
     DELETE FROM hmperf.write_sample_tables p
      USING counters c
@@ -93,3 +121,13 @@ SELECT c.relid, c.root,
 ON CONFLICT (relid) DO UPDATE
    SET root_relid = excluded.root_relid, n_tup_ins = excluded.n_tup_ins, n_tup_upd = excluded.n_tup_upd,
        n_tup_del = excluded.n_tup_del, n_dead_tup = excluded.n_dead_tup, maintenance = excluded.maintenance`
+
+// handOverInMemorySQL stores both tables' counters for the samplers that
+// keep their state in memory (monitor.MemorySampler), pruning what is
+// older than two hours.
+const handOverInMemorySQL = `
+WITH ` + exchangeCounters + `, prune AS (
+    DELETE FROM hmperf.write_handovers WHERE handed_at < now() - interval '2 hours'
+)
+INSERT INTO hmperf.write_handovers (relid, incoming, n_tup_ins, n_tup_upd, n_tup_del, n_dead_tup, maintenance)
+SELECT c.relid, c.side = 'in', c.ins, c.upd, c.del, c.dead, c.maint FROM counters c`

@@ -36,8 +36,8 @@ func serviceInsert(t *testing.T, dsn string, n int) {
 
 // baseline waits until the statistics show the seeded rows of symptoms
 // (published within seconds of their commit), then takes the write
-// sampler's first sample.
-func baseline(t *testing.T, b bundle, seeded int64) {
+// sampler's first sample, and mem's where mem is not nil.
+func baseline(t *testing.T, b bundle, seeded int64, mem ...*monitor.MemorySampler) {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		shown := count(t, b.pool, `SELECT sum(pg_stat_get_tuples_inserted(relid))::bigint FROM pg_partition_tree('public.symptoms')`)
@@ -51,13 +51,22 @@ func baseline(t *testing.T, b bundle, seeded int64) {
 	if r, err := monitor.Sample(context.Background(), b.pool); err != nil || r.Status != monitor.SampleBaseline {
 		t.Fatalf("first sample: %+v, %v; want a baseline", r, err)
 	}
+	for _, m := range mem {
+		if r, err := m.Sample(context.Background(), b.pool); err != nil || r.Status != monitor.SampleBaseline {
+			t.Fatalf("first sample in memory: %+v, %v; want a baseline", r, err)
+		}
+	}
 }
 
-// sampleSymptoms takes a sample of the service's writes and returns the
-// part for symptoms.
-func sampleSymptoms(t *testing.T, b bundle) monitor.TableSample {
+// sampleSymptoms takes a sample of the service's writes, stored or with
+// mem where it is not nil, and returns the part for symptoms.
+func sampleSymptoms(t *testing.T, b bundle, mem ...*monitor.MemorySampler) monitor.TableSample {
 	t.Helper()
-	r, err := monitor.Sample(context.Background(), b.pool)
+	sample := monitor.Sample
+	if len(mem) > 0 {
+		sample = mem[0].Sample
+	}
+	r, err := sample(context.Background(), b.pool)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +78,7 @@ func sampleSymptoms(t *testing.T, b bundle) monitor.TableSample {
 	return monitor.TableSample{Table: "symptoms"}
 }
 
-// TestExchangeHandsTheSamplerOver: the monitor's write sampler counts, for
+// TestExchangeHandsTheSamplerOver: the monitor's write samplers count, for
 // a table being rolled out, exactly the rows the service wrote, across the
 // swap and the swap back: never the backfill's copies or the log applied
 // to the original (which it would see in the incoming table's counters),
@@ -80,13 +89,19 @@ func TestExchangeHandsTheSamplerOver(t *testing.T) {
 	b := setup(t, pgtest.NewMigratedDB(t))
 	seed(t, b.pool, 3000)
 	ctx := context.Background()
+	// The stored sampler, and one that keeps its state in memory as a
+	// monitoring role's or a --read-only dashboard's does.
+	mem := &monitor.MemorySampler{}
 	sample := func(step string, want int64) {
 		t.Helper()
 		if got := sampleSymptoms(t, b); got.Rows != want || got.Inserted != want || got.RolledBack != 0 || got.HmperfRows != 0 {
 			t.Errorf("%s: the sample of symptoms is %+v; want the service's %d rows, inserted and committed", step, got, want)
 		}
+		if got := sampleSymptoms(t, b, mem); got.Rows != want || got.Inserted != want || got.RolledBack != 0 || got.HmperfRows != 0 {
+			t.Errorf("%s: the sample in memory of symptoms is %+v; want the service's %d rows, inserted and committed", step, got, want)
+		}
 	}
-	baseline(t, b, 3000)
+	baseline(t, b, 3000, mem)
 	if _, err := b.runner.Plan(ctx, "symptoms", time.Second); err != nil {
 		t.Fatal(err)
 	}
