@@ -298,33 +298,9 @@ func TestSwapWaitsForABlocker(t *testing.T) {
 	if _, err := b.runner.Start(ctx, "symptoms", rollout.Options{Force: true}); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := pgx.ParseConfig(b.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["application_name"] = "report-reader"
-	blocker, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blocker.Close(ctx)
-	tx, err := blocker.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, "SELECT count(*) FROM public.symptoms"); err != nil {
-		t.Fatal(err)
-	}
-	var log syncBuffer
-	b.runner.Lock.Log = &log
-	released := make(chan struct{})
-	go func() {
-		defer close(released)
-		time.Sleep(1500 * time.Millisecond)
-		_ = tx.Rollback(ctx)
-	}()
+	log, released := holdFor(t, b, "report-reader", "SELECT count(*) FROM public.symptoms", 1500*time.Millisecond)
 	sw, err := b.runner.Swap(ctx, "symptoms")
-	<-released
+	released()
 	if err != nil {
 		t.Fatalf("swap: %v", err)
 	}
@@ -337,6 +313,41 @@ func TestSwapWaitsForABlocker(t *testing.T) {
 	if _, err := b.runner.Revert(ctx, "symptoms"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// holdFor has a session labelled app run sql in a transaction it keeps
+// open for d, and has b's runner log its lock-wait retries to the buffer
+// returned; released waits until the transaction has ended.
+func holdFor(t *testing.T, b bundle, app, sql string, d time.Duration) (log *syncBuffer, released func()) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(b.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["application_name"] = app
+	holder, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Close(ctx) })
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, sql); err != nil {
+		t.Fatal(err)
+	}
+	log = &syncBuffer{}
+	b.runner.Lock.Log = log
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(d)
+		_ = tx.Rollback(ctx)
+	}()
+	t.Cleanup(func() { <-done })
+	return log, func() { <-done }
 }
 
 // syncBuffer is a bytes.Buffer safe for the writer and a reader.
@@ -399,33 +410,9 @@ func TestQuarantineAndReturn(t *testing.T) {
 	}
 	// A transaction of the service's holds one of the refused rows: the
 	// move waits for it, each attempt under lock_timeout, naming it.
-	cfg, err := pgx.ParseConfig(b.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["application_name"] = "service-updater"
-	holder, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close(ctx)
-	held, err := holder.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := held.Exec(ctx, "SELECT * FROM public.symptoms WHERE severity = 'unknown' LIMIT 1 FOR UPDATE"); err != nil {
-		t.Fatal(err)
-	}
-	var log syncBuffer
-	b.runner.Lock.Log = &log
-	released := make(chan struct{})
-	go func() {
-		defer close(released)
-		time.Sleep(1500 * time.Millisecond)
-		_ = held.Rollback(ctx)
-	}()
+	log, released := holdFor(t, b, "service-updater", "SELECT * FROM public.symptoms WHERE severity = 'unknown' LIMIT 1 FOR UPDATE", 1500*time.Millisecond)
 	out, err := b.runner.Start(ctx, "symptoms", rollout.Options{Force: true, Quarantine: true})
-	<-released
+	released()
 	if err != nil {
 		t.Fatal(err)
 	}
