@@ -125,6 +125,25 @@ func NewMigratedDB(t testing.TB) string {
 	return DSN(newDB(t, shared.tmplName))
 }
 
+// Connect opens a connection to dsn, labelled app (as application_name)
+// where app is not "", and closes it at the test's cleanup.
+func Connect(t testing.TB, dsn, app string) *pgx.Conn {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app != "" {
+		cfg.RuntimeParams["application_name"] = app
+	}
+	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
 // DSN renders cfg as a keyword/value connection string.
 func DSN(cfg *pgx.ConnConfig) string {
 	s := fmt.Sprintf("host=%s port=%d user=%s dbname=%s", quote(cfg.Host), cfg.Port, quote(cfg.User), quote(cfg.Database))

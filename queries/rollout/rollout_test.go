@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"hmperf/queries/lockwait"
@@ -321,17 +320,7 @@ func TestSwapWaitsForABlocker(t *testing.T) {
 func holdFor(t *testing.T, b bundle, app, sql string, d time.Duration) (log *syncBuffer, released func()) {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := pgx.ParseConfig(b.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["application_name"] = app
-	holder, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { holder.Close(ctx) })
-	tx, err := holder.Begin(ctx)
+	tx, err := pgtest.Connect(t, b.dsn, app).Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"hmperf/queries/monitor"
 	"hmperf/queries/pgtest"
 	"hmperf/queries/rollout"
@@ -17,11 +15,7 @@ import (
 func serviceInsert(t *testing.T, dsn string, n int) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := pgtest.Connect(t, dsn, "service")
 	for _, sql := range []string{
 		`INSERT INTO symptoms (user_id, recorded_at, symptom_type, severity, notes)
 		 SELECT '00000000-0000-0000-0000-000000000019', clock_timestamp() - make_interval(hours => 2, secs => g), 'fatigue', 'mild', 'service'
