@@ -39,17 +39,7 @@ func TestIngestBlockerThresholds(t *testing.T) {
 // labelled connects to dsn as application name.
 func labelled(t *testing.T, dsn, name string) *pgx.Conn {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["application_name"] = name
-	c, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
+	return pgtest.Connect(t, dsn, name)
 }
 
 // TestIngestBlockerAlerts fires each new alert from real sessions, with

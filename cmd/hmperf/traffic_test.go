@@ -24,17 +24,7 @@ const serviceApp = "health-ingest-service"
 // its own application_name.
 func serviceConn(t *testing.T, dsn string) *pgx.Conn {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["application_name"] = serviceApp
-	conn, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	return pgtest.Connect(t, dsn, serviceApp)
 }
 
 // serviceRows has conn insert n activity rows for one new user, in chunks

@@ -23,17 +23,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // connect opens a connection labelled name, closed at cleanup.
 func connect(t *testing.T, dsn, name string) *pgx.Conn {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["application_name"] = name
-	c, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
+	return pgtest.Connect(t, dsn, name)
 }
 
 func exec(t *testing.T, c *pgx.Conn, sql string) {
