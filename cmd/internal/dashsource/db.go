@@ -391,14 +391,20 @@ func (s *DB) Migrations(ctx context.Context) (_ source.MigrationStatus, err erro
 
 // serverVersion is the version the server reported when the connection
 // opened (its server_version parameter), as SHOW server_version would say
-// it, without a round trip on every tick.
+// it, without a round trip on every tick. Where something between hmperf
+// and the server kept the parameter back, it asks the server.
 func (s *DB) serverVersion(ctx context.Context) (string, error) {
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return "", err
 	}
 	defer c.Release()
-	return c.Conn().PgConn().ParameterStatus("server_version"), nil
+	if v := c.Conn().PgConn().ParameterStatus("server_version"); v != "" {
+		return v, nil
+	}
+	var v string
+	err = c.QueryRow(ctx, "SHOW server_version").Scan(&v)
+	return v, err
 }
 
 // schemaStatus is the Migrations panel's data but the rollouts.
