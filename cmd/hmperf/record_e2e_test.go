@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -90,9 +91,13 @@ func TestRecordedDashboard(t *testing.T) {
 
 	// The recording replays: the same panels, REPLAY and the recorded
 	// time in the header, a write key refused with the reason.
+	// The replay plays the few seconds recorded in real time and stops at
+	// the last record, which it shows paused: waiting for that frame does
+	// not race the start-up of tmux and the binary.
 	replay := startTmux(t, cleanEnv(), 120, 32, binPath, "replay", rec)
-	first := records[0].At.UTC().Format("2006-01-02 15:04:05")
-	replay.waitText(20*time.Second, "REPLAY "+first+" UTC", "[1:Overview]", "Ingest rate")
+	last := records[len(records)-1].At.UTC().Format("2006-01-02 15:04:05")
+	end := fmt.Sprintf("record %d/%d", len(records), len(records))
+	replay.waitText(30*time.Second, "REPLAY "+last+" UTC", "PAUSED", end, "[1:Overview]", "Ingest rate")
 	replay.send("9")
 	replay.waitText(10*time.Second, "[9:Activity]", "root blockers")
 	replay.send("7")
